@@ -1,0 +1,174 @@
+/*
+ * alloc.c - the allocator every allocation of the library goes through,
+ * the live-handle count behind goconc_set_allocator's EBUSY, the
+ * struct_size conventions and the OS seed.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "atomics.h"
+#include "internal.h"
+#include "reclaim.h"
+
+static void *default_alloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    return malloc(size);
+}
+
+static void default_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    free(ptr);
+}
+
+/*
+ * The current allocator.  goconc_set_allocator() only changes it while no
+ * library memory is alive, so no allocation can be in flight that another
+ * thread would free through the new one; the fields are still read as
+ * atomics so a misuse cannot tear a pointer.
+ */
+static atword cur_alloc = (AO_t)default_alloc;
+static atword cur_free = (AO_t)default_free;
+static atword cur_ctx;
+static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Shared and written by every constructor; padded off the hot lines. */
+static struct {
+    char pad0[GC_PAD];
+    atword n;
+    char pad1[GC_PAD - sizeof(atword)];
+} live;
+
+void *gc_alloc(size_t size)
+{
+    void *(*fn)(void *, size_t) = (void *(*)(void *, size_t))at_load(&cur_alloc);
+    return fn(at_loadp(&cur_ctx), size ? size : 1);
+}
+
+void *gc_calloc(size_t n, size_t size)
+{
+    void *p;
+    if (size != 0 && n > SIZE_MAX / size)
+        return NULL;
+    p = gc_alloc(n * size);
+    if (p)
+        memset(p, 0, n * size);
+    return p;
+}
+
+void gc_free(void *ptr)
+{
+    void (*fn)(void *, void *) = (void (*)(void *, void *))at_load(&cur_free);
+    if (ptr)
+        fn(at_loadp(&cur_ctx), ptr);
+}
+
+void *gc_alloc_ref(size_t size, struct gc_allocator_ref *ref)
+{
+    ref->free = (void (*)(void *, void *))at_load(&cur_free);
+    ref->ctx = at_loadp(&cur_ctx);
+    return gc_alloc(size);
+}
+
+void gc_free_ref(const struct gc_allocator_ref *ref, void *ptr)
+{
+    if (ptr)
+        ref->free(ref->ctx, ptr);
+}
+
+void gc_live_inc(void) { at_fetch_add(&live.n, 1); }
+void gc_live_dec(void) { at_fetch_sub(&live.n, 1); }
+size_t gc_live_count(void) { return at_load(&live.n); }
+
+GOCONC_API int goconc_set_allocator(const goconc_allocator *a)
+{
+    goconc_allocator local;
+    int rc;
+
+    if (a != NULL) {
+        rc = gc_opts_copy(&local, sizeof local, sizeof local, a);
+        if (rc != GOCONC_OK)
+            return rc;
+        if (local.alloc == NULL || local.free == NULL)
+            return GOCONC_EINVAL;
+    } else {
+        local.alloc = default_alloc;
+        local.free = default_free;
+        local.ctx = NULL;
+    }
+    pthread_mutex_lock(&set_lock);
+    if (gc_live_count() != 0 || gc_pending_count() != 0) {
+        pthread_mutex_unlock(&set_lock);
+        return GOCONC_EBUSY;
+    }
+    at_store(&cur_alloc, (AO_t)local.alloc);
+    at_store(&cur_free, (AO_t)local.free);
+    at_storep(&cur_ctx, local.ctx);
+    pthread_mutex_unlock(&set_lock);
+    return GOCONC_OK;
+}
+
+static int tail_is_zero(const unsigned char *p, size_t from, size_t to)
+{
+    for (; from < to; from++)
+        if (p[from] != 0)
+            return 0;
+    return 1;
+}
+
+int gc_opts_copy(void *local, size_t local_size, size_t min_size, const void *user)
+{
+    size_t n;
+    if (user == NULL)
+        return GOCONC_EINVAL;
+    memcpy(&n, user, sizeof n);
+    if (n < min_size)
+        return GOCONC_EINVAL;
+    if (n > local_size && !tail_is_zero(user, local_size, n))
+        return GOCONC_EINVAL;
+    memset(local, 0, local_size);
+    memcpy(local, user, n < local_size ? n : local_size);
+    memcpy(local, &local_size, sizeof local_size);
+    return GOCONC_OK;
+}
+
+int gc_stats_out(void *user, const void *local, size_t local_size, size_t min_size)
+{
+    size_t n;
+    if (user == NULL)
+        return GOCONC_EINVAL;
+    memcpy(&n, user, sizeof n);
+    if (n < min_size)
+        return GOCONC_EINVAL;
+    if (n > local_size && !tail_is_zero(user, local_size, n))
+        return GOCONC_EINVAL;
+    /* The caller's struct keeps its own struct_size; fields we do not know
+     * of (a newer header) are left alone rather than zeroed. */
+    memcpy((char *)user + sizeof n, (const char *)local + sizeof n,
+           (n < local_size ? n : local_size) - sizeof n);
+    return GOCONC_OK;
+}
+
+uint64_t gc_random_seed(void)
+{
+    uint64_t seed = 0;
+    struct timespec ts;
+    ssize_t r;
+
+    do
+        r = getrandom(&seed, sizeof seed, GRND_NONBLOCK);
+    while (r < 0 && errno == EINTR);
+    if (r == (ssize_t)sizeof seed && seed != 0)
+        return seed;
+    /* No entropy yet (early boot) or seccomp: still different per map. */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    seed ^= (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)ts.tv_sec;
+    seed ^= (uint64_t)(uintptr_t)&seed;
+    seed ^= seed >> 31;
+    seed *= 0xbf58476d1ce4e5b9ull;
+    return seed ? seed : 1;
+}

@@ -1,0 +1,62 @@
+/*
+ * internal.h - what every module of the library shares: the allocator,
+ * the live-object count behind goconc_set_allocator's EBUSY, options
+ * checking, and the branch hints.
+ */
+#ifndef GOCONC_INTERNAL_H
+#define GOCONC_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "goconc.h"
+
+#define GC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define GC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Allocation.  gc_alloc/gc_free go through the current allocator; every
+ * allocation of the library uses them (tests inject failures there).
+ * gc_alloc returns NULL on failure and for size 0 never returns NULL.
+ */
+void *gc_alloc(size_t size);
+void *gc_calloc(size_t n, size_t size);   /* zeroed; NULL on overflow too */
+void gc_free(void *ptr);
+
+/*
+ * A snapshot of the allocator, for memory that must be freed through the
+ * allocator that made it even after goconc_set_allocator() (per-thread
+ * records and their reclamation chunks).
+ */
+struct gc_allocator_ref {
+    void (*free)(void *ctx, void *ptr);
+    void *ctx;
+};
+void *gc_alloc_ref(size_t size, struct gc_allocator_ref *ref);
+void gc_free_ref(const struct gc_allocator_ref *ref, void *ptr);
+
+/*
+ * Live handles (maps, slices, views, values, references, pools...).  Each
+ * constructor calls gc_live_inc() after it succeeded and each destructor
+ * gc_live_dec(); goconc_set_allocator() answers EBUSY while the count is
+ * non-zero.
+ */
+void gc_live_inc(void);
+void gc_live_dec(void);
+size_t gc_live_count(void);
+
+/*
+ * Options and stats structs (API.md, "Conventions"): copy *user (size in
+ * its first size_t) into the zeroed *local of size local_size.  GOCONC_OK,
+ * or GOCONC_EINVAL for NULL, a size below min_size, or non-zero bytes
+ * beyond local_size.
+ */
+int gc_opts_copy(void *local, size_t local_size, size_t min_size, const void *user);
+/* Write at most st_size bytes of *local into *user after checking its size. */
+int gc_stats_out(void *user, const void *local, size_t local_size, size_t min_size);
+
+/* 64-bit random seed from the OS (getrandom), with a fallback mix. */
+uint64_t gc_random_seed(void);
+
+#endif /* GOCONC_INTERNAL_H */

@@ -1,0 +1,195 @@
+/*
+ * once.c - Go's sync.Once plus a retrying variant.
+ *
+ * State word (opaque[0], ABI): 0 idle, GOCONC_ONCE_DONE_ (1) done, RUNNING
+ * while a caller runs fn, with the WAITERS bit once someone sleeps on it.
+ * Sleepers park on a condition variable chosen by the once's address from
+ * a small static table (a parking lot), so a goconc_once needs no
+ * allocation and no destructor.  Re-entry is found through a per-thread
+ * stack of the onces this thread is running, kept in the callers' frames.
+ */
+#include <pthread.h>
+
+#include "atomics.h"
+#include "internal.h"
+#include "reclaim.h"
+
+#define ONCE_DONE ((AO_t)GOCONC_ONCE_DONE_)
+#define ONCE_RUNNING ((AO_t)2)
+#define ONCE_WAITERS ((AO_t)4)
+
+/* Few slots: collisions only cost a spurious wake-up, and the fork
+ * handlers hold every slot lock at once. */
+#define PARK_SLOTS 16
+
+static struct park {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    char pad[GC_PAD - (sizeof(pthread_mutex_t) + sizeof(pthread_cond_t)) % GC_PAD];
+} parking[PARK_SLOTS];
+
+struct running {
+    const goconc_once *once;
+    struct running *prev;
+};
+static _Thread_local struct running *running_here;
+
+static struct park *park_of(const goconc_once *o)
+{
+    uintptr_t h = (uintptr_t)o;
+    h ^= h >> 7;
+    h ^= h >> 13;
+    return &parking[h % PARK_SLOTS];
+}
+
+static atword *state_of(goconc_once *o)
+{
+    /* uint64_t and AO_t are the same width on LP64, the only layout the
+     * library is built for (checked below). */
+    return (atword *)(void *)&o->opaque[0];
+}
+
+typedef char once_word_is_ao_t[sizeof(AO_t) == sizeof(uint64_t) ? 1 : -1];
+
+static int running_on_this_thread(const goconc_once *o)
+{
+    const struct running *r;
+    for (r = running_here; r; r = r->prev)
+        if (r->once == o)
+            return 1;
+    return 0;
+}
+
+/* Sleep until the state leaves RUNNING.  Returns the state seen. */
+static AO_t wait_not_running(goconc_once *o)
+{
+    struct park *p = park_of(o);
+    atword *st = state_of(o);
+    AO_t s;
+
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        s = at_load_acq(st);
+        if (!(s & ONCE_RUNNING))
+            break;
+        /* The runner reads WAITERS after it leaves RUNNING and then takes
+         * p->lock to broadcast, so setting it under p->lock cannot miss
+         * the wake-up. */
+        if (!(s & ONCE_WAITERS) && !at_cas(st, s, s | ONCE_WAITERS))
+            continue;
+        pthread_cond_wait(&p->cond, &p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return s;
+}
+
+/* Leave RUNNING for `to` (DONE or idle) and wake the sleepers. */
+static void finish(goconc_once *o, AO_t to)
+{
+    struct park *p = park_of(o);
+    /* Release: fn's effects happen before any acquire load that sees
+     * DONE (goconc_once_done, wait_not_running). */
+    AO_t old = at_xchg(state_of(o), to);
+    if (old & ONCE_WAITERS) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+/*
+ * The shared body of do and try.  call(fn, ctx) returns 0 on success.
+ */
+static int once_run(goconc_once *o, int (*call)(void *fn, void *ctx), void *fn, void *ctx)
+{
+    atword *st;
+    struct running me;
+    AO_t s;
+    int rc;
+
+    if (o == NULL || fn == NULL)
+        return GOCONC_EINVAL;
+    st = state_of(o);
+    for (;;) {
+        s = at_load_acq(st);
+        if (s == ONCE_DONE)
+            return GOCONC_OK;
+        if (s & ONCE_RUNNING) {
+            if (running_on_this_thread(o))
+                return GOCONC_EDEADLK;
+            wait_not_running(o);
+            continue;
+        }
+        if (at_cas(st, s, ONCE_RUNNING))
+            break;
+    }
+    me.once = o;
+    me.prev = running_here;
+    running_here = &me;
+    gc_lock_enter();
+    rc = call(fn, ctx);
+    gc_lock_exit();
+    running_here = me.prev;
+    finish(o, rc == 0 ? ONCE_DONE : 0);
+    return rc;
+}
+
+static int call_void(void *fn, void *ctx)
+{
+    void (*f)(void *);
+    memcpy(&f, &fn, sizeof f);
+    f(ctx);
+    return 0;
+}
+
+static int call_int(void *fn, void *ctx)
+{
+    int (*f)(void *);
+    memcpy(&f, &fn, sizeof f);
+    return f(ctx);
+}
+
+GOCONC_API int goconc_once_do(goconc_once *o, void (*fn)(void *ctx), void *ctx)
+{
+    void *f;
+    memcpy(&f, &fn, sizeof f);
+    return once_run(o, call_void, fn ? f : NULL, ctx);
+}
+
+GOCONC_API int goconc_once_try(goconc_once *o, int (*fn)(void *ctx), void *ctx)
+{
+    void *f;
+    memcpy(&f, &fn, sizeof f);
+    return once_run(o, call_int, fn ? f : NULL, ctx);
+}
+
+GOCONC_API int goconc_once_done(const goconc_once *o)
+{
+    return goconc_once_done_inline_(o);
+}
+
+static void park_prepare(void)
+{
+    int i;
+    for (i = 0; i < PARK_SLOTS; i++)
+        pthread_mutex_lock(&parking[i].lock);
+}
+
+static void park_release(void)
+{
+    int i;
+    for (i = PARK_SLOTS - 1; i >= 0; i--)
+        pthread_mutex_unlock(&parking[i].lock);
+}
+
+__attribute__((constructor)) static void once_init(void)
+{
+    int i;
+    for (i = 0; i < PARK_SLOTS; i++) {
+        pthread_mutex_init(&parking[i].lock, NULL);
+        pthread_cond_init(&parking[i].cond, NULL);
+    }
+    /* A fork child must not inherit a parking lock held by a thread that
+     * does not exist there. */
+    pthread_atfork(park_prepare, park_release, park_release);
+}

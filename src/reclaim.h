@@ -1,0 +1,58 @@
+/*
+ * reclaim.h - the epoch-based reclamation core every module builds on.
+ *
+ * Readers: goconc_read_lock/unlock (inline in goconc/common.h).  Writers
+ * retire memory with gc_retire() and later call gc_poll() at a point where
+ * they hold no goconc lock; destroys run only there, in goconc_barrier(),
+ * and at thread exit hand-off.  See doc/reclaim.md.
+ */
+#ifndef GOCONC_RECLAIM_H
+#define GOCONC_RECLAIM_H
+
+#include <stddef.h>
+
+#include "goconc/common.h"
+
+/*
+ * Make sure the next @p n gc_retire() calls on this thread cannot fail
+ * (n <= GC_RESERVE_MAX).  GOCONC_OK or GOCONC_ENOMEM.  Call it before a
+ * change that must not be undone, then retire after publishing.
+ */
+#define GC_RESERVE_MAX 32
+int gc_reserve(size_t n);
+
+/*
+ * Schedule destroy(ctx, obj) after a grace period.  Never runs callbacks
+ * itself, so it may be called holding locks.  GOCONC_OK or GOCONC_ENOMEM
+ * (cannot happen within a successful gc_reserve()).
+ */
+int gc_retire(void *obj, goconc_destroy_fn destroy, void *ctx);
+
+/*
+ * Advance the epoch when due and run this thread's expired destroys.  Does
+ * nothing while the thread holds a goconc lock (gc_lock_enter) or runs a
+ * deferred callback.  Cheap when nothing is due.
+ */
+void gc_poll(void);
+
+/*
+ * Bracket regions that hold a goconc lock or run a user callback under one
+ * (map update fn, once fn): no deferred callback runs on this thread and
+ * goconc_synchronize/goconc_barrier return GOCONC_EDEADLK inside.
+ */
+void gc_lock_enter(void);
+void gc_lock_exit(void);
+
+/* 1 when the calling thread is inside a read section. */
+int gc_in_read_section(void);
+
+/* Number of deferred destroys not yet run, all threads (for EBUSY). */
+size_t gc_pending_count(void);
+
+/*
+ * A small integer naming the calling thread (never 0) while it lives, for
+ * owner checks (EDEADLK on re-entry).  Stable for the thread's life.
+ */
+uintptr_t gc_thread_id(void);
+
+#endif /* GOCONC_RECLAIM_H */

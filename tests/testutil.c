@@ -1,0 +1,105 @@
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#ifndef GOCONC_STRESS_DEFAULT
+#define GOCONC_STRESS_DEFAULT 2
+#endif
+
+static long fail_at = -1;   /* in allocation-call units; -1 never */
+static long calls;
+static long live;
+
+static void *tu_alloc(void *ctx, size_t size)
+{
+    long c = __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
+    long f = __atomic_load_n(&fail_at, __ATOMIC_RELAXED);
+    void *p;
+    (void)ctx;
+    if (f >= 0 && c >= f)
+        return NULL;
+    p = malloc(size ? size : 1);
+    if (p)
+        __atomic_fetch_add(&live, 1, __ATOMIC_RELAXED);
+    return p;
+}
+
+static void tu_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    if (ptr) {
+        __atomic_fetch_sub(&live, 1, __ATOMIC_RELAXED);
+        free(ptr);
+    }
+}
+
+void tu_alloc_install(void)
+{
+    goconc_allocator a = { sizeof a, tu_alloc, tu_free, NULL };
+    if (goconc_set_allocator(&a) != GOCONC_OK) {
+        fprintf(stderr, "tu_alloc_install: allocator busy\n");
+        exit(2);
+    }
+}
+
+void tu_alloc_fail_after(long n)
+{
+    long c = __atomic_load_n(&calls, __ATOMIC_RELAXED);
+    __atomic_store_n(&fail_at, n < 0 ? -1 : c + n, __ATOMIC_RELAXED);
+}
+
+long tu_alloc_live(void) { return __atomic_load_n(&live, __ATOMIC_RELAXED); }
+long tu_alloc_calls(void) { return __atomic_load_n(&calls, __ATOMIC_RELAXED); }
+
+double tu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+uint64_t tu_seed(void)
+{
+    static uint64_t seed;
+    static int done;
+    if (!done) {
+        const char *e = getenv("GOCONC_SEED");
+        seed = e ? strtoull(e, NULL, 0) : (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
+        done = 1;
+        fprintf(stderr, "seed %" PRIu64 " (rerun with GOCONC_SEED=%" PRIu64 ")\n", seed, seed);
+    }
+    return seed;
+}
+
+double tu_stress_seconds(void)
+{
+    const char *e = getenv("GOCONC_STRESS_SECONDS");
+    return e ? atof(e) : (double)GOCONC_STRESS_DEFAULT;
+}
+
+uint64_t tu_rand(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+int tu_run(Suite *s, int expected)
+{
+    SRunner *sr = srunner_create(s);
+    int ran, failed;
+    srunner_run_all(sr, CK_NORMAL);
+    ran = srunner_ntests_run(sr);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    if (ran != expected) {
+        fprintf(stderr, "expected %d tests to run, %d ran\n", expected, ran);
+        return EXIT_FAILURE;
+    }
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,38 @@
+/*
+ * testutil.h - what the test programs share: a counting allocator that can
+ * fail the Nth allocation, seeds, stress durations, a PRNG, and a Check
+ * runner that asserts how many tests ran.
+ */
+#ifndef GOCONC_TESTUTIL_H
+#define GOCONC_TESTUTIL_H
+
+#include <check.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "goconc.h"
+
+/* Install the counting allocator (call first thing in main). */
+void tu_alloc_install(void);
+/* Fail the allocation that comes n allocations from now (0 = the next
+ * one) and every later one until re-armed; n < 0 = never fail. */
+void tu_alloc_fail_after(long n);
+/* Allocations made through the test allocator and not yet freed. */
+long tu_alloc_live(void);
+/* Allocations attempted so far (failed ones included). */
+long tu_alloc_calls(void);
+
+/* Seed from GOCONC_SEED or the clock; printed once to stderr. */
+uint64_t tu_seed(void);
+/* Stress duration in seconds: GOCONC_STRESS_SECONDS, else the build's default. */
+double tu_stress_seconds(void);
+/* Monotonic clock in seconds. */
+double tu_now(void);
+/* splitmix64 */
+uint64_t tu_rand(uint64_t *state);
+
+/* Run @p s (CK_NORMAL), fail unless exactly @p expected tests ran and all
+ * passed.  Returns the process exit status. */
+int tu_run(Suite *s, int expected);
+
+#endif
