@@ -67,11 +67,37 @@ void gc_free(void *ptr)
         fn(at_loadp(&cur_ctx), ptr);
 }
 
+void *gc_realloc(void *ptr, size_t keep, size_t size)
+{
+    void *np;
+    if (size == 0)
+        size = 1;
+    /* The allocator cannot change while ptr is alive (EBUSY), so this
+     * check and the realloc see the same one. */
+    if ((void *(*)(void *, size_t))at_load(&cur_alloc) == default_alloc)
+        return realloc(ptr, size);
+    np = gc_alloc(size);
+    if (np != NULL) {
+        memcpy(np, ptr, keep);
+        gc_free(ptr);
+    }
+    return np;
+}
+
+/*
+ * Per-thread records and reclamation chunks do not hold the allocator
+ * busy, so a switch may race with them: take the snapshot and allocate
+ * under the switch lock, so both come from the same allocator.
+ */
 void *gc_alloc_ref(size_t size, struct gc_allocator_ref *ref)
 {
+    void *p;
+    pthread_mutex_lock(&set_lock);
     ref->free = (void (*)(void *, void *))at_load(&cur_free);
     ref->ctx = at_loadp(&cur_ctx);
-    return gc_alloc(size);
+    p = gc_alloc(size);
+    pthread_mutex_unlock(&set_lock);
+    return p;
 }
 
 void gc_free_ref(const struct gc_allocator_ref *ref, void *ptr)
@@ -79,6 +105,9 @@ void gc_free_ref(const struct gc_allocator_ref *ref, void *ptr)
     if (ptr)
         ref->free(ref->ctx, ptr);
 }
+
+void gc_alloc_fork_lock(void) { pthread_mutex_lock(&set_lock); }
+void gc_alloc_fork_unlock(void) { pthread_mutex_unlock(&set_lock); }
 
 void gc_live_inc(void) { at_fetch_add(&live.n, 1); }
 void gc_live_dec(void) { at_fetch_sub(&live.n, 1); }

@@ -23,6 +23,14 @@
 void *gc_alloc(size_t size);
 void *gc_calloc(size_t n, size_t size);   /* zeroed; NULL on overflow too */
 void gc_free(void *ptr);
+/*
+ * Resize a block from gc_alloc to @p size bytes keeping its first @p keep
+ * bytes (keep <= both sizes); NULL on failure with the block untouched.
+ * Under the default allocator this is realloc(), which moves large blocks
+ * by remapping their pages instead of copying and faulting them in (the
+ * slice's append relies on it); a user allocator gets alloc + copy + free.
+ */
+void *gc_realloc(void *ptr, size_t keep, size_t size);
 
 /*
  * A snapshot of the allocator, for memory that must be freed through the
@@ -35,6 +43,9 @@ struct gc_allocator_ref {
 };
 void *gc_alloc_ref(size_t size, struct gc_allocator_ref *ref);
 void gc_free_ref(const struct gc_allocator_ref *ref, void *ptr);
+/* The reclamation core's fork handlers hold the allocator-switch lock. */
+void gc_alloc_fork_lock(void);
+void gc_alloc_fork_unlock(void);
 
 /*
  * Live handles (maps, slices, views, values, references, pools...).  Each

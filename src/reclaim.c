@@ -124,13 +124,22 @@ static struct {
     char pad[GC_PAD - sizeof(atword)];
 } fb_count[2] __attribute__((aligned(GC_PAD)));
 
-/* Entries detached by a collector and not yet run (for goconc_barrier). */
+/* Entries goconc_barrier took out of other threads' bags, not yet run. */
 static atword inflight __attribute__((aligned(GC_PAD)));
 static atword reclaimed;
-/* Bumped by every collection that detaches entries, and by registry
- * changes: goconc_barrier's proof that a pass saw everything. */
-static atword collect_gen;
+/* Bumped by registry changes: a barrier pass visits records by position. */
 static atword reg_gen;
+
+/*
+ * Collectors hold this shared while they hold entries taken out of a bag;
+ * goconc_barrier takes it exclusively (empty critical section) to wait
+ * for every collection that started before.  Writer-preferring, so a
+ * stream of collectors cannot starve a barrier; pollers only try it.
+ */
+static pthread_rwlock_t collect_rw;
+
+/* Pending work of other threads, set aside in a fork child. */
+static struct gc_chunk *forked_chunks;
 
 static pthread_key_t thread_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -264,18 +273,28 @@ static size_t chunk_run_due(struct gc_chunk *c, uintptr_t g, int all)
 }
 
 /*
- * Run every entry of b due at epoch g (every entry if `all`).  Callbacks
- * run with no lock held.  Returns how many ran.
+ * Run every entry of b that is due (every entry if `all`).  Callbacks run
+ * with no lock held.  Only b's owner, or anyone for the orphans, calls
+ * this, so b outlives the call.  Returns how many ran.
  */
-static size_t bag_collect(struct gc_bag *b, uintptr_t g, int all)
+static size_t bag_collect(struct gc_bag *b, int wait, int all)
 {
     struct gc_entry due[CHUNK_ENTRIES];
     struct gc_chunk *list, *c, *next, *keep = NULL, **tail = &keep;
-    size_t ndue = 0, ran = 0, taken, i, kept;
+    size_t ndue = 0, ran, i, kept;
+    uintptr_t g;
 
     if (at_load(&b->pending) == 0)
         return 0;
+    if (wait)
+        pthread_rwlock_rdlock(&collect_rw);
+    else if (pthread_rwlock_tryrdlock(&collect_rw) != 0)
+        return 0; /* a barrier is draining; it runs what is due */
     pthread_mutex_lock(&b->lock);
+    /* Read under the shared lock: a barrier that waited for the epoch and
+     * then for the exclusive lock knows every later collector runs at
+     * least what it would. */
+    g = at_load_acq(&goconc_gp.ctr);
     list = b->first;
     if (list == b->last) {
         list = NULL;
@@ -296,11 +315,6 @@ static size_t bag_collect(struct gc_bag *b, uintptr_t g, int all)
         }
         c->n = kept;
     }
-    taken = ndue;
-    for (c = list; c; c = c->next)
-        taken += c->n;
-    at_fetch_add(&inflight, taken);
-    at_fetch_add(&collect_gen, 1);
     pthread_mutex_unlock(&b->lock);
 
     for (i = 0; i < ndue; i++)
@@ -331,9 +345,31 @@ static size_t bag_collect(struct gc_bag *b, uintptr_t g, int all)
     }
     at_store(&b->pending, at_load(&b->pending) - ran);
     pthread_mutex_unlock(&b->lock);
-    at_fetch_sub(&inflight, taken);
+    pthread_rwlock_unlock(&collect_rw);
     at_fetch_add(&reclaimed, ran);
     return ran;
+}
+
+/* Free b's chunks if it holds nothing (under no lock; takes b->lock). */
+static void bag_trim(struct gc_bag *b)
+{
+    struct gc_chunk *c, *next, *spare;
+
+    pthread_mutex_lock(&b->lock);
+    if (at_load(&b->pending) != 0) {
+        pthread_mutex_unlock(&b->lock);
+        return;
+    }
+    c = b->first;
+    spare = b->spare;
+    b->first = b->last = b->spare = NULL;
+    pthread_mutex_unlock(&b->lock);
+    for (; c; c = next) {
+        next = c->next;
+        chunk_free(c);
+    }
+    if (spare)
+        chunk_free(spare);
 }
 
 /* Move everything of `from` into `to` (thread exit, fork). */
@@ -351,6 +387,11 @@ static void bag_hand_over(struct gc_bag *from, struct gc_bag *to)
     pthread_mutex_unlock(&from->lock);
     if (spare)
         chunk_free(spare);
+    while (c && c->n == 0) {
+        struct gc_chunk *next = c->next;
+        chunk_free(c);
+        c = next;
+    }
     if (c == NULL)
         return;
     pthread_mutex_lock(&to->lock);
@@ -435,7 +476,8 @@ static struct gc_thread *thread_register(void)
 {
     struct gc_thread *r;
 
-    if (tls.state != TS_NEW)
+    /* Not while a fallback section is open: its unlock must find it. */
+    if (tls.state != TS_NEW || tls.fb_nest > 0)
         return NULL;
     pthread_once(&key_once, key_create);
     if (!key_ok)
@@ -452,9 +494,28 @@ static struct gc_thread *thread_register(void)
     return r;
 }
 
+/* Key value of a thread inside a fallback read section (no record). */
+static char fb_sentinel;
+
 static void thread_exit(void *arg)
 {
     struct gc_thread *r = arg;
+
+    if (arg == &fb_sentinel) {
+        /* Exited inside a fallback section: stop counting it. */
+        if (tls.fb_nest) {
+            tls.fb_nest = 0;
+            at_fetch_sub(&fb_count[tls.fb_parity].n, 1);
+        }
+        return;
+    }
+    if (r->temp) {
+        /* A late destructor left a section open on a temporary record. */
+        if (tls.temp == r)
+            tls.temp = NULL;
+        record_retire(r);
+        return;
+    }
     /* Unlinking first means a thread that exits inside a read section
      * stalls nobody. */
     goconc_tls_reader = NULL;
@@ -491,6 +552,10 @@ static void fallback_lock(void)
         at_fetch_sub(&fb_count[p].n, 1);
     }
     tls.fb_parity = p;
+    /* Without a record, the key is how an exit inside the section is
+     * noticed; the first keys need no allocation in glibc. */
+    if (key_ok)
+        pthread_setspecific(thread_key, &fb_sentinel);
 }
 
 /* Temporary records take the fenced path: they are rare. */
@@ -536,6 +601,9 @@ GOCONC_API void goconc_read_lock(void)
         return;
     }
     if (tls.state == TS_DEAD && (tls.temp = record_new(1)) != NULL) {
+        /* Another destructor round retires it if the thread ends inside. */
+        if (key_ok)
+            pthread_setspecific(thread_key, tls.temp);
         record_lock(tls.temp);
         return;
     }
@@ -551,14 +619,19 @@ GOCONC_API void goconc_read_unlock(void)
         return;
     }
     if (tls.fb_nest > 0) {
-        if (--tls.fb_nest == 0)
+        if (--tls.fb_nest == 0) {
             at_fetch_sub(&fb_count[tls.fb_parity].n, 1);
+            if (key_ok)
+                pthread_setspecific(thread_key, NULL);
+        }
         return;
     }
     t = tls.temp;
     if (t && record_unlock(t)) {
         /* Temporary records live for one outermost section only. */
         tls.temp = NULL;
+        if (key_ok)
+            pthread_setspecific(thread_key, NULL);
         record_retire(t);
     }
 }
@@ -719,7 +792,6 @@ done:
 void gc_poll(void)
 {
     struct gc_thread *r = self();
-    uintptr_t g;
 
     if (tls.lock_depth || tls.in_callback)
         return;
@@ -729,16 +801,15 @@ void gc_poll(void)
             tls.fb_spare = NULL;
         }
         if (at_load(&orphans.pending) != 0 && try_advance(0))
-            bag_collect(&orphans, at_load_acq(&goconc_gp.ctr), 0);
+            bag_collect(&orphans, 0, 0);
         return;
     }
     if (r->since_advance < ADVANCE_EVERY)
         return;
     r->since_advance = 0;
     try_advance(0);
-    g = at_load_acq(&goconc_gp.ctr);
-    bag_collect(&r->bag, g, 0);
-    bag_collect(&orphans, g, 0);
+    bag_collect(&r->bag, 0, 0);
+    bag_collect(&orphans, 0, 0);
 }
 
 GOCONC_API int goconc_defer_free(void *obj, goconc_destroy_fn destroy, void *ctx)
@@ -754,7 +825,8 @@ GOCONC_API int goconc_defer_free(void *obj, goconc_destroy_fn destroy, void *ctx
 
 /*
  * Copy up to max entries of b due at g into due[] (under b->lock),
- * compacting what stays.  They count as in flight until run.
+ * compacting what stays.  They leave b's count for `inflight` until run,
+ * because b's record may be gone by then.
  */
 static size_t bag_take_due(struct gc_bag *b, uintptr_t g, struct gc_entry *due, size_t max)
 {
@@ -772,85 +844,81 @@ static size_t bag_take_due(struct gc_bag *b, uintptr_t g, struct gc_entry *due, 
     }
     at_store(&b->pending, at_load(&b->pending) - n);
     at_fetch_add(&inflight, n);
-    at_fetch_add(&collect_gen, 1);
     return n;
-}
-
-static void run_taken(const struct gc_entry *due, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++)
-        run_entry(&due[i]);
-    at_fetch_sub(&inflight, n);
-    at_fetch_add(&reclaimed, n);
 }
 
 /*
  * One pass over every record and the orphans, running what is due at g.
  * Records are visited by position because the registry lock is dropped
- * around the callbacks; a registry change during the pass repeats it.
+ * around the callbacks; a registry change during the pass (which could
+ * shift a record past the cursor) makes the caller repeat it.
  * Returns 1 if anything ran or the registry changed.
  */
 static int collect_pass(uintptr_t g)
 {
     struct gc_entry due[CHUNK_ENTRIES];
     struct gc_thread *r;
-    size_t i, k, n;
+    size_t i, k, n, j;
     size_t gen = at_load(&reg_gen);
     int found = 0;
 
     for (i = 0;; i++) {
+        pthread_rwlock_rdlock(&collect_rw);
         pthread_mutex_lock(&reg.lock);
         for (r = reg.head, k = 0; r && k < i; r = r->next, k++)
             ;
-        if (r == NULL) {
-            pthread_mutex_unlock(&reg.lock);
-            break;
-        }
         n = 0;
-        if (at_load(&r->bag.pending) != 0) {
+        if (r && at_load(&r->bag.pending) != 0) {
             pthread_mutex_lock(&r->bag.lock);
             n = bag_take_due(&r->bag, g, due, CHUNK_ENTRIES);
             pthread_mutex_unlock(&r->bag.lock);
         }
         pthread_mutex_unlock(&reg.lock);
-        run_taken(due, n);
-        if (n > 0) {
+        for (j = 0; j < n; j++)
+            run_entry(&due[j]);
+        at_fetch_sub(&inflight, n);
+        at_fetch_add(&reclaimed, n);
+        pthread_rwlock_unlock(&collect_rw);
+        if (r == NULL)
+            break;
+        if (n > 0)
             found = 1;
+        if (n == CHUNK_ENTRIES)
             i--; /* the same record may have more */
-        }
     }
-    if (bag_collect(&orphans, g, 0) > 0)
+    if (bag_collect(&orphans, 1, 0) > 0)
         found = 1;
     return found || at_load(&reg_gen) != gen;
 }
 
+/* Wait for every collector that holds entries now. */
+static void collectors_drain(void)
+{
+    pthread_rwlock_wrlock(&collect_rw);
+    pthread_rwlock_unlock(&collect_rw);
+}
+
 GOCONC_API int goconc_barrier(void)
 {
+    struct gc_thread *r;
     uintptr_t g;
-    size_t gen;
-    unsigned round = 0;
-    int busy;
 
     if (must_not_wait())
         return GOCONC_EDEADLK;
     wait_grace_period();
     /* Every entry retired before the call is due at g. */
     g = at_load_acq(&goconc_gp.ctr);
-    for (;;) {
-        /* Entries another collector holds (in flight, or detached and
-         * about to go back because they were not due at its older
-         * epoch) are missed by a pass: only a pass that starts and ends
-         * with nothing in flight and no collection in between proves
-         * that nothing due is left. */
-        gen = at_load(&collect_gen);
-        busy = at_load_acq(&inflight) != 0;
-        if (collect_pass(g))
-            continue;
-        if (!busy && at_load(&collect_gen) == gen && at_load_acq(&inflight) == 0)
-            break;
-        backoff(&round);
-    }
+    /* A collector that read an older epoch may put due entries back:
+     * wait for those; later ones read >= g and run all they take. */
+    collectors_drain();
+    while (collect_pass(g))
+        ;
+    /* Due entries taken meanwhile by other collectors are being run. */
+    collectors_drain();
+    r = self();
+    if (r)
+        bag_trim(&r->bag);
+    bag_trim(&orphans);
     return GOCONC_OK;
 }
 
@@ -891,8 +959,24 @@ GOCONC_API int goconc_reclaim_stats_get(goconc_reclaim_stats *st)
 
 /* --------------------------------------------------- process events */
 
+static void collect_rw_init(void)
+{
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&collect_rw, &a);
+    pthread_rwlockattr_destroy(&a);
+}
+
+/*
+ * Hold every lock another thread could hold across the fork, in the
+ * library's lock order (collectors, allocator switch, registry, orphans),
+ * so the child starts with consistent state and can unlock them.
+ */
 static void fork_prepare(void)
 {
+    pthread_rwlock_wrlock(&collect_rw);
+    gc_alloc_fork_lock();
     pthread_mutex_lock(&reg.lock);
     pthread_mutex_lock(&orphans.lock);
 }
@@ -901,6 +985,8 @@ static void fork_parent(void)
 {
     pthread_mutex_unlock(&orphans.lock);
     pthread_mutex_unlock(&reg.lock);
+    gc_alloc_fork_unlock();
+    pthread_rwlock_unlock(&collect_rw);
 }
 
 /*
@@ -912,8 +998,6 @@ static void fork_child(void)
 {
     struct gc_thread *me = self(), *r, *next;
 
-    pthread_mutex_init(&reg.lock, NULL);
-    pthread_mutex_init(&orphans.lock, NULL);
     for (r = reg.head; r; r = next) {
         next = r->next;
         if (r == me || r == tls.temp)
@@ -923,14 +1007,14 @@ static void fork_child(void)
     }
     reg.head = NULL;
     reg.n = 0;
+    /* This thread's bag lock is free: a barrier takes it only under the
+     * registry lock, which fork_prepare held. */
     if (me) {
-        pthread_mutex_init(&me->bag.lock, NULL);
         me->next = me->prev = NULL;
         reg.head = me;
         reg.n = 1;
     }
     if (tls.temp) {
-        pthread_mutex_init(&tls.temp->bag.lock, NULL);
         tls.temp->prev = NULL;
         tls.temp->next = reg.head;
         if (reg.head)
@@ -938,6 +1022,17 @@ static void fork_child(void)
         reg.head = tls.temp;
         reg.n++;
     }
+    /* Orphans are other threads' destroys: not run in the child. */
+    if (orphans.first) {
+        orphans.last->next = forked_chunks;
+        forked_chunks = orphans.first;
+    }
+    if (orphans.spare) {
+        orphans.spare->next = forked_chunks;
+        forked_chunks = orphans.spare;
+    }
+    orphans.first = orphans.last = orphans.spare = NULL;
+    at_store(&orphans.pending, 0);
     at_store(&fb_count[0].n, 0);
     at_store(&fb_count[1].n, 0);
     if (tls.fb_nest)
@@ -947,10 +1042,17 @@ static void fork_child(void)
      * child cannot have it (only this thread runs, so the switch is
      * safe). */
     membarrier_setup();
+    pthread_mutex_unlock(&orphans.lock);
+    pthread_mutex_unlock(&reg.lock);
+    gc_alloc_fork_unlock();
+    /* glibc's rwlock knows its writer by thread id, which changed in the
+     * child: unlocking would count as a reader's unlock.  Start afresh. */
+    collect_rw_init();
 }
 
 __attribute__((constructor)) static void gc_reclaim_init(void)
 {
+    collect_rw_init();
     membarrier_setup();
     pthread_once(&key_once, key_create);
     pthread_atfork(fork_prepare, fork_parent, fork_child);

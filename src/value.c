@@ -288,7 +288,6 @@ static int value_replace(goconc_value *v, void *obj, enum replace_mode mode,
                          const void *expect, goconc_value_ref **ref)
 {
     struct value_node *n = NULL, *cur, *old = NULL;
-    void *cur_obj;
     int st = GOCONC_OK;
 
     orphan_drain();
@@ -297,7 +296,7 @@ static int value_replace(goconc_value *v, void *obj, enum replace_mode mode,
     for (;;) {
         /* Acquire pairs with the publishing CAS below (other writers). */
         cur = at_loadp_acq(&v->node);
-        cur_obj = cur != NULL ? cur->obj : NULL;
+        void *cur_obj = cur != NULL ? cur->obj : NULL;
         if (mode == REPLACE_IF && cur_obj != expect) {
             st = GOCONC_CHANGED;
             break;

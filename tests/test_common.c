@@ -116,6 +116,9 @@ END_TEST
  * A tagged, counting allocator: every block carries a 16-byte header with
  * the tag of the allocator that made it, so a free through the wrong
  * allocator is detected (and counted) instead of corrupting the heap.
+ * The tests keep their tagalloc structs static: an allocator's ctx must
+ * stay valid while any thread that used the library under it lives, and
+ * the test's main thread lives until exit (its record is freed then).
  */
 #define HDR 16
 struct tagalloc {
@@ -173,10 +176,10 @@ static void dummy_destroy(void *ctx, void *obj)
 
 START_TEST(allocator_null_restores)
 {
-    struct tagalloc a = { 0xA1, 0, 0, 0, 0 };
+    static struct tagalloc a = { 0xA1, 0, 0, 0, 0 };
     goconc_allocator al = tag_allocator(&a);
     long destroyed = 0, before;
-    int i;
+    int i, bad = 0;
 
     ck_assert_int_eq(goconc_set_allocator(&al), GOCONC_OK);
     ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_OK);
@@ -184,8 +187,8 @@ START_TEST(allocator_null_restores)
      * reaches the tagged allocator. */
     before = ld(&a.allocs);
     for (i = 0; i < 5000; i++)
-        ck_assert_int_eq(goconc_defer_free(&a, dummy_destroy, &destroyed),
-                         GOCONC_OK);
+        bad += goconc_defer_free(&a, dummy_destroy, &destroyed) != GOCONC_OK;
+    ck_assert_int_eq(bad, 0);
     ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
     ck_assert_int_eq(destroyed, 5000);
     ck_assert_int_eq(ld(&a.allocs), before);
@@ -204,7 +207,7 @@ static void *touch_library(void *p)
 
 START_TEST(allocator_bad_struct_size)
 {
-    struct tagalloc a = { 0xA2, 0, 0, 0, 0 };
+    static struct tagalloc a = { 0xA2, 0, 0, 0, 0 };
     struct {
         goconc_allocator al;
         unsigned char tail[24];
@@ -244,7 +247,7 @@ END_TEST
 
 START_TEST(allocator_null_functions)
 {
-    struct tagalloc a = { 0xA3, 0, 0, 0, 0 };
+    static struct tagalloc a = { 0xA3, 0, 0, 0, 0 };
     goconc_allocator al = tag_allocator(&a);
     al.alloc = NULL;
     ck_assert_int_eq(goconc_set_allocator(&al), GOCONC_EINVAL);
@@ -306,7 +309,7 @@ static void holder_release(struct holder *h, pthread_t t)
 
 START_TEST(allocator_ebusy_while_pending)
 {
-    struct tagalloc a = { 0xA4, 0, 0, 0, 0 }, b = { 0xB4, 0, 0, 0, 0 };
+    static struct tagalloc a = { 0xA4, 0, 0, 0, 0 }, b = { 0xB4, 0, 0, 0, 0 };
     goconc_allocator al = tag_allocator(&a), bl = tag_allocator(&b);
     struct holder h;
     pthread_t t;
@@ -359,7 +362,7 @@ static void *defer_many(void *p)
 
 START_TEST(allocator_gets_every_allocation)
 {
-    struct tagalloc a = { 0xA5, 0, 0, 0, 0 };
+    static struct tagalloc a = { 0xA5, 0, 0, 0, 0 };
     goconc_allocator al = tag_allocator(&a);
     struct defer_job j = { 20000, 0, 0 };
     goconc_reclaim_stats st = GOCONC_RECLAIM_STATS_INIT;
@@ -424,7 +427,7 @@ static void *register_then_wait(void *p)
 
 START_TEST(allocator_records_freed_by_their_allocator)
 {
-    struct tagalloc a = { 0xA6, 0, 0, 0, 0 }, b = { 0xB6, 0, 0, 0, 0 };
+    static struct tagalloc a = { 0xA6, 0, 0, 0, 0 }, b = { 0xB6, 0, 0, 0, 0 };
     goconc_allocator al = tag_allocator(&a), bl = tag_allocator(&b);
     struct reg_thread r;
     pthread_t t;
@@ -465,6 +468,67 @@ START_TEST(allocator_records_freed_by_their_allocator)
                   "freed through A (A frees: %ld)", ld(&a.live), ld(&a.frees));
     ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_OK);
     ck_assert_int_eq(ld(&b.foreign), 0);
+}
+END_TEST
+
+/*
+ * goconc_set_allocator racing with other threads' registration (records
+ * do not make it EBUSY): every record must still be freed by the very
+ * allocator (alloc, free and ctx together) that made it.
+ */
+static int race_stop;
+
+static void *register_and_exit(void *p)
+{
+    goconc_read_lock();
+    goconc_read_unlock();
+    return p;
+}
+
+static void *thread_churn(void *p)
+{
+    long *n = p;
+    while (!__atomic_load_n(&race_stop, __ATOMIC_RELAXED)) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, register_and_exit, NULL) == 0) {
+            pthread_join(t, NULL);
+            (*n)++;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(allocator_switch_races_registration)
+{
+    static struct tagalloc a = { 0xA7, 0, 0, 0, 0 }, b = { 0xB7, 0, 0, 0, 0 };
+    goconc_allocator al = tag_allocator(&a), bl = tag_allocator(&b);
+    pthread_t c[2];
+    long threads[2] = { 0, 0 }, switches = 0, bad_switches = 0;
+    double end = tu_now() + 1.0;
+    int i;
+
+    ck_assert_int_eq(goconc_set_allocator(&al), GOCONC_OK);
+    for (i = 0; i < 2; i++)
+        ck_assert_int_eq(pthread_create(&c[i], NULL, thread_churn, &threads[i]), 0);
+    while (tu_now() < end) {
+        if (goconc_set_allocator(switches % 2 ? &al : &bl) != GOCONC_OK)
+            bad_switches++;
+        switches++;
+    }
+    __atomic_store_n(&race_stop, 1, __ATOMIC_RELAXED);
+    for (i = 0; i < 2; i++)
+        pthread_join(c[i], NULL);
+    ck_assert_int_eq(bad_switches, 0);
+    ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
+    ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_OK);
+    ck_assert_msg(ld(&a.foreign) == 0 && ld(&b.foreign) == 0,
+                  "blocks freed through the wrong allocator: %ld by A, %ld "
+                  "by B (%ld threads, %ld switches)", ld(&a.foreign),
+                  ld(&b.foreign), threads[0] + threads[1], switches);
+    ck_assert_msg(ld(&a.live) == 0 && ld(&b.live) == 0,
+                  "records of exited threads not freed: %ld of A, %ld of B",
+                  ld(&a.live), ld(&b.live));
+    ck_assert_int_gt(threads[0] + threads[1], 0);
 }
 END_TEST
 
@@ -540,29 +604,38 @@ START_TEST(reclaim_stats_counts)
 }
 END_TEST
 
+/* One test case per test, so CK_RUN_CASE=<test name> runs just that one
+ * (tu_run then reports the smaller count). */
+#define ADD_TEST(s, fn)                                                     \
+    do {                                                                    \
+        TCase *tc_ = tcase_create(#fn);                                     \
+        tcase_set_timeout(tc_, timeout);                                    \
+        tcase_add_test(tc_, fn);                                            \
+        suite_add_tcase(s, tc_);                                            \
+    } while (0)
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("common");
-    TCase *tc = tcase_create("common");
-    tcase_set_timeout(tc, 30);
-    tcase_add_test(tc, status_values_pinned);
-    tcase_add_test(tc, strerror_known_codes);
-    tcase_add_test(tc, strerror_unknown_codes);
-    tcase_add_test(tc, version);
-    tcase_add_test(tc, allocator_null_restores);
-    tcase_add_test(tc, allocator_bad_struct_size);
-    tcase_add_test(tc, allocator_null_functions);
-    tcase_add_test(tc, allocator_ebusy_while_pending);
-    tcase_add_test(tc, allocator_gets_every_allocation);
-    tcase_add_test(tc, allocator_records_freed_by_their_allocator);
-    tcase_add_test(tc, reclaim_stats_bad_input);
-    tcase_add_test(tc, reclaim_stats_counts);
-    suite_add_tcase(s, tc);
+    const double timeout = 30;
+    ADD_TEST(s, status_values_pinned);
+    ADD_TEST(s, strerror_known_codes);
+    ADD_TEST(s, strerror_unknown_codes);
+    ADD_TEST(s, version);
+    ADD_TEST(s, allocator_null_restores);
+    ADD_TEST(s, allocator_bad_struct_size);
+    ADD_TEST(s, allocator_null_functions);
+    ADD_TEST(s, allocator_ebusy_while_pending);
+    ADD_TEST(s, allocator_gets_every_allocation);
+    ADD_TEST(s, allocator_records_freed_by_their_allocator);
+    ADD_TEST(s, allocator_switch_races_registration);
+    ADD_TEST(s, reclaim_stats_bad_input);
+    ADD_TEST(s, reclaim_stats_counts);
     return s;
 }
 
 int main(void)
 {
     tu_alloc_install();
-    return tu_run(suite(), 12);
+    return tu_run(suite(), 13);
 }

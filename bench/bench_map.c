@@ -1,0 +1,1308 @@
+/*
+ * bench_map.c - goconc's map against the peers of issue 3 (item 8).
+ *
+ *   bench_map [all|check|mem|w1|w1b|w2|w2b ...] [--impls=a,b,...]
+ *
+ * Workloads (doc/bench.md, "Map benchmark", has the details):
+ *   check  same-stream check: every implementation runs the same 2N
+ *          single-threaded W1 ops and must report the same hits and length
+ *   mem    RSS growth per entry at N (1M) 8-byte keys/values; goconc also
+ *          reports stats.bytes per entry
+ *   w1     read-mostly: prefill N keys from [0, 2N), then T = 1 and 2
+ *          threads for GOCONC_BENCH_SECONDS: 90% load, 9% store, 1% delete
+ *   w1b    the same prefilled map, 100% load
+ *   w2     growth: one thread stores G (10M) distinct keys into an empty
+ *          map; total time and per-store latency p50/p99/p99.99/max
+ *   w2b    the same G stores split over 2 threads on disjoint key ranges
+ *
+ * Every measurement runs in a fresh child process (this program re-executed
+ * with --child, or the DashMap program of bench/dashmap), so no run inherits
+ * another's heap, page cache state or liburcu threads.  Reps interleave the
+ * implementations (round robin, rotated each rep); figures are medians of
+ * GOCONC_BENCH_REPS (5) reps and every ratio is goconc over the peer
+ * measured in the same rep, median over reps.  All key streams derive from
+ * GOCONC_BENCH_SEED (printed).  GOCONC_BENCH_MAP_KEYS (N) and
+ * GOCONC_BENCH_MAP_GROW (G) shrink the runs for quick checks.
+ *
+ * Build with -DBENCH_MAP_NO_GOCONC to run the peers alone (harness work
+ * before the map exists).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "benchutil.h"
+#include "map_peer.h"
+
+#ifndef BENCH_MAP_NO_GOCONC
+#include <goconc.h>
+#endif
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define CLK_UNIT "tsc"
+/* lfence before rdtsc keeps earlier work from leaking past the start
+ * stamp; rdtscp + lfence keeps the store from leaking past the end one. */
+static inline uint64_t clk_begin(void)
+{
+    _mm_lfence();
+    return __rdtsc();
+}
+static inline uint64_t clk_end(void)
+{
+    unsigned aux;
+    uint64_t t = __rdtscp(&aux);
+    _mm_lfence();
+    return t;
+}
+#else
+#define CLK_UNIT "ns"
+static inline uint64_t clk_begin(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+#define clk_end clk_begin
+#endif
+
+/* ------------------------------------------------------------ key streams */
+/* Shared with bench/dashmap/src/main.rs: change both or neither. */
+
+#define GAMMA 0x9E3779B97F4A7C15ULL
+
+static inline uint64_t sm_mix(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t sm_next(uint64_t *s)
+{
+    *s += GAMMA;
+    return sm_mix(*s);
+}
+
+static inline uint64_t bounded(uint64_t x, uint64_t n)
+{
+    return (uint64_t)(((unsigned __int128)x * n) >> 64);
+}
+
+static uint64_t hash_seed(uint64_t seed)
+{
+    return mp_fmix64(seed ^ 0x68617368u);
+}
+
+/* Prefill keys: the first n of a seeded Fisher-Yates shuffle of [0, 2n). */
+static uint32_t *prefill_keys(uint64_t seed, uint64_t n)
+{
+    uint64_t range = 2 * n, i, s = seed;
+    uint32_t *a = malloc(range * sizeof *a);
+    if (!a)
+        return NULL;
+    for (i = 0; i < range; i++)
+        a[i] = (uint32_t)i;
+    for (i = range - 1; i > 0; i--) {
+        uint64_t j = bounded(sm_next(&s), i + 1);
+        uint32_t t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+    return a;
+}
+
+/* The i-th W2 key: splitmix64's i-th output from `seed` (all distinct). */
+static inline uint64_t w2_key(uint64_t seed, uint64_t i)
+{
+    return sm_mix(seed + (i + 1) * GAMMA);
+}
+
+static inline uint64_t thread_rng(uint64_t seed, uint64_t t)
+{
+    return mp_fmix64(seed + t + 1);
+}
+
+/* -------------------------------------------------------- implementations */
+
+enum { I_GOCONC, I_DASHMAP, I_SHARD64, I_TBB, I_LFHT, I_LFHTP, I_GLIB, I_GLIB1, I_N };
+enum { W_CHECK, W_MEM, W_1, W_1B, W_2, W_2B, W_N };
+#define WB(w) (1u << (w))
+#define W_ALL (WB(W_CHECK) | WB(W_MEM) | WB(W_1) | WB(W_1B) | WB(W_2) | WB(W_2B))
+
+static const char *const wl_name[W_N] = {"check", "mem", "w1", "w1b", "w2", "w2b"};
+
+static struct impl {
+    const char *name, *desc;
+    unsigned wls;  /* workloads it takes part in */
+    int avail;
+} impls[I_N] = {
+    [I_GOCONC] = {"goconc", "goconc_map (default options)", W_ALL, 0},
+    [I_DASHMAP] = {"dashmap", "Rust DashMap 5.4, fmix64 hasher (subprocess)", W_ALL, 0},
+    [I_SHARD64] = {"seed64", "64 GHashTables x pthread_rwlock (seed design)", W_ALL, 0},
+    [I_TBB] = {"tbb", "oneTBB concurrent_hash_map", W_ALL, 0},
+    [I_LFHT] = {"lfht", "liburcu cds_lfht, auto-resize from 4096 buckets", W_ALL, 0},
+    [I_LFHTP] = {"lfht-pre", "liburcu cds_lfht presized to 2N buckets",
+                 WB(W_CHECK) | WB(W_1) | WB(W_1B), 0},
+    [I_GLIB] = {"glib", "GHashTable under one GRWLock", W_ALL, 0},
+    [I_GLIB1] = {"glib-1t", "GHashTable, no lock (single-thread baseline)",
+                 WB(W_CHECK) | WB(W_MEM) | WB(W_2), 0},
+};
+
+static void impl_probe(const char *dashmap_bin)
+{
+#ifndef BENCH_MAP_NO_GOCONC
+    impls[I_GOCONC].avail = 1;
+#endif
+    impls[I_DASHMAP].avail = dashmap_bin && access(dashmap_bin, X_OK) == 0;
+#ifdef HAVE_GLIB_2_0
+    impls[I_SHARD64].avail = impls[I_GLIB].avail = impls[I_GLIB1].avail = 1;
+#endif
+#ifdef HAVE_TBB
+    impls[I_TBB].avail = 1;
+#endif
+#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
+    impls[I_LFHT].avail = impls[I_LFHTP].avail = 1;
+#endif
+}
+
+/* A map of one implementation; calls dispatch on a switch that the branch
+ * predictor resolves, so every C peer pays the same (tiny) overhead. */
+struct bm {
+    int impl;
+    void *m;
+};
+
+static int bm_new(struct bm *b, int impl, uint64_t seed, size_t presize)
+{
+    uint64_t hs = hash_seed(seed);
+    b->impl = impl;
+    b->m = NULL;
+    switch (impl) {
+#ifndef BENCH_MAP_NO_GOCONC
+    case I_GOCONC: {
+        goconc_map_options o = GOCONC_MAP_OPTIONS_INIT;
+        goconc_map *m;
+        o.seed = hs;
+        if (goconc_map_new(&m, &o) != GOCONC_OK)
+            return -1;
+        b->m = m;
+        break;
+    }
+#endif
+#ifdef HAVE_GLIB_2_0
+    case I_SHARD64:
+        b->m = mp_shard64_new(hs, presize);
+        break;
+    case I_GLIB:
+    case I_GLIB1:
+        b->m = mp_glib_new(hs, presize, impl == I_GLIB);
+        break;
+#endif
+#ifdef HAVE_TBB
+    case I_TBB:
+        b->m = mp_tbb_new(hs, presize);
+        break;
+#endif
+#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
+    case I_LFHT:
+    case I_LFHTP:
+        b->m = mp_lfht_new(hs, presize);
+        break;
+#endif
+    default:
+        break;
+    }
+    (void)presize;
+    return b->m ? 0 : -1;
+}
+
+static inline int bm_load(const struct bm *b, uint64_t k, uint64_t *v)
+{
+    switch (b->impl) {
+#ifndef BENCH_MAP_NO_GOCONC
+    case I_GOCONC: {
+        size_t vl;
+        return goconc_map_load(b->m, &k, sizeof k, v, sizeof *v, &vl) == GOCONC_OK;
+    }
+#endif
+#ifdef HAVE_GLIB_2_0
+    case I_SHARD64:
+        return mp_shard64_load(b->m, k, v);
+    case I_GLIB:
+    case I_GLIB1:
+        return mp_glib_load(b->m, k, v);
+#endif
+#ifdef HAVE_TBB
+    case I_TBB:
+        return mp_tbb_load(b->m, k, v);
+#endif
+#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
+    case I_LFHT:
+    case I_LFHTP:
+        return mp_lfht_load(b->m, k, v);
+#endif
+    default:
+        return 0;
+    }
+}
+
+/* Returns 0, or -1 if the map reported a failure (goconc only). */
+static inline int bm_store(const struct bm *b, uint64_t k, uint64_t v)
+{
+    switch (b->impl) {
+#ifndef BENCH_MAP_NO_GOCONC
+    case I_GOCONC:
+        return goconc_map_store(b->m, &k, sizeof k, &v, sizeof v) == GOCONC_OK ? 0 : -1;
+#endif
+#ifdef HAVE_GLIB_2_0
+    case I_SHARD64:
+        mp_shard64_store(b->m, k, v);
+        return 0;
+    case I_GLIB:
+    case I_GLIB1:
+        mp_glib_store(b->m, k, v);
+        return 0;
+#endif
+#ifdef HAVE_TBB
+    case I_TBB:
+        mp_tbb_store(b->m, k, v);
+        return 0;
+#endif
+#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
+    case I_LFHT:
+    case I_LFHTP:
+        mp_lfht_store(b->m, k, v);
+        return 0;
+#endif
+    default:
+        return -1;
+    }
+}
+
+static inline void bm_del(const struct bm *b, uint64_t k)
+{
+    switch (b->impl) {
+#ifndef BENCH_MAP_NO_GOCONC
+    case I_GOCONC:
+        goconc_map_delete(b->m, &k, sizeof k);
+        break;
+#endif
+#ifdef HAVE_GLIB_2_0
+    case I_SHARD64:
+        mp_shard64_del(b->m, k);
+        break;
+    case I_GLIB:
+    case I_GLIB1:
+        mp_glib_del(b->m, k);
+        break;
+#endif
+#ifdef HAVE_TBB
+    case I_TBB:
+        mp_tbb_del(b->m, k);
+        break;
+#endif
+#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
+    case I_LFHT:
+    case I_LFHTP:
+        mp_lfht_del(b->m, k);
+        break;
+#endif
+    default:
+        break;
+    }
+}
+
+static size_t bm_len(const struct bm *b)
+{
+    switch (b->impl) {
+#ifndef BENCH_MAP_NO_GOCONC
+    case I_GOCONC:
+        return goconc_map_len(b->m);
+#endif
+#ifdef HAVE_GLIB_2_0
+    case I_SHARD64:
+        return mp_shard64_len(b->m);
+    case I_GLIB:
+    case I_GLIB1:
+        return mp_glib_len(b->m);
+#endif
+#ifdef HAVE_TBB
+    case I_TBB:
+        return mp_tbb_len(b->m);
+#endif
+#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
+    case I_LFHT:
+    case I_LFHTP:
+        return mp_lfht_len(b->m);
+#endif
+    default:
+        return 0;
+    }
+}
+
+/* liburcu maps need every thread that touches them registered. */
+static void bm_thread_enter(const struct bm *b)
+{
+#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
+    if (b->impl == I_LFHT || b->impl == I_LFHTP)
+        mp_lfht_thread_enter();
+#endif
+    (void)b;
+}
+
+static void bm_thread_exit(const struct bm *b)
+{
+#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
+    if (b->impl == I_LFHT || b->impl == I_LFHTP)
+        mp_lfht_thread_exit();
+#endif
+    (void)b;
+}
+
+/* Finish pending work after the (untimed) prefill so W1 starts from a
+ * steady state: goconc completes its incremental migrations, as the
+ * synchronously resizing peers already have. */
+static void bm_settle(const struct bm *b)
+{
+#ifndef BENCH_MAP_NO_GOCONC
+    if (b->impl == I_GOCONC)
+        goconc_map_maintain(b->m, SIZE_MAX, NULL);
+#endif
+    (void)b;
+}
+
+/* ------------------------------------------------------ latency histogram */
+/* Log-linear: exact below 1024 ticks, then 512 sub-buckets per power of
+ * two (0.2% resolution).  Same layout as the DashMap program. */
+
+#define HB_EXACT 1024
+#define HB_SUB 512
+#define HB_N (HB_EXACT + 55 * HB_SUB)
+
+struct hist {
+    uint64_t n, max;
+    uint64_t *b;
+};
+
+static int hist_init(struct hist *h)
+{
+    size_t i;
+    h->n = h->max = 0;
+    h->b = malloc(HB_N * sizeof *h->b);
+    if (!h->b)
+        return -1;
+    /* Fault every page in now, not inside the timed stores (volatile so
+     * the compiler cannot turn malloc + zeroing into a lazy calloc). */
+    for (i = 0; i < HB_N; i++)
+        ((volatile uint64_t *)h->b)[i] = 0;
+    return 0;
+}
+
+static inline void hist_add(struct hist *h, uint64_t v)
+{
+    size_t idx;
+    if (v < HB_EXACT) {
+        idx = (size_t)v;
+    } else {
+        unsigned e = 63u - (unsigned)__builtin_clzll(v) - 9u;
+        idx = HB_EXACT + (e - 1) * HB_SUB + (size_t)((v >> e) & (HB_SUB - 1));
+    }
+    h->b[idx]++;
+    h->n++;
+    if (v > h->max)
+        h->max = v;
+}
+
+static void hist_merge(struct hist *h, const struct hist *o)
+{
+    size_t i;
+    for (i = 0; i < HB_N; i++)
+        h->b[i] += o->b[i];
+    h->n += o->n;
+    if (o->max > h->max)
+        h->max = o->max;
+}
+
+static uint64_t hist_lower(size_t idx)
+{
+    size_t e, sub;
+    if (idx < HB_EXACT)
+        return idx;
+    e = (idx - HB_EXACT) / HB_SUB + 1;
+    sub = (idx - HB_EXACT) % HB_SUB;
+    return (uint64_t)(HB_SUB + sub) << e;
+}
+
+static uint64_t hist_pct(const struct hist *h, double p)
+{
+    double want = p * (double)h->n;
+    uint64_t rank = (uint64_t)want, acc = 0; /* ceil without libm */
+    size_t i;
+    if ((double)rank < want)
+        rank++;
+    if (rank == 0)
+        rank = 1;
+    for (i = 0; i < HB_N; i++) {
+        acc += h->b[i];
+        if (acc >= rank)
+            return hist_lower(i);
+    }
+    return h->max;
+}
+
+/* ------------------------------------------------------------ child side */
+
+struct job {
+    struct bm b;
+    uint64_t seed, n;
+    int threads, read_only;
+    atomic_int stop;
+    double secs;
+    uint64_t ops[64], hits[64], sink[64];
+    struct hist h[64];
+    int errors[64];
+};
+
+/* One W1 op from the 64-bit draw x: the high half picks the key, the low
+ * half the operation.  Returns 1 for a load that found the key. */
+static inline int w1_op(const struct bm *b, uint64_t x, uint64_t range, int ro,
+                        uint64_t *sink)
+{
+    uint64_t key = ((x >> 32) * range) >> 32;
+    uint64_t op = ((x & 0xffffffffu) * 100) >> 32;
+    uint64_t v;
+    if (ro || op < 90) {
+        if (bm_load(b, key, &v)) {
+            *sink += v;
+            return 1;
+        }
+        return 0;
+    }
+    if (op < 99)
+        bm_store(b, key, x);
+    else
+        bm_del(b, key);
+    return 0;
+}
+
+static void *w1_thread(void *arg, int idx)
+{
+    struct job *j = arg;
+    uint64_t s, ops = 0, hits = 0, sink = 0, range = 2 * j->n;
+    int i;
+    if (idx == j->threads) { /* the timer */
+        struct timespec ts;
+        ts.tv_sec = (time_t)j->secs;
+        ts.tv_nsec = (long)((j->secs - (double)ts.tv_sec) * 1e9);
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+            ;
+        atomic_store_explicit(&j->stop, 1, memory_order_relaxed);
+        return NULL;
+    }
+    bm_thread_enter(&j->b);
+    s = thread_rng(j->seed, (uint64_t)idx);
+    while (!atomic_load_explicit(&j->stop, memory_order_relaxed)) {
+        for (i = 0; i < 256; i++)
+            hits += (uint64_t)w1_op(&j->b, sm_next(&s), range, j->read_only, &sink);
+        ops += 256;
+    }
+    j->ops[idx] = ops;
+    j->hits[idx] = hits;
+    j->sink[idx] = sink;
+    bm_thread_exit(&j->b);
+    return NULL;
+}
+
+static void *w2_thread(void *arg, int idx)
+{
+    struct job *j = arg;
+    uint64_t lo = (uint64_t)idx * j->n / (uint64_t)j->threads;
+    uint64_t hi = (uint64_t)(idx + 1) * j->n / (uint64_t)j->threads, i;
+    struct hist *h = &j->h[idx];
+    bm_thread_enter(&j->b);
+    for (i = lo; i < hi; i++) {
+        uint64_t k = w2_key(j->seed, i), c0, c1;
+        int r;
+        c0 = clk_begin();
+        r = bm_store(&j->b, k, i);
+        c1 = clk_end();
+        hist_add(h, c1 - c0);
+        j->errors[idx] += r != 0;
+    }
+    bm_thread_exit(&j->b);
+    return NULL;
+}
+
+static uint64_t rss_bytes(void)
+{
+    unsigned long size = 0, res = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &res) != 2)
+            res = 0;
+        fclose(f);
+    }
+    return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+static int prefill(struct bm *b, uint64_t seed, uint64_t n)
+{
+    uint32_t *keys = prefill_keys(seed, n);
+    uint64_t i;
+    if (!keys)
+        return -1;
+    for (i = 0; i < n; i++)
+        if (bm_store(b, keys[i], keys[i]) != 0) {
+            free(keys);
+            return -1;
+        }
+    free(keys);
+    bm_settle(b);
+    return 0;
+}
+
+static int impl_by_name(const char *s)
+{
+    int i;
+    for (i = 0; i < I_N; i++)
+        if (strcmp(impls[i].name, s) == 0)
+            return i;
+    return -1;
+}
+
+static int wl_by_name(const char *s)
+{
+    int i;
+    for (i = 0; i < W_N; i++)
+        if (strcmp(wl_name[i], s) == 0)
+            return i;
+    return -1;
+}
+
+/* --child IMPL WORKLOAD THREADS SECONDS SEED N: one measurement, one
+ * "RESULT k=v ..." line on stdout. */
+static int child_main(char **argv)
+{
+    static struct job j;
+    int impl = impl_by_name(argv[0]), wl = wl_by_name(argv[1]), t;
+    uint64_t i;
+    if (impl < 0 || wl < 0)
+        return 2;
+    j.threads = atoi(argv[2]);
+    j.secs = atof(argv[3]);
+    j.seed = strtoull(argv[4], NULL, 10);
+    j.n = strtoull(argv[5], NULL, 10);
+    if (j.threads < 1 || j.threads > 63)
+        return 2;
+
+    if (wl == W_MEM) {
+        uint64_t before = rss_bytes(), after;
+        if (bm_new(&j.b, impl, j.seed, 0))
+            return 1;
+        bm_thread_enter(&j.b);
+        for (i = 0; i < j.n; i++)
+            if (bm_store(&j.b, w2_key(j.seed, i), i))
+                return 1;
+        after = rss_bytes();
+        printf("RESULT rss=%llu n=%zu", (unsigned long long)(after - before),
+               bm_len(&j.b));
+#ifndef BENCH_MAP_NO_GOCONC
+        if (impl == I_GOCONC) {
+            goconc_map_stats st = GOCONC_MAP_STATS_INIT;
+            goconc_map_stats_get(j.b.m, &st);
+            printf(" bytes=%zu buckets=%zu shards=%zu migrating=%zu", st.bytes,
+                   st.buckets, st.shards, st.shards_migrating);
+            /* And once migrations are done and retired tables freed. */
+            goconc_map_maintain(j.b.m, SIZE_MAX, NULL);
+            goconc_barrier();
+            goconc_map_stats_get(j.b.m, &st);
+            printf(" rss_settled=%llu bytes_settled=%zu",
+                   (unsigned long long)(rss_bytes() - before), st.bytes);
+        }
+#endif
+        printf("\n");
+        return 0;
+    }
+
+    if (bm_new(&j.b, impl, j.seed, impl == I_LFHTP ? 2 * j.n : 0))
+        return 1;
+    bm_thread_enter(&j.b);
+
+    if (wl == W_CHECK) {
+        uint64_t s = thread_rng(j.seed, 0), hits = 0, sink = 0;
+        if (prefill(&j.b, j.seed, j.n))
+            return 1;
+        for (i = 0; i < 2 * j.n; i++)
+            hits += (uint64_t)w1_op(&j.b, sm_next(&s), 2 * j.n, 0, &sink);
+        printf("RESULT hits=%llu len=%zu\n", (unsigned long long)hits, bm_len(&j.b));
+        return 0;
+    }
+
+    if (wl == W_1 || wl == W_1B) {
+        double el;
+        uint64_t ops = 0, hits = 0;
+        if (prefill(&j.b, j.seed, j.n))
+            return 1;
+        j.read_only = wl == W_1B;
+        el = bu_run_threads(j.threads + 1, w1_thread, &j);
+        for (t = 0; t < j.threads; t++) {
+            ops += j.ops[t];
+            hits += j.hits[t];
+            BU_KEEP(j.sink[t]);
+        }
+        printf("RESULT ops=%llu secs=%.6f hits=%llu\n", (unsigned long long)ops, el,
+               (unsigned long long)hits);
+        return 0;
+    }
+
+    /* W2 / W2b */
+    {
+        struct hist tot;
+        double el;
+        int errors = 0;
+        for (t = 0; t <= j.threads; t++)
+            if (hist_init(&j.h[t]))
+                return 1;
+        el = bu_run_threads(j.threads, w2_thread, &j);
+        tot = j.h[j.threads];
+        for (t = 0; t < j.threads; t++) {
+            hist_merge(&tot, &j.h[t]);
+            errors += j.errors[t];
+        }
+        if (errors || bm_len(&j.b) != j.n) {
+            fprintf(stderr, "bench_map: %s w2: %d failed stores, len %zu != %llu\n",
+                    impls[impl].name, errors, bm_len(&j.b), (unsigned long long)j.n);
+            return 1;
+        }
+        printf("RESULT secs=%.6f n=%llu unit=%s p50=%llu p99=%llu p9999=%llu max=%llu",
+               el, (unsigned long long)tot.n, CLK_UNIT,
+               (unsigned long long)hist_pct(&tot, 0.50),
+               (unsigned long long)hist_pct(&tot, 0.99),
+               (unsigned long long)hist_pct(&tot, 0.9999), (unsigned long long)tot.max);
+#ifndef BENCH_MAP_NO_GOCONC
+        if (impl == I_GOCONC) {
+            goconc_map_stats st = GOCONC_MAP_STATS_INIT;
+            goconc_map_stats_get(j.b.m, &st);
+            printf(" shards=%zu buckets=%zu migrating=%zu grows=%llu moved=%llu bytes=%zu",
+                   st.shards, st.buckets, st.shards_migrating,
+                   (unsigned long long)st.grows, (unsigned long long)st.buckets_moved,
+                   st.bytes);
+        }
+#endif
+        printf("\n");
+        return 0;
+    }
+}
+
+/* ----------------------------------------------------------- parent side */
+
+#define MAXKV 16
+struct result {
+    int ok, nkv;
+    char key[MAXKV][16];
+    double val[MAXKV];
+    char unit[8];
+};
+
+static double res_get(const struct result *r, const char *k)
+{
+    int i;
+    for (i = 0; i < r->nkv; i++)
+        if (strcmp(r->key[i], k) == 0)
+            return r->val[i];
+    return NAN;
+}
+
+static void res_parse(struct result *r, char *buf)
+{
+    char *line = strstr(buf, "RESULT "), *tok, *save = NULL;
+    memset(r, 0, sizeof *r);
+    if (!line)
+        return;
+    line += 7;
+    line[strcspn(line, "\n")] = 0;
+    for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq)
+            continue;
+        *eq = 0;
+        if (strcmp(tok, "unit") == 0) {
+            snprintf(r->unit, sizeof r->unit, "%s", eq + 1);
+        } else if (r->nkv < MAXKV) {
+            snprintf(r->key[r->nkv], sizeof r->key[0], "%s", tok);
+            r->val[r->nkv++] = strtod(eq + 1, NULL);
+        }
+    }
+    r->ok = 1;
+}
+
+static char self_exe[PATH_MAX];
+static char dashmap_bin[PATH_MAX];
+static uint64_t g_seed;
+static double g_secs;
+static uint64_t g_keys, g_grow;
+static int g_reps;
+static double tsc_per_ns = 1.0;
+
+static void run_child(int impl, int wl, int threads, uint64_t n, struct result *r)
+{
+    char a_t[16], a_s[32], a_seed[32], a_n[32];
+    char *argv[10];
+    char buf[4096];
+    size_t len = 0;
+    int fd[2], st, timed_out = 0;
+    pid_t pid;
+    /* Generous: about 10x what the slowest healthy peer needs here. */
+    double deadline, limit = wl == W_1 || wl == W_1B ? 60 + 2 * g_secs
+                             : wl == W_2 || wl == W_2B ? 60 + 20 * (double)n / 1e6
+                                                       : 60 + 30 * (double)n / 1e6;
+    snprintf(a_t, sizeof a_t, "%d", threads);
+    snprintf(a_s, sizeof a_s, "%.3f", g_secs);
+    snprintf(a_seed, sizeof a_seed, "%llu", (unsigned long long)g_seed);
+    snprintf(a_n, sizeof a_n, "%llu", (unsigned long long)n);
+    if (impl == I_DASHMAP) {
+        char *v[] = {dashmap_bin, (char *)wl_name[wl], a_t, a_s, a_seed, a_n, NULL};
+        memcpy(argv, v, sizeof v);
+    } else {
+        char *v[] = {self_exe, "--child", (char *)impls[impl].name, (char *)wl_name[wl],
+                     a_t, a_s, a_seed, a_n, NULL};
+        memcpy(argv, v, sizeof v);
+    }
+    memset(r, 0, sizeof *r);
+    fflush(stdout);
+    if (pipe(fd))
+        return;
+    pid = fork();
+    if (pid < 0) {
+        close(fd[0]);
+        close(fd[1]);
+        return;
+    }
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    deadline = bu_now() + limit;
+    for (;;) {
+        struct pollfd pfd = {fd[0], POLLIN, 0};
+        double left = deadline - bu_now();
+        ssize_t got;
+        if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) == 0) {
+            /* A stuck peer (see map_peer_lfht.c) must not stall the run. */
+            fprintf(stderr, "bench_map: %s %s T=%d still running after %.0f s: killed\n",
+                    impls[impl].name, wl_name[wl], threads, limit);
+            kill(pid, SIGKILL);
+            timed_out = 1;
+            break;
+        }
+        got = read(fd[0], buf + len, sizeof buf - 1 - len);
+        if (got > 0 && len + (size_t)got < sizeof buf - 1) {
+            len += (size_t)got;
+            continue;
+        }
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got > 0)
+            len += (size_t)got;
+        break;
+    }
+    buf[len] = 0;
+    close(fd[0]);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    if (!timed_out && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        res_parse(r, buf);
+    else if (!timed_out)
+        fprintf(stderr, "bench_map: %s %s T=%d failed (status %d)\n", impls[impl].name,
+                wl_name[wl], threads, st);
+}
+
+/* Which implementations take part in workload wl, goconc first. */
+static int impl_list(int wl, int *out)
+{
+    int i, n = 0;
+    for (i = 0; i < I_N; i++)
+        if (impls[i].avail && (impls[i].wls & WB(wl)))
+            out[n++] = i;
+    return n;
+}
+
+/* results[rep][impl] for one (workload, threads) cell. */
+struct cell {
+    struct result r[32][I_N];
+};
+
+static void run_cell(int wl, int threads, uint64_t n, struct cell *c, int *list, int nl)
+{
+    int rep, k;
+    for (rep = 0; rep < g_reps; rep++) {
+        for (k = 0; k < nl; k++) {
+            int impl = list[(k + rep) % nl]; /* rotate the order each rep */
+            if (wl == W_2 && threads > 1 && impl == I_GLIB1)
+                continue;
+            run_child(impl, wl, threads, n, &c->r[rep][impl]);
+            fprintf(stderr, ".");
+        }
+    }
+    fprintf(stderr, "\n");
+}
+
+/* Median over reps of f(impl) and of the paired ratio f(goconc)/f(impl). */
+typedef double (*metric_fn)(const struct result *r);
+
+static double med_metric(const struct cell *c, int impl, metric_fn f)
+{
+    double v[32];
+    int rep, n = 0;
+    for (rep = 0; rep < g_reps; rep++)
+        if (c->r[rep][impl].ok)
+            v[n++] = f(&c->r[rep][impl]);
+    return n ? bu_median(v, (size_t)n) : NAN;
+}
+
+static double max_metric(const struct cell *c, int impl, metric_fn f)
+{
+    double m = NAN;
+    int rep;
+    for (rep = 0; rep < g_reps; rep++)
+        if (c->r[rep][impl].ok && !(f(&c->r[rep][impl]) <= m))
+            m = f(&c->r[rep][impl]);
+    return m;
+}
+
+/* The implementation's name, with "(ok/reps)" when some reps failed. */
+static const char *cell_name(const struct cell *c, int impl, char *buf, size_t cap)
+{
+    int rep, ok = 0;
+    for (rep = 0; rep < g_reps; rep++)
+        ok += c->r[rep][impl].ok;
+    if (ok == g_reps)
+        return impls[impl].name;
+    snprintf(buf, cap, "%.16s(%d/%d)", impls[impl].name, ok, g_reps);
+    return buf;
+}
+
+static double med_ratio(const struct cell *c, int impl, metric_fn f)
+{
+    double v[32];
+    int rep, n = 0;
+    for (rep = 0; rep < g_reps; rep++)
+        if (c->r[rep][impl].ok && c->r[rep][I_GOCONC].ok)
+            v[n++] = f(&c->r[rep][I_GOCONC]) / f(&c->r[rep][impl]);
+    return n ? bu_median(v, (size_t)n) : NAN;
+}
+
+static double m_mops(const struct result *r)
+{
+    return res_get(r, "ops") / res_get(r, "secs") / 1e6;
+}
+static double m_secs(const struct result *r)
+{
+    return res_get(r, "secs");
+}
+static double to_ns(const struct result *r, const char *k)
+{
+    double v = res_get(r, k);
+    return strcmp(r->unit, "tsc") == 0 ? v / tsc_per_ns : v;
+}
+static double m_p50(const struct result *r)
+{
+    return to_ns(r, "p50");
+}
+static double m_p99(const struct result *r)
+{
+    return to_ns(r, "p99");
+}
+static double m_p9999(const struct result *r)
+{
+    return to_ns(r, "p9999");
+}
+static double m_max(const struct result *r)
+{
+    return to_ns(r, "max");
+}
+
+/* Figures the target summary needs. */
+static struct {
+    double w1[3][I_N], w1r[3][I_N], w1b[3][I_N], w1br[3][I_N], w1b_scale;
+    double w2_p9999, w2_max_med[I_N], w2_secs[I_N], w2_ratio[I_N];
+    double mem_rss, mem_bytes;
+    int have_w1, have_w1b, have_w2, have_mem;
+} T;
+
+static void print_mops_table(int wl, int *list, int nl, struct cell *c1, struct cell *c2)
+{
+    int k;
+    printf("  %-10s %9s %9s %8s   %9s %9s %8s\n", "impl", "T=1 Mops", "spread", "gc/peer",
+           "T=2 Mops", "spread", "gc/peer");
+    for (k = 0; k < nl; k++) {
+        int i = list[k];
+        double m1 = med_metric(c1, i, m_mops), m2 = med_metric(c2, i, m_mops);
+        double r1 = med_ratio(c1, i, m_mops), r2 = med_ratio(c2, i, m_mops);
+        double lo1 = NAN, hi1 = NAN, lo2 = NAN, hi2 = NAN;
+        int rep;
+        for (rep = 0; rep < g_reps; rep++) {
+            if (c1->r[rep][i].ok) {
+                double v = m_mops(&c1->r[rep][i]);
+                lo1 = !(v >= lo1) ? v : lo1;
+                hi1 = !(v <= hi1) ? v : hi1;
+            }
+            if (c2->r[rep][i].ok) {
+                double v = m_mops(&c2->r[rep][i]);
+                lo2 = !(v >= lo2) ? v : lo2;
+                hi2 = !(v <= hi2) ? v : hi2;
+            }
+        }
+        char nb[64];
+        printf("  %-10s %9.2f %8.0f%% %8.2f   %9.2f %8.0f%% %8.2f\n",
+               cell_name(c1, i, nb, sizeof nb) != impls[i].name
+                   ? nb : cell_name(c2, i, nb, sizeof nb), m1,
+               100 * (hi1 - lo1) / m1, r1, m2, 100 * (hi2 - lo2) / m2, r2);
+        if (wl == W_1) {
+            T.w1[1][i] = m1, T.w1[2][i] = m2, T.w1r[1][i] = r1, T.w1r[2][i] = r2;
+        } else {
+            T.w1b[1][i] = m1, T.w1b[2][i] = m2, T.w1br[1][i] = r1, T.w1br[2][i] = r2;
+        }
+    }
+}
+
+static void do_w1(int wl)
+{
+    static struct cell c1, c2;
+    int list[I_N], nl = impl_list(wl, list), rep;
+    memset(&c1, 0, sizeof c1);
+    memset(&c2, 0, sizeof c2);
+    printf("\n%s: prefill %llu keys from [0, %llu), %s, %.1f s per run, median of %d\n",
+           wl == W_1 ? "W1 read-mostly" : "W1b read-only", (unsigned long long)g_keys,
+           (unsigned long long)(2 * g_keys),
+           wl == W_1 ? "90% load / 9% store / 1% delete" : "100% load", g_secs, g_reps);
+    printf("  (spread = (max-min)/median over reps; gc/peer = goconc/peer in the same rep,"
+           " median; > 1: goconc faster)\n");
+    fflush(stdout);
+    run_cell(wl, 1, g_keys, &c1, list, nl);
+    run_cell(wl, 2, g_keys, &c2, list, nl);
+    print_mops_table(wl, list, nl, &c1, &c2);
+    if (wl == W_1) {
+        T.have_w1 = 1;
+        return;
+    }
+    /* W1b scaling: goconc's own 2-thread over 1-thread figure, same rep. */
+    {
+        double v[32];
+        int n = 0;
+        for (rep = 0; rep < g_reps; rep++)
+            if (c1.r[rep][I_GOCONC].ok && c2.r[rep][I_GOCONC].ok)
+                v[n++] = m_mops(&c2.r[rep][I_GOCONC]) / m_mops(&c1.r[rep][I_GOCONC]);
+        T.w1b_scale = n ? bu_median(v, (size_t)n) : NAN;
+        printf("  goconc 2-thread / 1-thread: %.2fx\n", T.w1b_scale);
+    }
+    T.have_w1b = 1;
+}
+
+static void do_w2(int wl)
+{
+    static struct cell c;
+    int list[I_N], nl = impl_list(wl, list), k, threads = wl == W_2 ? 1 : 2;
+    memset(&c, 0, sizeof c);
+    printf("\n%s: %s %llu distinct keys into an empty map (no reserve), median of %d\n",
+           wl == W_2 ? "W2 growth" : "W2b growth",
+           threads > 1 ? "2 threads store (disjoint halves)" : "1 thread stores",
+           (unsigned long long)g_grow, g_reps);
+    printf("  (latency per store in ns, measured around each call; max: median of"
+           " reps / worst rep; time gc/peer < 1: goconc faster)\n");
+    fflush(stdout);
+    run_cell(wl, threads, g_grow, &c, list, nl);
+    printf("  %-10s %8s %8s %8s %8s %10s %10s %8s\n", "impl", "total s", "gc/peer",
+           "p50", "p99", "p99.99", "max ms", "worst ms");
+    for (k = 0; k < nl; k++) {
+        int i = list[k];
+        double secs = med_metric(&c, i, m_secs);
+        char nb[64];
+        if (isnan(secs))
+            continue;
+        printf("  %-10s %8.3f %8.2f %8.0f %8.0f %10.0f %10.3f %8.3f\n",
+               cell_name(&c, i, nb, sizeof nb), secs,
+               med_ratio(&c, i, m_secs), med_metric(&c, i, m_p50), med_metric(&c, i, m_p99),
+               med_metric(&c, i, m_p9999), med_metric(&c, i, m_max) / 1e6,
+               max_metric(&c, i, m_max) / 1e6);
+        if (wl == W_2) {
+            T.w2_max_med[i] = med_metric(&c, i, m_max);
+            T.w2_secs[i] = secs;
+            T.w2_ratio[i] = med_ratio(&c, i, m_secs);
+        }
+    }
+    if (c.r[0][I_GOCONC].ok && !isnan(res_get(&c.r[0][I_GOCONC], "grows")))
+        printf("  goconc after the run: shards %.0f, buckets %.0f, migrating %.0f, grows %.0f,"
+               " buckets moved %.0f, stats.bytes/entry %.1f\n",
+               res_get(&c.r[0][I_GOCONC], "shards"), res_get(&c.r[0][I_GOCONC], "buckets"),
+               res_get(&c.r[0][I_GOCONC], "migrating"), res_get(&c.r[0][I_GOCONC], "grows"),
+               res_get(&c.r[0][I_GOCONC], "moved"),
+               res_get(&c.r[0][I_GOCONC], "bytes") / (double)g_grow);
+    if (wl == W_2) {
+        T.w2_p9999 = med_metric(&c, I_GOCONC, m_p9999);
+        T.have_w2 = 1;
+    }
+}
+
+static void do_mem(void)
+{
+    int list[I_N], nl = impl_list(W_MEM, list), k;
+    printf("\nMemory: RSS growth from /proc/self/statm while storing %llu 8-byte keys"
+           " with 8-byte values (one run, fresh process)\n",
+           (unsigned long long)g_keys);
+    printf("  %-10s %12s %12s\n", "impl", "RSS B/entry", "stats B/ent");
+    for (k = 0; k < nl; k++) {
+        struct result r;
+        int i = list[k];
+        run_child(i, W_MEM, 1, g_keys, &r);
+        if (!r.ok)
+            continue;
+        printf("  %-10s %12.1f", impls[i].name, res_get(&r, "rss") / (double)g_keys);
+        if (i == I_GOCONC) {
+            T.mem_rss = res_get(&r, "rss") / (double)g_keys;
+            T.mem_bytes = res_get(&r, "bytes") / (double)g_keys;
+            T.have_mem = 1;
+            printf(" %12.1f   (after maintain + barrier: RSS %.1f, stats %.1f;"
+                   " %.0f of %.0f shards migrating at the end)",
+                   T.mem_bytes, res_get(&r, "rss_settled") / (double)g_keys,
+                   res_get(&r, "bytes_settled") / (double)g_keys, res_get(&r, "migrating"),
+                   res_get(&r, "shards"));
+        }
+        printf("\n");
+    }
+}
+
+static void do_check(void)
+{
+    int list[I_N], nl = impl_list(W_CHECK, list), k, bad = 0;
+    struct result first;
+    uint64_t n = g_keys;
+    printf("\nSame-stream check: prefill %llu, then %llu single-threaded W1 ops;"
+           " every implementation must agree\n",
+           (unsigned long long)n, (unsigned long long)(2 * n));
+    memset(&first, 0, sizeof first);
+    for (k = 0; k < nl; k++) {
+        struct result r;
+        int i = list[k];
+        run_child(i, W_CHECK, 1, n, &r);
+        if (!r.ok) {
+            bad = 1;
+            continue;
+        }
+        printf("  %-10s hits %.0f len %.0f\n", impls[i].name, res_get(&r, "hits"),
+               res_get(&r, "len"));
+        if (!first.ok)
+            first = r;
+        else if (res_get(&r, "hits") != res_get(&first, "hits") ||
+                 res_get(&r, "len") != res_get(&first, "len"))
+            bad = 1;
+    }
+    printf("  %s\n", bad ? "MISMATCH: the implementations did not see the same stream"
+                         : "all agree");
+}
+
+static void target(const char *what, double got, double want, int at_most, const char *unit)
+{
+    if (isnan(got))
+        return;
+    printf("  %-58s %9.2f%-3s %s %7.2f%-3s %s\n", what, got, unit, at_most ? "<=" : ">=", want,
+           unit, (at_most ? got <= want : got >= want) ? "met" : "MISSED");
+}
+
+static void print_targets(void)
+{
+    int i;
+    if (!impls[I_GOCONC].avail)
+        return;
+    printf("\nTargets (issue 3), goconc/peer ratios from the same reps:\n");
+    if (T.have_w1 && impls[I_DASHMAP].avail) {
+        target("W1 2 threads vs DashMap", T.w1r[2][I_DASHMAP], 1.0, 0, "x");
+        target("W1 1 thread vs DashMap", T.w1r[1][I_DASHMAP], 0.8, 0, "x");
+    }
+    if (T.have_w1 && impls[I_SHARD64].avail)
+        target("W1 2 threads vs seed design (seed64)", T.w1r[2][I_SHARD64], 1.5, 0, "x");
+    if (T.have_w1b && impls[I_DASHMAP].avail)
+        target("W1b 2 threads vs DashMap", T.w1br[2][I_DASHMAP], 1.2, 0, "x");
+    if (T.have_w1b)
+        target("W1b goconc 2 threads vs its own 1 thread", T.w1b_scale, 1.5, 0, "x");
+    if (T.have_w2) {
+        double peer_min = NAN;
+        int who = -1;
+        target("W2 p99.99 store latency", T.w2_p9999 / 1e3, 10.0, 1, "us");
+        for (i = 0; i < I_N; i++)
+            if (i != I_GOCONC && impls[i].avail && (impls[i].wls & WB(W_2)) &&
+                T.w2_max_med[i] > 0 && !(T.w2_max_med[i] >= peer_min)) {
+                peer_min = T.w2_max_med[i];
+                who = i;
+            }
+        if (who >= 0) {
+            char what[80];
+            snprintf(what, sizeof what, "W2 max store latency vs lowest peer max (%s)",
+                     impls[who].name);
+            target(what, T.w2_max_med[I_GOCONC] / 1e6, peer_min / 1e6, 1, "ms");
+        }
+        target("W2 max store latency (absolute bound)", T.w2_max_med[I_GOCONC] / 1e6, 5.0, 1,
+               "ms");
+        if (impls[I_GLIB1].avail)
+            target("W2 total time vs single-threaded GHashTable (glib-1t)",
+                   T.w2_ratio[I_GLIB1], 1.0, 1, "x");
+    }
+    {
+        char what[80];
+        snprintf(what, sizeof what, "Memory: RSS growth per entry at %llu entries",
+                 (unsigned long long)g_keys);
+        if (T.have_mem)
+            target(what, T.mem_rss, 64.0, 1, "B");
+    }
+}
+
+static void calibrate_clock(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    double t0 = bu_now(), t1;
+    uint64_t c0 = clk_begin(), c1;
+    struct timespec ts = {0, 200000000};
+    uint64_t d[4096];
+    size_t i;
+    double dd[4096];
+    nanosleep(&ts, NULL);
+    t1 = bu_now();
+    c1 = clk_end();
+    tsc_per_ns = (double)(c1 - c0) / ((t1 - t0) * 1e9);
+    for (i = 0; i < 4096; i++) {
+        uint64_t a = clk_begin();
+        d[i] = clk_end() - a;
+    }
+    for (i = 0; i < 4096; i++)
+        dd[i] = (double)d[i];
+    printf("Clock: rdtsc (lfence; rdtsc ... rdtscp; lfence) at %.3f GHz; an empty pair costs"
+           " %.0f ns (median), included in every latency figure\n",
+           tsc_per_ns, bu_median(dd, 4096) / tsc_per_ns);
+#else
+    printf("Clock: clock_gettime(CLOCK_MONOTONIC) around each store\n");
+#endif
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: bench_map [all|check|mem|w1|w1b|w2|w2b ...] [--impls=a,b,...]\n"
+            "  env: GOCONC_BENCH_REPS (5), GOCONC_BENCH_SECONDS (2), GOCONC_BENCH_SEED,\n"
+            "       GOCONC_BENCH_MAP_KEYS (1000000), GOCONC_BENCH_MAP_GROW (10000000),\n"
+            "       GOCONC_DASHMAP_BIN (path of bench/dashmap's program)\n");
+}
+
+int main(int argc, char **argv)
+{
+    unsigned want = 0;
+    const char *only = NULL, *e;
+    double load = 0;
+    int i, k;
+    FILE *f;
+
+    if (argc == 8 && strcmp(argv[1], "--child") == 0)
+        return child_main(argv + 2);
+
+    for (i = 1; i < argc; i++) {
+        int w = wl_by_name(argv[i]);
+        if (strcmp(argv[i], "all") == 0)
+            want |= W_ALL;
+        else if (strncmp(argv[i], "--impls=", 8) == 0)
+            only = argv[i] + 8;
+        else if (w >= 0)
+            want |= WB(w);
+        else {
+            usage();
+            return 2;
+        }
+    }
+    if (!want)
+        want = W_ALL;
+
+    g_reps = bu_reps(5);
+    if (g_reps < 1 || g_reps > 32)
+        g_reps = g_reps < 1 ? 1 : 32;
+    g_secs = bu_seconds(2.0);
+    g_seed = (e = getenv("GOCONC_BENCH_SEED")) ? strtoull(e, NULL, 0) : 0x5EED1234ULL;
+    g_keys = (e = getenv("GOCONC_BENCH_MAP_KEYS")) ? strtoull(e, NULL, 0) : 1000000;
+    g_grow = (e = getenv("GOCONC_BENCH_MAP_GROW")) ? strtoull(e, NULL, 0) : 10000000;
+    if (g_keys < 1 || g_keys > (1u << 30) || g_grow < 2)
+        return usage(), 2;
+
+    {
+        ssize_t n = readlink("/proc/self/exe", self_exe, sizeof self_exe - 1);
+        char *slash;
+        if (n <= 0)
+            return fprintf(stderr, "bench_map: cannot find /proc/self/exe\n"), 1;
+        self_exe[n] = 0;
+        if ((e = getenv("GOCONC_DASHMAP_BIN")) && *e) {
+            snprintf(dashmap_bin, sizeof dashmap_bin, "%s", e);
+        } else {
+            snprintf(dashmap_bin, sizeof dashmap_bin, "%s", self_exe);
+            slash = strrchr(dashmap_bin, '/');
+            snprintf(slash + 1, sizeof dashmap_bin - (size_t)(slash + 1 - dashmap_bin),
+                     "dashmap-target/release/goconc-dashmap-bench");
+        }
+    }
+    impl_probe(dashmap_bin);
+    if (only) {
+        for (k = 0; k < I_N; k++) {
+            char pat[64];
+            snprintf(pat, sizeof pat, ",%s,", impls[k].name);
+            char list[512];
+            snprintf(list, sizeof list, ",%s,", only);
+            if (k != I_GOCONC && !strstr(list, pat))
+                impls[k].avail = 0;
+        }
+    }
+
+    printf("bench_map: seed %llu, %d reps, %.1f s per W1 run, N = %llu, G = %llu\n",
+           (unsigned long long)g_seed, g_reps, g_secs, (unsigned long long)g_keys,
+           (unsigned long long)g_grow);
+    if ((f = fopen("/proc/loadavg", "r"))) {
+        if (fscanf(f, "%lf", &load) != 1)
+            load = 0;
+        fclose(f);
+    }
+    printf("CPUs online: %ld, load average %.2f%s\n", sysconf(_SC_NPROCESSORS_ONLN), load,
+           load > 0.5 ? "  (other work is running: expect noise)" : "");
+    printf("Implementations (all hash with fmix64(key ^ seed) except goconc):\n");
+    for (k = 0; k < I_N; k++)
+        printf("  %-10s %-50s %s\n", impls[k].name, impls[k].desc,
+               impls[k].avail ? "" : "(not built / not selected)");
+    if (!impls[I_GOCONC].avail)
+        printf("  (goconc excluded at build time: ratios are not printed)\n");
+    calibrate_clock();
+
+    if (want & WB(W_CHECK))
+        do_check();
+    if (want & WB(W_MEM))
+        do_mem();
+    if (want & WB(W_1))
+        do_w1(W_1);
+    if (want & WB(W_1B))
+        do_w1(W_1B);
+    if (want & WB(W_2))
+        do_w2(W_2);
+    if (want & WB(W_2B))
+        do_w2(W_2B);
+    print_targets();
+    return 0;
+}

@@ -1,0 +1,182 @@
+/*
+ * bench_once.c - cost of asking a done once, in ns per call per thread.
+ *
+ * Variants (on a once that is already done), at 1 and 2 threads:
+ *   done_inline    goconc_once_done() - the header's inline acquire load
+ *   done_exported  (goconc_once_done)() - the exported function
+ *   do             goconc_once_do() on a done once (the call users write)
+ *   pthread_once   pthread_once() on a done pthread_once_t (baseline)
+ *
+ * Clocks as in bench_reclaim.c: "cpu" (each thread's CPU time, robust on a
+ * shared machine) and "wall".  Interleaved runs, median of
+ * GOCONC_BENCH_REPS (default 5), each of GOCONC_BENCH_SECONDS (default
+ * 0.2); ratios against pthread_once measured in the same run.  Target: the
+ * done path at most half of pthread_once.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "benchutil.h"
+#include "goconc.h"
+
+enum { V_DONE_INLINE, V_DONE_EXPORTED, V_DO, V_PTHREAD, NV };
+static const char *vname[NV] = { "done_inline", "done_exported", "do",
+                                 "pthread_once" };
+enum { C_CPU, C_WALL, NCLK };
+static const char *cname[NCLK] = { "cpu", "wall" };
+
+static goconc_once once = GOCONC_ONCE_INIT;
+static pthread_once_t ponce = PTHREAD_ONCE_INIT;
+static long init_calls;
+
+static void init_fn(void *ctx) { (void)ctx; init_calls++; }
+static void pinit_fn(void) { init_calls++; }
+
+struct job {
+    int variant;
+    long iters;
+    double cpu[2];
+};
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void *run_variant(void *p, int idx)
+{
+    struct job *j = p;
+    long i, n = j->iters, acc = 0;
+    double c0 = thread_cpu();
+    switch (j->variant) {
+    case V_DONE_INLINE:
+        for (i = 0; i < n; i++) {
+            acc += goconc_once_done(&once);
+            BU_KEEP(acc);
+        }
+        break;
+    case V_DONE_EXPORTED:
+        for (i = 0; i < n; i++) {
+            acc += (goconc_once_done)(&once);
+            BU_KEEP(acc);
+        }
+        break;
+    case V_DO:
+        for (i = 0; i < n; i++) {
+            acc += goconc_once_do(&once, init_fn, NULL);
+            BU_KEEP(acc);
+        }
+        break;
+    case V_PTHREAD:
+        for (i = 0; i < n; i++) {
+            acc += pthread_once(&ponce, pinit_fn);
+            BU_KEEP(acc);
+        }
+        break;
+    }
+    j->cpu[idx] = thread_cpu() - c0;
+    return NULL;
+}
+
+static void measure(int variant, int threads, long iters, double out[NCLK])
+{
+    struct job j;
+    double wall;
+    int t;
+    memset(&j, 0, sizeof j);
+    j.variant = variant;
+    j.iters = iters;
+    wall = bu_run_threads(threads, run_variant, &j);
+    out[C_WALL] = wall * 1e9 / (double)iters;
+    out[C_CPU] = 0;
+    for (t = 0; t < threads; t++)
+        out[C_CPU] += j.cpu[t] * 1e9 / (double)iters / threads;
+}
+
+static long calibrate(int variant, double secs)
+{
+    long n = 1 << 16;
+    for (;;) {
+        struct job j;
+        double t;
+        memset(&j, 0, sizeof j);
+        j.variant = variant;
+        j.iters = n;
+        t = bu_run_threads(1, run_variant, &j);
+        if (t > 0.02 || n > (1L << 34))
+            return (long)((double)n * secs / (t > 0 ? t : 1e-9)) + 1;
+        n *= 4;
+    }
+}
+
+int main(void)
+{
+    int reps = bu_reps(5), r, v, ti, c;
+    double secs = bu_seconds(0.2), load[3] = { -1, -1, -1 };
+    static const int threads[2] = { 1, 2 };
+    long iters[NV];
+    double *res[NV][2][NCLK], med[NV][2][NCLK], one[NCLK], ri, rd;
+
+    if (reps < 1)
+        reps = 1;
+    getloadavg(load, 3);
+    if (goconc_once_do(&once, init_fn, NULL) != GOCONC_OK ||
+        pthread_once(&ponce, pinit_fn) != 0 || init_calls != 2) {
+        fprintf(stderr, "bench_once: set-up failed\n");
+        return 1;
+    }
+    for (v = 0; v < NV; v++) {
+        iters[v] = calibrate(v, secs);
+        for (ti = 0; ti < 2; ti++)
+            for (c = 0; c < NCLK; c++)
+                res[v][ti][c] = calloc((size_t)reps, sizeof(double));
+    }
+    for (r = 0; r < reps; r++)
+        for (ti = 0; ti < 2; ti++)
+            for (v = 0; v < NV; v++) {
+                measure(v, threads[ti], iters[v], one);
+                for (c = 0; c < NCLK; c++)
+                    res[v][ti][c][r] = one[c];
+            }
+    for (v = 0; v < NV; v++)
+        for (ti = 0; ti < 2; ti++)
+            for (c = 0; c < NCLK; c++)
+                med[v][ti][c] = bu_median(res[v][ti][c], (size_t)reps);
+    if (init_calls != 2) {
+        fprintf(stderr, "bench_once: a done once ran its function again\n");
+        return 1;
+    }
+
+    printf("bench_once: call on a done once, ns per call per thread, median "
+           "of %d interleaved runs\n", reps);
+    printf("load average at start %.2f\n", load[0]);
+    if (load[0] > 0.5)
+        printf("WARNING: the machine is busy (load %.2f): read the cpu "
+               "column and the ratios, not the wall column\n", load[0]);
+    printf("%-14s %8s %8s %8s %8s   %s\n", "variant", "cpu 1t", "cpu 2t",
+           "wall 1t", "wall 2t", "/ pthread_once (cpu 1t, cpu 2t, wall 1t, wall 2t)");
+    for (v = 0; v < NV; v++)
+        printf("%-14s %8.2f %8.2f %8.2f %8.2f   %.3f %.3f %.3f %.3f\n", vname[v],
+               med[v][0][C_CPU], med[v][1][C_CPU], med[v][0][C_WALL],
+               med[v][1][C_WALL],
+               med[v][0][C_CPU] / med[V_PTHREAD][0][C_CPU],
+               med[v][1][C_CPU] / med[V_PTHREAD][1][C_CPU],
+               med[v][0][C_WALL] / med[V_PTHREAD][0][C_WALL],
+               med[v][1][C_WALL] / med[V_PTHREAD][1][C_WALL]);
+    ri = med[V_DONE_INLINE][0][C_CPU] / med[V_PTHREAD][0][C_CPU];
+    rd = med[V_DO][0][C_CPU] / med[V_PTHREAD][0][C_CPU];
+    printf("target (%s clock, 1 thread): done path <= 0.5 x pthread_once: "
+           "done_inline %.3f %s; do %.3f %s\n", cname[C_CPU], ri,
+           ri <= 0.5 ? "met" : "MISSED", rd, rd <= 0.5 ? "met" : "MISSED");
+    for (v = 0; v < NV; v++)
+        for (ti = 0; ti < 2; ti++)
+            for (c = 0; c < NCLK; c++)
+                free(res[v][ti][c]);
+    return 0;
+}

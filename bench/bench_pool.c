@@ -1,0 +1,307 @@
+/*
+ * bench_pool.c - goconc_pool against glibc malloc/free and jemalloc.
+ *
+ *  1. get+put (malloc+free) of a 256-byte object in a loop, on 1 and on
+ *     2 threads sharing one pool: CPU ns per get+put per thread; also two
+ *     empty calls through pointers, the floor of this scenario.
+ *  2. a producer/consumer pair: one thread gets (mallocs) and passes the
+ *     object through a single-producer single-consumer ring, the other
+ *     puts it back (frees it): wall ns per object; also the ring alone
+ *     with objects from a fixed array, the floor of this scenario.
+ *
+ * Every run writes one byte of each object, as a user would.  Runs are
+ * interleaved (pool, glibc, jemalloc, pool, ...); each figure is the median
+ * of 5 (GOCONC_BENCH_REPS).  GOCONC_BENCH_SECONDS scales the work.
+ *
+ * glibc is called through __libc_malloc/__libc_free, which stay glibc's
+ * even when jemalloc replaces the process allocator (bench/meson.build
+ * links -ljemalloc when it is installed: -DHAVE_JEMALLOC).  jemalloc is
+ * called through malloc/free looked up in its own handle, so the figures
+ * do not depend on which allocator the process ended up with.  All three
+ * contenders are called the same way: through function pointers set at
+ * run time (one indirect call each, no PLT hop for anyone).
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "benchutil.h"
+#include "goconc.h"
+
+#define OBJ_SIZE 256
+#define RING 256 /* power of two */
+
+#ifdef __GLIBC__
+/* glibc's own entry points: not replaced when another malloc is linked. */
+extern void *__libc_malloc(size_t size);
+extern void __libc_free(void *ptr);
+#define LIBC_MALLOC __libc_malloc
+#define LIBC_FREE __libc_free
+#else
+#define LIBC_MALLOC malloc
+#define LIBC_FREE free
+#endif
+
+enum { IMPL_POOL, IMPL_GLIBC, IMPL_JEMALLOC, NIMPL };
+static const char *impl_name[NIMPL] = { "goconc_pool", "glibc", "jemalloc" };
+
+static void *(*je_malloc)(size_t);
+static void (*je_free)(void *);
+static void *(*glibc_malloc)(size_t);
+static void (*glibc_free)(void *);
+static void *(*pool_get)(goconc_pool *);
+static void (*pool_put)(goconc_pool *, void *);
+static void *(*noop_get)(goconc_pool *);
+static void (*noop_put)(goconc_pool *, void *);
+static goconc_pool *pool;
+static long iters_loop, iters_pair;
+
+static void *obj_new(void *ctx)
+{
+    (void)ctx;
+    return malloc(OBJ_SIZE);
+}
+
+static void obj_free(void *ctx, void *obj)
+{
+    (void)ctx;
+    free(obj);
+}
+
+/* The loops below are instantiated once per implementation (no switch
+ * inside the timed loop). */
+#define ACQ_POOL() pool_get(pool)
+#define REL_POOL(o) pool_put(pool, (o))
+#define ACQ_GLIBC() glibc_malloc(OBJ_SIZE)
+#define REL_GLIBC(o) glibc_free(o)
+#define ACQ_JE() je_malloc(OBJ_SIZE)
+#define REL_JE(o) je_free(o)
+/* The ring alone: objects from a fixed array, reused round robin (the
+ * same writes to each object, no allocator at all). */
+#define RING_OBJS (4 * RING)
+static char ring_objs[RING_OBJS][OBJ_SIZE];
+#define ACQ_NONE() ring_objs[k % RING_OBJS]
+#define REL_NONE(o) BU_KEEP(o)
+
+/* ------------------------------------------------------- get+put loop */
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static double loop_cpu[2];
+
+#define LOOP_FN(name, ACQ, REL)                                            \
+    static void *name(void *arg, int idx)                                  \
+    {                                                                      \
+        double t0 = thread_cpu();                                          \
+        long i;                                                            \
+        (void)arg;                                                         \
+        for (i = 0; i < iters_loop; i++) {                                 \
+            char *o = ACQ();                                               \
+            o[0] = (char)i;                                                \
+            BU_KEEP(o);                                                    \
+            REL(o);                                                        \
+        }                                                                  \
+        loop_cpu[idx] = thread_cpu() - t0;                                 \
+        return NULL;                                                       \
+    }
+LOOP_FN(loop_pool, ACQ_POOL, REL_POOL)
+LOOP_FN(loop_glibc, ACQ_GLIBC, REL_GLIBC)
+LOOP_FN(loop_je, ACQ_JE, REL_JE)
+
+/* The floor of the loop: two calls through pointers that do nothing. */
+static char noop_obj[OBJ_SIZE];
+static __attribute__((noinline)) void *noop_get_fn(goconc_pool *p)
+{
+    BU_KEEP(p);
+    return noop_obj;
+}
+static __attribute__((noinline)) void noop_put_fn(goconc_pool *p, void *o)
+{
+    BU_KEEP(p);
+    BU_KEEP(o);
+}
+#define ACQ_NOOP() noop_get(pool)
+#define REL_NOOP(o) noop_put(pool, (o))
+LOOP_FN(loop_noop, ACQ_NOOP, REL_NOOP)
+static void *(*const loop_fn[NIMPL + 1])(void *, int) = {
+    loop_pool, loop_glibc, loop_je, loop_noop
+};
+
+/* Per-thread CPU time, not wall time: on a shared 2-core machine other
+ * processes preempt the loop, which would count against whoever ran
+ * then.  Both threads run at once, so the 2-thread figure still pays
+ * for any shared cache line. */
+static double run_loop(int impl, int nthreads)
+{
+    double sum = 0;
+    int i;
+    bu_run_threads(nthreads, loop_fn[impl], NULL);
+    for (i = 0; i < nthreads; i++)
+        sum += loop_cpu[i];
+    return sum / nthreads * 1e9 / (double)iters_loop;
+}
+
+/* ---------------------------------------------------- producer/consumer */
+
+static struct {
+    _Alignas(128) volatile size_t head; /* written by the producer */
+    _Alignas(128) volatile size_t tail; /* written by the consumer */
+    _Alignas(128) void *slot[RING];
+} ring;
+
+/* Spin briefly, then yield: when the machine is oversubscribed the
+ * partner may not be running at all. */
+static inline void backoff(int *spins)
+{
+    if (++*spins < 256) {
+        __builtin_ia32_pause();
+    } else {
+        *spins = 0;
+        sched_yield();
+    }
+}
+
+#define PAIR_FN(name, ACQ, REL)                                            \
+    static void *name(void *arg, int idx)                                  \
+    {                                                                      \
+        size_t k;                                                          \
+        int spins;                                                         \
+        (void)arg;                                                         \
+        if (idx == 0) { /* producer */                                     \
+            for (k = 0; k < (size_t)iters_pair; k++) {                     \
+                char *o = ACQ();                                           \
+                o[0] = (char)k;                                            \
+                /* Acquire: pairs with the consumer's release of tail:     \
+                 * the slot is free before we overwrite it. */             \
+                for (spins = 0; k - __atomic_load_n(&ring.tail,            \
+                                    __ATOMIC_ACQUIRE) == RING;)            \
+                    backoff(&spins);                                       \
+                ring.slot[k % RING] = o;                                   \
+                /* Release: the consumer's acquire of head sees the slot. */\
+                __atomic_store_n(&ring.head, k + 1, __ATOMIC_RELEASE);     \
+            }                                                              \
+        } else { /* consumer */                                            \
+            for (k = 0; k < (size_t)iters_pair; k++) {                     \
+                char *o;                                                   \
+                for (spins = 0; __atomic_load_n(&ring.head,                \
+                                    __ATOMIC_ACQUIRE) == k;)               \
+                    backoff(&spins);                                       \
+                o = ring.slot[k % RING];                                   \
+                __atomic_store_n(&ring.tail, k + 1, __ATOMIC_RELEASE);     \
+                o[1] = o[0];                                               \
+                REL(o);                                                    \
+            }                                                              \
+        }                                                                  \
+        return NULL;                                                       \
+    }
+PAIR_FN(pair_pool, ACQ_POOL, REL_POOL)
+PAIR_FN(pair_glibc, ACQ_GLIBC, REL_GLIBC)
+PAIR_FN(pair_je, ACQ_JE, REL_JE)
+PAIR_FN(pair_none, ACQ_NONE, REL_NONE)
+static void *(*const pair_fn[NIMPL + 1])(void *, int) = {
+    pair_pool, pair_glibc, pair_je, pair_none
+};
+
+static double run_pair(int impl)
+{
+    double t;
+    ring.head = ring.tail = 0;
+    t = bu_run_threads(2, pair_fn[impl], NULL);
+    return t * 1e9 / (double)iters_pair;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void load_jemalloc(void)
+{
+    void *h = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL)
+        return;
+    *(void **)&je_malloc = dlsym(h, "malloc");
+    *(void **)&je_free = dlsym(h, "free");
+    if (je_malloc == NULL || je_free == NULL)
+        je_malloc = NULL;
+}
+
+int main(void)
+{
+    goconc_pool_options o = GOCONC_POOL_OPTIONS_INIT;
+    enum { S_LOOP1, S_LOOP2, S_PAIR, NSCEN };
+    static const char *scen[NSCEN] = {
+        "get+put, 1 thread  (CPU ns per get+put)",
+        "get+put, 2 threads (CPU ns per get+put per thread)",
+        "producer/consumer pair via ring (wall ns per object)",
+    };
+    double res[NSCEN][NIMPL][32], med[NSCEN][NIMPL], ring[32], calls[32];
+    int reps = bu_reps(5), nimpl, r, s, i;
+    double scale = bu_seconds(1.0);
+    goconc_pool_stats st = GOCONC_POOL_STATS_INIT;
+
+    if (reps < 1 || reps > 32)
+        reps = 5;
+    iters_loop = (long)(20e6 * scale);
+    iters_pair = (long)(4e6 * scale);
+    load_jemalloc();
+    glibc_malloc = LIBC_MALLOC;
+    glibc_free = LIBC_FREE;
+    pool_get = goconc_pool_get;
+    pool_put = goconc_pool_put;
+    noop_get = noop_get_fn;
+    noop_put = noop_put_fn;
+    nimpl = je_malloc != NULL ? NIMPL : IMPL_JEMALLOC;
+    o.new_obj = obj_new;
+    o.free_obj = obj_free;
+    if (goconc_pool_new(&pool, &o) != GOCONC_OK) {
+        fprintf(stderr, "goconc_pool_new failed\n");
+        return 1;
+    }
+    printf("bench_pool: %d-byte objects, median of %d interleaved runs%s\n",
+           OBJ_SIZE, reps, je_malloc ? "" : " (jemalloc not found)");
+
+    for (i = 0; i < nimpl; i++) { /* warm-up */
+        run_loop(i, 1);
+        run_pair(i);
+    }
+    for (r = 0; r < reps; r++)
+        for (i = 0; i < nimpl; i++) {
+            res[S_LOOP1][i][r] = run_loop(i, 1);
+            res[S_LOOP2][i][r] = run_loop(i, 2);
+            res[S_PAIR][i][r] = run_pair(i);
+            if (i == nimpl - 1) {
+                calls[r] = run_loop(NIMPL, 1); /* two empty calls */
+                ring[r] = run_pair(NIMPL);     /* the ring alone */
+            }
+        }
+    for (s = 0; s < NSCEN; s++) {
+        printf("\n%s\n", scen[s]);
+        for (i = 0; i < nimpl; i++) {
+            med[s][i] = bu_median(res[s][i], (size_t)reps);
+            printf("  %-12s %8.2f ns\n", impl_name[i], med[s][i]);
+        }
+        printf("  ratio pool/glibc    %.2fx\n", med[s][IMPL_POOL] / med[s][IMPL_GLIBC]);
+        if (nimpl == NIMPL)
+            printf("  ratio pool/jemalloc %.2fx\n", med[s][IMPL_POOL] / med[s][IMPL_JEMALLOC]);
+        if (s == S_LOOP1)
+            printf("  (two empty calls through pointers: %.2f ns)\n",
+                   bu_median(calls, (size_t)reps));
+        if (s == S_PAIR)
+            printf("  (the ring alone, objects from a fixed array: %.2f ns)\n",
+                   bu_median(ring, (size_t)reps));
+    }
+    goconc_pool_stats_get(pool, &st);
+    printf("\npool: gets %llu hits %llu news %llu drops %llu idle %zu\n",
+           (unsigned long long)st.gets, (unsigned long long)st.hits,
+           (unsigned long long)st.news, (unsigned long long)st.drops, st.idle);
+    goconc_pool_free(pool);
+    return 0;
+}

@@ -1,0 +1,219 @@
+/*
+ * bench_reclaim.c - cost of a read section (enter + exit).
+ *
+ * Variants, each at 1 and 2 threads, in ns per section per thread:
+ *   inline    goconc_read_lock()/unlock() - the header's inline path
+ *   exported  (goconc_read_lock)()/(goconc_read_unlock)() - what FFI gets
+ *   rwlock    pthread_rwlock_rdlock + unlock on one shared lock (baseline)
+ *   refcount  atomic increment + decrement of a count on one shared object
+ *             (baseline)
+ * Each section also loads a shared pointer, as a real reader would.
+ *
+ * Two clocks: "cpu" divides each thread's own CPU time in its loop by its
+ * iterations (averaged over the threads), so time the thread spent
+ * descheduled by other processes does not count; "wall" divides the wall
+ * time from the common start to the last finish.  On an idle machine they
+ * agree; on a shared 2-core machine "cpu" is the one to read (but a
+ * 2-thread figure only shows contention if both threads really ran at
+ * once: compare the load average printed at the start).
+ *
+ * Runs are interleaved (every variant once per round, rounds repeated) and
+ * the median of the rounds is reported, with ratios against the baselines
+ * measured in the same run.  GOCONC_BENCH_REPS (default 5) and
+ * GOCONC_BENCH_SECONDS (per measurement, default 0.2) tune it.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "benchutil.h"
+#include "goconc.h"
+
+enum { V_INLINE, V_EXPORTED, V_RWLOCK, V_REFCOUNT, NV };
+static const char *vname[NV] = { "inline", "exported", "rwlock", "refcount" };
+enum { C_CPU, C_WALL, NCLK };
+static const char *cname[NCLK] = { "cpu", "wall" };
+
+struct shared_obj {
+    long refs;
+    char pad[120];
+};
+
+static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+static struct shared_obj obj __attribute__((aligned(128)));
+static struct shared_obj *volatile shared_ptr = &obj;
+
+struct job {
+    int variant;
+    long iters;
+    double cpu[2]; /* each thread's CPU seconds in its loop */
+};
+
+static double thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void *run_variant(void *p, int idx)
+{
+    struct job *j = p;
+    long i, n = j->iters;
+    double c0 = thread_cpu();
+    switch (j->variant) {
+    case V_INLINE:
+        for (i = 0; i < n; i++) {
+            goconc_read_lock();
+            BU_KEEP(__atomic_load_n(&shared_ptr, __ATOMIC_ACQUIRE));
+            goconc_read_unlock();
+        }
+        break;
+    case V_EXPORTED:
+        for (i = 0; i < n; i++) {
+            (goconc_read_lock)();
+            BU_KEEP(__atomic_load_n(&shared_ptr, __ATOMIC_ACQUIRE));
+            (goconc_read_unlock)();
+        }
+        break;
+    case V_RWLOCK:
+        for (i = 0; i < n; i++) {
+            pthread_rwlock_rdlock(&rw);
+            BU_KEEP(__atomic_load_n(&shared_ptr, __ATOMIC_ACQUIRE));
+            pthread_rwlock_unlock(&rw);
+        }
+        break;
+    case V_REFCOUNT:
+        for (i = 0; i < n; i++) {
+            struct shared_obj *o = __atomic_load_n(&shared_ptr, __ATOMIC_ACQUIRE);
+            __atomic_fetch_add(&o->refs, 1, __ATOMIC_ACQUIRE);
+            BU_KEEP(o);
+            __atomic_fetch_sub(&o->refs, 1, __ATOMIC_RELEASE);
+        }
+        break;
+    }
+    j->cpu[idx] = thread_cpu() - c0;
+    return NULL;
+}
+
+/* ns per section per thread, by both clocks, for one timed run. */
+static void measure(int variant, int threads, long iters, double out[NCLK])
+{
+    struct job j;
+    double wall;
+    int t;
+    memset(&j, 0, sizeof j);
+    j.variant = variant;
+    j.iters = iters;
+    wall = bu_run_threads(threads, run_variant, &j);
+    out[C_WALL] = wall * 1e9 / (double)iters;
+    out[C_CPU] = 0;
+    for (t = 0; t < threads; t++)
+        out[C_CPU] += j.cpu[t] * 1e9 / (double)iters / threads;
+}
+
+/* Iterations for about `secs` of one thread on this variant. */
+static long calibrate(int variant, double secs)
+{
+    long n = 1 << 16;
+    for (;;) {
+        struct job j;
+        double t;
+        memset(&j, 0, sizeof j);
+        j.variant = variant;
+        j.iters = n;
+        t = bu_run_threads(1, run_variant, &j);
+        if (t > 0.02 || n > (1L << 34))
+            return (long)((double)n * secs / (t > 0 ? t : 1e-9)) + 1;
+        n *= 4;
+    }
+}
+
+static const char *met(double v, double target)
+{
+    return v <= target ? "met" : "MISSED";
+}
+
+int main(void)
+{
+    int reps = bu_reps(5), r, v, ti, c;
+    double secs = bu_seconds(0.2), load[3] = { -1, -1, -1 };
+    static const int threads[2] = { 1, 2 };
+    long iters[NV];
+    double *res[NV][2][NCLK], med[NV][2][NCLK], one[NCLK];
+    int fenced;
+
+    if (reps < 1)
+        reps = 1;
+    getloadavg(load, 3);
+    /* Register the main thread's record outside the timed loops; worker
+     * threads register on their first section (once per run, amortised
+     * over millions of sections). */
+    goconc_read_lock();
+    goconc_read_unlock();
+    for (v = 0; v < NV; v++) {
+        iters[v] = calibrate(v, secs);
+        for (ti = 0; ti < 2; ti++)
+            for (c = 0; c < NCLK; c++)
+                res[v][ti][c] = calloc((size_t)reps, sizeof(double));
+    }
+    /* Interleaved: each round measures every variant at both counts. */
+    for (r = 0; r < reps; r++)
+        for (ti = 0; ti < 2; ti++)
+            for (v = 0; v < NV; v++) {
+                measure(v, threads[ti], iters[v], one);
+                for (c = 0; c < NCLK; c++)
+                    res[v][ti][c][r] = one[c];
+            }
+    for (v = 0; v < NV; v++)
+        for (ti = 0; ti < 2; ti++)
+            for (c = 0; c < NCLK; c++)
+                med[v][ti][c] = bu_median(res[v][ti][c], (size_t)reps);
+
+#if defined(__GNUC__) && !defined(GOCONC_NO_INLINE)
+    fenced = (int)__atomic_load_n(&goconc_gp.need_fence, __ATOMIC_RELAXED);
+#else
+    fenced = -1;
+#endif
+    printf("bench_reclaim: read section enter+exit, ns per section per "
+           "thread, median of %d interleaved runs\n", reps);
+    printf("load average at start %.2f; reader side: %s\n", load[0],
+           fenced < 0 ? "unknown (inline path disabled)"
+           : fenced   ? "full fence (no membarrier)"
+                      : "compiler barrier only (membarrier)");
+    if (load[0] > 0.5)
+        printf("WARNING: the machine is busy (load %.2f): read the cpu "
+               "column and the ratios, not the wall column\n", load[0]);
+    printf("%-10s %9s %9s %9s %9s %9s\n", "variant", "cpu 1t", "cpu 2t",
+           "wall 1t", "wall 2t", "cpu 2t/1t");
+    for (v = 0; v < NV; v++)
+        printf("%-10s %9.2f %9.2f %9.2f %9.2f %9.2f\n", vname[v],
+               med[v][0][C_CPU], med[v][1][C_CPU], med[v][0][C_WALL],
+               med[v][1][C_WALL], med[v][1][C_CPU] / med[v][0][C_CPU]);
+    printf("ratios against the baselines of this run (below 1: goconc is "
+           "faster):\n");
+    for (c = 0; c < NCLK; c++)
+        for (ti = 0; ti < 2; ti++)
+            for (v = V_INLINE; v <= V_EXPORTED; v++)
+                printf("  %-4s %dt  %-8s / rwlock %.3f   / refcount %.3f\n",
+                       cname[c], threads[ti], vname[v],
+                       med[v][ti][c] / med[V_RWLOCK][ti][c],
+                       med[v][ti][c] / med[V_REFCOUNT][ti][c]);
+    printf("targets (cpu clock): inline <= %.1f ns: 1t %.2f %s, 2t %.2f %s; "
+           "flat 1 -> 2 threads (2t/1t %.2f); exported <= 4 ns: 1t %.2f %s, "
+           "2t %.2f %s\n",
+           fenced > 0 ? 3.0 : 1.5,
+           med[V_INLINE][0][C_CPU], met(med[V_INLINE][0][C_CPU], fenced > 0 ? 3.0 : 1.5),
+           med[V_INLINE][1][C_CPU], met(med[V_INLINE][1][C_CPU], fenced > 0 ? 3.0 : 1.5),
+           med[V_INLINE][1][C_CPU] / med[V_INLINE][0][C_CPU],
+           med[V_EXPORTED][0][C_CPU], met(med[V_EXPORTED][0][C_CPU], 4),
+           med[V_EXPORTED][1][C_CPU], met(med[V_EXPORTED][1][C_CPU], 4));
+    for (v = 0; v < NV; v++)
+        for (ti = 0; ti < 2; ti++)
+            for (c = 0; c < NCLK; c++)
+                free(res[v][ti][c]);
+    return 0;
+}

@@ -1,0 +1,100 @@
+//! The error type: a failing libgoconc status.
+use std::ffi::CStr;
+use std::fmt;
+use std::os::raw::c_int;
+
+use goconc_sys as sys;
+
+/// What kind of failure a status is.  The positive statuses (NOTFOUND,
+/// EXISTS, CHANGED, STOPPED) are answers, not failures; the methods turn
+/// them into their return values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// `GOCONC_ENOMEM`: allocation failed; the object is unchanged.
+    OutOfMemory,
+    /// `GOCONC_EBUSY`: not allowed now.
+    Busy,
+    /// `GOCONC_EINVAL`: a bad argument.
+    InvalidArgument,
+    /// `GOCONC_ERANGE`: an index or bounds out of range.
+    OutOfRange,
+    /// `GOCONC_EDEADLK`: the call would deadlock (a re-entered once, a
+    /// write to a map from inside its own update function, a barrier
+    /// inside a read section).
+    Deadlock,
+    /// `GOCONC_EOVERFLOW`: a size computation would overflow.
+    Overflow,
+    /// Any other status.
+    Other,
+}
+
+/// A libgoconc status that means failure; [`Error::status`] is the raw
+/// `GOCONC_*` value.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Error {
+    status: c_int,
+}
+
+/// `std::result::Result` with [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// An error for `status` (any value; the kind says what it is).
+    pub const fn from_status(status: c_int) -> Error {
+        Error { status }
+    }
+
+    /// The raw `GOCONC_*` status.
+    pub const fn status(&self) -> c_int {
+        self.status
+    }
+
+    /// What kind of failure this is.
+    pub fn kind(&self) -> ErrorKind {
+        match self.status {
+            sys::GOCONC_ENOMEM => ErrorKind::OutOfMemory,
+            sys::GOCONC_EBUSY => ErrorKind::Busy,
+            sys::GOCONC_EINVAL => ErrorKind::InvalidArgument,
+            sys::GOCONC_ERANGE => ErrorKind::OutOfRange,
+            sys::GOCONC_EDEADLK => ErrorKind::Deadlock,
+            sys::GOCONC_EOVERFLOW => ErrorKind::Overflow,
+            _ => ErrorKind::Other,
+        }
+    }
+
+    /// `goconc_strerror(status)`.
+    pub fn message(&self) -> &'static str {
+        // SAFETY: goconc_strerror never returns NULL and its strings are static.
+        unsafe { CStr::from_ptr(sys::goconc_strerror(self.status)) }
+            .to_str()
+            .unwrap_or("?")
+    }
+
+    /// `Ok(status)` for a non-negative status, else the error.
+    pub(crate) fn check(status: c_int) -> Result<c_int> {
+        if status < 0 {
+            Err(Error { status })
+        } else {
+            Ok(status)
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("status", &self.status)
+            .field("kind", &self.kind())
+            .field("message", &self.message())
+            .finish()
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "goconc: {} (status {})", self.message(), self.status)
+    }
+}
+
+impl std::error::Error for Error {}

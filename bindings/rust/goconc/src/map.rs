@@ -1,0 +1,571 @@
+//! `Map`: the sharded concurrent hash map of byte strings.
+use std::collections::VecDeque;
+use std::os::raw::{c_int, c_void};
+use std::ptr::{self, NonNull};
+
+use goconc_sys as sys;
+
+use crate::error::{Error, Result};
+use crate::panic::{self, Payload};
+use crate::ReadGuard;
+
+/// Options for [`Map::with_options`] (`goconc_map_options`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MapOptions {
+    /// Number of shards, a power of two; 0 = the library's default.
+    pub shards: u32,
+    /// Expected number of entries; 0 = none.
+    pub capacity_hint: usize,
+    /// Hash seed; 0 = random per map (from the OS).
+    pub seed: u64,
+}
+
+/// A snapshot of a map's counters (`goconc_map_stats`); exact when nothing
+/// else runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct MapStats {
+    pub len: usize,
+    pub shards: usize,
+    pub buckets: usize,
+    pub shards_migrating: usize,
+    pub bytes: usize,
+    pub grows: u64,
+    pub shrinks: u64,
+    pub buckets_moved: u64,
+}
+
+/// What an [`Map::update`] closure decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// Leave the entry as it is (absent stays absent).
+    Keep,
+    /// Store this value.
+    Store(Vec<u8>),
+    /// Delete the entry (fine for an absent key).
+    Delete,
+}
+
+/// A concurrent map of byte-string keys to byte-string values
+/// (`goconc_map`, Go's `sync.Map` API).  Keys and values are copied in;
+/// values are copied out ([`Map::load`]) or borrowed for the life of a read
+/// section ([`Map::peek`]).  Every single-key operation is linearizable;
+/// loads never block.
+///
+/// ```
+/// let m = goconc::Map::new()?;
+/// m.store(b"hits", b"1")?;
+/// m.update(b"hits", |old| {
+///     let n: u32 = std::str::from_utf8(old.unwrap()).unwrap().parse().unwrap();
+///     goconc::Update::Store((n + 1).to_string().into_bytes())
+/// })?;
+/// assert_eq!(m.load(b"hits")?.as_deref(), Some(&b"2"[..]));
+/// # Ok::<(), goconc::Error>(())
+/// ```
+pub struct Map {
+    raw: NonNull<sys::goconc_map>,
+}
+
+// SAFETY: Send: a goconc_map is not tied to the thread that created it
+// (the library registers whichever thread calls it).  Sync: every function
+// that takes a goconc_map* other than goconc_map_free is documented safe to
+// call from any number of threads at once (each operation is atomic and
+// linearizable; the map synchronizes internally), and all of them are
+// reached through &self.  goconc_map_free needs exclusive access: it is
+// only called from Drop, which has &mut self, so no other reference exists.
+// Callbacks (update, range) run on the calling thread, during the call.
+unsafe impl Send for Map {}
+unsafe impl Sync for Map {}
+
+/// First guess for a value's size; a short buffer costs one retry.
+const FIRST_CAP: usize = 128;
+
+impl Map {
+    /// A new, empty map with the library's defaults.
+    pub fn new() -> Result<Map> {
+        Map::with_options(MapOptions::default())
+    }
+
+    /// A new, empty map.  [`ErrorKind::InvalidArgument`](crate::ErrorKind)
+    /// for a shard count that is not a power of two.
+    pub fn with_options(opts: MapOptions) -> Result<Map> {
+        let mut o = sys::goconc_map_options::init();
+        o.shards = opts.shards;
+        o.capacity_hint = opts.capacity_hint;
+        o.seed = opts.seed;
+        let mut out = ptr::null_mut();
+        // SAFETY: out and o are valid for the call; on_drop is NULL.
+        Error::check(unsafe { sys::goconc_map_new(&mut out, &o) })?;
+        Ok(Map {
+            raw: NonNull::new(out).expect("goconc_map_new returned OK and NULL"),
+        })
+    }
+
+    fn ptr(&self) -> *mut sys::goconc_map {
+        self.raw.as_ptr()
+    }
+
+    /// Runs a copy-out call with a growing buffer: a short buffer answers
+    /// `GOCONC_ERANGE` with the size needed (and changes nothing), so the
+    /// call is simply repeated with room for that.  Returns the bytes when
+    /// the status is `copied` (the one that means "value copied out").
+    fn copy_out(
+        &self,
+        copied: c_int,
+        mut call: impl FnMut(*mut c_void, usize, *mut usize) -> c_int,
+    ) -> Result<Option<Vec<u8>>> {
+        let mut buf: Vec<u8> = Vec::with_capacity(FIRST_CAP);
+        loop {
+            let mut n = 0usize;
+            let st = call(buf.as_mut_ptr().cast(), buf.capacity(), &mut n);
+            if st == sys::GOCONC_ERANGE {
+                buf.reserve(n);
+                continue;
+            }
+            if Error::check(st)? != copied {
+                return Ok(None);
+            }
+            assert!(
+                n <= buf.capacity(),
+                "libgoconc reported a copy larger than the buffer"
+            );
+            // SAFETY: with this status the library copied n bytes into buf.
+            unsafe { buf.set_len(n) };
+            return Ok(Some(buf));
+        }
+    }
+
+    /// Stores `value` under `key`.
+    pub fn store(&self, key: &[u8], value: &[u8]) -> Result<()> {
+        // SAFETY: key and value are valid for their lengths during the call.
+        Error::check(unsafe {
+            sys::goconc_map_store(
+                self.ptr(),
+                key.as_ptr().cast(),
+                key.len(),
+                value.as_ptr().cast(),
+                value.len(),
+            )
+        })
+        .map(drop)
+    }
+
+    /// A copy of the value under `key`, or `None`.
+    pub fn load(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let v = self.copy_out(sys::GOCONC_OK, |buf, cap, n| unsafe {
+            // SAFETY: buf is valid for cap bytes, n for one usize.
+            sys::goconc_map_load(self.ptr(), key.as_ptr().cast(), key.len(), buf, cap, n)
+        })?;
+        Ok(v)
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &[u8]) -> Result<bool> {
+        let mut n = 0usize;
+        // SAFETY: a NULL buffer with cap 0 tests presence.
+        let st = unsafe {
+            sys::goconc_map_load(
+                self.ptr(),
+                key.as_ptr().cast(),
+                key.len(),
+                ptr::null_mut(),
+                0,
+                &mut n,
+            )
+        };
+        match st {
+            sys::GOCONC_OK | sys::GOCONC_ERANGE => Ok(true),
+            sys::GOCONC_NOTFOUND => Ok(false),
+            st => Err(Error::from_status(st)),
+        }
+    }
+
+    /// Borrows the value under `key` without copying, for as long as both
+    /// `guard` and the map borrow live: the bytes stay valid and unchanged
+    /// even if the key is overwritten or deleted meanwhile.  (The contract
+    /// ties them to the read section alone; the map borrow is a margin that
+    /// costs nothing in practice.)
+    pub fn peek<'a>(&'a self, key: &[u8], _guard: &'a ReadGuard) -> Result<Option<&'a [u8]>> {
+        let mut v: *const c_void = ptr::null();
+        let mut n = 0usize;
+        // SAFETY: the guard proves this thread is inside a read section.
+        let st = unsafe {
+            sys::goconc_map_peek(self.ptr(), key.as_ptr().cast(), key.len(), &mut v, &mut n)
+        };
+        match Error::check(st)? {
+            // SAFETY: valid until the outermost read unlock, which cannot
+            // happen while the guard ('a) lives.
+            sys::GOCONC_OK => Ok(Some(unsafe { bytes(v, n) })),
+            _ => Ok(None),
+        }
+    }
+
+    /// Deletes `key`; `true` when a value was removed.
+    pub fn delete(&self, key: &[u8]) -> Result<bool> {
+        // SAFETY: key is valid for its length.
+        let st = unsafe { sys::goconc_map_delete(self.ptr(), key.as_ptr().cast(), key.len()) };
+        Ok(Error::check(st)? == sys::GOCONC_OK)
+    }
+
+    /// Go's `LoadOrStore`: `Some(existing)` when `key` was present (nothing
+    /// stored), `None` when `value` was stored.
+    pub fn load_or_store(&self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {
+        let v = self.copy_out(sys::GOCONC_EXISTS, |buf, cap, n| unsafe {
+            // SAFETY: all buffers valid for their lengths.
+            sys::goconc_map_load_or_store(
+                self.ptr(),
+                key.as_ptr().cast(),
+                key.len(),
+                value.as_ptr().cast(),
+                value.len(),
+                buf,
+                cap,
+                n,
+            )
+        })?;
+        Ok(v)
+    }
+
+    /// Go's `LoadAndDelete`: the removed value, or `None` when absent.
+    pub fn load_and_delete(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        let v = self.copy_out(sys::GOCONC_OK, |buf, cap, n| unsafe {
+            // SAFETY: all buffers valid for their lengths.
+            sys::goconc_map_load_and_delete(self.ptr(), key.as_ptr().cast(), key.len(), buf, cap, n)
+        })?;
+        Ok(v)
+    }
+
+    /// Go's `Swap`: stores `value` and returns the previous one, if any.
+    pub fn swap(&self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {
+        let v = self.copy_out(sys::GOCONC_OK, |buf, cap, n| unsafe {
+            // SAFETY: all buffers valid for their lengths.
+            sys::goconc_map_swap(
+                self.ptr(),
+                key.as_ptr().cast(),
+                key.len(),
+                value.as_ptr().cast(),
+                value.len(),
+                buf,
+                cap,
+                n,
+            )
+        })?;
+        Ok(v)
+    }
+
+    /// Stores `new` only if `key` holds `old`; `true` when swapped (`false`
+    /// when the value differs or the key is absent).
+    pub fn compare_and_swap(&self, key: &[u8], old: &[u8], new: &[u8]) -> Result<bool> {
+        // SAFETY: all buffers valid for their lengths.
+        let st = unsafe {
+            sys::goconc_map_compare_and_swap(
+                self.ptr(),
+                key.as_ptr().cast(),
+                key.len(),
+                old.as_ptr().cast(),
+                old.len(),
+                new.as_ptr().cast(),
+                new.len(),
+            )
+        };
+        Ok(Error::check(st)? == sys::GOCONC_OK)
+    }
+
+    /// Deletes `key` only if it holds `old`; `true` when deleted.
+    pub fn compare_and_delete(&self, key: &[u8], old: &[u8]) -> Result<bool> {
+        // SAFETY: all buffers valid for their lengths.
+        let st = unsafe {
+            sys::goconc_map_compare_and_delete(
+                self.ptr(),
+                key.as_ptr().cast(),
+                key.len(),
+                old.as_ptr().cast(),
+                old.len(),
+            )
+        };
+        Ok(Error::check(st)? == sys::GOCONC_OK)
+    }
+
+    /// Atomically decides the new state of `key` from its current value
+    /// (`None` when absent).  `f` runs exactly once, holding the key's
+    /// write side: other writers of this key wait, readers do not; `f` may
+    /// read the map, and a write to this map from inside `f` returns
+    /// [`ErrorKind::Deadlock`](crate::ErrorKind).  A panic in `f` is caught
+    /// at the C boundary, the map is left unchanged, and the panic resumes
+    /// here after the C call returned.
+    pub fn update<F>(&self, key: &[u8], f: F) -> Result<()>
+    where
+        F: FnOnce(Option<&[u8]>) -> Update,
+    {
+        let mut ctx = UpdateCtx {
+            f: Some(f),
+            newval: None,
+            panic: None,
+        };
+        // SAFETY: ctx outlives the call; the trampoline matches the
+        // callback type and is instantiated for this F.
+        let st = unsafe {
+            sys::goconc_map_update(
+                self.ptr(),
+                key.as_ptr().cast(),
+                key.len(),
+                Some(update_trampoline::<F>),
+                (&mut ctx as *mut UpdateCtx<F>).cast(),
+            )
+        };
+        panic::resume(ctx.panic.take());
+        Error::check(st).map(drop)
+    }
+
+    /// Visits every entry, borrowed, with `f(key, value)`; `f` returns
+    /// `false` to stop.  Every key present for the whole call is visited
+    /// exactly once, none twice, even while other threads (or `f`) write.
+    /// `f` runs inside a read section: keep it short.  Returns `true` when
+    /// every entry was visited, `false` when `f` stopped.  A panic in `f`
+    /// stops the walk and resumes here.
+    pub fn range<F>(&self, f: F) -> Result<bool>
+    where
+        F: FnMut(&[u8], &[u8]) -> bool,
+    {
+        let mut ctx = RangeCtx { f, panic: None };
+        // SAFETY: ctx outlives the call; the trampoline is for this F.
+        let st = unsafe {
+            sys::goconc_map_range(
+                self.ptr(),
+                Some(range_trampoline::<F>),
+                (&mut ctx as *mut RangeCtx<F>).cast(),
+            )
+        };
+        panic::resume(ctx.panic.take());
+        Ok(Error::check(st)? != sys::GOCONC_STOPPED)
+    }
+
+    /// An iterator over copies of the entries, fetched a batch at a time
+    /// with `goconc_map_scan` (no read section is held between batches).
+    /// Like Redis SCAN: a key present for the whole iteration is yielded at
+    /// least once; a key can come twice only if its shard resized between
+    /// two batches.  Use [`Map::range`] for exactly once.  Out of memory
+    /// while fetching a batch panics, as allocation failure does in std;
+    /// `range` returns it as an error instead.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            map: self,
+            cursor: 0,
+            started: false,
+            buf: VecDeque::new(),
+        }
+    }
+
+    /// The number of entries (exact when nothing else runs).
+    pub fn len(&self) -> usize {
+        // SAFETY: valid handle.
+        unsafe { sys::goconc_map_len(self.ptr()) }
+    }
+
+    /// Whether the map has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Deletes every entry (atomic per shard).
+    pub fn clear(&self) -> Result<()> {
+        // SAFETY: valid handle.
+        Error::check(unsafe { sys::goconc_map_clear(self.ptr()) }).map(drop)
+    }
+
+    /// Grows ahead of a known load (still incrementally).
+    pub fn reserve(&self, entries: usize) -> Result<()> {
+        // SAFETY: valid handle.
+        Error::check(unsafe { sys::goconc_map_reserve(self.ptr(), entries) }).map(drop)
+    }
+
+    /// Moves up to `max_buckets` buckets of pending migrations; returns how
+    /// many moved.
+    pub fn maintain(&self, max_buckets: usize) -> Result<usize> {
+        let mut moved = 0usize;
+        // SAFETY: valid handle and out pointer.
+        Error::check(unsafe { sys::goconc_map_maintain(self.ptr(), max_buckets, &mut moved) })?;
+        Ok(moved)
+    }
+
+    /// The map's counters.
+    pub fn stats(&self) -> Result<MapStats> {
+        let mut st = sys::goconc_map_stats {
+            struct_size: std::mem::size_of::<sys::goconc_map_stats>(),
+            ..Default::default()
+        };
+        // SAFETY: st is a properly sized stats struct.
+        Error::check(unsafe { sys::goconc_map_stats_get(self.ptr(), &mut st) })?;
+        Ok(MapStats {
+            len: st.len,
+            shards: st.shards,
+            buckets: st.buckets,
+            shards_migrating: st.shards_migrating,
+            bytes: st.bytes,
+            grows: st.grows,
+            shrinks: st.shrinks,
+            buckets_moved: st.buckets_moved,
+        })
+    }
+}
+
+impl Drop for Map {
+    fn drop(&mut self) {
+        // SAFETY: &mut self: no other call runs on the map.
+        unsafe { sys::goconc_map_free(self.ptr()) }
+    }
+}
+
+impl std::fmt::Debug for Map {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Map").field("len", &self.len()).finish()
+    }
+}
+
+impl<'a> IntoIterator for &'a Map {
+    type Item = (Vec<u8>, Vec<u8>);
+    type IntoIter = Iter<'a>;
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+/// The iterator of [`Map::iter`].
+pub struct Iter<'a> {
+    map: &'a Map,
+    cursor: u64,
+    started: bool,
+    buf: VecDeque<(Vec<u8>, Vec<u8>)>,
+}
+
+/// Entries fetched per goconc_map_scan call.
+const SCAN_BATCH: usize = 64;
+
+impl Iterator for Iter<'_> {
+    type Item = (Vec<u8>, Vec<u8>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.buf.is_empty() {
+            if self.started && self.cursor == 0 {
+                return None;
+            }
+            self.started = true;
+            // SAFETY: the cursor and the buffer outlive the call; the
+            // trampoline only pushes copies.
+            let st = unsafe {
+                sys::goconc_map_scan(
+                    self.map.ptr(),
+                    &mut self.cursor,
+                    SCAN_BATCH,
+                    Some(collect_trampoline),
+                    (&mut self.buf as *mut VecDeque<(Vec<u8>, Vec<u8>)>).cast(),
+                )
+            };
+            // EINVAL cannot happen here (no NULL argument); ENOMEM (a
+            // window with more colliding keys than the stack buffer holds
+            // and no memory for a bigger one) is treated as Rust's own
+            // collections treat allocation failure: fatal.  range()
+            // returns it as an error instead.
+            assert!(
+                st >= 0,
+                "goconc_map_scan failed: {}",
+                Error::from_status(st)
+            );
+        }
+        self.buf.pop_front()
+    }
+}
+
+/// A slice over library memory; empty when len is 0 (the pointer may then
+/// be anything).
+unsafe fn bytes<'a>(p: *const c_void, len: usize) -> &'a [u8] {
+    if len == 0 || p.is_null() {
+        &[]
+    } else {
+        std::slice::from_raw_parts(p.cast(), len)
+    }
+}
+
+struct UpdateCtx<F> {
+    f: Option<F>,
+    newval: Option<Vec<u8>>,
+    panic: Option<Payload>,
+}
+
+/// A negative status of ours: aborts the update, never shown to users (the
+/// panic is resumed instead).
+const PANICKED: c_int = -1;
+
+unsafe extern "C" fn update_trampoline<F>(
+    ctx: *mut c_void,
+    old: *const c_void,
+    oldlen: usize,
+    found: c_int,
+    newval: *mut *const c_void,
+    newlen: *mut usize,
+) -> c_int
+where
+    F: FnOnce(Option<&[u8]>) -> Update,
+{
+    let ctx = &mut *ctx.cast::<UpdateCtx<F>>();
+    let f = match ctx.f.take() {
+        Some(f) => f,
+        None => return sys::GOCONC_EINVAL, // called twice: the contract says never
+    };
+    let old = (found != 0).then(|| bytes(old, oldlen));
+    match panic::catch(|| f(old)) {
+        Ok(Update::Keep) => sys::GOCONC_UPDATE_KEEP,
+        Ok(Update::Delete) => sys::GOCONC_UPDATE_DELETE,
+        Ok(Update::Store(v)) => {
+            // Kept in ctx: *newval must stay valid until update returns.
+            let v = ctx.newval.insert(v);
+            *newval = v.as_ptr().cast();
+            *newlen = v.len();
+            sys::GOCONC_UPDATE_STORE
+        }
+        Err(p) => {
+            ctx.panic = Some(p);
+            PANICKED
+        }
+    }
+}
+
+struct RangeCtx<F> {
+    f: F,
+    panic: Option<Payload>,
+}
+
+unsafe extern "C" fn range_trampoline<F>(
+    ctx: *mut c_void,
+    key: *const c_void,
+    klen: usize,
+    val: *const c_void,
+    vlen: usize,
+) -> c_int
+where
+    F: FnMut(&[u8], &[u8]) -> bool,
+{
+    let ctx = &mut *ctx.cast::<RangeCtx<F>>();
+    let (k, v) = (bytes(key, klen), bytes(val, vlen));
+    match panic::catch(|| (ctx.f)(k, v)) {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(p) => {
+            ctx.panic = Some(p);
+            1
+        }
+    }
+}
+
+unsafe extern "C" fn collect_trampoline(
+    ctx: *mut c_void,
+    key: *const c_void,
+    klen: usize,
+    val: *const c_void,
+    vlen: usize,
+) -> c_int {
+    let buf = &mut *ctx.cast::<VecDeque<(Vec<u8>, Vec<u8>)>>();
+    // Allocation failure aborts the process in Rust; no panic can escape.
+    buf.push_back((bytes(key, klen).to_vec(), bytes(val, vlen).to_vec()));
+    0
+}

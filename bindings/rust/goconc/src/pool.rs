@@ -1,0 +1,237 @@
+//! `Pool<T>`: Go's `sync.Pool` of boxed objects over `goconc_pool`.
+use std::cell::Cell;
+use std::os::raw::c_void;
+use std::ptr::{self, NonNull};
+
+use goconc_sys as sys;
+
+use crate::error::{Error, Result};
+use crate::panic::{self, Payload};
+
+/// A snapshot of a pool's counters (`goconc_pool_stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct PoolStats {
+    pub gets: u64,
+    pub puts: u64,
+    pub hits: u64,
+    pub news: u64,
+    pub drops: u64,
+    pub idle: usize,
+}
+
+type NewFn<T> = Box<dyn Fn() -> T + Send + Sync>;
+type ResetFn<T> = Box<dyn Fn(&mut T) + Send + Sync>;
+
+struct Inner<T> {
+    new: Option<NewFn<T>>,
+    reset: Option<ResetFn<T>>,
+}
+
+/// A pool of reusable boxed objects with per-thread caches
+/// (`goconc_pool`): [`Pool::get`] returns a cached `Box<T>` if this thread
+/// can take one without waiting, else a new one from the `new` closure
+/// (else `None`); [`Pool::put`] gives one back.  Objects idle across two
+/// [`Pool::trim`] calls are dropped, as Go drops them across two garbage
+/// collections.
+///
+/// ```
+/// let pool = goconc::Pool::with_new(|| Vec::<u8>::with_capacity(4096))?;
+/// let mut buf = pool.get().unwrap();
+/// buf.extend_from_slice(b"scratch");
+/// buf.clear();
+/// pool.put(buf);
+/// assert!(pool.get().unwrap().capacity() >= 4096);
+/// # Ok::<(), goconc::Error>(())
+/// ```
+pub struct Pool<T: Send + 'static> {
+    raw: NonNull<sys::goconc_pool>,
+    // Boxed: its address is the C ctx of the callbacks.
+    inner: Box<Inner<T>>,
+}
+
+// SAFETY: get/put/trim/stats are safe from any number of threads at once
+// (per-thread caches, a mutex for the shared level); goconc_pool_free is
+// only called from Drop.  Objects put on one thread are got on another
+// (T: Send); the closures run on whichever thread calls get (Send + Sync
+// bounds on them).  No &T is ever shared, so T need not be Sync.
+unsafe impl<T: Send + 'static> Send for Pool<T> {}
+unsafe impl<T: Send + 'static> Sync for Pool<T> {}
+
+thread_local! {
+    /// A panic caught in a pool callback on this thread, resumed by the
+    /// pool call that ran the callback.
+    static PENDING: Cell<Option<Payload>> = const { Cell::new(None) };
+}
+
+fn stash(p: Payload) {
+    // At thread exit the slot may be gone; the panic was reported already.
+    let _ = PENDING.try_with(|c| c.set(Some(p)));
+}
+
+fn resume_pending() {
+    if let Ok(p) = PENDING.try_with(|c| c.take()) {
+        panic::resume(p);
+    }
+}
+
+unsafe extern "C" fn new_trampoline<T: Send + 'static>(ctx: *mut c_void) -> *mut c_void {
+    let inner = &*ctx.cast::<Inner<T>>();
+    let new = match inner.new.as_ref() {
+        Some(new) => new,
+        None => return ptr::null_mut(),
+    };
+    match panic::catch(|| Box::new(new())) {
+        Ok(b) => Box::into_raw(b).cast(),
+        Err(p) => {
+            stash(p);
+            ptr::null_mut()
+        }
+    }
+}
+
+unsafe extern "C" fn free_trampoline<T: Send + 'static>(_ctx: *mut c_void, obj: *mut c_void) {
+    // Runs in trim, put (over the limit), goconc_pool_free or at a thread's
+    // exit; a panic in T's Drop is resumed by the pool call, if any.
+    if let Err(p) = panic::catch(|| drop(Box::from_raw(obj.cast::<T>()))) {
+        stash(p);
+    }
+}
+
+/// Options for [`Pool::builder`].
+pub struct PoolBuilder<T: Send + 'static> {
+    inner: Inner<T>,
+    max_idle: usize,
+}
+
+impl<T: Send + 'static> PoolBuilder<T> {
+    /// Go's `New`: makes an object when the pool has none for this thread.
+    pub fn new_fn(mut self, f: impl Fn() -> T + Send + Sync + 'static) -> Self {
+        self.inner.new = Some(Box::new(f));
+        self
+    }
+
+    /// Runs on every object `put` back, before it is cached.
+    pub fn reset(mut self, f: impl Fn(&mut T) + Send + Sync + 'static) -> Self {
+        self.inner.reset = Some(Box::new(f));
+        self
+    }
+
+    /// Cap on cached objects in all (plus a small per-thread allowance);
+    /// 0 = the library's default.
+    pub fn max_idle(mut self, n: usize) -> Self {
+        self.max_idle = n;
+        self
+    }
+
+    /// Makes the pool.
+    pub fn build(self) -> Result<Pool<T>> {
+        let inner = Box::new(self.inner);
+        let mut o = sys::goconc_pool_options::init();
+        o.new_obj = inner.new.as_ref().map(|_| new_trampoline::<T> as _);
+        o.free_obj = Some(free_trampoline::<T>);
+        o.ctx = &*inner as *const Inner<T> as *mut c_void;
+        o.max_idle = self.max_idle;
+        let mut out = ptr::null_mut();
+        // SAFETY: options valid; ctx (the boxed inner) outlives the pool.
+        Error::check(unsafe { sys::goconc_pool_new(&mut out, &o) })?;
+        Ok(Pool {
+            raw: NonNull::new(out).expect("goconc_pool_new returned OK and NULL"),
+            inner,
+        })
+    }
+}
+
+impl<T: Send + 'static> Pool<T> {
+    /// A pool without a `new` closure: `get` returns `None` when empty.
+    pub fn new() -> Result<Pool<T>> {
+        Pool::builder().build()
+    }
+
+    /// A pool that makes objects with `f` when it has none.
+    pub fn with_new(f: impl Fn() -> T + Send + Sync + 'static) -> Result<Pool<T>> {
+        Pool::builder().new_fn(f).build()
+    }
+
+    /// Options: `new_fn`, `reset`, `max_idle`.
+    pub fn builder() -> PoolBuilder<T> {
+        PoolBuilder {
+            inner: Inner {
+                new: None,
+                reset: None,
+            },
+            max_idle: 0,
+        }
+    }
+
+    fn ptr(&self) -> *mut sys::goconc_pool {
+        self.raw.as_ptr()
+    }
+
+    /// A cached object, else one from the `new` closure, else `None`.  A
+    /// panic in `new` resumes here.
+    pub fn get(&self) -> Option<Box<T>> {
+        // SAFETY: valid pool; the objects in it are Box<T>s we put.
+        let p = unsafe { sys::goconc_pool_get(self.ptr()) };
+        resume_pending();
+        // SAFETY: the pool handed the object over to us.
+        NonNull::new(p).map(|p| unsafe { Box::from_raw(p.as_ptr().cast::<T>()) })
+    }
+
+    /// Gives `obj` back (the `reset` closure runs first, here; if it
+    /// panics, `obj` is dropped, not cached).
+    pub fn put(&self, mut obj: Box<T>) {
+        if let Some(reset) = &self.inner.reset {
+            reset(&mut obj);
+        }
+        // SAFETY: the pool owns the object from now on.
+        unsafe { sys::goconc_pool_put(self.ptr(), Box::into_raw(obj).cast()) };
+        resume_pending();
+    }
+
+    /// Go's GC step: drops the objects idle since the previous trim.
+    pub fn trim(&self) {
+        // SAFETY: valid pool.
+        unsafe { sys::goconc_pool_trim(self.ptr()) };
+        resume_pending();
+    }
+
+    /// The pool's counters.
+    pub fn stats(&self) -> Result<PoolStats> {
+        let mut st = sys::goconc_pool_stats {
+            struct_size: std::mem::size_of::<sys::goconc_pool_stats>(),
+            ..Default::default()
+        };
+        // SAFETY: properly sized stats struct.
+        Error::check(unsafe { sys::goconc_pool_stats_get(self.ptr(), &mut st) })?;
+        Ok(PoolStats {
+            gets: st.gets,
+            puts: st.puts,
+            hits: st.hits,
+            news: st.news,
+            drops: st.drops,
+            idle: st.idle,
+        })
+    }
+}
+
+impl<T: Send + 'static> Drop for Pool<T> {
+    fn drop(&mut self) {
+        // SAFETY: &mut self; drops every cached object (free_trampoline)
+        // before returning, so `inner` may go after it.
+        unsafe { sys::goconc_pool_free(self.ptr()) };
+        if !std::thread::panicking() {
+            resume_pending();
+        } else {
+            let _ = PENDING.try_with(|c| c.take());
+        }
+    }
+}
+
+impl<T: Send + 'static> std::fmt::Debug for Pool<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pool")
+            .field("stats", &self.stats().ok())
+            .finish()
+    }
+}

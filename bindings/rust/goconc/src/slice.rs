@@ -1,0 +1,306 @@
+//! `Slice<T>`: a thread-safe Go slice of `Copy` elements, and `View<T>`,
+//! its immutable snapshot.
+use std::marker::PhantomData;
+use std::mem::{align_of, size_of, MaybeUninit};
+use std::ops::Deref;
+use std::ptr::{self, NonNull};
+
+use goconc_sys as sys;
+
+use crate::error::{Error, Result};
+
+/// Types for which all-zero bytes are a valid value.
+///
+/// The library zero-fills every element it creates (`with_len`, spare
+/// capacity reached by reslicing), so only these types may see such
+/// elements: [`Slice::with_len`] and [`Slice::reslice_into_cap`] require
+/// `Zeroable`; everything else only ever shows elements that were written.
+///
+/// # Safety
+/// The all-zero bit pattern must be a valid `Self` (no references,
+/// `NonZero*`, enums without a zero discriminant, ...).
+pub unsafe trait Zeroable: Copy {}
+
+macro_rules! zeroable {
+    ($($t:ty),*) => {$( unsafe impl Zeroable for $t {} )*};
+}
+zeroable!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, bool, char);
+// SAFETY: an array or tuple of zeroable types is zeroable (padding is
+// irrelevant to validity).
+unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
+unsafe impl<A: Zeroable, B: Zeroable> Zeroable for (A, B) {}
+unsafe impl<A: Zeroable, B: Zeroable, C: Zeroable> Zeroable for (A, B, C) {}
+unsafe impl<A: Zeroable, B: Zeroable, C: Zeroable, D: Zeroable> Zeroable for (A, B, C, D) {}
+
+/// A Go slice of `T` (`goconc_slice`): a handle onto shared storage with a
+/// length and a capacity.  Every call is atomic with respect to every call
+/// on handles sharing the storage, from any number of threads; concurrent
+/// appends through one handle never lose each other.  Handles made by
+/// [`Slice::reslice`] share storage as in Go (a `set` through one is seen
+/// through the others).  Elements are copied in and out bytewise.
+///
+/// ```
+/// let s = goconc::Slice::<u64>::new()?;
+/// s.append(&[1, 2, 3])?;
+/// let snap = s.snapshot()?;      // stays [1, 2, 3]
+/// s.set(0, 10)?;
+/// s.push(4)?;
+/// assert_eq!(&*snap, &[1, 2, 3]);
+/// assert_eq!(s.get(0)?, 10);
+/// assert!(s.get(4).is_err());     // out of range
+/// # Ok::<(), goconc::Error>(())
+/// ```
+pub struct Slice<T: Copy> {
+    raw: NonNull<sys::goconc_slice>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: Send: the handle is not tied to a thread; the elements it
+// carries move with it, hence T: Send.  Sync: every function taking a
+// goconc_slice* is atomic with respect to every other call on the same
+// storage from any thread (goconc_slice_free is called only from Drop);
+// through &Slice a thread copies elements out (T: Send) and takes views
+// whose &[T] alias the same storage as other threads' views (T: Sync).
+unsafe impl<T: Copy + Send + Sync> Send for Slice<T> {}
+unsafe impl<T: Copy + Send + Sync> Sync for Slice<T> {}
+
+fn elem_size<T>() -> Result<usize> {
+    match size_of::<T>() {
+        0 => Err(Error::from_status(sys::GOCONC_EINVAL)),
+        n => Ok(n),
+    }
+}
+
+impl<T: Copy> Slice<T> {
+    /// An empty slice (len 0, cap 0).  [`ErrorKind::InvalidArgument`](crate::ErrorKind)
+    /// for a zero-sized `T`.
+    pub fn new() -> Result<Slice<T>> {
+        Slice::with_capacity(0)
+    }
+
+    /// An empty slice with room for `cap` elements.
+    pub fn with_capacity(cap: usize) -> Result<Slice<T>> {
+        Slice::make(0, cap)
+    }
+
+    /// A slice holding a copy of `elems` (cap == len).
+    pub fn from_slice(elems: &[T]) -> Result<Slice<T>> {
+        let s = Slice::with_capacity(elems.len())?;
+        s.append(elems)?;
+        Ok(s)
+    }
+
+    fn make(len: usize, cap: usize) -> Result<Slice<T>> {
+        let size = elem_size::<T>()?;
+        let mut out = ptr::null_mut();
+        // SAFETY: out is valid; the library checks the sizes.
+        Error::check(unsafe { sys::goconc_slice_new(&mut out, size, len, cap) })?;
+        Ok(Slice::adopt(out))
+    }
+
+    fn adopt(p: *mut sys::goconc_slice) -> Slice<T> {
+        Slice {
+            raw: NonNull::new(p).expect("libgoconc returned OK and a NULL slice"),
+            _t: PhantomData,
+        }
+    }
+
+    fn ptr(&self) -> *mut sys::goconc_slice {
+        self.raw.as_ptr()
+    }
+
+    /// Go's `len(s)`.
+    pub fn len(&self) -> usize {
+        // SAFETY: valid handle.
+        unsafe { sys::goconc_slice_len(self.ptr()) }
+    }
+
+    /// Whether `len() == 0`.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Go's `cap(s)`.
+    pub fn cap(&self) -> usize {
+        // SAFETY: valid handle.
+        unsafe { sys::goconc_slice_cap(self.ptr()) }
+    }
+
+    /// Appends `elems` in one atomic step (their indices are consecutive);
+    /// returns the index of the first.  Growth follows Go's rule.
+    pub fn append(&self, elems: &[T]) -> Result<usize> {
+        if elems.is_empty() {
+            return Ok(self.len());
+        }
+        let mut first = 0usize;
+        // SAFETY: elems is valid for elems.len() elements of elem_size bytes.
+        Error::check(unsafe {
+            sys::goconc_slice_append(self.ptr(), elems.as_ptr().cast(), elems.len(), &mut first)
+        })?;
+        Ok(first)
+    }
+
+    /// Appends one element; returns its index.
+    pub fn push(&self, x: T) -> Result<usize> {
+        self.append(std::slice::from_ref(&x))
+    }
+
+    /// A copy of element `i`; [`ErrorKind::OutOfRange`](crate::ErrorKind)
+    /// when `i >= len()`.
+    pub fn get(&self, i: usize) -> Result<T> {
+        let mut out = MaybeUninit::<T>::uninit();
+        // SAFETY: out has room for one element.
+        Error::check(unsafe { sys::goconc_slice_get(self.ptr(), i, out.as_mut_ptr().cast()) })?;
+        // SAFETY: on OK the library copied element i, a T that was written
+        // by append/set (or zeroes, for Zeroable T only).
+        Ok(unsafe { out.assume_init() })
+    }
+
+    /// Overwrites element `i`; [`ErrorKind::OutOfRange`](crate::ErrorKind)
+    /// when `i >= len()`.  Seen through every handle sharing the storage;
+    /// never through an existing [`View`].
+    pub fn set(&self, i: usize, x: T) -> Result<()> {
+        // SAFETY: x is one element.
+        Error::check(unsafe { sys::goconc_slice_set(self.ptr(), i, (&x as *const T).cast()) })
+            .map(drop)
+    }
+
+    /// An O(1) snapshot of the elements now: it never changes, whatever
+    /// other threads append or set, and outlives every handle.
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind) if the library's
+    /// storage is not aligned for `T` (only possible for alignments above
+    /// the allocator's, 16 with malloc).
+    pub fn snapshot(&self) -> Result<View<T>> {
+        let mut raw = Box::new(sys::goconc_view::zeroed());
+        // SAFETY: raw is a valid goconc_view to fill.
+        Error::check(unsafe { sys::goconc_slice_snapshot(self.ptr(), &mut *raw) })?;
+        let view = View {
+            raw,
+            _t: PhantomData,
+        };
+        if view.raw.len != 0 && (view.raw.data as usize) % align_of::<T>() != 0 {
+            return Err(Error::from_status(sys::GOCONC_EINVAL)); // view released by Drop
+        }
+        Ok(view)
+    }
+
+    /// The elements now, copied into a `Vec`.
+    pub fn to_vec(&self) -> Result<Vec<T>> {
+        Ok(self.snapshot()?.to_vec())
+    }
+
+    /// Go's `s[low:high:max]` as a new handle sharing this storage, for
+    /// `high <= len()` ([`ErrorKind::OutOfRange`](crate::ErrorKind)
+    /// otherwise, and unless `low <= high <= max <= cap()`).  Appends
+    /// through the new handle may write into this one's spare capacity, as
+    /// in Go.  To reach past `len()`, see [`Slice::reslice_into_cap`].
+    pub fn reslice(&self, low: usize, high: usize, max: usize) -> Result<Slice<T>> {
+        // A handle's len never shrinks, so checking before the call is
+        // enough: every element below high was written.
+        if high > self.len() {
+            return Err(Error::from_status(sys::GOCONC_ERANGE));
+        }
+        self.reslice_unchecked(low, high, max)
+    }
+
+    fn reslice_unchecked(&self, low: usize, high: usize, max: usize) -> Result<Slice<T>> {
+        let mut out = ptr::null_mut();
+        // SAFETY: valid handle and out pointer; the library checks bounds.
+        Error::check(unsafe { sys::goconc_slice_reslice(self.ptr(), low, high, max, &mut out) })?;
+        Ok(Slice::adopt(out))
+    }
+
+    /// A new slice with its own storage and the same elements (cap == len).
+    pub fn try_clone(&self) -> Result<Slice<T>> {
+        let mut out = ptr::null_mut();
+        // SAFETY: valid handle and out pointer.
+        Error::check(unsafe { sys::goconc_slice_clone(self.ptr(), &mut out) })?;
+        Ok(Slice::adopt(out))
+    }
+
+    /// Go's `copy(self, src)`: `min(len)` elements, overlap-safe; returns
+    /// how many.
+    pub fn copy_from(&self, src: &Slice<T>) -> Result<usize> {
+        let mut n = 0usize;
+        // SAFETY: two valid handles of the same element size.
+        Error::check(unsafe { sys::goconc_slice_copy(self.ptr(), src.ptr(), &mut n) })?;
+        Ok(n)
+    }
+}
+
+impl<T: Zeroable> Slice<T> {
+    /// A slice of `len` zeroed elements with capacity `max(cap, len)`.
+    pub fn with_len(len: usize, cap: usize) -> Result<Slice<T>> {
+        Slice::make(len, cap.max(len))
+    }
+
+    /// Go's full `s[low:high:max]`, `high` up to `cap()`: the elements past
+    /// `len()` are zeroes (or whatever another handle appended there).
+    pub fn reslice_into_cap(&self, low: usize, high: usize, max: usize) -> Result<Slice<T>> {
+        self.reslice_unchecked(low, high, max)
+    }
+}
+
+impl<T: Copy> Drop for Slice<T> {
+    fn drop(&mut self) {
+        // SAFETY: drops this handle only; storage lives on with other
+        // handles and views.
+        unsafe { sys::goconc_slice_free(self.ptr()) }
+    }
+}
+
+impl<T: Copy> std::fmt::Debug for Slice<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slice")
+            .field("len", &self.len())
+            .field("cap", &self.cap())
+            .finish()
+    }
+}
+
+/// An immutable snapshot of a [`Slice`] (`goconc_view`); derefs to `&[T]`.
+/// The elements never change and stay valid until the view is dropped,
+/// even after every slice handle is gone.
+pub struct View<T> {
+    // Boxed: the library may keep bookkeeping in `internal` that expects
+    // the view to stay where it was filled in.
+    raw: Box<sys::goconc_view>,
+    _t: PhantomData<T>,
+}
+
+// SAFETY: a view is immutable shared memory owned by the library until
+// release, which any thread may call; its &[T] may alias other views on
+// other threads, hence T: Sync, and moving it moves Ts, hence T: Send.
+unsafe impl<T: Send + Sync> Send for View<T> {}
+unsafe impl<T: Send + Sync> Sync for View<T> {}
+
+impl<T> Deref for View<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        if self.raw.len == 0 {
+            return &[];
+        }
+        // SAFETY: len elements of size_of::<T>() bytes, written as Ts,
+        // alignment checked in snapshot, immutable until release (Drop).
+        unsafe { std::slice::from_raw_parts(self.raw.data.cast::<T>(), self.raw.len) }
+    }
+}
+
+impl<T> AsRef<[T]> for View<T> {
+    fn as_ref(&self) -> &[T] {
+        self
+    }
+}
+
+impl<T> Drop for View<T> {
+    fn drop(&mut self) {
+        // SAFETY: the view was filled by goconc_slice_snapshot (or is zeroed).
+        unsafe { sys::goconc_view_release(&mut *self.raw) }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for View<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}

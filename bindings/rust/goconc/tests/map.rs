@@ -1,0 +1,310 @@
+//! goconc::Map.
+use std::collections::{HashMap, HashSet};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+
+use goconc::{ErrorKind, Map, MapOptions, ReadGuard, Update};
+
+#[test]
+fn store_load_delete_len() {
+    let m = Map::new().unwrap();
+    assert!(m.is_empty());
+    assert_eq!(m.load(b"k").unwrap(), None);
+    m.store(b"k", b"v").unwrap();
+    m.store(b"", b"").unwrap(); // empty key and value
+    assert_eq!(m.load(b"k").unwrap(), Some(b"v".to_vec()));
+    assert_eq!(m.load(b"").unwrap(), Some(vec![]));
+    assert!(m.contains_key(b"k").unwrap());
+    assert!(!m.contains_key(b"x").unwrap());
+    assert_eq!(m.len(), 2);
+    assert!(m.delete(b"k").unwrap());
+    assert!(!m.delete(b"k").unwrap());
+    assert_eq!(m.len(), 1);
+}
+
+#[test]
+fn values_larger_than_the_first_buffer() {
+    let m = Map::new().unwrap();
+    for size in [127usize, 128, 129, 5000, 1 << 20] {
+        let v: Vec<u8> = (0..size).map(|i| i as u8).collect();
+        m.store(b"big", &v).unwrap();
+        assert_eq!(m.load(b"big").unwrap().unwrap(), v);
+        assert_eq!(m.swap(b"big", b"s").unwrap().unwrap(), v);
+        m.store(b"big", &v).unwrap();
+        assert_eq!(m.load_or_store(b"big", b"no").unwrap().unwrap(), v);
+        assert_eq!(m.load_and_delete(b"big").unwrap().unwrap(), v);
+    }
+}
+
+#[test]
+fn go_style_operations() {
+    let m = Map::new().unwrap();
+    assert_eq!(m.load_or_store(b"k", b"1").unwrap(), None);
+    assert_eq!(m.load_or_store(b"k", b"2").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(m.swap(b"k", b"3").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(m.swap(b"n", b"new").unwrap(), None);
+    assert!(!m.compare_and_swap(b"k", b"1", b"4").unwrap());
+    assert!(m.compare_and_swap(b"k", b"3", b"4").unwrap());
+    assert!(!m.compare_and_swap(b"absent", b"", b"x").unwrap());
+    assert!(!m.compare_and_delete(b"k", b"3").unwrap());
+    assert!(m.compare_and_delete(b"k", b"4").unwrap());
+    assert_eq!(m.load_and_delete(b"k").unwrap(), None);
+    assert_eq!(m.load_and_delete(b"n").unwrap(), Some(b"new".to_vec()));
+    assert!(m.is_empty());
+}
+
+#[test]
+fn peek_borrows_for_the_guard() {
+    let m = Map::new().unwrap();
+    m.store(b"k", b"first").unwrap();
+    let g = ReadGuard::new();
+    let v = m.peek(b"k", &g).unwrap().unwrap();
+    m.store(b"k", b"second").unwrap();
+    m.delete(b"k").unwrap();
+    assert_eq!(v, b"first"); // unchanged while the guard lives
+    assert_eq!(m.peek(b"k", &g).unwrap(), None);
+}
+
+#[test]
+fn update_store_keep_delete() {
+    let m = Map::new().unwrap();
+    m.update(b"k", |old| {
+        assert_eq!(old, None);
+        Update::Store(b"1".to_vec())
+    })
+    .unwrap();
+    m.update(b"k", |old| {
+        let mut v = old.unwrap().to_vec();
+        v.push(b'2');
+        Update::Store(v)
+    })
+    .unwrap();
+    m.update(b"k", |_| Update::Keep).unwrap();
+    assert_eq!(m.load(b"k").unwrap(), Some(b"12".to_vec()));
+    m.update(b"k", |_| Update::Delete).unwrap();
+    m.update(b"absent", |_| Update::Delete).unwrap();
+    m.update(b"absent", |_| Update::Keep).unwrap();
+    assert!(m.is_empty());
+}
+
+#[test]
+fn update_may_read_but_not_write() {
+    let m = Map::new().unwrap();
+    m.store(b"other", b"o").unwrap();
+    let mut seen = None;
+    m.update(b"k", |_| {
+        seen = Some((
+            m.load(b"other").unwrap(),
+            m.store(b"other", b"w").unwrap_err().kind(),
+        ));
+        Update::Store(b"v".to_vec())
+    })
+    .unwrap();
+    assert_eq!(seen, Some((Some(b"o".to_vec()), ErrorKind::Deadlock)));
+    assert_eq!(m.load(b"other").unwrap(), Some(b"o".to_vec()));
+}
+
+#[test]
+fn update_panic_is_resumed_and_changes_nothing() {
+    let m = Map::new().unwrap();
+    m.store(b"k", b"v").unwrap();
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        m.update(b"k", |_| panic!("closure panicked")).unwrap();
+    }));
+    assert_eq!(
+        r.unwrap_err().downcast_ref::<&str>(),
+        Some(&"closure panicked")
+    );
+    assert_eq!(m.load(b"k").unwrap(), Some(b"v".to_vec()));
+    m.store(b"k", b"w").unwrap(); // the key's write side was released
+}
+
+#[test]
+fn range_and_iter() {
+    let m = Map::new().unwrap();
+    let want: HashMap<Vec<u8>, Vec<u8>> = (0..500)
+        .map(|i| (format!("k{i}").into_bytes(), format!("v{i}").into_bytes()))
+        .collect();
+    for (k, v) in &want {
+        m.store(k, v).unwrap();
+    }
+    let mut got = HashMap::new();
+    assert!(m
+        .range(|k, v| {
+            assert!(
+                got.insert(k.to_vec(), v.to_vec()).is_none(),
+                "visited twice"
+            );
+            true
+        })
+        .unwrap());
+    assert_eq!(got, want);
+    let mut n = 0;
+    assert!(!m
+        .range(|_, _| {
+            n += 1;
+            n < 10
+        })
+        .unwrap());
+    assert_eq!(n, 10);
+    let it: HashMap<_, _> = m.iter().collect();
+    assert_eq!(it, want);
+    let mut count = 0;
+    for (k, v) in &m {
+        assert_eq!(want[&k], v);
+        count += 1;
+    }
+    assert_eq!(count, 500); // no resize during iteration: each once
+}
+
+#[test]
+fn range_panic_is_resumed() {
+    let m = Map::new().unwrap();
+    m.store(b"a", b"1").unwrap();
+    let r = catch_unwind(AssertUnwindSafe(|| m.range(|_, _| panic!("in range"))));
+    assert!(r.is_err());
+    assert_eq!(m.len(), 1);
+}
+
+#[test]
+fn options_stats_clear_reserve_maintain() {
+    let m = Map::with_options(MapOptions {
+        shards: 4,
+        capacity_hint: 100,
+        seed: 7,
+    })
+    .unwrap();
+    for i in 0..1000u32 {
+        m.store(&i.to_le_bytes(), b"x").unwrap();
+    }
+    let st = m.stats().unwrap();
+    assert_eq!(st.len, 1000);
+    assert_eq!(st.shards, 4);
+    assert!(st.buckets > 0 && st.bytes > 0);
+    m.reserve(100_000).unwrap();
+    while m.maintain(1024).unwrap() > 0 {}
+    assert_eq!(m.stats().unwrap().shards_migrating, 0);
+    m.clear().unwrap();
+    assert_eq!(m.len(), 0);
+    let e = Map::with_options(MapOptions {
+        shards: 3,
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn threads_store_into_one_map() {
+    const THREADS: usize = 8;
+    const KEYS: usize = 5000;
+    let m = Arc::new(Map::new().unwrap());
+    let start = Arc::new(Barrier::new(THREADS));
+    let hs: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (m, start) = (m.clone(), start.clone());
+            thread::spawn(move || {
+                start.wait();
+                for i in 0..KEYS {
+                    let k = format!("t{t}-{i}");
+                    m.store(k.as_bytes(), format!("{t}:{i}").as_bytes())
+                        .unwrap();
+                    if i % 3 == 0 {
+                        assert!(m.delete(k.as_bytes()).unwrap());
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    assert_eq!(m.len(), THREADS * (KEYS - (KEYS + 2) / 3));
+    let mut seen = HashSet::new();
+    m.range(|k, v| {
+        let k = std::str::from_utf8(k).unwrap();
+        let (t, i) = k[1..].split_once('-').unwrap();
+        assert_eq!(v, format!("{t}:{i}").as_bytes());
+        assert_ne!(i.parse::<usize>().unwrap() % 3, 0);
+        assert!(seen.insert(k.to_string()));
+        true
+    })
+    .unwrap();
+    assert_eq!(seen.len(), m.len());
+}
+
+#[test]
+fn update_is_atomic_across_threads() {
+    const THREADS: usize = 4;
+    const PER: u64 = 2000;
+    let m = Arc::new(Map::new().unwrap());
+    m.store(b"n", &0u64.to_le_bytes()).unwrap();
+    let hs: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let m = m.clone();
+            thread::spawn(move || {
+                for _ in 0..PER {
+                    m.update(b"n", |old| {
+                        let n = u64::from_le_bytes(old.unwrap().try_into().unwrap());
+                        Update::Store((n + 1).to_le_bytes().to_vec())
+                    })
+                    .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    let n = u64::from_le_bytes(m.load(b"n").unwrap().unwrap().try_into().unwrap());
+    assert_eq!(n, THREADS as u64 * PER);
+}
+
+#[test]
+fn iterate_while_others_write() {
+    let m = Arc::new(Map::new().unwrap());
+    for i in 0..300u32 {
+        m.store(format!("stable{i}").as_bytes(), b"s").unwrap();
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let (m2, s2) = (m.clone(), stop.clone());
+    let churn = thread::spawn(move || {
+        let mut i = 0u32;
+        while !s2.load(Ordering::Relaxed) {
+            m2.store(format!("churn{}", i % 2000).as_bytes(), b"c")
+                .unwrap();
+            m2.delete(format!("churn{}", (i + 1000) % 2000).as_bytes())
+                .unwrap();
+            i += 1;
+        }
+    });
+    thread::sleep(Duration::from_millis(10));
+    for _ in 0..20 {
+        let mut stable = HashSet::new();
+        m.range(|k, _| {
+            if k.starts_with(b"stable") {
+                assert!(stable.insert(k.to_vec()), "visited twice");
+            }
+            true
+        })
+        .unwrap();
+        assert_eq!(stable.len(), 300);
+        let scanned: HashSet<Vec<u8>> = m
+            .iter()
+            .map(|(k, _)| k)
+            .filter(|k| k.starts_with(b"stable"))
+            .collect();
+        assert_eq!(scanned.len(), 300); // at least once each
+    }
+    stop.store(true, Ordering::Relaxed);
+    churn.join().unwrap();
+}
+
+#[test]
+fn map_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Map>();
+}

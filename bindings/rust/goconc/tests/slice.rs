@@ -1,0 +1,197 @@
+//! goconc::Slice and goconc::View.
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use goconc::{ErrorKind, Slice};
+
+#[test]
+fn append_get_set_len_cap_go_growth() {
+    let s = Slice::<u64>::new().unwrap();
+    let mut caps = Vec::new();
+    for i in 0..10u64 {
+        assert_eq!(s.push(i * 10).unwrap(), i as usize);
+        caps.push(s.cap());
+    }
+    assert_eq!(caps, [1, 2, 4, 4, 8, 8, 8, 8, 16, 16]);
+    assert_eq!(s.len(), 10);
+    assert_eq!(s.get(9).unwrap(), 90);
+    s.set(0, 7).unwrap();
+    assert_eq!(s.get(0).unwrap(), 7);
+    assert_eq!(s.append(&[1, 2, 3]).unwrap(), 10);
+    assert_eq!(s.append(&[]).unwrap(), 13);
+    assert_eq!(s.to_vec().unwrap()[10..], [1, 2, 3]);
+}
+
+#[test]
+fn out_of_range_is_an_error() {
+    let s = Slice::from_slice(&[1i32, 2, 3]).unwrap();
+    assert_eq!(s.get(3).unwrap_err().kind(), ErrorKind::OutOfRange);
+    assert_eq!(s.get(usize::MAX).unwrap_err().kind(), ErrorKind::OutOfRange);
+    assert_eq!(s.set(3, 0).unwrap_err().kind(), ErrorKind::OutOfRange);
+    assert_eq!(
+        s.reslice(2, 1, 3).unwrap_err().kind(),
+        ErrorKind::OutOfRange
+    );
+    assert_eq!(
+        s.reslice(0, 1, 100).unwrap_err().kind(),
+        ErrorKind::OutOfRange
+    );
+    assert_eq!(
+        s.reslice(0, 4, 4).unwrap_err().kind(),
+        ErrorKind::OutOfRange
+    ); // past len
+}
+
+#[test]
+fn zero_sized_elements_are_refused() {
+    assert_eq!(
+        Slice::<()>::new().unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(
+        Slice::<[u8; 0]>::with_capacity(4).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+}
+
+#[test]
+fn with_len_is_zeroed() {
+    let s = Slice::<(u32, f64)>::with_len(3, 10).unwrap();
+    assert_eq!((s.len(), s.cap()), (3, 10));
+    assert_eq!(*s.snapshot().unwrap(), [(0, 0.0); 3]);
+    let t = Slice::<u8>::with_len(2, 0).unwrap(); // cap raised to len
+    assert_eq!(t.cap(), 2);
+}
+
+#[test]
+fn snapshot_never_changes() {
+    let s = Slice::<u32>::with_capacity(100).unwrap();
+    s.append(&[0, 1, 2]).unwrap();
+    let v = s.snapshot().unwrap();
+    s.push(3).unwrap(); // beyond the view
+    s.set(0, 42).unwrap(); // covered: copy-on-write
+    for i in 0..500 {
+        s.push(i).unwrap(); // and growth
+    }
+    assert_eq!(&*v, &[0, 1, 2]);
+    assert_eq!(s.get(0).unwrap(), 42);
+    drop(s);
+    assert_eq!(v.iter().sum::<u32>(), 3); // outlives every handle
+    let empty = Slice::<u16>::new().unwrap().snapshot().unwrap();
+    assert!(empty.is_empty());
+}
+
+#[test]
+fn reslice_shares_storage_like_go() {
+    let s = Slice::from_slice(&[0i32, 1, 2, 3, 4, 5, 6, 7]).unwrap();
+    let t = s.reslice(2, 5, 8).unwrap();
+    assert_eq!(t.to_vec().unwrap(), [2, 3, 4]);
+    assert_eq!(t.cap(), 6);
+    t.set(0, 100).unwrap();
+    assert_eq!(s.get(2).unwrap(), 100);
+    let u = s.reslice(1, 3, 4).unwrap();
+    u.push(-1).unwrap(); // into spare capacity: seen through s
+    assert_eq!(s.get(3).unwrap(), -1);
+    u.push(-2).unwrap(); // beyond cap: u moves to new storage
+    assert_eq!(s.get(4).unwrap(), 4);
+    // Zeroable types may reach into spare capacity.
+    let z = Slice::<u8>::with_capacity(4).unwrap();
+    z.push(9).unwrap();
+    assert_eq!(
+        z.reslice_into_cap(0, 4, 4).unwrap().to_vec().unwrap(),
+        [9, 0, 0, 0]
+    );
+}
+
+#[test]
+fn clone_and_copy_from() {
+    let s = Slice::from_slice(&[1u8, 2, 3]).unwrap();
+    let c = s.try_clone().unwrap();
+    c.set(0, 9).unwrap();
+    assert_eq!(s.get(0).unwrap(), 1);
+    let d = Slice::<u8>::with_len(2, 2).unwrap();
+    assert_eq!(d.copy_from(&s).unwrap(), 2);
+    assert_eq!(d.to_vec().unwrap(), [1, 2]);
+}
+
+#[test]
+fn non_zeroable_elements() {
+    // &'static str has no valid all-zero value: the API never shows zeroes.
+    let s: Slice<&'static str> = Slice::new().unwrap();
+    s.append(&["a", "b"]).unwrap();
+    assert_eq!(s.get(1).unwrap(), "b");
+    assert_eq!(&*s.snapshot().unwrap(), &["a", "b"]);
+    assert_eq!(s.reslice(0, 1, s.cap()).unwrap().get(0).unwrap(), "a");
+}
+
+#[test]
+fn concurrent_appends_and_snapshots() {
+    const THREADS: u32 = 4;
+    const PER: u32 = 5000;
+    let s = Arc::new(Slice::<(u32, u32)>::new().unwrap());
+    let stop = Arc::new(AtomicBool::new(false));
+    let snaps = Arc::new(AtomicUsize::new(0));
+    let start = Arc::new(Barrier::new(THREADS as usize + 1));
+    let (s2, stop2, snaps2, start2) = (s.clone(), stop.clone(), snaps.clone(), start.clone());
+    let snapper = thread::spawn(move || {
+        start2.wait();
+        let mut views = Vec::new();
+        while !stop2.load(Ordering::SeqCst) {
+            let v = s2.snapshot().unwrap();
+            let copy = v.to_vec();
+            views.push((v, copy));
+            snaps2.fetch_add(1, Ordering::SeqCst);
+        }
+        views
+    });
+    let hs: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (s, snaps, start) = (s.clone(), snaps.clone(), start.clone());
+            thread::spawn(move || {
+                start.wait();
+                for i in 0..PER {
+                    if i % 1000 == 500 {
+                        // Let a snapshot in mid-way, whatever the scheduler does.
+                        let seen = snaps.load(Ordering::SeqCst);
+                        while snaps.load(Ordering::SeqCst) == seen {
+                            thread::yield_now();
+                        }
+                    }
+                    if i % 2 == 0 {
+                        s.push((t, i)).unwrap();
+                    } else {
+                        s.append(&[(t, i)]).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    let views = snapper.join().unwrap();
+    let all = s.to_vec().unwrap();
+    assert_eq!(all.len(), (THREADS * PER) as usize);
+    for t in 0..THREADS {
+        let mine: Vec<u32> = all.iter().filter(|e| e.0 == t).map(|e| e.1).collect();
+        assert_eq!(mine, (0..PER).collect::<Vec<_>>());
+    }
+    assert!(views.len() >= 5);
+    assert!(views
+        .iter()
+        .any(|(_, c)| !c.is_empty() && c.len() < all.len()));
+    for (v, copy) in &views {
+        assert_eq!(&**v, &copy[..]); // never changed
+        assert_eq!(&all[..copy.len()], &copy[..]); // a prefix
+    }
+}
+
+#[test]
+fn views_cross_threads() {
+    let s = Slice::from_slice(&[1u64, 2, 3]).unwrap();
+    let v = s.snapshot().unwrap();
+    let sum = thread::spawn(move || v.iter().sum::<u64>()).join().unwrap();
+    assert_eq!(sum, 6);
+}

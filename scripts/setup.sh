@@ -1,0 +1,24 @@
+#!/bin/sh
+# setup.sh [--bench] - install what building and testing libgoconc needs on
+# Debian 12 (as root; uses sudo when not root).  Installs only what is
+# missing, so it is cheap to run again.
+set -eu
+pkgs="meson ninja-build pkg-config gcc g++ check libsubunit-dev libatomic-ops-dev
+      abigail-tools python3 cargo rustc"
+if [ "${1:-}" = "--bench" ]; then
+    pkgs="$pkgs liburcu-dev libglib2.0-dev libtbb-dev libjemalloc-dev
+          librust-dashmap-dev valgrind"
+fi
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "setup: installing$missing"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,61 @@
+/*
+ * hash.h - the library's keyed 64-bit hash (wyhash/rapidhash family:
+ * 64x64->128-bit multiply-and-fold mixing), written for goconc.
+ *
+ * Every map derives four secrets from its seed, so colliding keys cannot
+ * be precomputed without the seed (HashDoS).  Keys of at most 8 bytes take
+ * an inline path: the key is loaded into one zero-padded word and mixed
+ * with two multiplies; the map keeps such keys inline as that very word,
+ * so migration rehashes them without touching the bytes again.
+ */
+#ifndef GOCONC_HASH_H
+#define GOCONC_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+struct gc_hash_key {
+    uint64_t k0, k1, k2, k3;
+};
+
+/* Derive the secrets from @p seed (any value, 0 included). */
+void gc_hash_init(struct gc_hash_key *hk, uint64_t seed);
+
+/* Hash of any length; equal to gc_hash() (short keys take its inline path). */
+uint64_t gc_hash_bytes(const struct gc_hash_key *hk, const void *p, size_t len);
+
+/* 64x64 -> 128 multiply, folded: the mixing step of the whole family. */
+static inline uint64_t gc_hash_mum(uint64_t a, uint64_t b)
+{
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* The bytes of a key of len <= 8, zero-padded into one word (memory order,
+ * so storing the word back yields the key bytes). */
+static inline uint64_t gc_key_word(const void *p, size_t len)
+{
+    uint64_t w = 0;
+    if (len == 8)
+        memcpy(&w, p, 8);
+    else if (len)
+        memcpy(&w, p, len);
+    return w;
+}
+
+/* Hash of a key of len <= 8 given as its word (gc_key_word). */
+static inline uint64_t gc_hash_word(const struct gc_hash_key *hk, uint64_t w, size_t len)
+{
+    __uint128_t r = (__uint128_t)(w ^ hk->k0) * (hk->k1 ^ ((uint64_t)len << 56));
+    return gc_hash_mum((uint64_t)r ^ hk->k2, (uint64_t)(r >> 64) ^ hk->k3);
+}
+
+static inline uint64_t gc_hash(const struct gc_hash_key *hk, const void *p, size_t len)
+{
+    if (len <= 8)
+        return gc_hash_word(hk, gc_key_word(p, len), len);
+    return gc_hash_bytes(hk, p, len);
+}
+
+#endif /* GOCONC_HASH_H */

@@ -1,0 +1,815 @@
+/*
+ * map.c - the public face of goconc_map: construction, lookups (lock-free,
+ * writing nothing), single-key writes under the shard lock, update with
+ * re-entry detection, reserve/maintain, clear, len and stats.  The table
+ * and migration machinery is in map_table.c, range/scan in map_iter.c;
+ * doc/map.md has the design.
+ */
+#include "map_internal.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static void *alloc_aligned(size_t size, void **raw)
+{
+    void *p;
+    if (size > SIZE_MAX - GC_PAD)
+        return NULL;
+    p = gc_alloc(size + GC_PAD - 1);
+    *raw = p;
+    if (p == NULL)
+        return NULL;
+    p = (void *)(((uintptr_t)p + GC_PAD - 1) & ~(uintptr_t)(GC_PAD - 1));
+    memset(p, 0, size);
+    return p;
+}
+
+/*
+ * Smallest log2 bucket count whose table holds `per` entries below the
+ * grow threshold (80%), or MAP_MAX_LOG2 + 1 when none does.
+ */
+static unsigned log2_for(size_t per)
+{
+    unsigned l = 0;
+    while (l <= MAP_MAX_LOG2 && per > ((size_t)MAP_SLOTS << l) / 5 * 4)
+        l++;
+    return l;
+}
+
+/* Entries one shard should hold when the map holds `entries` (hash
+ * imbalance slack: +25% and a few). */
+static size_t per_shard(size_t entries, unsigned nshards)
+{
+    size_t per = entries / nshards + 1;
+    return per + per / 4 + 8;
+}
+
+/*
+ * Is the calling thread inside an update function of this map?  Then it
+ * holds that key's shard lock; fn_active says whether any update function
+ * runs at all, so the common case costs one load of a read-mostly line.
+ */
+static int in_fn(const struct goconc_map *m, uintptr_t me)
+{
+    unsigned i;
+    if (at_load(&m->fn_active) == 0)
+        return 0;
+    for (i = 0; i < m->nshards; i++)
+        if (at_load(&m->sh[i].lock) == me)
+            return 1;
+    return 0;
+}
+
+/* The tables a clear or free hands to one deferred destroy. */
+struct map_batch {
+    struct map_batch *next; /* on the orphan list */
+    void *ctx;              /* the map's ctx, for on_drop */
+    size_t n;
+    struct map_table *t[];
+};
+
+static void batch_destroy(void *ctx, void *obj)
+{
+    struct map_batch *b = obj;
+    size_t i;
+    for (i = 0; i < b->n; i++)
+        map_table_destroy(ctx, b->t[i]);
+    gc_free(b);
+}
+
+/*
+ * Batches of freed maps that could not be retired (the reclamation core
+ * could not reserve an entry: out of memory).  They keep counting as live
+ * handles, so goconc_set_allocator stays EBUSY, and the next map_new or
+ * map_free hands them over.  A lock-free stack: pushers CAS the head,
+ * the flusher takes it whole.
+ */
+static atword orphan_batches;
+
+static void orphan_push(struct map_batch *b)
+{
+    void *head;
+    do {
+        head = at_loadp(&orphan_batches);
+        b->next = head;
+    } while (!at_casp(&orphan_batches, head, b));
+}
+
+static int batch_retire(struct map_batch *b)
+{
+    return gc_reserve(1) == GOCONC_OK && gc_retire(b, batch_destroy, b->ctx) == GOCONC_OK;
+}
+
+static void orphan_flush(void)
+{
+    struct map_batch *b, *next;
+    if (at_loadp(&orphan_batches) == NULL)
+        return;
+    do
+        b = at_loadp(&orphan_batches);
+    while (!at_casp(&orphan_batches, b, NULL));
+    for (; b; b = next) {
+        next = b->next;
+        if (batch_retire(b))
+            gc_live_dec();
+        else
+            orphan_push(b);
+    }
+}
+
+static struct map_batch *batch_new(unsigned nshards)
+{
+    struct map_batch *b = gc_alloc(sizeof *b + 2 * (size_t)nshards * sizeof b->t[0]);
+    if (b) {
+        b->next = NULL;
+        b->n = 0;
+    }
+    return b;
+}
+
+/* Add shard s's tables to b so the destroy drops their entries. */
+static void batch_take(struct map_batch *b, struct map_shard *sh)
+{
+    sh->tbl->walk = 1;
+    b->t[b->n++] = sh->tbl;
+    if (sh->nxt) {
+        /* A table still being zeroed holds nothing (and garbage). */
+        sh->nxt->walk = at_load(&sh->phase) == MAP_MOVING;
+        b->t[b->n++] = sh->nxt;
+    }
+}
+
+/* ------------------------------------------------------- new and free */
+
+static void map_dispose(struct goconc_map *m, void *raw)
+{
+    gc_free((void *)m->cur);
+    gc_free((void *)m->mig);
+    if (m->grace)
+        map_grace_put(m->grace);
+    gc_free(m->raw_sh);
+    gc_free(m->fin);
+    gc_free(raw);
+}
+
+static int map_init_shards(struct goconc_map *m, unsigned l0)
+{
+    unsigned i;
+    for (i = 0; i < m->nshards; i++) {
+        struct map_shard *sh = &m->sh[i];
+        struct map_table *t = map_table_new(l0, m->on_drop, 1);
+        if (t == NULL)
+            return GOCONC_ENOMEM;
+        sh->tbl = t;
+        at_storep(&m->cur[i], t);
+        at_store(&sh->bytes, t->bytes);
+        sh->gen = 1;
+        sh->min_log2 = l0;
+        sh->slot = -1;
+    }
+    return GOCONC_OK;
+}
+
+GOCONC_API int goconc_map_new(goconc_map **out, const goconc_map_options *opts)
+{
+    goconc_map_options o = GOCONC_MAP_OPTIONS_INIT;
+    struct goconc_map *m;
+    void *raw;
+    unsigned sb = MAP_DEFAULT_SHARD_BITS, ns, l0 = 0, i;
+    int rc;
+
+    if (out == NULL)
+        return GOCONC_EINVAL;
+    *out = NULL;
+    orphan_flush();
+    if (opts && (rc = gc_opts_copy(&o, sizeof o, sizeof o, opts)) != GOCONC_OK)
+        return rc;
+    if (o.shards) {
+        if ((o.shards & (o.shards - 1)) || o.shards > (1u << MAP_MAX_SHARD_BITS))
+            return GOCONC_EINVAL;
+        sb = (unsigned)__builtin_ctz(o.shards);
+    }
+    ns = 1u << sb;
+    if (o.capacity_hint && (l0 = log2_for(per_shard(o.capacity_hint, ns))) > MAP_MAX_LOG2)
+        return GOCONC_EOVERFLOW;
+
+    if ((m = alloc_aligned(sizeof *m, &raw)) == NULL)
+        return GOCONC_ENOMEM;
+    gc_hash_init(&m->hk, o.seed ? o.seed : gc_random_seed());
+    m->sb = sb;
+    m->nshards = ns;
+    m->tag_shift = 57 - sb;
+    m->mig_cap = MAP_MIG_CAP(ns);
+    m->on_drop = o.on_drop;
+    m->ctx = o.ctx;
+    m->sh = alloc_aligned(ns * sizeof(struct map_shard), &m->raw_sh);
+    m->cur = gc_calloc(ns, sizeof(atword));
+    m->mig = gc_calloc(m->mig_cap, sizeof(atword));
+    m->grace = gc_calloc(1, sizeof(struct map_grace) + ns * sizeof(atword));
+    m->fin = batch_new(ns);
+    if (m->grace)
+        at_store(&m->grace->refs, 1); /* the map's own reference */
+    if (m->sh == NULL || m->cur == NULL || m->mig == NULL || m->grace == NULL ||
+        m->fin == NULL || map_init_shards(m, l0) != GOCONC_OK) {
+        for (i = 0; m->sh && m->cur && i < ns; i++)
+            if (m->sh[i].tbl)
+                map_table_free_now(m->sh[i].tbl);
+        map_dispose(m, raw);
+        return GOCONC_ENOMEM;
+    }
+    m->raw = raw;
+    m->fixed_bytes = sizeof *m + (GC_PAD - 1) + ns * sizeof(struct map_shard) + (GC_PAD - 1) +
+                     ns * sizeof(atword) + m->mig_cap * sizeof(atword) +
+                     sizeof(struct map_grace) + ns * sizeof(atword) +
+                     sizeof(struct map_batch) + 2 * (size_t)ns * sizeof(struct map_table *);
+    gc_live_inc();
+    *out = m;
+    return GOCONC_OK;
+}
+
+GOCONC_API void goconc_map_free(goconc_map *m)
+{
+    struct map_batch *b;
+    unsigned i;
+
+    if (m == NULL)
+        return;
+    b = m->fin;
+    m->fin = NULL;
+    b->ctx = m->ctx;
+    for (i = 0; i < m->nshards; i++)
+        batch_take(b, &m->sh[i]);
+    map_dispose(m, m->raw);
+    /* on_drop for what is left runs after a grace period, like every
+     * other drop.  Without memory for even that, the batch waits (and
+     * the map still counts as live) for the next map_new or map_free. */
+    if (batch_retire(b))
+        gc_live_dec();
+    else
+        orphan_push(b);
+    orphan_flush();
+    gc_poll();
+}
+
+/* ------------------------------------------------------------ lookups */
+
+GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen,
+                               void *val, size_t cap, size_t *vlen)
+{
+    const struct map_slot *s;
+    unsigned lens;
+    uint64_t kw, h;
+    int rc = GOCONC_OK;
+
+    if (m == NULL || (key == NULL && klen) || (val == NULL && cap))
+        return GOCONC_EINVAL;
+    kw = klen <= 8 ? gc_key_word(key, klen) : 0;
+    h = klen <= 8 ? gc_hash_word(&m->hk, kw, klen) : gc_hash_bytes(&m->hk, key, klen);
+    goconc_read_lock_inline_();
+    /* Acquire pairs with the release store of cur when a migration
+     * finished (map_table.c finish) or a clear swapped the table. */
+    s = map_lookup(at_loadp_acq(&m->cur[map_shard_of(m, h)]), h, map_tag(m, h), key, klen,
+                   kw, &lens);
+    if (s == NULL) {
+        rc = GOCONC_NOTFOUND;
+    } else if (lens != MAP_LENS_OOL) {
+        size_t n = lens & 0xF;
+        uint64_t w = at_load(&s->v);
+        if (vlen)
+            *vlen = n;
+        if (val && cap < n)
+            rc = GOCONC_ERANGE;
+        else if (val && n == 8)
+            memcpy(val, &w, 8);
+        else if (val && n)
+            memcpy(val, &w, n);
+    } else {
+        const struct map_entry *e = at_loadp(&s->k);
+        if (vlen)
+            *vlen = e->vlen;
+        if (val && cap < e->vlen)
+            rc = GOCONC_ERANGE;
+        else if (val && e->vlen)
+            memcpy(val, map_entry_val(e), e->vlen);
+    }
+    goconc_read_unlock_inline_();
+    return rc;
+}
+
+GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen,
+                               const void **val, size_t *vlen)
+{
+    const struct map_slot *s;
+    struct map_view v;
+    unsigned lens;
+    uint64_t kw, h;
+
+    if (m == NULL || (key == NULL && klen) || val == NULL || !gc_in_read_section())
+        return GOCONC_EINVAL;
+    kw = klen <= 8 ? gc_key_word(key, klen) : 0;
+    h = klen <= 8 ? gc_hash_word(&m->hk, kw, klen) : gc_hash_bytes(&m->hk, key, klen);
+    s = map_lookup(at_loadp_acq(&m->cur[map_shard_of(m, h)]), h, map_tag(m, h), key, klen,
+                   kw, &lens);
+    if (s == NULL) {
+        *val = NULL;
+        if (vlen)
+            *vlen = 0;
+        return GOCONC_NOTFOUND;
+    }
+    /* The slot (or entry) is neither rewritten nor reused until a grace
+     * period after it dies, which this thread's section holds back. */
+    map_slot_view(s, lens, &v);
+    *val = v.val;
+    if (vlen)
+        *vlen = v.vlen;
+    return GOCONC_OK;
+}
+
+/* ------------------------------------------------------------- writes */
+
+enum map_opk { OP_STORE, OP_LOS, OP_LAD, OP_DEL, OP_SWAP, OP_CAS, OP_CAD };
+
+struct map_op {
+    enum map_opk k;
+    const void *val;   /* new value */
+    size_t vlen;
+    const void *old;   /* CAS/CAD: expected value */
+    size_t oldlen;
+    void *out;         /* LOS/LAD/SWAP: where the current value goes */
+    size_t cap;
+    size_t *outlen;
+};
+
+/* The current value fits the caller's buffer?  Sets *outlen either way. */
+static int out_fits(const struct map_op *op, const struct map_view *v)
+{
+    if (op->outlen)
+        *op->outlen = v->vlen;
+    return op->out == NULL || op->cap >= v->vlen;
+}
+
+static void out_copy(const struct map_op *op, const struct map_view *v)
+{
+    if (op->out && v->vlen)
+        memcpy(op->out, v->val, v->vlen);
+}
+
+static int same_value(const struct map_view *v, const void *old, size_t oldlen)
+{
+    return v->vlen == oldlen && (oldlen == 0 || memcmp(v->val, old, oldlen) == 0);
+}
+
+/*
+ * Store val for the write's key (insert or replace); with `out`, copy the
+ * replaced value there first.  Everything that can fail happens before
+ * the first visible change.
+ */
+static int w_store(struct map_wctx *w, const void *val, size_t vlen, const struct map_op *out)
+{
+    struct goconc_map *m = w->gx.m;
+    unsigned lens;
+    uint64_t kword, vword;
+    int rc;
+
+    if (w->klen <= 8 && vlen <= 8) {
+        lens = (unsigned)(w->klen << 4 | vlen);
+        kword = w->kw;
+        vword = gc_key_word(val, vlen);
+    } else {
+        if (map_entry_size(w->klen, vlen) == SIZE_MAX)
+            return GOCONC_EOVERFLOW;
+        w->ent = map_entry_new(m->on_drop, w->key, w->klen, val, vlen);
+        if (w->ent == NULL)
+            return GOCONC_ENOMEM;
+        lens = MAP_LENS_OOL;
+        kword = (uint64_t)(uintptr_t)w->ent;
+        vword = w->h;
+    }
+    if ((rc = map_w_room(w)) != GOCONC_OK)
+        return rc;
+    if (w->found && (rc = map_w_prepare_kill(w)) != GOCONC_OK)
+        return rc;
+    if (out && w->found) {
+        struct map_view v;
+        map_w_view(w, &v);
+        out_copy(out, &v);
+    }
+    map_w_put(w, lens, kword, vword);
+    return GOCONC_OK;
+}
+
+static int w_delete(struct map_wctx *w, const struct map_op *out)
+{
+    int rc = map_w_prepare_kill(w);
+    if (rc != GOCONC_OK)
+        return rc;
+    if (out) {
+        struct map_view v;
+        map_w_view(w, &v);
+        out_copy(out, &v);
+    }
+    map_w_kill(w);
+    return GOCONC_OK;
+}
+
+/* The op itself, under the shard lock, the key located. */
+static int w_apply(struct map_wctx *w, const struct map_op *op)
+{
+    struct map_view v;
+
+    if (w->found)
+        map_w_view(w, &v);
+    switch (op->k) {
+    case OP_STORE:
+        return w_store(w, op->val, op->vlen, NULL);
+    case OP_LOS:
+        if (!w->found)
+            return w_store(w, op->val, op->vlen, NULL);
+        if (!out_fits(op, &v))
+            return GOCONC_ERANGE;
+        out_copy(op, &v);
+        return GOCONC_EXISTS;
+    case OP_SWAP: {
+        int rc;
+        if (w->found && !out_fits(op, &v))
+            return GOCONC_ERANGE;
+        if (!w->found && op->outlen)
+            *op->outlen = 0;
+        rc = w_store(w, op->val, op->vlen, op);
+        return rc == GOCONC_OK && !w->found ? GOCONC_NOTFOUND : rc;
+    }
+    case OP_LAD:
+        if (!w->found)
+            return GOCONC_NOTFOUND;
+        if (!out_fits(op, &v))
+            return GOCONC_ERANGE;
+        return w_delete(w, op);
+    case OP_DEL:
+        return w->found ? w_delete(w, NULL) : GOCONC_NOTFOUND;
+    case OP_CAS:
+        if (!w->found)
+            return GOCONC_NOTFOUND;
+        if (!same_value(&v, op->old, op->oldlen))
+            return GOCONC_CHANGED;
+        return w_store(w, op->val, op->vlen, NULL);
+    case OP_CAD:
+        if (!w->found)
+            return GOCONC_NOTFOUND;
+        if (!same_value(&v, op->old, op->oldlen))
+            return GOCONC_CHANGED;
+        return w_delete(w, NULL);
+    }
+    return GOCONC_EINVAL;
+}
+
+/*
+ * Ask for the key's home bucket before taking the shard lock: the lock's
+ * atomic read-modify-write is a full barrier that would otherwise make
+ * the bucket's cache miss wait for it (and for every miss before it).
+ * The table is only looked at inside a read section; a prefetch of a
+ * stale table is harmless.
+ */
+static void w_prefetch(const struct map_wctx *w)
+{
+    const struct map_table *t;
+    const struct map_bucket *bk;
+    goconc_read_lock_inline_();
+    t = at_loadp_acq(&w->gx.m->cur[w->gx.idx]);
+    bk = &t->bkt[w->h & t->mask];
+    __builtin_prefetch(bk, 1);
+    __builtin_prefetch(&bk->s[3], 1);
+    goconc_read_unlock_inline_();
+}
+
+static void w_unlock(struct map_wctx *w, int rc)
+{
+    if (rc >= 0)
+        map_w_end(w);
+    gc_lock_exit();
+    map_unlock(w->gx.sh);
+    map_w_done(w);
+    if (w->want_help)
+        map_mig_help(w->gx.m, w->gx.idx);
+    gc_poll();
+}
+
+static int map_write(goconc_map *m, const void *key, size_t klen, const struct map_op *op)
+{
+    struct map_wctx w;
+    uintptr_t me;
+    int rc;
+
+    if (m == NULL || (key == NULL && klen) || (op->val == NULL && op->vlen) ||
+        (op->old == NULL && op->oldlen) || (op->out == NULL && op->cap))
+        return GOCONC_EINVAL;
+    me = gc_thread_id();
+    if (in_fn(m, me))
+        return GOCONC_EDEADLK;
+    map_w_init(&w, m, key, klen);
+    w_prefetch(&w);
+    map_lock(w.gx.sh, me);
+    gc_lock_enter();
+    map_w_begin(&w);
+    rc = w_apply(&w, op);
+    w_unlock(&w, rc);
+    return rc;
+}
+
+GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen,
+                                const void *val, size_t vlen)
+{
+    struct map_op op = { OP_STORE, val, vlen, NULL, 0, NULL, 0, NULL };
+    return map_write(m, key, klen, &op);
+}
+
+GOCONC_API int goconc_map_load_or_store(goconc_map *m, const void *key, size_t klen,
+                                        const void *val, size_t vlen, void *out,
+                                        size_t cap, size_t *outlen)
+{
+    struct map_op op = { OP_LOS, val, vlen, NULL, 0, out, cap, outlen };
+    return map_write(m, key, klen, &op);
+}
+
+GOCONC_API int goconc_map_load_and_delete(goconc_map *m, const void *key, size_t klen,
+                                          void *out, size_t cap, size_t *outlen)
+{
+    struct map_op op = { OP_LAD, NULL, 0, NULL, 0, out, cap, outlen };
+    return map_write(m, key, klen, &op);
+}
+
+GOCONC_API int goconc_map_delete(goconc_map *m, const void *key, size_t klen)
+{
+    struct map_op op = { OP_DEL, NULL, 0, NULL, 0, NULL, 0, NULL };
+    return map_write(m, key, klen, &op);
+}
+
+GOCONC_API int goconc_map_swap(goconc_map *m, const void *key, size_t klen,
+                               const void *val, size_t vlen, void *prev, size_t cap,
+                               size_t *prevlen)
+{
+    struct map_op op = { OP_SWAP, val, vlen, NULL, 0, prev, cap, prevlen };
+    return map_write(m, key, klen, &op);
+}
+
+GOCONC_API int goconc_map_compare_and_swap(goconc_map *m, const void *key, size_t klen,
+                                           const void *old, size_t oldlen,
+                                           const void *val, size_t vlen)
+{
+    struct map_op op = { OP_CAS, val, vlen, old, oldlen, NULL, 0, NULL };
+    return map_write(m, key, klen, &op);
+}
+
+GOCONC_API int goconc_map_compare_and_delete(goconc_map *m, const void *key, size_t klen,
+                                             const void *old, size_t oldlen)
+{
+    struct map_op op = { OP_CAD, NULL, 0, old, oldlen, NULL, 0, NULL };
+    return map_write(m, key, klen, &op);
+}
+
+GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
+                                 goconc_map_update_fn fn, void *ctx)
+{
+    struct map_wctx w;
+    struct map_view v = { NULL, NULL, 0, 0 };
+    const void *nv = NULL;
+    size_t nl = 0;
+    uintptr_t me;
+    int rc, r;
+
+    if (m == NULL || (key == NULL && klen) || fn == NULL)
+        return GOCONC_EINVAL;
+    me = gc_thread_id();
+    if (in_fn(m, me))
+        return GOCONC_EDEADLK;
+    map_w_init(&w, m, key, klen);
+    w_prefetch(&w);
+    map_lock(w.gx.sh, me);
+    gc_lock_enter(); /* fn runs under the lock: no barrier, no callbacks */
+    map_w_begin(&w);
+    if (w.found)
+        map_w_view(&w, &v);
+    /* Any write to m from fn now returns EDEADLK (in_fn). */
+    at_fetch_add(&m->fn_active, 1);
+    r = fn(ctx, v.val, v.vlen, w.found, &nv, &nl);
+    at_fetch_sub(&m->fn_active, 1);
+    if (r < 0)
+        rc = r;
+    else if (r == GOCONC_UPDATE_KEEP)
+        rc = GOCONC_OK;
+    else if (r == GOCONC_UPDATE_DELETE)
+        rc = w.found ? w_delete(&w, NULL) : GOCONC_OK;
+    else if (r == GOCONC_UPDATE_STORE)
+        rc = nv == NULL && nl ? GOCONC_EINVAL : w_store(&w, nv, nl, NULL);
+    else
+        rc = GOCONC_EINVAL;
+    w_unlock(&w, rc);
+    return rc;
+}
+
+/* -------------------------------------------------- reserve, maintain */
+
+GOCONC_API int goconc_map_reserve(goconc_map *m, size_t entries)
+{
+    unsigned l, i, *old;
+    uintptr_t me;
+    int rc = GOCONC_OK;
+
+    if (m == NULL)
+        return GOCONC_EINVAL;
+    me = gc_thread_id();
+    if (in_fn(m, me))
+        return GOCONC_EDEADLK;
+    if (entries > SIZE_MAX / 2 || (l = log2_for(per_shard(entries, m->nshards))) > MAP_MAX_LOG2)
+        return GOCONC_EOVERFLOW;
+    /* Old targets, +1 << 16 where this call started a migration: what a
+     * failure rolls back. */
+    if ((old = gc_alloc(m->nshards * sizeof *old)) == NULL)
+        return GOCONC_ENOMEM;
+    for (i = 0; i < m->nshards && rc == GOCONC_OK; i++) {
+        struct map_shard *sh = &m->sh[i];
+        map_lock(sh, me);
+        gc_lock_enter();
+        old[i] = sh->min_log2;
+        if (l > sh->min_log2)
+            sh->min_log2 = l;
+        if (at_load(&sh->phase) == MAP_STABLE && sh->tbl->log2 < l) {
+            /* EBUSY (cap full): the shard grows later, on its writes or
+             * in maintain, towards min_log2. */
+            rc = map_mig_kick(m, i, 0);
+            if (rc == GOCONC_EBUSY)
+                rc = GOCONC_OK;
+            else if (rc == GOCONC_OK && at_load(&sh->phase) == MAP_ZEROING)
+                old[i] |= 1u << 16;
+        }
+        if (rc != GOCONC_OK)
+            sh->min_log2 = old[i];
+        gc_lock_exit();
+        map_unlock(sh);
+    }
+    if (rc != GOCONC_OK) {
+        unsigned failed = i - 1, j; /* shard `failed` restored itself */
+        for (j = 0; j < failed; j++) {
+            struct map_shard *sh = &m->sh[j];
+            map_lock(sh, me);
+            gc_lock_enter();
+            if (old[j] >> 16)
+                map_mig_abort(m, j);
+            sh->min_log2 = old[j] & 0xFFFF;
+            gc_lock_exit();
+            map_unlock(sh);
+        }
+    }
+    gc_free(old);
+    gc_poll();
+    return rc;
+}
+
+/*
+ * Migrations of shard i, one after another (a shrink may take a few
+ * steps), until none is wanted or `budget` units are spent.
+ */
+static size_t maintain_shard(struct goconc_map *m, unsigned i, size_t budget, int *rc, int *busy)
+{
+    struct map_shard *sh = &m->sh[i];
+    size_t done = 0, k;
+    int r;
+
+    map_lock(sh, gc_thread_id());
+    gc_lock_enter();
+    while (done < budget) {
+        if (at_load(&sh->phase) == MAP_STABLE) {
+            r = map_mig_kick(m, i, 0);
+            if (r == GOCONC_EBUSY)
+                *busy = 1;
+            else if (r != GOCONC_OK)
+                *rc = r;
+            if (at_load(&sh->phase) == MAP_STABLE)
+                break;
+        }
+        k = map_mig_work(m, i, budget - done < 64 ? budget - done : 64);
+        done += k;
+        /* The last step waits for a retire reservation (ENOMEM). */
+        if (k == 0 || (at_load(&sh->phase) == MAP_MOVING && sh->move_pos > sh->tbl->mask)) {
+            *rc = GOCONC_ENOMEM;
+            break;
+        }
+    }
+    gc_lock_exit();
+    map_unlock(sh);
+    gc_poll();
+    return done;
+}
+
+GOCONC_API int goconc_map_maintain(goconc_map *m, size_t max_buckets, size_t *moved)
+{
+    size_t done = 0, pass_done;
+    unsigned i;
+    int rc = GOCONC_OK, busy;
+
+    if (moved)
+        *moved = 0;
+    if (m == NULL)
+        return GOCONC_EINVAL;
+    if (in_fn(m, gc_thread_id()))
+        return GOCONC_EDEADLK;
+    /* Shards wait for a migration slot: a pass frees the slots it
+     * finishes, so repeat while a shard waited and work got done. */
+    do {
+        busy = 0;
+        pass_done = 0;
+        for (i = 0; i < m->nshards && done < max_buckets; i++)
+            pass_done += maintain_shard(m, i, max_buckets - done - pass_done, &rc, &busy);
+        done += pass_done;
+    } while (busy && pass_done && done < max_buckets);
+    if (moved)
+        *moved = done;
+    return rc;
+}
+
+/* ----------------------------------------------- len, clear and stats */
+
+GOCONC_API size_t goconc_map_len(const goconc_map *m)
+{
+    size_t n = 0;
+    unsigned i;
+    if (m == NULL)
+        return 0;
+    for (i = 0; i < m->nshards; i++)
+        n += at_load(&m->sh[i].len);
+    return n;
+}
+
+GOCONC_API int goconc_map_clear(goconc_map *m)
+{
+    struct map_table **fresh;
+    struct map_batch *b;
+    uintptr_t me;
+    unsigned i;
+
+    if (m == NULL)
+        return GOCONC_EINVAL;
+    me = gc_thread_id();
+    if (in_fn(m, me))
+        return GOCONC_EDEADLK;
+    /* Allocate everything first: a failed clear changes nothing. */
+    b = batch_new(m->nshards);
+    fresh = gc_calloc(m->nshards, sizeof *fresh);
+    for (i = 0; b && fresh && i < m->nshards; i++)
+        if ((fresh[i] = map_table_new(0, m->on_drop, 1)) == NULL)
+            break;
+    if (b == NULL || fresh == NULL || i < m->nshards || gc_reserve(1) != GOCONC_OK) {
+        for (i = 0; fresh && i < m->nshards && fresh[i]; i++)
+            map_table_free_now(fresh[i]);
+        gc_free(fresh);
+        gc_free(b);
+        return GOCONC_ENOMEM;
+    }
+    for (i = 0; i < m->nshards; i++) {
+        struct map_shard *sh = &m->sh[i];
+        map_lock(sh, me);
+        gc_lock_enter();
+        batch_take(b, sh);
+        if (sh->slot >= 0)
+            at_store_rel(&m->mig[sh->slot], 0);
+        sh->slot = -1;
+        sh->tbl = fresh[i];
+        sh->nxt = NULL;
+        sh->dead_t = sh->dead_n = 0;
+        at_store(&sh->phase, MAP_STABLE);
+        at_store(&sh->len, 0);
+        at_store(&sh->bytes, fresh[i]->bytes);
+        /* Release: the zeroed table before readers (load's acquire). */
+        at_storep_rel(&m->cur[i], fresh[i]);
+        gc_lock_exit();
+        map_unlock(sh);
+    }
+    gc_free(fresh);
+    b->ctx = m->ctx;
+    (void)gc_retire(b, batch_destroy, m->ctx); /* reserved above */
+    gc_poll();
+    return GOCONC_OK;
+}
+
+GOCONC_API int goconc_map_stats_get(const goconc_map *m, goconc_map_stats *st)
+{
+    goconc_map_stats s = GOCONC_MAP_STATS_INIT;
+    unsigned i;
+
+    if (m == NULL)
+        return GOCONC_EINVAL;
+    s.shards = m->nshards;
+    s.bytes = m->fixed_bytes;
+    goconc_read_lock_inline_(); /* the tables we look at stay alive */
+    for (i = 0; i < m->nshards; i++) {
+        const struct map_shard *sh = &m->sh[i];
+        const struct map_table *t = at_loadp_acq(&m->cur[i]);
+        s.len += at_load(&sh->len);
+        s.buckets += t->mask + 1;
+        s.shards_migrating += at_load(&sh->phase) != MAP_STABLE;
+        s.bytes += at_load(&sh->bytes);
+        s.grows += at_load(&sh->grows);
+        s.shrinks += at_load(&sh->shrinks);
+        s.buckets_moved += at_load(&sh->moved);
+    }
+    goconc_read_unlock_inline_();
+    return gc_stats_out(st, &s, sizeof s, sizeof s);
+}

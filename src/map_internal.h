@@ -1,0 +1,419 @@
+/*
+ * map_internal.h - the objects behind a goconc_map and the lock-free
+ * lookup every reader runs.  Shared by map.c (public calls), map_table.c
+ * (tables, slot writes, migration) and map_iter.c (range, scan); white-box
+ * tests include it too.  doc/map.md has the full design and the argument.
+ *
+ *   goconc_map --cur[s]--> table T --next--> table N (while T migrates)
+ *              --sh[s]---> shard s: writer lock, counts, migration state
+ *
+ * A table is 2^log2 buckets of 128 bytes (two cache lines):
+ *
+ *   ctrl  bytes 0..6: one tag per slot: 0x00 EMPTY, 0x01 DEAD, 0x80|7 hash
+ *                     bits = LIVE;  byte 7: bit 7 MOVED, bits 0..6 the
+ *                     overflow count (saturating at 127)
+ *   meta  bytes 0..6: per slot (klen << 4 | vlen) for an inline entry,
+ *                     0xFF for an out-of-line one; byte 7: grace stamp
+ *   s[7]  two words per slot: inline key and value bytes, or (entry
+ *         pointer, full hash) for an out-of-line entry
+ *
+ * Buckets are open-addressed with linear probing; the overflow count of a
+ * bucket says how many entries whose probe sequence passed it live
+ * further on (F14's scheme), so a lookup stops at the first bucket whose
+ * count is 0 and slots can go back to EMPTY without tombstones.
+ *
+ * The rule that makes lock-free readers simple: a slot's words and meta
+ * byte are written only while its tag is EMPTY/DEAD and never change while
+ * it is LIVE; a killed (DEAD) slot is reused only after a grace period.
+ * So a reader that saw a tag in one ctrl load can read the slot's words at
+ * leisure inside its read section, and peek can lend their address.
+ */
+#ifndef GOCONC_MAP_INTERNAL_H
+#define GOCONC_MAP_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "atomics.h"
+#include "hash.h"
+#include "internal.h"
+#include "reclaim.h"
+
+/* ------------------------------------------------------------ tunables */
+
+#define MAP_SLOTS 7
+#define MAP_BUCKET_BYTES 128
+#define MAP_MAX_SHARD_BITS 16
+/* Tags take the 7 hash bits just below the shard bits (bits 57-sb ..
+ * 63-sb); bucket indexes use the low bits, at most 40 of them, which
+ * stay clear of the tags for every allowed shard count. */
+#define MAP_MAX_LOG2 40u
+
+#ifdef GOCONC_TINY_SHARDS
+/* Test build: few shards, one-bucket tables and the slowest migration
+ * steps, so every test runs through the migration state machine. */
+#define MAP_DEFAULT_SHARD_BITS 2u
+#define MAP_WRITE_UNITS 1u     /* migration units per write */
+#define MAP_ZERO_CHUNK 1u      /* buckets zeroed per unit */
+#define MAP_MIG_CAP(ns) 1u     /* shards migrating at once */
+#define MAP_CHURN_EVERY 8u     /* a stable shard rehashes after this many writes */
+#else
+#define MAP_DEFAULT_SHARD_BITS 6u
+#define MAP_WRITE_UNITS 2u
+#define MAP_ZERO_CHUNK 8u
+#define MAP_MIG_CAP(ns) ((ns) >= 16u ? (ns) / 8u : 2u)
+#endif
+/* Already-moved buckets the cursor may skip per unit. */
+#define MAP_SKIP_PER_UNIT 32u
+
+/* ------------------------------------------------------------- layout */
+
+#define MAP_TAG_EMPTY 0x00u
+#define MAP_TAG_DEAD 0x01u
+#define MAP_TAG_LIVE 0x80u
+#define MAP_LENS_OOL 0xFFu
+
+#define MAP_BYTES_LO 0x0101010101010101ull  /* 0x01 in slot bytes 0..6 */
+#define MAP_SLOT_BYTES 0x00FFFFFFFFFFFFFFull
+#define MAP_HIGH7 0x0080808080808080ull     /* bit 7 of slot bytes 0..6 */
+#define MAP_CTRL_MOVED (0x80ull << 56)
+#define MAP_CTRL_OVF_SHIFT 56
+#define MAP_CTRL_OVF_MAX 0x7Full
+#define MAP_META_STAMP_SHIFT 56
+
+struct map_slot {
+    atword k; /* inline key bytes, or struct map_entry * */
+    atword v; /* inline value bytes, or the entry's full hash */
+};
+
+struct map_bucket {
+    atword ctrl;
+    atword meta;
+    struct map_slot s[MAP_SLOTS];
+};
+
+typedef void (*map_drop_fn)(void *ctx, const void *key, size_t klen,
+                            const void *val, size_t vlen);
+
+/*
+ * An out-of-line entry (key or value longer than 8 bytes), immutable once
+ * published; also the record that carries an inline entry's bytes to a
+ * deferred on_drop.  Retired with map_entry_destroy(ctx = user ctx).
+ */
+struct map_entry {
+    map_drop_fn drop; /* the map's on_drop, or NULL */
+    size_t klen, vlen;
+    unsigned char data[]; /* key, then value */
+};
+
+struct map_table {
+    size_t mask;            /* buckets - 1 */
+    unsigned log2;
+    /* NULL, or the table T migrates into.  Stored (release) before the
+     * first MOVED bit; readers load it (acquire) after seeing one. */
+    atword next;
+    struct map_bucket *bkt; /* 64-byte aligned, inside raw */
+    void *raw;
+    size_t bytes;           /* allocation size, for stats.bytes */
+    /* For clear/free: the destroy walks the table and drops its entries
+     * (set before the table is retired; read by the destroy). */
+    map_drop_fn drop;
+    int walk;
+};
+
+enum { MAP_STABLE = 0, MAP_ZEROING = 1, MAP_MOVING = 2 };
+
+/*
+ * Writer side of one shard.  Every field is written only under `lock`;
+ * the atwords are also read without it (len, stats).
+ */
+struct map_shard {
+    atword lock;        /* 0 free, else the owner's gc_thread_id() */
+    atword len;         /* live entries */
+    atword bytes;       /* tables + out-of-line entries */
+    atword phase;       /* MAP_STABLE / MAP_ZEROING / MAP_MOVING */
+    atword grows, shrinks, moved;
+    struct map_table *tbl; /* == cur[s]: the table readers start in */
+    struct map_table *nxt; /* the table being prepared or filled */
+    size_t zero_pos;    /* ZEROING: buckets of nxt zeroed so far */
+    size_t move_pos;    /* MOVING: cursor over tbl */
+    size_t nmoved;      /* MOVING: buckets of tbl marked MOVED */
+    size_t dead_t, dead_n; /* DEAD slots in tbl / nxt */
+    uint32_t gen;       /* grace generation new kills are stamped with */
+    uint32_t issued;    /* last generation a grace token was issued for */
+    uint32_t kills;     /* kills stamped with gen so far */
+    unsigned min_log2;  /* from capacity_hint / reserve: never shrink below */
+    int slot;           /* index in map->mig while migrating, else -1 */
+    unsigned churn;     /* GOCONC_TINY_SHARDS: writes since the last migration */
+} __attribute__((aligned(GC_PAD)));
+
+/*
+ * Grace tracking for slot reuse, shared with the tokens in flight (so it
+ * outlives the map): expired[s] is the newest generation of shard s whose
+ * token ran, i.e. whose kills no reader can still see.
+ */
+struct map_grace {
+    atword refs;
+    atword expired[];
+};
+
+struct map_batch;
+
+struct goconc_map {
+    /* Read-mostly: what every lookup reads. */
+    struct gc_hash_key hk;
+    atword *cur;            /* per shard: current table */
+    unsigned sb;            /* shard bits */
+    unsigned nshards;
+    unsigned tag_shift;     /* tag = (h >> tag_shift) & 0x7F */
+    unsigned mig_cap;
+    struct map_shard *sh;
+    atword *mig;            /* mig_cap slots: shard + 1 of a migrating shard, or 0 */
+    struct map_grace *grace;
+    map_drop_fn on_drop;
+    void *ctx;
+    size_t fixed_bytes;     /* this struct, shards, cur, mig, grace, fin */
+    struct map_batch *fin;  /* preallocated for goconc_map_free */
+    void *raw;              /* allocation of this struct */
+    void *raw_sh;           /* allocation of sh */
+    /* Written by every update call; read by every write. */
+    atword fn_active __attribute__((aligned(GC_PAD)));
+    char pad[GC_PAD - sizeof(atword)];
+};
+
+/* -------------------------------------------------------- small helpers */
+
+static inline unsigned map_shard_of(const struct goconc_map *m, uint64_t h)
+{
+    return m->sb ? (unsigned)(h >> (64 - m->sb)) : 0;
+}
+
+static inline unsigned map_tag(const struct goconc_map *m, uint64_t h)
+{
+    return MAP_TAG_LIVE | (unsigned)((h >> m->tag_shift) & 0x7F);
+}
+
+/* 0x80 in each slot byte (0..6) of x that is zero. */
+static inline uint64_t map_zero_bytes(uint64_t x)
+{
+    uint64_t y = (x & 0x7F7F7F7F7F7F7F7Full) + 0x7F7F7F7F7F7F7F7Full;
+    return ~(y | x | 0x7F7F7F7F7F7F7F7Full) & MAP_HIGH7;
+}
+
+/* Slots of ctrl whose tag byte is v. */
+static inline uint64_t map_match(uint64_t ctrl, unsigned v)
+{
+    return map_zero_bytes(ctrl ^ (MAP_BYTES_LO * v));
+}
+
+static inline unsigned map_first(uint64_t mask) { return (unsigned)__builtin_ctzll(mask) >> 3; }
+
+static inline unsigned map_lens(uint64_t meta, unsigned i) { return (unsigned)(meta >> (8 * i)) & 0xFF; }
+
+static inline uint64_t map_ovf(uint64_t ctrl) { return (ctrl >> MAP_CTRL_OVF_SHIFT) & MAP_CTRL_OVF_MAX; }
+
+static inline uint64_t map_rev64(uint64_t x)
+{
+    x = ((x >> 1) & 0x5555555555555555ull) | ((x & 0x5555555555555555ull) << 1);
+    x = ((x >> 2) & 0x3333333333333333ull) | ((x & 0x3333333333333333ull) << 2);
+    x = ((x >> 4) & 0x0F0F0F0F0F0F0F0Full) | ((x & 0x0F0F0F0F0F0F0F0Full) << 4);
+    return __builtin_bswap64(x);
+}
+
+static inline const unsigned char *map_entry_val(const struct map_entry *e)
+{
+    return e->data + e->klen;
+}
+
+/* Full hash of the entry in slot s (writers, and range/scan). */
+static inline uint64_t map_slot_hash(const struct goconc_map *m, const struct map_slot *s,
+                                     unsigned lens)
+{
+    if (lens == MAP_LENS_OOL)
+        return at_load(&s->v);
+    return gc_hash_word(&m->hk, at_load(&s->k), lens >> 4);
+}
+
+/* Does slot s (with meta byte lens) hold key? */
+static inline int map_slot_is(const struct map_slot *s, unsigned lens, uint64_t h,
+                              const void *key, size_t klen, uint64_t kw)
+{
+    const struct map_entry *e;
+    if (lens != MAP_LENS_OOL)
+        return (lens >> 4) == klen && at_load(&s->k) == kw;
+    if (at_load(&s->v) != h)
+        return 0;
+    e = at_loadp(&s->k);
+    return e->klen == klen && (klen == 0 || memcmp(e->data, key, klen) == 0);
+}
+
+/* Key and value of a slot as the caller sees them. */
+struct map_view {
+    const void *key, *val;
+    size_t klen, vlen;
+};
+
+static inline void map_slot_view(const struct map_slot *s, unsigned lens, struct map_view *v)
+{
+    if (lens == MAP_LENS_OOL) {
+        const struct map_entry *e = at_loadp(&s->k);
+        v->key = e->data;
+        v->klen = e->klen;
+        v->val = map_entry_val(e);
+        v->vlen = e->vlen;
+    } else {
+        /* The words hold the bytes in memory order (hash.h). */
+        v->key = (const void *)&s->k;
+        v->klen = lens >> 4;
+        v->val = (const void *)&s->v;
+        v->vlen = lens & 0xF;
+    }
+}
+
+/*
+ * The lock-free lookup (load, peek, and writers' reads): walk key's probe
+ * chain in t; a MOVED bucket means its entries now live in t->next, so
+ * after the chain (the key may also sit in an unmoved bucket further on)
+ * continue there.  Returns the slot, or NULL; *lensp gets its meta byte.
+ * Caller is inside a read section (or holds the shard's lock).  Writes
+ * nothing.
+ */
+static inline const struct map_slot *map_lookup(const struct map_table *t, uint64_t h,
+                                                unsigned tag, const void *key, size_t klen,
+                                                uint64_t kw, unsigned *lensp)
+{
+    for (;;) {
+        size_t mask = t->mask, b = h & mask, n;
+        int moved = 0;
+        for (n = 0; n <= mask; n++) {
+            const struct map_bucket *bk = &t->bkt[b];
+            uint64_t ctrl;
+            /* Both lines of the bucket at once: slots 3..6 live in the
+             * second, and waiting for ctrl before asking for it would
+             * serialize two misses. */
+            __builtin_prefetch(&bk->s[3]);
+            /* Acquire pairs with the writer's release store of ctrl after
+             * it wrote the slot words and meta: a LIVE tag seen here means
+             * those are visible. */
+            ctrl = at_load_acq(&bk->ctrl);
+            if (ctrl & MAP_CTRL_MOVED) {
+                moved = 1;
+            } else {
+                uint64_t mt = map_match(ctrl, tag);
+                while (mt) {
+                    unsigned i = map_first(mt);
+                    unsigned lens = map_lens(at_load(&bk->meta), i);
+                    if (map_slot_is(&bk->s[i], lens, h, key, klen, kw)) {
+                        *lensp = lens;
+                        return &bk->s[i];
+                    }
+                    mt &= mt - 1;
+                }
+            }
+            if (map_ovf(ctrl) == 0)
+                break;
+            b = (b + 1) & mask;
+        }
+        if (!moved)
+            return NULL;
+        /* Acquire pairs with the release store of next in the ZEROING ->
+         * MOVING transition (which precedes every MOVED bit). */
+        t = at_loadp_acq(&t->next);
+    }
+}
+
+/* ------------------------------------------------- map_table.c exports */
+
+/* Table of 2^log2 buckets; zeroed now only if `zero`.  NULL on ENOMEM. */
+struct map_table *map_table_new(unsigned log2, map_drop_fn drop, int zero);
+void map_table_free_now(struct map_table *t);
+/* Retire destroy for tables: frees, after dropping entries if t->walk. */
+void map_table_destroy(void *ctx, void *obj);
+/* Drop t's live entries (unmoved buckets) now: on_drop + free OOL. */
+void map_table_drop_all(struct map_table *t, void *ctx);
+void map_entry_destroy(void *ctx, void *obj);
+struct map_entry *map_entry_new(map_drop_fn drop, const void *key, size_t klen,
+                                const void *val, size_t vlen);
+size_t map_entry_size(size_t klen, size_t vlen);
+
+/* Grace state of one shard as one write sees it (see map_table.c). */
+struct map_gx {
+    struct goconc_map *m;
+    struct map_shard *sh;
+    unsigned idx;
+    uint32_t window; /* generations still pending: G - E */
+    int known;       /* window loaded */
+};
+
+/* A slot position and its probe distance from the key's home bucket. */
+struct map_pos {
+    size_t b;
+    unsigned i;
+    size_t dist;
+};
+
+/* One write, from map_w_init to map_w_done; the steps between run under
+ * the shard lock. */
+struct map_wctx {
+    struct map_gx gx;
+    uint64_t h;
+    unsigned tag;
+    const void *key;
+    size_t klen;
+    uint64_t kw;             /* key word when klen <= 8 */
+    struct map_table *t;     /* authoritative table for the key */
+    size_t *dead;            /* its DEAD count */
+    int found;
+    struct map_pos pos;      /* the key's slot when found */
+    unsigned lens;           /* its meta byte */
+    struct map_pos room;     /* free slot from map_w_room */
+    struct map_entry *rec;   /* drop record for an inline kill (on_drop) */
+    struct map_entry *ent;   /* new out-of-line entry, until put */
+    int want_help;           /* wanted a migration; the cap was full */
+};
+
+void map_w_init(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen);
+/* Migration work that must precede the op (evacuate the key's chain),
+ * then locate the key in the authoritative table. */
+void map_w_begin(struct map_wctx *w);
+/* The found entry's key and value. */
+void map_w_view(const struct map_wctx *w, struct map_view *v);
+/* Find a free slot for the key (may start or rush a migration and locate
+ * again).  GOCONC_OK or GOCONC_ENOMEM. */
+int map_w_room(struct map_wctx *w);
+/* Before replacing or killing the found entry: reserve its retire and,
+ * for an inline entry with on_drop, allocate its drop record.  OK/ENOMEM. */
+int map_w_prepare_kill(struct map_wctx *w);
+/* Store (lens, kword, vword) for the key at w->room, replacing the found
+ * entry if any (needs map_w_room, and map_w_prepare_kill when found). */
+void map_w_put(struct map_wctx *w, unsigned lens, uint64_t kword, uint64_t vword);
+/* Delete the found entry (needs map_w_prepare_kill). */
+void map_w_kill(struct map_wctx *w);
+/* After a successful op: migration steps, growth/shrink, grace token. */
+void map_w_end(struct map_wctx *w);
+/* Free what the op allocated and did not use (any lock state). */
+void map_w_done(struct map_wctx *w);
+
+/* Up to `units` units of shard idx's migration (lock held); returns the
+ * units done, 0 when none is pending. */
+size_t map_mig_work(struct goconc_map *m, unsigned idx, size_t units);
+/* Start the migration shard idx wants, if any (lock held): GOCONC_OK
+ * (started, or nothing wanted), GOCONC_EBUSY (cap full), GOCONC_ENOMEM.
+ * `force` ignores the cap and always picks a target. */
+int map_mig_kick(struct goconc_map *m, unsigned idx, int force);
+/* Abandon a migration still in ZEROING (reserve's rollback). */
+void map_mig_abort(struct goconc_map *m, unsigned idx);
+/* log2 size a stable shard wants to migrate to, or -1. */
+int map_mig_target(const struct goconc_map *m, const struct map_shard *sh, int force);
+/* Help some migrating shard other than `self` (no lock held). */
+void map_mig_help(struct goconc_map *m, unsigned self);
+
+/* Shard locks: owner = gc_thread_id(); bracket with gc_lock_enter/exit. */
+void map_lock(struct map_shard *sh, uintptr_t me);
+int map_trylock(struct map_shard *sh, uintptr_t me);
+void map_unlock(struct map_shard *sh);
+
+/* Release every grace token reference the map holds (map free). */
+void map_grace_put(struct map_grace *g);
+
+#endif /* GOCONC_MAP_INTERNAL_H */

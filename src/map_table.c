@@ -1,0 +1,823 @@
+/*
+ * map_table.c - a map shard's writer side: tables, slot writes under the
+ * shard lock, grace tracking for slot reuse, and the per-shard migration
+ * state machine (STABLE -> ZEROING -> MOVING -> STABLE).
+ *
+ * Readers never lock and never write (map_lookup in map_internal.h); every
+ * function here runs with the shard's lock held unless it says otherwise.
+ * doc/map.md states the invariants; the comments below name the reader
+ * load each release store pairs with.
+ */
+#include <sched.h>
+
+#include "map_internal.h"
+
+_Static_assert(sizeof(struct map_bucket) == MAP_BUCKET_BYTES, "bucket is two cache lines");
+_Static_assert(sizeof(AO_t) == 8, "the map keeps 8-byte words inline");
+
+/* -------------------------------------------------------------- locks */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+void map_lock(struct map_shard *sh, uintptr_t me)
+{
+    unsigned spins = 0;
+    for (;;) {
+        /* The CAS is a full barrier: acquire for the critical section,
+         * pairing with map_unlock's release store. */
+        if (at_load(&sh->lock) == 0 && at_cas(&sh->lock, 0, me))
+            return;
+        if (++spins < 128)
+            cpu_relax();
+        else
+            sched_yield(); /* the owner may be descheduled (2 cores) */
+    }
+}
+
+int map_trylock(struct map_shard *sh, uintptr_t me)
+{
+    return at_load(&sh->lock) == 0 && at_cas(&sh->lock, 0, me);
+}
+
+void map_unlock(struct map_shard *sh)
+{
+    at_store_rel(&sh->lock, 0);
+}
+
+/* ------------------------------------------------------ tables, entries */
+
+struct map_table *map_table_new(unsigned log2, map_drop_fn drop, int zero)
+{
+    size_t nb = (size_t)1 << log2;
+    size_t bytes = sizeof(struct map_table) + 63 + nb * MAP_BUCKET_BYTES;
+    void *raw = gc_alloc(bytes);
+    struct map_table *t = raw;
+
+    if (raw == NULL)
+        return NULL;
+    t->mask = nb - 1;
+    t->log2 = log2;
+    at_storep(&t->next, NULL);
+    t->bkt = (struct map_bucket *)(((uintptr_t)raw + sizeof *t + 63) & ~(uintptr_t)63);
+    t->raw = raw;
+    t->bytes = bytes;
+    t->drop = drop;
+    t->walk = 0;
+    /* Published later by a release store (cur[s] or T->next). */
+    if (zero)
+        memset(t->bkt, 0, nb * MAP_BUCKET_BYTES);
+    return t;
+}
+
+void map_table_free_now(struct map_table *t)
+{
+    gc_free(t->raw);
+}
+
+void map_table_drop_all(struct map_table *t, void *ctx)
+{
+    size_t b;
+    unsigned i;
+
+    for (b = 0; b <= t->mask; b++) {
+        struct map_bucket *bk = &t->bkt[b];
+        uint64_t ctrl = at_load(&bk->ctrl);
+        uint64_t meta = at_load(&bk->meta);
+        uint64_t live = ctrl & MAP_HIGH7;
+        if (ctrl & MAP_CTRL_MOVED)
+            continue; /* its entries belong to the next table */
+        for (; live; live &= live - 1) {
+            struct map_view v;
+            i = map_first(live);
+            map_slot_view(&bk->s[i], map_lens(meta, i), &v);
+            if (t->drop)
+                t->drop(ctx, v.key, v.klen, v.val, v.vlen);
+            if (map_lens(meta, i) == MAP_LENS_OOL)
+                gc_free(at_loadp(&bk->s[i].k));
+        }
+    }
+}
+
+void map_table_destroy(void *ctx, void *obj)
+{
+    struct map_table *t = obj;
+    if (t->walk)
+        map_table_drop_all(t, ctx);
+    map_table_free_now(t);
+}
+
+size_t map_entry_size(size_t klen, size_t vlen)
+{
+    size_t n = sizeof(struct map_entry);
+    if (klen > SIZE_MAX - n || vlen > SIZE_MAX - n - klen)
+        return SIZE_MAX;
+    return n + klen + vlen;
+}
+
+struct map_entry *map_entry_new(map_drop_fn drop, const void *key, size_t klen,
+                                const void *val, size_t vlen)
+{
+    struct map_entry *e = gc_alloc(map_entry_size(klen, vlen));
+    if (e == NULL)
+        return NULL;
+    e->drop = drop;
+    e->klen = klen;
+    e->vlen = vlen;
+    if (klen)
+        memcpy(e->data, key, klen);
+    if (vlen)
+        memcpy(e->data + klen, val, vlen);
+    return e;
+}
+
+void map_entry_destroy(void *ctx, void *obj)
+{
+    struct map_entry *e = obj;
+    if (e->drop)
+        e->drop(ctx, e->data, e->klen, map_entry_val(e), e->vlen);
+    gc_free(e);
+}
+
+/* ------------------------------------------------------- grace tracking */
+
+/*
+ * A DEAD slot may have been read (or lent by peek) by a reader that is
+ * still in its section, so it is reused only after a grace period.  Kills
+ * stamp their bucket with the shard's generation `gen` (low 8 bits in
+ * meta); at the end of a write that killed, a token for `gen` is retired
+ * and `gen` moves on.  When the token runs, every reader that could have
+ * seen those slots has left, and expired[s] records that generation.
+ * Generations (E, G] are still pending; a stamp s is pending iff
+ * (uint8)(G - s) < G - E, exact while fewer than 256 are pending and
+ * conservative (never reuse) beyond.
+ */
+void map_grace_put(struct map_grace *g)
+{
+    if (at_fetch_sub(&g->refs, 1) == 1)
+        gc_free(g);
+}
+
+static void grace_done(void *ctx, void *obj)
+{
+    struct map_grace *g = obj;
+    uintptr_t c = (uintptr_t)ctx;
+    atword *e = &g->expired[c >> 32];
+    uint32_t gen = (uint32_t)c, cur;
+
+    /* Tokens may run out of order: keep the newest (a later token's grace
+     * period covers every earlier kill).  The CAS is a full barrier and
+     * pairs with the writer's acquire load in stamp_pending(). */
+    do {
+        cur = (uint32_t)at_load(e);
+        if ((int32_t)(gen - cur) <= 0)
+            break;
+    } while (!at_cas(e, cur, gen));
+    map_grace_put(g);
+}
+
+static void gx_init(struct map_gx *gx, struct goconc_map *m, unsigned idx)
+{
+    gx->m = m;
+    gx->sh = &m->sh[idx];
+    gx->idx = idx;
+    gx->known = 0;
+}
+
+static int stamp_pending(struct map_gx *gx, unsigned stamp)
+{
+    if (!gx->known) {
+        uint32_t e = (uint32_t)at_load_acq(&gx->m->grace->expired[gx->idx]);
+        gx->window = gx->sh->gen - e;
+        gx->known = 1;
+    }
+    return gx->window >= 256 || (uint8_t)(gx->sh->gen - stamp) < gx->window;
+}
+
+/* Issue a grace token for the kills of the current generation: when none
+ * is in flight, or when many kills wait behind a slow one. */
+static void grace_token(struct map_gx *gx)
+{
+    struct map_shard *sh = gx->sh;
+    struct map_grace *g = gx->m->grace;
+    uint32_t e;
+
+    if (sh->kills == 0)
+        return;
+    e = (uint32_t)at_load_acq(&g->expired[gx->idx]);
+    if ((int32_t)(sh->issued - e) > 0 && sh->kills < 64)
+        return;
+    if (gc_reserve(1) != GOCONC_OK)
+        return; /* no harm: the slots wait for a later token */
+    at_fetch_add(&g->refs, 1);
+    if (gc_retire(g, grace_done, (void *)(((uintptr_t)gx->idx << 32) | sh->gen)) != GOCONC_OK) {
+        at_fetch_sub(&g->refs, 1);
+        return;
+    }
+    sh->issued = sh->gen++;
+    sh->kills = 0;
+    gx->known = 0;
+}
+
+/* ------------------------------------------------------ slot primitives */
+
+static inline uint64_t ctrl_set(uint64_t ctrl, unsigned i, unsigned tag)
+{
+    return (ctrl & ~(0xFFull << (8 * i))) | ((uint64_t)tag << (8 * i));
+}
+
+static inline uint64_t meta_set(uint64_t meta, unsigned i, unsigned lens)
+{
+    return (meta & ~(0xFFull << (8 * i))) | ((uint64_t)lens << (8 * i));
+}
+
+static inline uint64_t meta_stamp(uint64_t meta, uint32_t gen)
+{
+    return (meta & ~(0xFFull << MAP_META_STAMP_SHIFT)) |
+           ((uint64_t)(gen & 0xFF) << MAP_META_STAMP_SHIFT);
+}
+
+/* Free slots of a bucket: EMPTY, and DEAD once their grace period passed. */
+static uint64_t free_slots(struct map_gx *gx, uint64_t ctrl, uint64_t meta)
+{
+    uint64_t fr = map_match(ctrl, MAP_TAG_EMPTY);
+    uint64_t dd = map_match(ctrl, MAP_TAG_DEAD);
+    if (dd && !stamp_pending(gx, (unsigned)(meta >> MAP_META_STAMP_SHIFT)))
+        fr |= dd;
+    return fr;
+}
+
+/* Turn a bucket's expired DEAD slots back into EMPTY (part of the next
+ * ctrl store of that bucket). */
+static uint64_t recycle(struct map_gx *gx, uint64_t ctrl, uint64_t meta, size_t *dead)
+{
+    uint64_t dd = map_match(ctrl, MAP_TAG_DEAD);
+    if (dd && !stamp_pending(gx, (unsigned)(meta >> MAP_META_STAMP_SHIFT))) {
+        ctrl &= ~((dd >> 7) * 0xFF);
+        /* popcount of the 0x80 marks, without a libgcc call */
+        *dead -= (size_t)(((dd >> 7) * MAP_BYTES_LO) >> 56);
+    }
+    return ctrl;
+}
+
+/* Overflow count of bucket b += d (saturated counts stay). */
+static void bump(struct map_table *t, size_t b, int d)
+{
+    struct map_bucket *bk = &t->bkt[b];
+    uint64_t ctrl = at_load(&bk->ctrl);
+    uint64_t o = map_ovf(ctrl);
+    if (o == MAP_CTRL_OVF_MAX || (d < 0 && o == 0))
+        return;
+    o = d > 0 ? o + 1 : o - 1;
+    ctrl = (ctrl & ~(MAP_CTRL_OVF_MAX << MAP_CTRL_OVF_SHIFT)) | (o << MAP_CTRL_OVF_SHIFT);
+    /* Increments precede the release store that publishes the entry
+     * beyond (a reader that finds it also sees them); decrements follow
+     * the kill.  Pairs with map_lookup's acquire load of ctrl. */
+    at_store_rel(&bk->ctrl, ctrl);
+}
+
+/* First free slot at probe distance >= from (home = h & mask).  1 found. */
+static int find_free(struct map_gx *gx, const struct map_table *t, uint64_t h, size_t from,
+                     struct map_pos *p)
+{
+    size_t d;
+    for (d = from; d <= t->mask; d++) {
+        size_t b = (h + d) & t->mask;
+        const struct map_bucket *bk = &t->bkt[b];
+        uint64_t fr = free_slots(gx, at_load(&bk->ctrl), at_load(&bk->meta));
+        if (fr) {
+            p->b = b;
+            p->i = map_first(fr);
+            p->dist = d;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Write a new LIVE entry at free position p of t and publish it; when
+ * `old` (same table, probe distance <= p->dist) is given, the entry
+ * replaces it: the old slot is killed in the same ctrl store when it
+ * shares the bucket, right after the publish otherwise.  Overflow counts
+ * of the buckets between the old position (or home) and p go up first.
+ */
+static void place(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
+                  unsigned tag, unsigned lens, uint64_t kword, uint64_t vword,
+                  const struct map_pos *p, const struct map_pos *old)
+{
+    struct map_bucket *bk = &t->bkt[p->b];
+    size_t d;
+    uint64_t ctrl, meta;
+
+    at_store(&bk->s[p->i].k, kword);
+    at_store(&bk->s[p->i].v, vword);
+    for (d = old ? old->dist : 0; d < p->dist; d++)
+        bump(t, (h + d) & t->mask, +1);
+    meta = at_load(&bk->meta);
+    ctrl = recycle(gx, at_load(&bk->ctrl), meta, dead);
+    meta = meta_set(meta, p->i, lens);
+    ctrl = ctrl_set(ctrl, p->i, tag);
+    if (old && old->b == p->b) {
+        ctrl = ctrl_set(ctrl, old->i, MAP_TAG_DEAD);
+        meta = meta_stamp(meta, gx->sh->gen);
+    }
+    at_store(&bk->meta, meta);
+    /* Release: slot words and meta before the tag (map_lookup's acquire
+     * load of ctrl).  Reused (DEAD) slots were idle a grace period. */
+    at_store_rel(&bk->ctrl, ctrl);
+    if (old && old->b != p->b) {
+        struct map_bucket *ob = &t->bkt[old->b];
+        uint64_t om = meta_stamp(at_load(&ob->meta), gx->sh->gen);
+        uint64_t oc = recycle(gx, at_load(&ob->ctrl), at_load(&ob->meta), dead);
+        at_store(&ob->meta, om);
+        /* After the new entry is visible further along the chain, so a
+         * reader passing the old bucket finds one or the other. */
+        at_store_rel(&ob->ctrl, ctrl_set(oc, old->i, MAP_TAG_DEAD));
+    }
+    if (old) {
+        ++*dead;
+        gx->sh->kills++;
+    }
+}
+
+/*
+ * Kill the entry at p (probe distance p->dist from home): DEAD with the
+ * bucket stamped, then the overflow counts it held drop.
+ */
+static void kill_at(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
+                    const struct map_pos *p)
+{
+    struct map_bucket *bk = &t->bkt[p->b];
+    uint64_t meta = at_load(&bk->meta);
+    uint64_t ctrl = recycle(gx, at_load(&bk->ctrl), meta, dead);
+    size_t d;
+
+    at_store(&bk->meta, meta_stamp(meta, gx->sh->gen));
+    at_store_rel(&bk->ctrl, ctrl_set(ctrl, p->i, MAP_TAG_DEAD));
+    for (d = 0; d < p->dist; d++)
+        bump(t, (h + d) & t->mask, -1);
+    ++*dead;
+    gx->sh->kills++;
+}
+
+/* ----------------------------------------------------------- migration */
+
+/*
+ * Writes one migration can see before it ends, in the worst case: each
+ * write does MAP_WRITE_UNITS units, a unit zeroes MAP_ZERO_CHUNK buckets
+ * or advances the move cursor by at least one bucket.
+ */
+static size_t zero_writes(unsigned log2n)
+{
+    return ((size_t)1 << log2n) / (MAP_WRITE_UNITS * MAP_ZERO_CHUNK) + 1;
+}
+
+static size_t move_writes(unsigned log2t)
+{
+    return ((size_t)1 << log2t) / MAP_WRITE_UNITS + 1;
+}
+
+/*
+ * Can a table of 2^ln buckets take `live` entries from a table of 2^lt
+ * buckets plus everything written while the migration runs?  Writes in
+ * ZEROING land in the old table and are moved later (one slot each);
+ * writes in MOVING add at most one live and one DEAD slot each to the new
+ * table.  This is what guarantees that moving a bucket always finds room.
+ */
+static int fits(size_t live, unsigned ln, unsigned lt)
+{
+    size_t cap = (size_t)MAP_SLOTS << ln;
+    return live + zero_writes(ln) + 2 * move_writes(lt) + MAP_SLOTS <= cap;
+}
+
+int map_mig_target(const struct goconc_map *m, const struct map_shard *sh, int force)
+{
+    const struct map_table *t = sh->tbl;
+    unsigned lt = t->log2, ln = sh->min_log2;
+    size_t cap = (size_t)MAP_SLOTS << lt;
+    size_t live = at_load(&sh->len), used = live + sh->dead_t;
+    int grow = live * 5 > cap * 4 || used * 16 > cap * 15 || lt < sh->min_log2;
+    int shrink = lt > sh->min_log2 && live * 8 < cap;
+    int churn = 0;
+
+    (void)m;
+#ifdef MAP_CHURN_EVERY
+    /* Test build: keep every shard migrating (to the same size if nothing
+     * else is due), so the state machine runs under every test. */
+    churn = sh->churn >= MAP_CHURN_EVERY;
+#endif
+    if (!grow && !shrink && !force && !churn)
+        return -1;
+    /* Aim at 40% full, with room for the migration's own writes. */
+    while (ln < MAP_MAX_LOG2 && live * 5 > ((size_t)MAP_SLOTS << ln) * 2)
+        ln++;
+    while (ln < MAP_MAX_LOG2 && !fits(live, ln, lt))
+        ln++;
+    if (churn && !grow && !shrink && !force)
+        return (int)ln;
+    if (ln == lt && sh->dead_t == 0 && ln < MAP_MAX_LOG2)
+        ln++; /* same size would gain nothing: nothing dead to drop */
+    if (!grow && !force && ln >= lt)
+        return -1; /* a shrink that cannot shrink */
+    if (ln == lt && sh->dead_t == 0)
+        return -1; /* at the size limit */
+    return (int)ln;
+}
+
+static int claim_slot(struct goconc_map *m, unsigned idx)
+{
+    unsigned i, k;
+    for (k = 0; k < m->mig_cap; k++) {
+        i = (idx + k) % m->mig_cap;
+        if (at_load(&m->mig[i]) == 0 && at_cas(&m->mig[i], 0, (size_t)idx + 1))
+            return (int)i;
+    }
+    return -1;
+}
+
+static void release_slot(struct goconc_map *m, struct map_shard *sh)
+{
+    if (sh->slot >= 0)
+        at_store_rel(&m->mig[sh->slot], 0);
+    sh->slot = -1;
+}
+
+int map_mig_kick(struct goconc_map *m, unsigned idx, int force)
+{
+    struct map_shard *sh = &m->sh[idx];
+    struct map_table *n;
+    int ln, slot;
+
+    if (at_load(&sh->phase) != MAP_STABLE)
+        return GOCONC_OK;
+    ln = map_mig_target(m, sh, force);
+    if (ln < 0)
+        return force ? GOCONC_ENOMEM : GOCONC_OK;
+    slot = claim_slot(m, idx);
+    if (slot < 0 && !force)
+        return GOCONC_EBUSY;
+    /* Not zeroed here: ZEROING clears it a few buckets per write, so no
+     * single call pays for a large table (page faults included). */
+    n = map_table_new((unsigned)ln, m->on_drop, 0);
+    if (n == NULL) {
+        if (slot >= 0)
+            at_store_rel(&m->mig[slot], 0);
+        return GOCONC_ENOMEM;
+    }
+    sh->slot = slot;
+    sh->churn = 0;
+    sh->nxt = n;
+    sh->zero_pos = 0;
+    sh->dead_n = 0;
+    at_store(&sh->bytes, at_load(&sh->bytes) + n->bytes);
+    at_store(&sh->phase, MAP_ZEROING);
+    return GOCONC_OK;
+}
+
+void map_mig_abort(struct goconc_map *m, unsigned idx)
+{
+    struct map_shard *sh = &m->sh[idx];
+    if (at_load(&sh->phase) != MAP_ZEROING)
+        return;
+    at_store(&sh->bytes, at_load(&sh->bytes) - sh->nxt->bytes);
+    map_table_free_now(sh->nxt); /* never published */
+    sh->nxt = NULL;
+    release_slot(m, sh);
+    at_store(&sh->phase, MAP_STABLE);
+}
+
+/*
+ * Copy bucket i of the old table into the new one, then mark it MOVED.
+ * Its entries are not in the new table yet (writes to a key evacuate its
+ * chain first), so they are inserted without a lookup.
+ */
+static void move_bucket(struct map_gx *gx, size_t i)
+{
+    struct goconc_map *m = gx->m;
+    struct map_shard *sh = gx->sh;
+    struct map_table *t = sh->tbl, *n = sh->nxt;
+    struct map_bucket *bk = &t->bkt[i];
+    uint64_t ctrl = at_load(&bk->ctrl), meta, live;
+    struct map_pos p;
+
+    if (ctrl & MAP_CTRL_MOVED)
+        return;
+    meta = at_load(&bk->meta);
+    for (live = ctrl & MAP_HIGH7; live; live &= live - 1) {
+        unsigned j = map_first(live), lens = map_lens(meta, j);
+        uint64_t h = map_slot_hash(m, &bk->s[j], lens);
+        /* Cannot fail: fits() sized the new table for every entry. */
+        if (find_free(gx, n, h, 0, &p))
+            place(gx, n, &sh->dead_n, h, map_tag(m, h), lens, at_load(&bk->s[j].k),
+                  at_load(&bk->s[j].v), &p, NULL);
+    }
+    /* Release: the copies are published before MOVED; a reader that sees
+     * MOVED (acquire) and follows next finds them. */
+    at_store_rel(&bk->ctrl, ctrl | MAP_CTRL_MOVED);
+    sh->nmoved++;
+    at_store(&sh->moved, at_load(&sh->moved) + 1);
+}
+
+/* Move every unmoved bucket of h's probe chain in the old table. */
+static void evacuate(struct map_gx *gx, uint64_t h)
+{
+    struct map_table *t = gx->sh->tbl;
+    size_t b = h & t->mask, n;
+    for (n = 0; n <= t->mask; n++) {
+        uint64_t ctrl = at_load(&t->bkt[b].ctrl);
+        if (!(ctrl & MAP_CTRL_MOVED))
+            move_bucket(gx, b);
+        if (map_ovf(ctrl) == 0)
+            break;
+        b = (b + 1) & t->mask;
+    }
+}
+
+static void start_moving(struct map_shard *sh)
+{
+    /* Release: the zeroed table is complete before readers can reach it
+     * (map_lookup's acquire load of next, after a MOVED bit). */
+    at_storep_rel(&sh->tbl->next, sh->nxt);
+    sh->move_pos = 0;
+    sh->nmoved = 0;
+    at_store(&sh->phase, MAP_MOVING);
+}
+
+static void finish(struct map_gx *gx)
+{
+    struct goconc_map *m = gx->m;
+    struct map_shard *sh = gx->sh;
+    struct map_table *t = sh->tbl, *n = sh->nxt;
+
+    /* Release: every entry written into n before this store is visible
+     * to a reader that loads cur (acquire) and never visits t. */
+    at_storep_rel(&m->cur[gx->idx], n);
+    sh->tbl = n;
+    sh->nxt = NULL;
+    sh->dead_t = sh->dead_n;
+    sh->dead_n = 0;
+    if (n->log2 > t->log2)
+        at_store(&sh->grows, at_load(&sh->grows) + 1);
+    else if (n->log2 < t->log2)
+        at_store(&sh->shrinks, at_load(&sh->shrinks) + 1);
+    at_store(&sh->bytes, at_load(&sh->bytes) - t->bytes);
+    /* Only the bucket array goes: its entries live on in n (t->walk = 0).
+     * Reserved by the caller. */
+    (void)gc_retire(t, map_table_destroy, NULL);
+    release_slot(m, sh);
+    at_store(&sh->phase, MAP_STABLE);
+}
+
+/*
+ * Up to `units` units of the shard's migration.  The last step (publish
+ * the new table, retire the old) needs one retire reserved; without it
+ * the migration waits at its end for a later call.
+ */
+static size_t mig_work(struct map_gx *gx, size_t units)
+{
+    struct map_shard *sh = gx->sh;
+    size_t done = 0;
+
+    while (done < units) {
+        unsigned phase = (unsigned)at_load(&sh->phase);
+        if (phase == MAP_ZEROING) {
+            size_t nb = sh->nxt->mask + 1, k = nb - sh->zero_pos;
+            if (k > MAP_ZERO_CHUNK)
+                k = MAP_ZERO_CHUNK;
+            memset(&sh->nxt->bkt[sh->zero_pos], 0, k * MAP_BUCKET_BYTES);
+            sh->zero_pos += k;
+            if (sh->zero_pos == nb)
+                start_moving(sh);
+        } else if (phase == MAP_MOVING) {
+            struct map_table *t = sh->tbl;
+            size_t skip = 0;
+            while (sh->move_pos <= t->mask && skip < MAP_SKIP_PER_UNIT &&
+                   (at_load(&t->bkt[sh->move_pos].ctrl) & MAP_CTRL_MOVED)) {
+                sh->move_pos++;
+                skip++;
+            }
+            if (sh->move_pos <= t->mask && skip < MAP_SKIP_PER_UNIT)
+                move_bucket(gx, sh->move_pos++);
+            if (sh->move_pos > t->mask) {
+                if (gc_reserve(1) != GOCONC_OK)
+                    return done + 1;
+                finish(gx);
+            }
+        } else {
+            break;
+        }
+        done++;
+    }
+    return done;
+}
+
+size_t map_mig_work(struct goconc_map *m, unsigned idx, size_t units)
+{
+    struct map_gx gx;
+    gx_init(&gx, m, idx);
+    return mig_work(&gx, units);
+}
+
+void map_mig_help(struct goconc_map *m, unsigned self)
+{
+    uintptr_t me = gc_thread_id();
+    unsigned k;
+
+    for (k = 0; k < m->mig_cap; k++) {
+        size_t v = at_load(&m->mig[(self + k) % m->mig_cap]);
+        struct map_shard *sh;
+        if (v == 0 || v - 1 == self)
+            continue;
+        sh = &m->sh[v - 1];
+        if (!map_trylock(sh, me))
+            continue;
+        gc_lock_enter();
+        map_mig_work(m, (unsigned)(v - 1), MAP_WRITE_UNITS);
+        gc_lock_exit();
+        map_unlock(sh);
+        return;
+    }
+}
+
+/* ------------------------------------------------------ one write's steps */
+
+void map_w_init(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen)
+{
+    w->kw = klen <= 8 ? gc_key_word(key, klen) : 0;
+    w->h = klen <= 8 ? gc_hash_word(&m->hk, w->kw, klen) : gc_hash_bytes(&m->hk, key, klen);
+    w->tag = map_tag(m, w->h);
+    w->key = key;
+    w->klen = klen;
+    gx_init(&w->gx, m, map_shard_of(m, w->h));
+    w->rec = NULL;
+    w->ent = NULL;
+    w->want_help = 0;
+}
+
+/* Find the key in the authoritative table (writer: no MOVED buckets). */
+static void locate(struct map_wctx *w)
+{
+    const struct map_table *t = w->t;
+    size_t b = w->h & t->mask, d;
+
+    for (d = 0; d <= t->mask; d++) {
+        const struct map_bucket *bk = &t->bkt[b];
+        uint64_t ctrl = at_load(&bk->ctrl);
+        uint64_t mt = map_match(ctrl, w->tag);
+        for (; mt; mt &= mt - 1) {
+            unsigned i = map_first(mt), lens = map_lens(at_load(&bk->meta), i);
+            if (map_slot_is(&bk->s[i], lens, w->h, w->key, w->klen, w->kw)) {
+                w->found = 1;
+                w->pos.b = b;
+                w->pos.i = i;
+                w->pos.dist = d;
+                w->lens = lens;
+                return;
+            }
+        }
+        if (map_ovf(ctrl) == 0)
+            break;
+        b = (b + 1) & t->mask;
+    }
+    w->found = 0;
+}
+
+void map_w_begin(struct map_wctx *w)
+{
+    struct map_shard *sh = w->gx.sh;
+    if (at_load(&sh->phase) == MAP_MOVING) {
+        /* The key's old chain moves first: from here on the new table
+         * alone holds the key, and the old buckets stay frozen. */
+        evacuate(&w->gx, w->h);
+        w->t = sh->nxt;
+        w->dead = &sh->dead_n;
+    } else {
+        w->t = sh->tbl;
+        w->dead = &sh->dead_t;
+    }
+    locate(w);
+}
+
+void map_w_view(const struct map_wctx *w, struct map_view *v)
+{
+    map_slot_view(&w->t->bkt[w->pos.b].s[w->pos.i], w->lens, v);
+}
+
+int map_w_room(struct map_wctx *w)
+{
+    struct map_shard *sh = w->gx.sh;
+    int rc;
+
+    for (;;) {
+        if (find_free(&w->gx, w->t, w->h, w->found ? w->pos.dist : 0, &w->room))
+            return GOCONC_OK;
+        /* No free slot on the key's chain: a full table (only when the
+         * migration cap kept it from growing, or readers hold back the
+         * reuse of DEAD slots).  Migrate now, over the cap if need be. */
+        switch (at_load(&sh->phase)) {
+        case MAP_STABLE:
+            rc = map_mig_kick(w->gx.m, w->gx.idx, 1);
+            if (rc != GOCONC_OK)
+                return GOCONC_ENOMEM;
+            break;
+        case MAP_ZEROING:
+            /* Rare (see above): finish preparing the new table at once. */
+            memset(&sh->nxt->bkt[sh->zero_pos], 0,
+                   (sh->nxt->mask + 1 - sh->zero_pos) * MAP_BUCKET_BYTES);
+            sh->zero_pos = sh->nxt->mask + 1;
+            start_moving(sh);
+            map_w_begin(w);
+            break;
+        default:
+            return GOCONC_ENOMEM; /* cannot happen: see fits() */
+        }
+    }
+}
+
+int map_w_prepare_kill(struct map_wctx *w)
+{
+    struct goconc_map *m = w->gx.m;
+
+    if (w->lens != MAP_LENS_OOL && m->on_drop == NULL)
+        return GOCONC_OK;
+    if (w->lens != MAP_LENS_OOL && w->rec == NULL) {
+        struct map_view v;
+        map_w_view(w, &v);
+        w->rec = map_entry_new(m->on_drop, v.key, v.klen, v.val, v.vlen);
+        if (w->rec == NULL)
+            return GOCONC_ENOMEM;
+    }
+    return gc_reserve(1);
+}
+
+/* Retire the entry that was just killed or replaced (reserved). */
+static void retire_old(struct map_wctx *w, uint64_t kword)
+{
+    struct goconc_map *m = w->gx.m;
+    struct map_shard *sh = w->gx.sh;
+
+    if (w->lens == MAP_LENS_OOL) {
+        struct map_entry *e = (struct map_entry *)(uintptr_t)kword;
+        at_store(&sh->bytes, at_load(&sh->bytes) - map_entry_size(e->klen, e->vlen));
+        (void)gc_retire(e, map_entry_destroy, m->ctx);
+    } else if (m->on_drop) {
+        (void)gc_retire(w->rec, map_entry_destroy, m->ctx);
+        w->rec = NULL;
+    }
+}
+
+void map_w_put(struct map_wctx *w, unsigned lens, uint64_t kword, uint64_t vword)
+{
+    struct map_shard *sh = w->gx.sh;
+    uint64_t oldk = w->found ? at_load(&w->t->bkt[w->pos.b].s[w->pos.i].k) : 0;
+
+    place(&w->gx, w->t, w->dead, w->h, w->tag, lens, kword, vword, &w->room,
+          w->found ? &w->pos : NULL);
+    if (lens == MAP_LENS_OOL) {
+        at_store(&sh->bytes, at_load(&sh->bytes) + map_entry_size(w->klen, w->ent->vlen));
+        w->ent = NULL; /* now the map's */
+    }
+    if (w->found)
+        retire_old(w, oldk);
+    else
+        at_store(&sh->len, at_load(&sh->len) + 1);
+}
+
+void map_w_kill(struct map_wctx *w)
+{
+    struct map_shard *sh = w->gx.sh;
+    uint64_t oldk = at_load(&w->t->bkt[w->pos.b].s[w->pos.i].k);
+
+    kill_at(&w->gx, w->t, w->dead, w->h, &w->pos);
+    retire_old(w, oldk);
+    at_store(&sh->len, at_load(&sh->len) - 1);
+}
+
+void map_w_end(struct map_wctx *w)
+{
+    struct goconc_map *m = w->gx.m;
+    struct map_shard *sh = w->gx.sh;
+
+    sh->churn++;
+    if (at_load(&sh->phase) != MAP_STABLE)
+        mig_work(&w->gx, MAP_WRITE_UNITS);
+    else if (map_mig_kick(m, w->gx.idx, 0) == GOCONC_EBUSY)
+        w->want_help = 1;
+    grace_token(&w->gx);
+}
+
+void map_w_done(struct map_wctx *w)
+{
+    if (w->rec)
+        gc_free(w->rec);
+    if (w->ent)
+        gc_free(w->ent);
+    w->rec = w->ent = NULL;
+}

@@ -1,0 +1,451 @@
+/*
+ * pool.c - goconc_pool: Go's sync.Pool with per-thread caches.  This
+ * file: the API, the shared level and trim; pool_cache.c: the per-thread
+ * caches.
+ *
+ * Three levels (doc/pool.md):
+ *  - per-thread caches: for each (thread, pool) a small array of at most
+ *    local_max = min(POOL_LOCAL_MAX, max_idle) objects that only the owner
+ *    thread pushes and pops.  The fast paths read the pool's first line
+ *    (written only by trim) and write only the cache's own lines: no
+ *    shared cache line is written and no lock is taken.
+ *  - the shared level: two stacks under the pool's mutex, `cur` and `vic`
+ *    (Go's victim cache), of library-owned chunks of object pointers.  A
+ *    thread moves `batch` objects at a time between its cache and `cur`.
+ *    cur.n + vic.n <= max_idle.  No lock-free list runs through user
+ *    objects: a pop never reads memory that a user may have freed.
+ *  - victims: trim drops `vic`, turns `cur` into `vic` (Go's GC step) and
+ *    stamps the pool.  When a cache's owner next sees a new stamp it moves
+ *    its objects to `vic` (one trim missed) or drops them (two or more), so
+ *    a cache only ever holds objects of the current generation.
+ *
+ * Finding the cache: the thread's one TLS pointer (initial-exec) names its
+ * most recently used cache, or a static sentinel whose `seen` is 0.  The
+ * fast path compares that cache's `seen` with the pool's `stamp`; stamps
+ * are unique across pools and trims (one global counter, never 0), so
+ * equality proves both "this cache is this pool's" and "no trim since it
+ * last aged".  A pool freed and another allocated at the same address can
+ * never match a stale cache.  Other caches hang off the thread's record
+ * (a most-recently-used list), found through the pthread key on the slow
+ * path.
+ *
+ * Lifetimes: a cache is owned by its thread and by its pool (refs = 2)
+ * while both live, linked into the pool's registry under reg_lock.
+ * goconc_pool_free() detaches every registered cache (pool = NULL), frees
+ * the objects in it and drops the pool's reference; the thread drops its
+ * own when it next walks its list or exits.  Thread exit pins the pool
+ * (pins > 0 makes goconc_pool_free wait) while it hands the cache's
+ * objects to the shared level, so an exiting thread never touches a freed
+ * pool.  User callbacks never run under a lock of ours; while a cache
+ * drops objects it is `busy` and re-entrant calls bypass it.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "pool_impl.h"
+
+/* ------------------------------------------------------------ helpers */
+
+static atword last_stamp;
+
+/* Unique, never 0: pool ids and stamps come from one counter. */
+static size_t new_stamp(void) { return at_fetch_add(&last_stamp, 1) + 1; }
+
+void pool_drop(goconc_pool *p, void *obj)
+{
+    if (p->free_obj != NULL)
+        p->free_obj(p->ctx, obj);
+}
+
+static void count_new(goconc_pool *p, struct pool_counts *own, void *obj)
+{
+    atword *w = obj != NULL ? (own ? &own->news : &p->counts.news)
+                            : (own ? &own->nulls : &p->counts.nulls);
+    if (own != NULL)
+        pool_bump(w);
+    else
+        at_fetch_add(w, 1);
+}
+
+static void *call_new(goconc_pool *p, struct pool_counts *own)
+{
+    void *obj = p->new_obj != NULL ? p->new_obj(p->ctx) : NULL;
+    count_new(p, own, obj);
+    return obj;
+}
+
+static void chunks_free(struct pool_chunk *ch)
+{
+    struct pool_chunk *next;
+    for (; ch != NULL; ch = next) {
+        next = ch->next;
+        gc_free(ch);
+    }
+}
+
+/* ------------------------------------------------ shared level (locked) */
+
+/* Precondition: st->n > 0.  An emptied chunk goes to the spares or to
+ * *freed (released by the caller after unlocking). */
+static void *stack_pop(goconc_pool *p, struct pool_stack *st,
+                       struct pool_chunk **freed)
+{
+    struct pool_chunk *ch = st->top;
+    void *obj = ch->obj[--ch->n];
+    st->n--;
+    if (ch->n == 0) {
+        st->top = ch->next;
+        if (p->nspare < POOL_SPARE_MAX) {
+            ch->next = p->spare;
+            p->spare = ch;
+            p->nspare++;
+        } else {
+            ch->next = *freed;
+            *freed = ch;
+        }
+    }
+    return obj;
+}
+
+/* 0 when a chunk is needed and no spare is left. */
+static int stack_push(goconc_pool *p, struct pool_stack *st, void *obj)
+{
+    struct pool_chunk *ch = st->top;
+    if (ch == NULL || ch->n == POOL_CHUNK_OBJS) {
+        if (p->spare == NULL)
+            return 0;
+        ch = p->spare;
+        p->spare = ch->next;
+        p->nspare--;
+        ch->n = 0;
+        ch->next = st->top;
+        st->top = ch;
+    }
+    ch->obj[ch->n++] = obj;
+    st->n++;
+    return 1;
+}
+
+/*
+ * Move objs[0..k) to the shared level (vic when @p to_vic, else cur) as
+ * far as max_idle and memory allow; returns how many moved (a prefix).
+ * When @p gen is not POOL_ANY_GEN and a trim has moved the pool past it,
+ * stops and sets *stale: the caller's objects belong to an older
+ * generation (what moved before the trim was aged by it, as it should).
+ * Chunks are allocated with the lock dropped: the allocator never runs
+ * under it.
+ */
+size_t pool_shared_put(goconc_pool *p, void *const *objs, size_t k,
+                       int to_vic, size_t gen, int *stale)
+{
+    struct pool_stack *st = to_vic ? &p->vic : &p->cur;
+    size_t done = 0;
+    pthread_mutex_lock(&p->lock);
+    while (done < k) {
+        struct pool_chunk *ch;
+        if (gen != POOL_ANY_GEN && at_load(&p->trims) != gen) {
+            *stale = 1;
+            break;
+        }
+        if (p->cur.n + p->vic.n >= p->max_idle)
+            break;
+        if (stack_push(p, st, objs[done])) {
+            done++;
+            continue;
+        }
+        pthread_mutex_unlock(&p->lock);
+        ch = gc_alloc(sizeof *ch);
+        pthread_mutex_lock(&p->lock);
+        if (ch == NULL)
+            break; /* ENOMEM: the caller drops what did not move */
+        ch->next = p->spare;
+        p->spare = ch;
+        p->nspare++;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return done;
+}
+
+/*
+ * Take objects without waiting (trylock: the contract's "a cached object
+ * this thread can take without waiting"): up to @p want from cur, the
+ * newest on top of out[]; when cur is empty, one victim (it goes to a
+ * user at once, so it is not kept idle for another generation).  Same
+ * @p gen / *stale rule as shared_put.
+ */
+static size_t shared_take(goconc_pool *p, void **out, size_t want,
+                          size_t gen, int *stale)
+{
+    struct pool_chunk *freed = NULL;
+    size_t k = 0, i;
+    if (pthread_mutex_trylock(&p->lock) != 0)
+        return 0;
+    if (gen != POOL_ANY_GEN && at_load(&p->trims) != gen) {
+        *stale = 1;
+    } else if (p->cur.n != 0) {
+        k = pool_min(want, p->cur.n);
+        for (i = 0; i < k; i++)
+            out[k - 1 - i] = stack_pop(p, &p->cur, &freed);
+    } else if (p->vic.n != 0) {
+        out[0] = stack_pop(p, &p->vic, &freed);
+        k = 1;
+    }
+    pthread_mutex_unlock(&p->lock);
+    chunks_free(freed);
+    return k;
+}
+
+/* Drop every object of a detached stack and free its chunks. */
+static void stack_drop(goconc_pool *p, struct pool_stack *st, int count)
+{
+    struct pool_chunk *ch;
+    size_t i;
+    if (count && st->n != 0)
+        at_fetch_add(&p->counts.drops, st->n);
+    for (ch = st->top; ch != NULL; ch = ch->next)
+        for (i = 0; i < ch->n; i++)
+            pool_drop(p, ch->obj[i]);
+    chunks_free(st->top);
+    st->top = NULL;
+    st->n = 0;
+}
+
+/* Objects in the shared level now (for stats). */
+size_t pool_shared_idle(goconc_pool *p)
+{
+    size_t n;
+    pthread_mutex_lock(&p->lock);
+    n = p->cur.n + p->vic.n;
+    pthread_mutex_unlock(&p->lock);
+    return n;
+}
+
+/* ------------------------------------------------------------ slow paths */
+
+static void *get_nocache(goconc_pool *p)
+{
+    void *obj;
+    int stale = 0;
+    if (shared_take(p, &obj, 1, POOL_ANY_GEN, &stale) == 1) {
+        at_fetch_add(&p->counts.hits, 1);
+        return obj;
+    }
+    return call_new(p, NULL);
+}
+
+static __attribute__((noinline)) void *get_slow(goconc_pool *p)
+{
+    struct pcache *c = pool_cache_find(p, 1);
+    size_t n;
+    int stale;
+    if (c == NULL)
+        return get_nocache(p);
+    while ((n = pool_cache_n(c)) == 0) {
+        stale = 0;
+        n = shared_take(p, c->obj, p->batch, c->trims_seen, &stale);
+        if (n != 0) {
+            at_store(&c->pushes, at_load(&c->pushes) + n);
+            at_store_rel(&c->refilled, at_load(&c->refilled) + n);
+            break;
+        }
+        if (!stale)
+            return call_new(p, &c->counts);
+        pool_cache_age(p, c); /* a trim came first; then look again */
+    }
+    at_store_rel(&c->pops, at_load(&c->pops) + 1); /* a hit */
+    return c->obj[n - 1];
+}
+
+static void put_nocache(goconc_pool *p, void *obj)
+{
+    int stale = 0;
+    at_fetch_add(&p->counts.puts, 1);
+    if (pool_shared_put(p, &obj, 1, 0, POOL_ANY_GEN, &stale) == 0) {
+        at_fetch_add(&p->counts.drops, 1);
+        pool_drop(p, obj);
+    }
+}
+
+static __attribute__((noinline)) void put_slow(goconc_pool *p, void *obj)
+{
+    struct pcache *c = pool_cache_find(p, 1);
+    size_t n;
+    if (c == NULL) {
+        put_nocache(p, obj);
+        return;
+    }
+    if (pool_cache_n(c) == p->local_max)
+        pool_cache_flush(p, c, p->batch); /* full: the oldest batch goes shared */
+    n = pool_cache_n(c);
+    if (n < p->local_max) {
+        c->obj[n] = obj;
+        at_store(&c->pushes, at_load(&c->pushes) + 1);
+        return;
+    }
+    pool_bump(&c->counts.puts); /* a put that never reached obj[] */
+    pool_bump(&c->counts.drops); /* max_idle reached (or no memory for a chunk) */
+    pool_drop(p, obj);
+}
+
+/* ------------------------------------------------------------------ API */
+
+/* What goconc_pool_put's fast path compares with: the stamp, or a value
+ * no cache has when the pool needs put_other (reset_obj, small allowance). */
+static size_t put_stamp_for(const goconc_pool *p, size_t stamp)
+{
+    return p->reset_obj == NULL && p->local_max == POOL_LOCAL_MAX
+               ? stamp : POOL_NO_STAMP;
+}
+
+GOCONC_API int goconc_pool_new(goconc_pool **out, const goconc_pool_options *opts)
+{
+    goconc_pool_options o = GOCONC_POOL_OPTIONS_INIT;
+    goconc_pool *p;
+    void *raw;
+    int rc;
+
+    if (out == NULL)
+        return GOCONC_EINVAL;
+    *out = NULL;
+    if (opts != NULL) {
+        rc = gc_opts_copy(&o, sizeof o, sizeof o, opts);
+        if (rc != GOCONC_OK)
+            return rc;
+    }
+    pool_threads_init();
+    raw = gc_alloc(sizeof *p + GC_PAD - 1);
+    if (raw == NULL)
+        return GOCONC_ENOMEM;
+    p = (goconc_pool *)(((uintptr_t)raw + GC_PAD - 1) & ~(uintptr_t)(GC_PAD - 1));
+    memset(p, 0, sizeof *p);
+    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+        gc_free(raw);
+        return GOCONC_ENOMEM;
+    }
+    p->raw = raw;
+    p->new_obj = o.new_obj;
+    p->free_obj = o.free_obj;
+    p->reset_obj = o.reset_obj;
+    p->ctx = o.ctx;
+    p->max_idle = o.max_idle != 0 ? o.max_idle : POOL_DEFAULT_MAX_IDLE;
+    p->local_max = pool_min(POOL_LOCAL_MAX, p->max_idle);
+    p->batch = p->local_max / 2 != 0 ? p->local_max / 2 : 1;
+    p->id = new_stamp();
+    at_store(&p->trims, 0);
+    at_store(&p->stamp, p->id);
+    at_store(&p->put_stamp, put_stamp_for(p, p->id));
+    gc_live_inc();
+    *out = p;
+    return GOCONC_OK;
+}
+
+GOCONC_API void goconc_pool_free(goconc_pool *p)
+{
+    if (p == NULL)
+        return;
+    pool_caches_free(p); /* every thread's cache: live, exiting, exited */
+    stack_drop(p, &p->cur, 0);
+    stack_drop(p, &p->vic, 0);
+    chunks_free(p->spare);
+    pthread_mutex_destroy(&p->lock);
+    gc_free(p->raw);
+    gc_live_dec();
+}
+
+GOCONC_API void *goconc_pool_get(goconc_pool *p)
+{
+    struct pcache *c;
+    size_t n, pops;
+
+    if (GC_UNLIKELY(p == NULL))
+        return NULL;
+    c = pool_tls_hot;
+    if (GC_LIKELY(c->seen == at_load(&p->stamp))) {
+        pops = at_load(&c->pops);
+        n = at_load(&c->pushes) - pops;
+        if (GC_LIKELY(n != 0)) {
+            /* Release: see struct pcache (stats pairs with it). */
+            at_store_rel(&c->pops, pops + 1);
+            return c->obj[n - 1];
+        }
+    }
+    return get_slow(p);
+}
+
+/* Push onto the hot cache if it is p's and up to date (seen == *stamp)
+ * and has room (n < cap); 0 otherwise. */
+static inline int put_push(void *obj, const atword *stamp, size_t cap)
+{
+    struct pcache *c = pool_tls_hot;
+    size_t n, pushes;
+    if (GC_LIKELY(c->seen == at_load(stamp))) {
+        pushes = at_load(&c->pushes);
+        n = pushes - at_load(&c->pops);
+        if (GC_LIKELY(n < cap)) {
+            c->obj[n] = obj;
+            at_store(&c->pushes, pushes + 1);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Pools with reset_obj or an allowance below POOL_LOCAL_MAX come here
+ * (put_stamp never matches), and so does every put the fast path cannot
+ * finish.  reset_obj runs before the cache is looked at: it may use the
+ * pool itself. */
+static __attribute__((noinline)) void put_other(goconc_pool *p, void *obj)
+{
+    if (p->reset_obj != NULL)
+        p->reset_obj(p->ctx, obj);
+    if (!put_push(obj, &p->stamp, p->local_max))
+        put_slow(p, obj);
+}
+
+GOCONC_API void goconc_pool_put(goconc_pool *p, void *obj)
+{
+    if (GC_UNLIKELY(p == NULL || obj == NULL))
+        return;
+    /* One compare covers "this pool's cache", "not trimmed since", "no
+     * reset_obj" and "the default allowance" (see put_stamp). */
+    if (!put_push(obj, &p->put_stamp, POOL_LOCAL_MAX))
+        put_other(p, obj);
+}
+
+GOCONC_API void goconc_pool_trim(goconc_pool *p)
+{
+    struct pool_stack dropped;
+    size_t stamp;
+
+    if (p == NULL)
+        return;
+    pthread_mutex_lock(&p->lock);
+    dropped = p->vic;
+    p->vic = p->cur;
+    p->cur.top = NULL;
+    p->cur.n = 0;
+    at_store(&p->trims, at_load(&p->trims) + 1);
+    /* Release: a cache that sees the new stamp (acquire in cache_age)
+     * also sees the trims count it goes with.  put_stamp follows; until
+     * it does, a put still matching the old one is a put just before the
+     * trim. */
+    stamp = new_stamp();
+    at_store_rel(&p->stamp, stamp);
+    at_store_rel(&p->put_stamp, put_stamp_for(p, stamp));
+    pthread_mutex_unlock(&p->lock);
+    stack_drop(p, &dropped, 1);
+    (void)pool_cache_find(p, 0); /* ages the calling thread's cache */
+}
+
+GOCONC_API int goconc_pool_stats_get(goconc_pool *p, goconc_pool_stats *st)
+{
+    goconc_pool_stats s;
+
+    if (p == NULL)
+        return GOCONC_EINVAL;
+    memset(&s, 0, sizeof s);
+    s.struct_size = sizeof s;
+    pool_stats_collect(p, &s);
+    return gc_stats_out(st, &s, sizeof s, sizeof s);
+}

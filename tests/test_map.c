@@ -1,0 +1,1670 @@
+/*
+ * test_map.c - unit tests of goconc_map (API.md section 3): every
+ * function and its statuses, bad input, peek's lending rule, on_drop
+ * accounting, migration (grow, shrink, reserve, maintain), range/scan
+ * exactly-once / at-least-once under churn and migration (single thread,
+ * fn doing the churn), allocation-failure sweeps, and the hash's quality.
+ *
+ * Each test runs in its own process (Check's fork mode) with the counting
+ * allocator of testutil.  White-box checks include src/map_internal.h.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "map_internal.h"
+#include "testutil.h"
+
+/* The hash is internal (hidden): compile it in for its quality test. */
+#include "hash.c"
+
+#define MAXK 64
+#define MAXV 1100
+
+/* ------------------------------------------------------------- helpers */
+
+static void barrier(void) { ck_assert_int_eq(goconc_barrier(), GOCONC_OK); }
+
+static void noop_destroy(void *ctx, void *obj)
+{
+    (void)ctx;
+    (void)obj;
+}
+
+/*
+ * Run every deferred destroy and bring this thread's reclamation bag to
+ * one state whatever came before (one chunk, no spare: 65 retires fill
+ * a chunk and start the next, the barriers and polls free the rest), so
+ * tu_alloc_live() differences are the map's own.
+ */
+static long settle(void)
+{
+    static int dummy;
+    int round, i;
+    for (round = 0; round < 3; round++) {
+        barrier();
+        for (i = 0; i < 65; i++)
+            ck_assert_int_eq(goconc_defer_free(&dummy, noop_destroy, NULL), GOCONC_OK);
+    }
+    barrier();
+    return tu_alloc_live();
+}
+
+static goconc_map *mk_opts(unsigned shards, void (*drop)(void *, const void *, size_t,
+                                                           const void *, size_t),
+                           void *ctx)
+{
+    goconc_map_options o = GOCONC_MAP_OPTIONS_INIT;
+    goconc_map *m = NULL;
+    o.shards = shards;
+    o.seed = 0x1234567;
+    o.on_drop = drop;
+    o.ctx = ctx;
+    ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_OK);
+    ck_assert_ptr_nonnull(m);
+    return m;
+}
+
+static goconc_map *mk(unsigned shards) { return mk_opts(shards, NULL, NULL); }
+
+/* Key bytes of integer i, len bytes long (len >= 4 keeps keys distinct
+ * for i < 2^32): the integer then a pattern. */
+static size_t key_of(uint64_t i, size_t len, unsigned char *buf)
+{
+    size_t j;
+    for (j = 0; j < len; j++)
+        buf[j] = j < 8 ? (unsigned char)(i >> (8 * j)) : (unsigned char)(i * 31 + j);
+    return len;
+}
+
+/* Value bytes: a seed-derived pattern of vlen bytes. */
+static void val_of(uint64_t seed, size_t vlen, unsigned char *buf)
+{
+    size_t j;
+    for (j = 0; j < vlen; j++)
+        buf[j] = (unsigned char)(seed * 131 + j * 7 + (seed >> 8));
+}
+
+static void store_u64(goconc_map *m, uint64_t k, uint64_t v)
+{
+    ck_assert_int_eq(goconc_map_store(m, &k, 8, &v, 8), GOCONC_OK);
+}
+
+static int load_u64(goconc_map *m, uint64_t k, uint64_t *v)
+{
+    size_t n = 0;
+    int rc = goconc_map_load(m, &k, 8, v, 8, &n);
+    if (rc == GOCONC_OK)
+        ck_assert_uint_eq(n, 8);
+    return rc;
+}
+
+static goconc_map_stats stats(goconc_map *m)
+{
+    goconc_map_stats st = GOCONC_MAP_STATS_INIT;
+    ck_assert_int_eq(goconc_map_stats_get(m, &st), GOCONC_OK);
+    return st;
+}
+
+static void finish(goconc_map *m)
+{
+    size_t moved;
+    ck_assert_int_eq(goconc_map_maintain(m, (size_t)-1, &moved), GOCONC_OK);
+    ck_assert_uint_eq(stats(m).shards_migrating, 0);
+}
+
+/* --------------------------------------------------- on_drop tracking */
+
+/* Values used with the tracker are 8 bytes: id << 8 | generation.  The
+ * tracker counts drops per id and checks ctx and key == id. */
+#define NID 4096
+static int drops[NID];
+static long drop_total;
+static int drop_ctx;
+static int drop_bad;
+
+static void track_drop(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    uint64_t k = 0, v = 0;
+    if (ctx != &drop_ctx || vlen < 8 || klen < 8) {
+        __atomic_fetch_add(&drop_bad, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    memcpy(&k, key, 8);
+    memcpy(&v, val, 8);
+    if (k != v >> 8 || k >= NID)
+        __atomic_fetch_add(&drop_bad, 1, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_add(&drops[k], 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&drop_total, 1, __ATOMIC_RELAXED);
+}
+
+static void drop_reset(void)
+{
+    memset(drops, 0, sizeof drops);
+    drop_total = 0;
+    drop_bad = 0;
+}
+
+/* ----------------------------------------------------------- the tests */
+
+START_TEST(test_new_options)
+{
+    goconc_map *m = NULL;
+    goconc_map_options o = GOCONC_MAP_OPTIONS_INIT;
+    struct {
+        goconc_map_options o;
+        uint64_t extra;
+    } big;
+    unsigned s;
+
+    ck_assert_int_eq(goconc_map_new(NULL, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_new(&m, NULL), GOCONC_OK);
+    ck_assert_ptr_nonnull(m);
+    s = (unsigned)stats(m).shards; /* the default: a power of two */
+    ck_assert(s >= 1 && (s & (s - 1)) == 0);
+    goconc_map_free(m);
+    goconc_map_free(NULL);
+
+    o.struct_size = sizeof o - 1;
+    ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_EINVAL);
+    ck_assert_ptr_null(m);
+    o.struct_size = sizeof o;
+    o.shards = 3;
+    ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_EINVAL);
+    o.shards = 1u << (MAP_MAX_SHARD_BITS + 1);
+    ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_EINVAL);
+    o.shards = 0;
+    o.capacity_hint = (size_t)-1;
+    ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_EOVERFLOW);
+    o.capacity_hint = 0;
+
+    memset(&big, 0, sizeof big);
+    big.o = o;
+    big.o.struct_size = sizeof big;
+    ck_assert_int_eq(goconc_map_new(&m, &big.o), GOCONC_OK);
+    goconc_map_free(m);
+    big.extra = 1;
+    ck_assert_int_eq(goconc_map_new(&m, &big.o), GOCONC_EINVAL);
+
+    for (s = 1; s <= 1024; s *= 2) {
+        uint64_t k, v;
+        m = mk(s);
+        ck_assert_uint_eq(stats(m).shards, s);
+        for (k = 0; k < 300; k++)
+            store_u64(m, k, k + 1);
+        for (k = 0; k < 300; k++) {
+            ck_assert_int_eq(load_u64(m, k, &v), GOCONC_OK);
+            ck_assert_uint_eq(v, k + 1);
+        }
+        ck_assert_uint_eq(goconc_map_len(m), 300);
+        goconc_map_free(m);
+    }
+
+    /* A capacity hint sizes the tables up front: no growth after. */
+    o.capacity_hint = 20000;
+    ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_OK);
+    {
+        uint64_t k;
+        for (k = 0; k < 20000; k++)
+            store_u64(m, k, k);
+        ck_assert_uint_eq(stats(m).grows, 0);
+    }
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+static int visit_count(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+    (void)k;
+    (void)kl;
+    (void)v;
+    (void)vl;
+    ++*(size_t *)ctx;
+    return 0;
+}
+
+static int upd_keep(void *ctx, const void *old, size_t oldlen, int found, const void **nv,
+                    size_t *nl)
+{
+    (void)ctx;
+    (void)old;
+    (void)oldlen;
+    (void)found;
+    (void)nv;
+    (void)nl;
+    return GOCONC_UPDATE_KEEP;
+}
+
+START_TEST(test_bad_input)
+{
+    goconc_map *m = mk(4);
+    uint64_t k = 1, v = 2, c = 0;
+    size_t n;
+    const void *p;
+    goconc_map_stats st = GOCONC_MAP_STATS_INIT;
+
+    ck_assert_int_eq(goconc_map_load(NULL, &k, 8, &v, 8, &n), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_load(m, NULL, 8, &v, 8, &n), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_load(m, &k, 8, NULL, 8, &n), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_store(NULL, &k, 8, &v, 8), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_store(m, NULL, 8, &v, 8), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_store(m, &k, 8, NULL, 8), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_load_or_store(NULL, &k, 8, &v, 8, NULL, 0, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_load_or_store(m, &k, 8, NULL, 1, NULL, 0, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_load_or_store(m, &k, 8, &v, 8, NULL, 8, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_load_and_delete(NULL, &k, 8, NULL, 0, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_load_and_delete(m, NULL, 1, NULL, 0, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_load_and_delete(m, &k, 8, NULL, 4, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_delete(NULL, &k, 8), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_delete(m, NULL, 8), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_swap(NULL, &k, 8, &v, 8, NULL, 0, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_swap(m, &k, 8, NULL, 8, NULL, 0, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_swap(m, &k, 8, &v, 8, NULL, 8, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_compare_and_swap(NULL, &k, 8, &v, 8, &v, 8), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_compare_and_swap(m, &k, 8, NULL, 8, &v, 8), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_compare_and_swap(m, &k, 8, &v, 8, NULL, 8), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_compare_and_delete(NULL, &k, 8, &v, 8), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_compare_and_delete(m, &k, 8, NULL, 8), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_update(NULL, &k, 8, upd_keep, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_update(m, NULL, 8, upd_keep, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_update(m, &k, 8, NULL, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_range(NULL, visit_count, &n), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_range(m, NULL, &n), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_scan(NULL, &c, 10, visit_count, &n), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_scan(m, NULL, 10, visit_count, &n), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_scan(m, &c, 0, visit_count, &n), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_scan(m, &c, 10, NULL, &n), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_reserve(NULL, 10), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_reserve(m, (size_t)-1), GOCONC_EOVERFLOW);
+    ck_assert_int_eq(goconc_map_maintain(NULL, 10, &n), GOCONC_EINVAL);
+    ck_assert_uint_eq(goconc_map_len(NULL), 0);
+    ck_assert_int_eq(goconc_map_clear(NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_stats_get(NULL, &st), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_stats_get(m, NULL), GOCONC_EINVAL);
+    st.struct_size = 8;
+    ck_assert_int_eq(goconc_map_stats_get(m, &st), GOCONC_EINVAL);
+
+    /* peek: only inside a read section; val must be given. */
+    ck_assert_int_eq(goconc_map_peek(m, &k, 8, &p, &n), GOCONC_EINVAL);
+    goconc_read_lock();
+    ck_assert_int_eq(goconc_map_peek(m, &k, 8, NULL, &n), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_peek(NULL, &k, 8, &p, &n), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_peek(m, NULL, 8, &p, &n), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_peek(m, &k, 8, &p, &n), GOCONC_NOTFOUND);
+    goconc_read_unlock();
+
+    /* Nothing above changed the map. */
+    ck_assert_uint_eq(goconc_map_len(m), 0);
+    ck_assert_int_eq(goconc_map_load(m, &k, 8, NULL, 0, NULL), GOCONC_NOTFOUND);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+/* Every key/value length class: inline (<= 8 bytes each), mixed, out of
+ * line; empty keys and values; keys that differ only in length. */
+START_TEST(test_sizes)
+{
+    static const size_t kl[] = { 0, 1, 3, 7, 8, 9, 16, 100 };
+    static const size_t vl[] = { 0, 1, 7, 8, 9, 16, 1000 };
+    goconc_map *m = mk(2);
+    unsigned char kb[128], vb[MAXV], out[MAXV];
+    size_t i, j, n, count = 0;
+    const void *p;
+
+    for (i = 0; i < sizeof kl / sizeof kl[0]; i++) {
+        for (j = 0; j < sizeof vl / sizeof vl[0]; j++) {
+            /* Distinct keys per (i, j): same length, different bytes
+             * (a length-0 key exists once). */
+            key_of(i * 16 + j + 1, kl[i], kb);
+            if (kl[i] == 0 && j > 0)
+                continue;
+            val_of(i * 100 + j, vl[j], vb);
+            ck_assert_int_eq(goconc_map_store(m, kb, kl[i], vb, vl[j]), GOCONC_OK);
+            count++;
+            n = 12345;
+            ck_assert_int_eq(goconc_map_load(m, kb, kl[i], out, sizeof out, &n), GOCONC_OK);
+            ck_assert_uint_eq(n, vl[j]);
+            ck_assert(memcmp(out, vb, vl[j]) == 0);
+            /* Presence test, and the exact-fit and short buffers. */
+            ck_assert_int_eq(goconc_map_load(m, kb, kl[i], NULL, 0, NULL), GOCONC_OK);
+            ck_assert_int_eq(goconc_map_load(m, kb, kl[i], out, vl[j], &n), GOCONC_OK);
+            if (vl[j]) {
+                n = 0;
+                ck_assert_int_eq(goconc_map_load(m, kb, kl[i], out, vl[j] - 1, &n),
+                                 GOCONC_ERANGE);
+                ck_assert_uint_eq(n, vl[j]);
+            }
+            goconc_read_lock();
+            ck_assert_int_eq(goconc_map_peek(m, kb, kl[i], &p, &n), GOCONC_OK);
+            ck_assert_ptr_nonnull(p); /* also for an empty value */
+            ck_assert_uint_eq(n, vl[j]);
+            ck_assert(memcmp(p, vb, vl[j]) == 0);
+            goconc_read_unlock();
+        }
+    }
+    ck_assert_uint_eq(goconc_map_len(m), count);
+    /* Overwrite every key with a value of another size class. */
+    for (i = 0; i < sizeof kl / sizeof kl[0]; i++) {
+        for (j = 0; j < sizeof vl / sizeof vl[0]; j++) {
+            size_t nv = vl[(j + 3) % (sizeof vl / sizeof vl[0])];
+            key_of(i * 16 + j + 1, kl[i], kb);
+            if (kl[i] == 0 && j > 0)
+                continue;
+            val_of(i * 100 + j + 7, nv, vb);
+            ck_assert_int_eq(goconc_map_store(m, kb, kl[i], vb, nv), GOCONC_OK);
+        }
+    }
+    ck_assert_uint_eq(goconc_map_len(m), count);
+    for (i = 0; i < sizeof kl / sizeof kl[0]; i++) {
+        for (j = 0; j < sizeof vl / sizeof vl[0]; j++) {
+            size_t nv = vl[(j + 3) % (sizeof vl / sizeof vl[0])];
+            key_of(i * 16 + j + 1, kl[i], kb);
+            if (kl[i] == 0 && j > 0)
+                continue;
+            val_of(i * 100 + j + 7, nv, vb);
+            ck_assert_int_eq(goconc_map_load(m, kb, kl[i], out, sizeof out, &n), GOCONC_OK);
+            ck_assert_uint_eq(n, nv);
+            ck_assert(memcmp(out, vb, nv) == 0);
+        }
+    }
+    /* "a", "a\0", "a\0\0": three keys. */
+    ck_assert_int_eq(goconc_map_clear(m), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_store(m, "a", 1, "1", 1), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_store(m, "a\0", 2, "2", 1), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_store(m, "a\0\0\0\0\0\0\0\0", 9, "9", 1), GOCONC_OK);
+    ck_assert_uint_eq(goconc_map_len(m), 3);
+    ck_assert_int_eq(goconc_map_load(m, "a\0", 2, out, 1, &n), GOCONC_OK);
+    ck_assert_int_eq(out[0], '2');
+    ck_assert_int_eq(goconc_map_load(m, "a\0\0", 3, out, 1, &n), GOCONC_NOTFOUND);
+    ck_assert_int_eq(goconc_map_delete(m, "a", 1), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_delete(m, "a", 1), GOCONC_NOTFOUND);
+    ck_assert_int_eq(goconc_map_load(m, "a\0", 2, out, 1, &n), GOCONC_OK);
+    /* NULL with length 0 is the empty key / value. */
+    ck_assert_int_eq(goconc_map_store(m, NULL, 0, NULL, 0), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load(m, "", 0, out, 0, &n), GOCONC_OK);
+    ck_assert_uint_eq(n, 0);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+/* The bytes peek lends never change until the section ends, whatever
+ * happens to the key meanwhile: overwrites, deletes, re-stores, growth
+ * and shrink migrations, clear. */
+START_TEST(test_peek_stable)
+{
+    goconc_map *m = mk(1);
+    unsigned char big[40], copy[40];
+    uint64_t k, v = 0x1111, w;
+    const void *p8, *pbig, *p0;
+    size_t n8, nbig, n0;
+    int round;
+
+    for (round = 0; round < 3; round++) {
+        uint64_t key8 = 7, keyb = 8, key0 = 9;
+        memset(big, 0xA0 + round, sizeof big);
+        store_u64(m, key8, v);
+        ck_assert_int_eq(goconc_map_store(m, &keyb, 8, big, sizeof big), GOCONC_OK);
+        ck_assert_int_eq(goconc_map_store(m, &key0, 8, NULL, 0), GOCONC_OK);
+        goconc_read_lock();
+        ck_assert_int_eq(goconc_map_peek(m, &key8, 8, &p8, &n8), GOCONC_OK);
+        ck_assert_int_eq(goconc_map_peek(m, &keyb, 8, &pbig, &nbig), GOCONC_OK);
+        ck_assert_int_eq(goconc_map_peek(m, &key0, 8, &p0, &n0), GOCONC_OK);
+        ck_assert_ptr_nonnull(p0);
+        ck_assert_uint_eq(n0, 0);
+        memcpy(copy, pbig, nbig);
+        /* Churn: overwrite and delete the peeked keys many times, and
+         * grow and shrink the table under them. */
+        for (k = 0; k < 3000; k++) {
+            w = k;
+            store_u64(m, key8, w);
+            ck_assert_int_eq(goconc_map_store(m, &keyb, 8, &w, 8), GOCONC_OK);
+            store_u64(m, 1000 + k, k);
+            if (k % 3 == 0)
+                ck_assert_int_eq(goconc_map_delete(m, &key8, 8), GOCONC_OK);
+        }
+        for (k = 0; k < 3000; k++)
+            ck_assert_int_eq(goconc_map_delete(m, &(uint64_t){ 1000 + k }, 8), GOCONC_OK);
+        if (round == 2)
+            ck_assert_int_eq(goconc_map_clear(m), GOCONC_OK);
+        ck_assert_int_eq(goconc_map_maintain(m, (size_t)-1, NULL), GOCONC_OK);
+        memcpy(&w, p8, 8);
+        ck_assert_uint_eq(w, v);
+        ck_assert(memcmp(pbig, copy, sizeof copy) == 0);
+        goconc_read_unlock();
+        v += 0x101;
+    }
+    ck_assert_uint_gt(stats(m).grows, 0);
+    ck_assert_uint_gt(stats(m).shrinks, 0);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+START_TEST(test_load_or_store)
+{
+    goconc_map *m = mk(4);
+    unsigned char out[32], big[20];
+    size_t n;
+    uint64_t v;
+
+    ck_assert_int_eq(goconc_map_load_or_store(m, "k", 1, "v1", 2, out, sizeof out, &n), GOCONC_OK);
+    n = 99;
+    ck_assert_int_eq(goconc_map_load_or_store(m, "k", 1, "v2", 2, out, sizeof out, &n),
+                     GOCONC_EXISTS);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(memcmp(out, "v1", 2) == 0);
+    /* Short buffer: ERANGE, size reported, nothing stored. */
+    ck_assert_int_eq(goconc_map_load_or_store(m, "k", 1, "v3", 2, out, 1, &n), GOCONC_ERANGE);
+    ck_assert_uint_eq(n, 2);
+    ck_assert_int_eq(goconc_map_load_or_store(m, "k", 1, "v3", 2, NULL, 0, NULL), GOCONC_EXISTS);
+    ck_assert_int_eq(goconc_map_load(m, "k", 1, out, sizeof out, &n), GOCONC_OK);
+    ck_assert(memcmp(out, "v1", 2) == 0);
+    memset(big, 5, sizeof big);
+    ck_assert_int_eq(goconc_map_load_or_store(m, "long-key-xxxxxx", 15, big, sizeof big, NULL, 0,
+                                              NULL),
+                     GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load_or_store(m, "long-key-xxxxxx", 15, "x", 1, out, sizeof out,
+                                              &n),
+                     GOCONC_EXISTS);
+    ck_assert_uint_eq(n, sizeof big);
+    ck_assert(memcmp(out, big, sizeof big) == 0);
+    ck_assert_uint_eq(goconc_map_len(m), 2);
+    v = 3;
+    ck_assert_int_eq(goconc_map_load_or_store(m, &v, 8, &v, 8, NULL, 0, NULL), GOCONC_OK);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+START_TEST(test_load_and_delete)
+{
+    goconc_map *m = mk(4);
+    unsigned char out[32];
+    size_t n = 77;
+
+    ck_assert_int_eq(goconc_map_load_and_delete(m, "k", 1, out, sizeof out, &n), GOCONC_NOTFOUND);
+    ck_assert_int_eq(goconc_map_store(m, "k", 1, "value-1234", 10), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load_and_delete(m, "k", 1, out, 9, &n), GOCONC_ERANGE);
+    ck_assert_uint_eq(n, 10);
+    ck_assert_uint_eq(goconc_map_len(m), 1); /* nothing deleted */
+    ck_assert_int_eq(goconc_map_load_and_delete(m, "k", 1, out, 10, &n), GOCONC_OK);
+    ck_assert(memcmp(out, "value-1234", 10) == 0);
+    ck_assert_uint_eq(goconc_map_len(m), 0);
+    ck_assert_int_eq(goconc_map_load(m, "k", 1, NULL, 0, NULL), GOCONC_NOTFOUND);
+    ck_assert_int_eq(goconc_map_store(m, "k", 1, "v", 1), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load_and_delete(m, "k", 1, NULL, 0, NULL), GOCONC_OK);
+    ck_assert_uint_eq(goconc_map_len(m), 0);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+START_TEST(test_delete)
+{
+    goconc_map *m = mk(8);
+    uint64_t k;
+    for (k = 0; k < 500; k++)
+        store_u64(m, k, k);
+    for (k = 0; k < 500; k += 2)
+        ck_assert_int_eq(goconc_map_delete(m, &k, 8), GOCONC_OK);
+    for (k = 0; k < 500; k++) {
+        ck_assert_int_eq(goconc_map_delete(m, &k, 8), k % 2 ? GOCONC_OK : GOCONC_NOTFOUND);
+        ck_assert_int_eq(goconc_map_delete(m, &k, 8), GOCONC_NOTFOUND);
+    }
+    ck_assert_uint_eq(goconc_map_len(m), 0);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+START_TEST(test_swap)
+{
+    goconc_map *m = mk(4);
+    unsigned char prev[32];
+    size_t n = 55;
+
+    ck_assert_int_eq(goconc_map_swap(m, "k", 1, "first", 5, prev, sizeof prev, &n),
+                     GOCONC_NOTFOUND);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(goconc_map_swap(m, "k", 1, "second-longer", 13, prev, sizeof prev, &n),
+                     GOCONC_OK);
+    ck_assert_uint_eq(n, 5);
+    ck_assert(memcmp(prev, "first", 5) == 0);
+    /* Short buffer: nothing stored. */
+    ck_assert_int_eq(goconc_map_swap(m, "k", 1, "third", 5, prev, 12, &n), GOCONC_ERANGE);
+    ck_assert_uint_eq(n, 13);
+    ck_assert_int_eq(goconc_map_load(m, "k", 1, prev, sizeof prev, &n), GOCONC_OK);
+    ck_assert_uint_eq(n, 13);
+    ck_assert(memcmp(prev, "second-longer", 13) == 0);
+    ck_assert_int_eq(goconc_map_swap(m, "k", 1, "third", 5, NULL, 0, NULL), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load(m, "k", 1, prev, sizeof prev, &n), GOCONC_OK);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_uint_eq(goconc_map_len(m), 1);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+START_TEST(test_cas_cad)
+{
+    goconc_map *m = mk(4);
+    unsigned char out[64], big[50];
+    size_t n;
+
+    ck_assert_int_eq(goconc_map_compare_and_swap(m, "k", 1, "a", 1, "b", 1), GOCONC_NOTFOUND);
+    ck_assert_int_eq(goconc_map_compare_and_delete(m, "k", 1, "a", 1), GOCONC_NOTFOUND);
+    ck_assert_uint_eq(goconc_map_len(m), 0);
+    ck_assert_int_eq(goconc_map_store(m, "k", 1, "a", 1), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_compare_and_swap(m, "k", 1, "x", 1, "b", 1), GOCONC_CHANGED);
+    ck_assert_int_eq(goconc_map_compare_and_swap(m, "k", 1, "ab", 2, "b", 1), GOCONC_CHANGED);
+    ck_assert_int_eq(goconc_map_compare_and_swap(m, "k", 1, NULL, 0, "b", 1), GOCONC_CHANGED);
+    memset(big, 9, sizeof big);
+    ck_assert_int_eq(goconc_map_compare_and_swap(m, "k", 1, "a", 1, big, sizeof big), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load(m, "k", 1, out, sizeof out, &n), GOCONC_OK);
+    ck_assert_uint_eq(n, sizeof big);
+    ck_assert_int_eq(goconc_map_compare_and_delete(m, "k", 1, "a", 1), GOCONC_CHANGED);
+    ck_assert_int_eq(goconc_map_compare_and_delete(m, "k", 1, big, sizeof big - 1),
+                     GOCONC_CHANGED);
+    ck_assert_int_eq(goconc_map_compare_and_delete(m, "k", 1, big, sizeof big), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load(m, "k", 1, NULL, 0, NULL), GOCONC_NOTFOUND);
+    /* Empty values compare too. */
+    ck_assert_int_eq(goconc_map_store(m, "e", 1, NULL, 0), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_compare_and_swap(m, "e", 1, NULL, 0, "z", 1), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_compare_and_delete(m, "e", 1, "z", 1), GOCONC_OK);
+    ck_assert_uint_eq(goconc_map_len(m), 0);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+/* ------------------------------------------------------------- update */
+
+struct upd {
+    goconc_map *m, *other;
+    int ret;                   /* what fn returns */
+    const void *nv;
+    size_t nl;
+    int calls, found_seen;
+    size_t oldlen_seen;
+    unsigned char old_seen[32];
+    int rc_store, rc_delete, rc_update, rc_clear, rc_reserve, rc_maintain, rc_swap,
+        rc_load, rc_peek, rc_other, rc_sync, rc_barrier, rc_range;
+};
+
+static int upd_fn(void *ctx, const void *old, size_t oldlen, int found, const void **nv,
+                  size_t *nl)
+{
+    struct upd *u = ctx;
+    u->calls++;
+    u->found_seen = found;
+    u->oldlen_seen = oldlen;
+    if (found && oldlen <= sizeof u->old_seen)
+        memcpy(u->old_seen, old, oldlen);
+    *nv = u->nv;
+    *nl = u->nl;
+    return u->ret;
+}
+
+static int visit_store_same(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+    struct upd *u = ctx;
+    (void)v;
+    (void)vl;
+    u->rc_range = goconc_map_store(u->m, k, kl, "q", 1);
+    return 0;
+}
+
+/* fn tries everything on its own map. */
+static int upd_reenter(void *ctx, const void *old, size_t oldlen, int found, const void **nv,
+                       size_t *nl)
+{
+    struct upd *u = ctx;
+    unsigned char buf[8];
+    size_t n;
+    const void *p;
+    (void)old;
+    (void)oldlen;
+    (void)found;
+    (void)nv;
+    (void)nl;
+    u->calls++;
+    u->rc_store = goconc_map_store(u->m, "other", 5, "x", 1);
+    u->rc_delete = goconc_map_delete(u->m, "k", 1);
+    u->rc_update = goconc_map_update(u->m, "z", 1, upd_keep, NULL);
+    u->rc_clear = goconc_map_clear(u->m);
+    u->rc_reserve = goconc_map_reserve(u->m, 1000);
+    u->rc_maintain = goconc_map_maintain(u->m, 10, &n);
+    u->rc_swap = goconc_map_swap(u->m, "k", 1, "y", 1, NULL, 0, NULL);
+    u->rc_load = goconc_map_load(u->m, "k", 1, buf, sizeof buf, &n);
+    goconc_read_lock();
+    u->rc_peek = goconc_map_peek(u->m, "k", 1, &p, &n);
+    goconc_read_unlock();
+    u->rc_other = goconc_map_store(u->other, "k", 1, "o", 1);
+    u->rc_sync = goconc_synchronize();
+    u->rc_barrier = goconc_barrier();
+    u->rc_range = 99;
+    goconc_map_range(u->m, visit_store_same, u);
+    return GOCONC_UPDATE_KEEP;
+}
+
+START_TEST(test_update)
+{
+    goconc_map *m = mk(4), *other = mk(4);
+    struct upd u;
+    unsigned char out[64], big[30];
+    size_t n;
+    int i;
+
+    memset(&u, 0, sizeof u);
+    u.m = m;
+    /* Absent key: KEEP and DELETE change nothing, STORE inserts. */
+    u.ret = GOCONC_UPDATE_KEEP;
+    ck_assert_int_eq(goconc_map_update(m, "k", 1, upd_fn, &u), GOCONC_OK);
+    ck_assert_int_eq(u.calls, 1);
+    ck_assert_int_eq(u.found_seen, 0);
+    u.ret = GOCONC_UPDATE_DELETE;
+    ck_assert_int_eq(goconc_map_update(m, "k", 1, upd_fn, &u), GOCONC_OK);
+    ck_assert_uint_eq(goconc_map_len(m), 0);
+    u.ret = GOCONC_UPDATE_STORE;
+    u.nv = "v1";
+    u.nl = 2;
+    ck_assert_int_eq(goconc_map_update(m, "k", 1, upd_fn, &u), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load(m, "k", 1, out, sizeof out, &n), GOCONC_OK);
+    ck_assert(n == 2 && memcmp(out, "v1", 2) == 0);
+    /* Present: fn sees the value; STORE replaces (also with a long one). */
+    memset(big, 3, sizeof big);
+    u.nv = big;
+    u.nl = sizeof big;
+    ck_assert_int_eq(goconc_map_update(m, "k", 1, upd_fn, &u), GOCONC_OK);
+    ck_assert_int_eq(u.found_seen, 1);
+    ck_assert_uint_eq(u.oldlen_seen, 2);
+    ck_assert(memcmp(u.old_seen, "v1", 2) == 0);
+    ck_assert_int_eq(goconc_map_load(m, "k", 1, out, sizeof out, &n), GOCONC_OK);
+    ck_assert_uint_eq(n, sizeof big);
+    /* fn's status: negative aborts (returned), other values are EINVAL. */
+    u.ret = GOCONC_ENOMEM;
+    ck_assert_int_eq(goconc_map_update(m, "k", 1, upd_fn, &u), GOCONC_ENOMEM);
+    u.ret = -1000;
+    ck_assert_int_eq(goconc_map_update(m, "k", 1, upd_fn, &u), -1000);
+    for (i = 0; i < 16; i++) {
+        u.ret = i;
+        ck_assert_int_eq(goconc_map_update(m, "k", 1, upd_fn, &u), GOCONC_EINVAL);
+    }
+    u.ret = 19;
+    ck_assert_int_eq(goconc_map_update(m, "k", 1, upd_fn, &u), GOCONC_EINVAL);
+    /* STORE of NULL with a length is EINVAL; NULL with 0 is empty. */
+    u.ret = GOCONC_UPDATE_STORE;
+    u.nv = NULL;
+    u.nl = 3;
+    ck_assert_int_eq(goconc_map_update(m, "k", 1, upd_fn, &u), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_map_load(m, "k", 1, out, sizeof out, &n), GOCONC_OK);
+    ck_assert_uint_eq(n, sizeof big); /* unchanged by any of the above */
+    u.nl = 0;
+    ck_assert_int_eq(goconc_map_update(m, "k", 1, upd_fn, &u), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load(m, "k", 1, out, sizeof out, &n), GOCONC_OK);
+    ck_assert_uint_eq(n, 0);
+    u.ret = GOCONC_UPDATE_DELETE;
+    ck_assert_int_eq(goconc_map_update(m, "k", 1, upd_fn, &u), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load(m, "k", 1, NULL, 0, NULL), GOCONC_NOTFOUND);
+
+    /* Re-entry: writes to the same map are EDEADLK, reads work, other
+     * maps work, waiting calls are EDEADLK, range's fn cannot write. */
+    ck_assert_int_eq(goconc_map_store(m, "k", 1, "kv", 2), GOCONC_OK);
+    memset(&u, 0, sizeof u);
+    u.m = m;
+    u.other = other;
+    ck_assert_int_eq(goconc_map_update(m, "k", 1, upd_reenter, &u), GOCONC_OK);
+    ck_assert_int_eq(u.calls, 1);
+    ck_assert_int_eq(u.rc_store, GOCONC_EDEADLK);
+    ck_assert_int_eq(u.rc_delete, GOCONC_EDEADLK);
+    ck_assert_int_eq(u.rc_update, GOCONC_EDEADLK);
+    ck_assert_int_eq(u.rc_clear, GOCONC_EDEADLK);
+    ck_assert_int_eq(u.rc_reserve, GOCONC_EDEADLK);
+    ck_assert_int_eq(u.rc_maintain, GOCONC_EDEADLK);
+    ck_assert_int_eq(u.rc_swap, GOCONC_EDEADLK);
+    ck_assert_int_eq(u.rc_load, GOCONC_OK);
+    ck_assert_int_eq(u.rc_peek, GOCONC_OK);
+    ck_assert_int_eq(u.rc_other, GOCONC_OK);
+    ck_assert_int_eq(u.rc_sync, GOCONC_EDEADLK);
+    ck_assert_int_eq(u.rc_barrier, GOCONC_EDEADLK);
+    ck_assert_int_eq(u.rc_range, GOCONC_EDEADLK);
+    ck_assert_int_eq(goconc_map_load(m, "other", 5, NULL, 0, NULL), GOCONC_NOTFOUND);
+    ck_assert_int_eq(goconc_map_load(m, "k", 1, out, sizeof out, &n), GOCONC_OK);
+    ck_assert(n == 2 && memcmp(out, "kv", 2) == 0);
+    /* After fn, writes work again. */
+    ck_assert_int_eq(goconc_map_store(m, "after", 5, "x", 1), GOCONC_OK);
+    goconc_map_free(m);
+    goconc_map_free(other);
+    barrier();
+}
+END_TEST
+
+/* ------------------------------------------------------ range and scan */
+
+struct rs {
+    goconc_map *m;
+    uint64_t stable;      /* keys [0, stable) never change */
+    unsigned char *seen;  /* per key id < seen_n */
+    size_t seen_n;
+    size_t visits, stop_at;
+    uint64_t next_churn;  /* churn keys >= 1 << 32 */
+    int write_rc, in_section, bad;
+    int churn;
+};
+
+static int rs_visit(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+    struct rs *r = ctx;
+    uint64_t key, val;
+    if (kl != 8 || vl != 8) {
+        r->bad++;
+        return 0;
+    }
+    memcpy(&key, k, 8);
+    memcpy(&val, v, 8);
+    if (val != key * 3)
+        r->bad++;
+    if (key < r->seen_n && r->seen[key] < 255)
+        r->seen[key]++;
+    if (key >= (1ull << 32) && r->stable + (key - (1ull << 32)) < r->seen_n &&
+        r->seen[r->stable + key - (1ull << 32)] < 255)
+        r->seen[r->stable + key - (1ull << 32)]++;
+    r->visits++;
+    if (goconc_synchronize() != GOCONC_EDEADLK) /* fn runs in a read section */
+        r->in_section = 0;
+    if (r->churn) {
+        /* fn writes the map: store several new keys, delete older ones
+         * (growing, then shrinking, so shards migrate under the walk). */
+        int i;
+        for (i = 0; i < r->churn; i++) {
+            uint64_t c = (1ull << 32) + r->next_churn++, cv = c * 3;
+            if (goconc_map_store(r->m, &c, 8, &cv, 8) != GOCONC_OK)
+                r->write_rc = -1;
+            if (r->next_churn > 40) {
+                uint64_t d = c - 40;
+                if (goconc_map_delete(r->m, &d, 8) != GOCONC_OK)
+                    r->write_rc = -2;
+            }
+        }
+    }
+    return r->stop_at && r->visits == r->stop_at;
+}
+
+static void rs_prepare(struct rs *r, goconc_map *m, uint64_t stable, size_t seen_n)
+{
+    uint64_t k;
+    memset(r, 0, sizeof *r);
+    r->m = m;
+    r->stable = stable;
+    r->seen_n = seen_n;
+    r->seen = calloc(seen_n, 1);
+    r->in_section = 1;
+    for (k = 0; k < stable; k++)
+        store_u64(m, k, k * 3);
+}
+
+START_TEST(test_range)
+{
+    goconc_map *m = mk(4);
+    struct rs r;
+    uint64_t k;
+    size_t i;
+
+    ck_assert_int_eq(goconc_map_range(m, visit_count, &i), GOCONC_OK);
+    rs_prepare(&r, m, 3000, 3000);
+    ck_assert_int_eq(goconc_map_range(m, rs_visit, &r), GOCONC_OK);
+    ck_assert_int_eq(r.bad, 0);
+    ck_assert_int_eq(r.in_section, 1);
+    for (k = 0; k < 3000; k++)
+        ck_assert_int_eq(r.seen[k], 1);
+    /* Stopped by fn. */
+    r.stop_at = 10;
+    r.visits = 0;
+    ck_assert_int_eq(goconc_map_range(m, rs_visit, &r), GOCONC_STOPPED);
+    ck_assert_uint_eq(r.visits, 10);
+    free(r.seen);
+    goconc_map_free(m);
+
+    /* fn churns the map hard: shards grow and shrink under the walk.
+     * Every stable key exactly once, no key twice. */
+    for (i = 0; i < 4; i++) {
+        m = mk(i == 0 ? 1 : 4);
+        rs_prepare(&r, m, 2000, 2000 + 200000);
+        r.churn = (int)(i + 1) * 3;
+        ck_assert_int_eq(goconc_map_range(m, rs_visit, &r), GOCONC_OK);
+        ck_assert_int_eq(r.write_rc, 0);
+        ck_assert_int_eq(r.bad, 0);
+        for (k = 0; k < 2000; k++)
+            ck_assert_int_eq(r.seen[k], 1);
+        for (k = 0; k < r.seen_n; k++)
+            ck_assert_int_le(r.seen[k], 1);
+        ck_assert_uint_gt(stats(m).grows + stats(m).buckets_moved, 0);
+        free(r.seen);
+        goconc_map_free(m);
+    }
+    barrier();
+}
+END_TEST
+
+START_TEST(test_scan)
+{
+    goconc_map *m = mk(8);
+    struct rs r;
+    uint64_t cursor = 0, k;
+    size_t calls = 0, before;
+    int rc;
+
+    rs_prepare(&r, m, 5000, 5000 + 100000);
+    do {
+        before = r.visits;
+        ck_assert_int_eq(goconc_map_scan(m, &cursor, 100, rs_visit, &r), GOCONC_OK);
+        ck_assert_uint_le(r.visits - before, 100 + 64); /* about max_entries */
+        calls++;
+    } while (cursor != 0);
+    ck_assert_uint_gt(calls, 40);
+    for (k = 0; k < 5000; k++)
+        ck_assert_int_eq(r.seen[k], 1); /* no resize: exactly once */
+
+    /* Stopped by fn: the cursor resumes without skipping anything. */
+    memset(r.seen, 0, r.seen_n);
+    r.visits = 0;
+    cursor = 0;
+    for (;;) {
+        r.stop_at = r.visits + 37;
+        rc = goconc_map_scan(m, &cursor, 200, rs_visit, &r);
+        if (rc == GOCONC_OK && cursor == 0)
+            break;
+        ck_assert(rc == GOCONC_OK || rc == GOCONC_STOPPED);
+    }
+    for (k = 0; k < 5000; k++)
+        ck_assert_int_ge(r.seen[k], 1);
+
+    /* Churn and migration between and during calls: at least once. */
+    memset(r.seen, 0, r.seen_n);
+    r.stop_at = 0;
+    r.churn = 4;
+    cursor = 0;
+    do
+        ck_assert_int_eq(goconc_map_scan(m, &cursor, 50, rs_visit, &r), GOCONC_OK);
+    while (cursor != 0);
+    ck_assert_int_eq(r.write_rc, 0);
+    ck_assert_int_eq(r.bad, 0);
+    for (k = 0; k < 5000; k++)
+        ck_assert_int_ge(r.seen[k], 1);
+    free(r.seen);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+/* ----------------------------------------------------------- migration */
+
+START_TEST(test_grow_shrink)
+{
+    goconc_map *m = mk(4);
+    goconc_map_stats st0 = stats(m), st;
+    uint64_t k, v;
+    const uint64_t n = 60000;
+
+    for (k = 0; k < n; k++) {
+        store_u64(m, k, ~k);
+        /* Every key stays readable through every migration step. */
+        if (k % 97 == 0) {
+            uint64_t j = k / 2;
+            ck_assert_int_eq(load_u64(m, j, &v), GOCONC_OK);
+            ck_assert_uint_eq(v, ~j);
+        }
+    }
+    st = stats(m);
+    ck_assert_uint_gt(st.grows, 0);
+    ck_assert_uint_gt(st.buckets, st0.buckets);
+    ck_assert_uint_le(st.shards_migrating, st.shards);
+    for (k = 0; k < n; k++) {
+        ck_assert_int_eq(load_u64(m, k, &v), GOCONC_OK);
+        ck_assert_uint_eq(v, ~k);
+    }
+    for (k = 0; k < n; k++) {
+        ck_assert_int_eq(goconc_map_delete(m, &k, 8), GOCONC_OK);
+        if (k % 101 == 0 && k + 1 < n) {
+            ck_assert_int_eq(load_u64(m, n - 1, &v), GOCONC_OK);
+            ck_assert_uint_eq(v, ~(n - 1));
+        }
+    }
+    finish(m);
+    st = stats(m);
+    ck_assert_uint_gt(st.shrinks, 0);
+    ck_assert_uint_eq(st.len, 0);
+    ck_assert_uint_le(st.buckets, 4 * 8);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+START_TEST(test_reserve_maintain)
+{
+    goconc_map *m = mk(8);
+    goconc_map_stats st;
+    uint64_t k, grows;
+    size_t moved = 0, total = 0;
+
+    for (k = 0; k < 100; k++)
+        store_u64(m, k, k);
+    ck_assert_int_eq(goconc_map_reserve(m, 50000), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_reserve(m, 0), GOCONC_OK);
+    /* maintain advances by at most max_buckets units per call. */
+    ck_assert_int_eq(goconc_map_maintain(m, 0, &moved), GOCONC_OK);
+    ck_assert_uint_eq(moved, 0);
+    do {
+        ck_assert_int_eq(goconc_map_maintain(m, 3, &moved), GOCONC_OK);
+        ck_assert_uint_le(moved, 3);
+        total += moved;
+    } while (moved);
+    ck_assert_uint_gt(total, 0);
+    st = stats(m);
+    ck_assert_uint_eq(st.shards_migrating, 0);
+    ck_assert_uint_ge(st.buckets * MAP_SLOTS * 4 / 5, 50000);
+    grows = st.grows;
+    for (k = 0; k < 50000; k++)
+        store_u64(m, k, k);
+    ck_assert_uint_eq(stats(m).grows, grows); /* reserved: no more growth */
+    /* Deleting does not shrink below the reservation. */
+    for (k = 0; k < 50000; k++)
+        ck_assert_int_eq(goconc_map_delete(m, &k, 8), GOCONC_OK);
+    finish(m);
+    st = stats(m);
+    ck_assert_uint_ge(st.buckets * MAP_SLOTS * 4 / 5, 50000);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+/* Readers see every key at every step of a migration: one unit at a
+ * time through ZEROING and MOVING, white-box. */
+START_TEST(test_migration_steps)
+{
+    goconc_map *m = mk(1);
+    struct goconc_map *mm = m;
+    uint64_t k, v, n = 0, steps = 0;
+    size_t moved;
+    int saw_zeroing = 0, saw_moving = 0;
+
+    /* Fill until a migration starts. */
+    while (at_load(&mm->sh[0].phase) == MAP_STABLE || n < 200)
+        store_u64(m, n, n * 7), n++;
+    do {
+        unsigned ph = (unsigned)at_load(&mm->sh[0].phase);
+        saw_zeroing |= ph == MAP_ZEROING;
+        saw_moving |= ph == MAP_MOVING;
+        for (k = 0; k < n; k++) {
+            ck_assert_int_eq(load_u64(m, k, &v), GOCONC_OK);
+            ck_assert_uint_eq(v, k * 7);
+        }
+        ck_assert_int_eq(load_u64(m, n + 5, &v), GOCONC_NOTFOUND);
+        ck_assert_int_eq(goconc_map_maintain(m, 1, &moved), GOCONC_OK);
+        steps++;
+    } while (moved);
+    ck_assert(saw_zeroing || saw_moving);
+    ck_assert_uint_gt(steps, 2);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+/* ------------------------------------------------------- clear, stats */
+
+START_TEST(test_clear)
+{
+    goconc_map *m = mk_opts(4, track_drop, &drop_ctx);
+    uint64_t k, v;
+
+    drop_reset();
+    for (k = 0; k < 1000; k++) {
+        v = k << 8;
+        ck_assert_int_eq(goconc_map_store(m, &k, 8, &v, 8), GOCONC_OK);
+    }
+    ck_assert_int_eq(goconc_map_clear(m), GOCONC_OK);
+    ck_assert_uint_eq(goconc_map_len(m), 0);
+    for (k = 0; k < 1000; k++)
+        ck_assert_int_eq(goconc_map_load(m, &k, 8, NULL, 0, NULL), GOCONC_NOTFOUND);
+    barrier();
+    ck_assert_int_eq(drop_bad, 0);
+    ck_assert_int_eq(drop_total, 1000);
+    for (k = 0; k < 1000; k++)
+        ck_assert_int_eq(drops[k], 1);
+    /* Usable afterwards, and clear of an empty map is fine. */
+    for (k = 0; k < 100; k++) {
+        v = k << 8 | 1;
+        ck_assert_int_eq(goconc_map_store(m, &k, 8, &v, 8), GOCONC_OK);
+    }
+    ck_assert_uint_eq(goconc_map_len(m), 100);
+    ck_assert_int_eq(goconc_map_clear(m), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_clear(m), GOCONC_OK);
+    goconc_map_free(m);
+    barrier();
+    ck_assert_int_eq(drop_total, 1100);
+}
+END_TEST
+
+/* A counting allocator that knows sizes, for stats.bytes. */
+static long long cnt_bytes;
+static void *cnt_alloc(void *ctx, size_t size)
+{
+    size_t *p = malloc(size + 16);
+    (void)ctx;
+    if (!p)
+        return NULL;
+    p[0] = size;
+    __atomic_fetch_add(&cnt_bytes, (long long)size, __ATOMIC_RELAXED);
+    return (char *)p + 16;
+}
+static void cnt_free(void *ctx, void *ptr)
+{
+    size_t *p;
+    (void)ctx;
+    if (!ptr)
+        return;
+    p = (size_t *)((char *)ptr - 16);
+    __atomic_fetch_sub(&cnt_bytes, (long long)p[0], __ATOMIC_RELAXED);
+    free(p);
+}
+
+START_TEST(test_stats)
+{
+    goconc_allocator a = { sizeof a, cnt_alloc, cnt_free, NULL };
+    goconc_map_stats st = GOCONC_MAP_STATS_INIT;
+    struct {
+        goconc_map_stats st;
+        uint64_t extra[2];
+    } big;
+    goconc_map *m;
+    unsigned char val[40];
+    long long before;
+    uint64_t k;
+
+    /* Any live map keeps the allocator; this test uses its own. */
+    barrier();
+    ck_assert_int_eq(goconc_set_allocator(&a), GOCONC_OK);
+    barrier();
+    before = __atomic_load_n(&cnt_bytes, __ATOMIC_RELAXED);
+    m = mk(16);
+    memset(val, 1, sizeof val);
+    for (k = 0; k < 20000; k++) {
+        if (k % 4 == 0)
+            ck_assert_int_eq(goconc_map_store(m, &k, 8, val, sizeof val), GOCONC_OK);
+        else
+            store_u64(m, k, k);
+    }
+    for (k = 0; k < 20000; k += 3)
+        ck_assert_int_eq(goconc_map_delete(m, &k, 8), GOCONC_OK);
+    barrier();
+    st = stats(m);
+    ck_assert_uint_eq(st.len, goconc_map_len(m));
+    ck_assert_uint_eq(st.shards, 16);
+    ck_assert_uint_gt(st.buckets, 20000 / MAP_SLOTS / 2);
+    /* stats.bytes: what the map holds, as the allocator counts it (the
+     * reclamation core's own chunks excepted: a few KB). */
+    {
+        long long live = __atomic_load_n(&cnt_bytes, __ATOMIC_RELAXED) - before;
+        long long diff = live - (long long)st.bytes;
+        ck_assert_msg(diff > -1024 && diff < 16384, "bytes %zu, allocator says %lld",
+                      st.bytes, live);
+    }
+    /* struct_size rules: too small EINVAL, larger with a zero tail ok
+     * (tail untouched), non-zero tail EINVAL. */
+    memset(&big, 0, sizeof big);
+    big.st.struct_size = sizeof big;
+    ck_assert_int_eq(goconc_map_stats_get(m, &big.st), GOCONC_OK);
+    ck_assert_uint_eq(big.st.len, st.len);
+    ck_assert_uint_eq(big.extra[0], 0);
+    big.extra[1] = 5;
+    ck_assert_int_eq(goconc_map_stats_get(m, &big.st), GOCONC_EINVAL);
+    goconc_map_free(m);
+    barrier();
+    ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_OK);
+    tu_alloc_install();
+}
+END_TEST
+
+/* ------------------------------------------------------------- on_drop */
+
+START_TEST(test_on_drop)
+{
+    goconc_map *m = mk_opts(4, track_drop, &drop_ctx);
+    unsigned char out[16];
+    uint64_t k, v;
+    size_t n;
+    long expect = 0;
+
+    drop_reset();
+    /* Replaced values, deleted values, swapped, CAS'd, updated: each
+     * dropped exactly once, never while a reader could still see it. */
+    goconc_read_lock();
+    for (k = 0; k < 200; k++) {
+        v = k << 8;
+        ck_assert_int_eq(goconc_map_store(m, &k, 8, &v, 8), GOCONC_OK);
+        v |= 1;
+        ck_assert_int_eq(goconc_map_store(m, &k, 8, &v, 8), GOCONC_OK); /* drops gen 0 */
+        expect++;
+    }
+    ck_assert_int_eq(goconc_barrier(), GOCONC_EDEADLK);
+    ck_assert_int_eq(__atomic_load_n(&drop_total, __ATOMIC_RELAXED), 0); /* we are reading */
+    goconc_read_unlock();
+    for (k = 0; k < 200; k += 4) {
+        ck_assert_int_eq(goconc_map_delete(m, &k, 8), GOCONC_OK);
+        expect++;
+    }
+    for (k = 1; k < 200; k += 4) {
+        v = k << 8 | 2;
+        ck_assert_int_eq(goconc_map_swap(m, &k, 8, &v, 8, out, sizeof out, &n), GOCONC_OK);
+        expect++;
+    }
+    for (k = 2; k < 200; k += 4) {
+        uint64_t old = k << 8 | 1;
+        v = k << 8 | 3;
+        ck_assert_int_eq(goconc_map_compare_and_swap(m, &k, 8, &old, 8, &v, 8), GOCONC_OK);
+        expect++;
+    }
+    for (k = 3; k < 200; k += 4) {
+        ck_assert_int_eq(goconc_map_load_and_delete(m, &k, 8, out, sizeof out, &n), GOCONC_OK);
+        expect++;
+    }
+    barrier();
+    ck_assert_int_eq(drop_bad, 0);
+    ck_assert_int_eq(drop_total, expect);
+    /* What is left is dropped at free. */
+    expect += (long)goconc_map_len(m);
+    goconc_map_free(m);
+    barrier();
+    ck_assert_int_eq(drop_bad, 0);
+    ck_assert_int_eq(drop_total, expect);
+    for (k = 0; k < 200; k++)
+        ck_assert_int_eq(drops[k], k % 4 == 0 || k % 4 == 3 ? 2 : 3);
+}
+END_TEST
+
+/* Long values with on_drop (out-of-line entries carry their drop). */
+static long long_drops;
+static void long_drop(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+    (void)ctx;
+    (void)k;
+    (void)v;
+    if (kl == 20 && vl == 100)
+        __atomic_fetch_add(&long_drops, 1, __ATOMIC_RELAXED);
+}
+
+START_TEST(test_on_drop_long)
+{
+    goconc_map *m = mk_opts(2, long_drop, NULL);
+    unsigned char kb[20], vb[100];
+    uint64_t i;
+
+    for (i = 0; i < 500; i++) {
+        key_of(i, 20, kb);
+        val_of(i, 100, vb);
+        ck_assert_int_eq(goconc_map_store(m, kb, 20, vb, 100), GOCONC_OK);
+        ck_assert_int_eq(goconc_map_store(m, kb, 20, vb, 100), GOCONC_OK);
+    }
+    for (i = 0; i < 500; i += 2) {
+        key_of(i, 20, kb);
+        ck_assert_int_eq(goconc_map_delete(m, kb, 20), GOCONC_OK);
+    }
+    goconc_map_free(m);
+    barrier();
+    ck_assert_int_eq(long_drops, 1000);
+}
+END_TEST
+
+/* ----------------------------------------------- allocation failures */
+
+/* The whole content of a small map, for "unchanged" checks. */
+struct snap {
+    size_t len;
+    uint64_t sum;
+};
+
+static int snap_visit(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+    struct snap *s = ctx;
+    size_t i;
+    s->len++;
+    for (i = 0; i < kl; i++)
+        s->sum = s->sum * 1099511628211ull + ((const unsigned char *)k)[i] + 1;
+    s->sum = s->sum * 31 + kl;
+    for (i = 0; i < vl; i++)
+        s->sum += ((const unsigned char *)v)[i] * (i + 7) * (kl + 3);
+    s->sum += vl * 1000003;
+    return 0;
+}
+
+/* Order-independent digest: range order may differ between tables. */
+static int snap_visit_xor(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+    struct snap one = { 0, 0 }, *s = ctx;
+    snap_visit(&one, k, kl, v, vl);
+    s->len++;
+    s->sum += one.sum * 0x9e3779b97f4a7c15ull; /* commutative */
+    return 0;
+}
+
+static struct snap snapshot(goconc_map *m)
+{
+    struct snap s = { 0, 0 };
+    ck_assert_int_eq(goconc_map_range(m, snap_visit_xor, &s), GOCONC_OK);
+    ck_assert_uint_eq(s.len, goconc_map_len(m));
+    return s;
+}
+
+static void snap_eq(struct snap a, struct snap b)
+{
+    ck_assert_uint_eq(a.len, b.len);
+    ck_assert_uint_eq(a.sum, b.sum);
+}
+
+/* Fill m with n entries (mixed inline/long) with key ids [base, base+n). */
+static void fill(goconc_map *m, uint64_t base, uint64_t n)
+{
+    unsigned char kb[24], vb[64];
+    uint64_t i;
+    for (i = base; i < base + n; i++) {
+        size_t kl = i % 5 == 0 ? 24 : 8, vl = i % 3 == 0 ? 64 : 8;
+        key_of(i, kl, kb);
+        val_of(i, vl, vb);
+        ck_assert_int_eq(goconc_map_store(m, kb, kl, vb, vl), GOCONC_OK);
+    }
+}
+
+/*
+ * Run op(m, arg) with the Nth allocation failing for N = 0, 1, 2, ...
+ * until it succeeds: each failure must be ENOMEM with the map unchanged
+ * and usable.  Returns how many failures were seen.
+ */
+typedef int (*sweep_op)(goconc_map *m, uint64_t arg);
+
+static int sweep(goconc_map *m, sweep_op op, uint64_t arg)
+{
+    struct snap before = snapshot(m), after;
+    long n;
+    int rc;
+    for (n = 0;; n++) {
+        ck_assert_int_lt(n, 10000);
+        tu_alloc_fail_after(n);
+        rc = op(m, arg);
+        tu_alloc_fail_after(-1);
+        if (rc != GOCONC_ENOMEM)
+            break;
+        after = snapshot(m);
+        if (after.len != before.len || after.sum != before.sum)
+            fprintf(stderr, "sweep: op %p arg %lu changed the map at failure %ld\n",
+                    (void *)(uintptr_t)op, (unsigned long)arg, n);
+        snap_eq(before, after);
+    }
+    ck_assert_msg(rc >= 0, "op returned %d after %ld failures", rc, n);
+    return (int)n;
+}
+
+static int op_store_long(goconc_map *m, uint64_t i)
+{
+    unsigned char kb[24], vb[64];
+    key_of(i, 24, kb);
+    val_of(i + 99, 64, vb);
+    return goconc_map_store(m, kb, 24, vb, 64);
+}
+
+static int op_store_inline(goconc_map *m, uint64_t i)
+{
+    uint64_t v = (i << 8) | 0x77;
+    return goconc_map_store(m, &i, 8, &v, 8);
+}
+
+static int op_swap(goconc_map *m, uint64_t i)
+{
+    unsigned char kb[8], vb[64], out[64];
+    size_t n;
+    key_of(i, 8, kb);
+    val_of(i + 5, 64, vb);
+    return goconc_map_swap(m, kb, 8, vb, 64, out, sizeof out, &n);
+}
+
+static int op_los(goconc_map *m, uint64_t i)
+{
+    unsigned char kb[24], vb[64];
+    key_of(i, 24, kb);
+    val_of(i + 3, 64, vb);
+    return goconc_map_load_or_store(m, kb, 24, vb, 64, NULL, 0, NULL);
+}
+
+static int op_delete(goconc_map *m, uint64_t i)
+{
+    unsigned char kb[24];
+    size_t kl = i % 5 == 0 ? 24 : 8;
+    key_of(i, kl, kb);
+    return goconc_map_delete(m, kb, kl);
+}
+
+static int op_lad(goconc_map *m, uint64_t i)
+{
+    unsigned char kb[24], out[64];
+    size_t kl = i % 5 == 0 ? 24 : 8, n;
+    key_of(i, kl, kb);
+    return goconc_map_load_and_delete(m, kb, kl, out, sizeof out, &n);
+}
+
+static int op_cas(goconc_map *m, uint64_t i)
+{
+    unsigned char kb[24], old[64], nv[64];
+    size_t kl = i % 5 == 0 ? 24 : 8, vl = i % 3 == 0 ? 64 : 8;
+    key_of(i, kl, kb);
+    val_of(i, vl, old);
+    val_of(i + 1, 40, nv);
+    return goconc_map_compare_and_swap(m, kb, kl, old, vl, nv, 40);
+}
+
+static int upd_store_long(void *ctx, const void *old, size_t oldlen, int found,
+                          const void **nv, size_t *nl)
+{
+    static unsigned char v[50];
+    (void)old;
+    (void)oldlen;
+    (void)found;
+    memset(v, (int)(uintptr_t)ctx, sizeof v);
+    *nv = v;
+    *nl = sizeof v;
+    return GOCONC_UPDATE_STORE;
+}
+
+static int op_update(goconc_map *m, uint64_t i)
+{
+    unsigned char kb[8];
+    key_of(i, 8, kb);
+    return goconc_map_update(m, kb, 8, upd_store_long, (void *)(uintptr_t)(i & 0xFF));
+}
+
+static int upd_store_inline(void *ctx, const void *old, size_t oldlen, int found,
+                            const void **nv, size_t *nl)
+{
+    static uint64_t v;
+    (void)old;
+    (void)oldlen;
+    (void)found;
+    v = (uint64_t)(uintptr_t)ctx;
+    *nv = &v;
+    *nl = sizeof v;
+    return GOCONC_UPDATE_STORE;
+}
+
+static int op_update_inline(goconc_map *m, uint64_t i)
+{
+    return goconc_map_update(m, &i, 8, upd_store_inline, (void *)(uintptr_t)(i * 3));
+}
+
+static int op_reserve(goconc_map *m, uint64_t n) { return goconc_map_reserve(m, (size_t)n); }
+static int op_clear(goconc_map *m, uint64_t n)
+{
+    (void)n;
+    return goconc_map_clear(m);
+}
+
+static void noop_drop(void *c, const void *k, size_t kl, const void *v, size_t vl)
+{
+    (void)c;
+    (void)k;
+    (void)kl;
+    (void)v;
+    (void)vl;
+}
+
+START_TEST(test_enomem_new)
+{
+    goconc_map_options o = GOCONC_MAP_OPTIONS_INIT;
+    goconc_map *m = NULL;
+    long live, n;
+    int rc;
+
+    live = settle();
+    o.capacity_hint = 5000;
+    o.shards = 8;
+    for (n = 0;; n++) {
+        tu_alloc_fail_after(n);
+        rc = goconc_map_new(&m, &o);
+        tu_alloc_fail_after(-1);
+        if (rc == GOCONC_OK)
+            break;
+        ck_assert_int_eq(rc, GOCONC_ENOMEM);
+        ck_assert_ptr_null(m);
+        ck_assert_int_eq(tu_alloc_live(), live);
+    }
+    ck_assert_int_gt(n, 5);
+    fill(m, 0, 100);
+    goconc_map_free(m);
+    ck_assert_int_eq(settle(), live);
+}
+END_TEST
+
+static void sweep_all(goconc_map *m, int with_drop)
+{
+    uint64_t i;
+    int fails = 0;
+    /* Inserts that trigger growth (the map starts small), overwrites,
+     * deletes, long keys/values, update, reserve, clear. */
+    for (i = 0; i < 300; i++) {
+        fails += sweep(m, op_store_long, 1000 + i);
+        fails += sweep(m, op_store_inline, 3000 + i);
+        fails += sweep(m, op_store_inline, i); /* overwrites ids < 300 */
+    }
+    for (i = 0; i < 100; i++) {
+        fails += sweep(m, op_swap, 5 * i + 1);
+        fails += sweep(m, op_los, 6000 + i);
+        fails += sweep(m, op_cas, 7 * i + 3);
+        fails += sweep(m, op_update, 9000 + i);
+        fails += sweep(m, op_update, i + 1000);
+        fails += sweep(m, op_update_inline, 3000 + i);
+        fails += sweep(m, op_delete, 2 * i);
+        fails += sweep(m, op_lad, 2 * i + 1000);
+    }
+    ck_assert_int_gt(fails, 300);
+    if (with_drop)
+        ck_assert_int_gt(fails, 600);
+    fails = sweep(m, op_reserve, 40000);
+    ck_assert_int_gt(fails, 0);
+    fill(m, 20000, 2000); /* usable, growing into the reservation */
+    ck_assert_int_gt(sweep(m, op_clear, 0), 0);
+    ck_assert_uint_eq(goconc_map_len(m), 0);
+}
+
+START_TEST(test_enomem_ops)
+{
+    long live;
+    goconc_map *m;
+    live = settle();
+    m = mk(4);
+    fill(m, 0, 300);
+    sweep_all(m, 0);
+    goconc_map_free(m);
+    ck_assert_int_eq(settle(), live);
+}
+END_TEST
+
+START_TEST(test_enomem_ops_drop)
+{
+    long live;
+    goconc_map *m;
+    live = settle();
+    m = mk_opts(2, noop_drop, NULL);
+    fill(m, 0, 300);
+    sweep_all(m, 1);
+    goconc_map_free(m);
+    ck_assert_int_eq(settle(), live);
+}
+END_TEST
+
+/* A full table that must migrate at once (over the cap, white-box):
+ * ENOMEM leaves it full and usable. */
+START_TEST(test_enomem_full_table)
+{
+    goconc_map *m;
+    struct goconc_map *mm;
+    uint64_t k = 0;
+    long live = settle();
+    m = mm = mk(1);
+    /* Occupy the migration slots (in the name of shard 0 itself, which
+     * helping skips) so the shard cannot grow the normal way, then fill
+     * its table to the brim. */
+    {
+        unsigned i;
+        for (i = 0; i < mm->mig_cap; i++)
+            at_store(&mm->mig[i], 1);
+    }
+    while (goconc_map_len(m) < MAP_SLOTS * (mm->sh[0].tbl->mask + 1) - 1)
+        store_u64(m, k, k), k++;
+    ck_assert_int_eq(at_load(&mm->sh[0].phase), MAP_STABLE);
+    store_u64(m, k, k), k++; /* the last free slot */
+    ck_assert_uint_eq(stats(m).grows, 0);
+    ck_assert_int_ge(sweep(m, op_store_inline, 100000), 1);
+    ck_assert(at_load(&mm->sh[0].phase) != MAP_STABLE || stats(m).grows == 1);
+    {
+        unsigned i;
+        for (i = 0; i < mm->mig_cap; i++)
+            at_store(&mm->mig[i], 0);
+    }
+    finish(m);
+    ck_assert_uint_eq(goconc_map_len(m), k + 1);
+    goconc_map_free(m);
+    ck_assert_int_eq(settle(), live);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- hash */
+
+static unsigned popcnt64(uint64_t x) { return (unsigned)__builtin_popcountll(x); }
+
+/*
+ * Flip each input bit: each output bit should flip with probability 1/2.
+ * Keys of 1 and 2 bytes are enumerated (a random sample would repeat
+ * them), longer ones drawn; the bound is 6 standard deviations of an
+ * ideal function over as many samples.
+ */
+static void avalanche(size_t len)
+{
+    struct gc_hash_key hk;
+    unsigned char buf[64];
+    uint64_t s = 42, h0, flips[64] = { 0 };
+    size_t trials = len == 1 ? 256 : len == 2 ? 65536 : 400, t, bit, j;
+    double worst = 0, bound;
+
+    gc_hash_init(&hk, 7);
+    for (t = 0; t < trials; t++) {
+        for (j = 0; j < len; j++)
+            buf[j] = len <= 2 ? (unsigned char)(t >> (8 * j)) : (unsigned char)tu_rand(&s);
+        h0 = gc_hash(&hk, buf, len);
+        for (bit = 0; bit < len * 8; bit++) {
+            uint64_t d;
+            buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+            d = gc_hash(&hk, buf, len) ^ h0;
+            buf[bit / 8] ^= (unsigned char)(1u << (bit % 8));
+            for (j = 0; j < 64; j++)
+                flips[j] += (d >> j) & 1;
+        }
+    }
+    for (j = 0; j < 64; j++) {
+        double p = (double)flips[j] / (double)(trials * len * 8);
+        double dev = p > 0.5 ? p - 0.5 : 0.5 - p;
+        if (dev > worst)
+            worst = dev;
+    }
+    bound = 6 * 0.5 / __builtin_sqrt((double)(trials * len * 8));
+    ck_assert_msg(worst < bound, "len %zu: an output bit flips with p off 0.5 by %.4f (> %.4f)",
+                  len, worst, bound);
+}
+
+START_TEST(test_hash)
+{
+    struct gc_hash_key a, b;
+    unsigned char buf[300];
+    uint64_t s = 1, i, h, low = 0, high = 0;
+    size_t len;
+
+    for (len = 1; len <= 8; len++)
+        avalanche(len);
+    avalanche(12);
+    avalanche(16);
+    avalanche(24);
+    avalanche(57);
+    /* Short keys: the inline path and the general entry agree. */
+    gc_hash_init(&a, 99);
+    gc_hash_init(&b, 100);
+    for (len = 0; len < sizeof buf; len++)
+        buf[len] = (unsigned char)tu_rand(&s);
+    for (len = 0; len <= 200; len++) {
+        ck_assert_uint_eq(gc_hash(&a, buf, len), gc_hash_bytes(&a, buf, len));
+        ck_assert_uint_ne(gc_hash(&a, buf, len), gc_hash(&b, buf, len)); /* keyed */
+        if (len)
+            ck_assert_uint_ne(gc_hash(&a, buf, len), gc_hash(&a, buf, len - 1));
+    }
+    ck_assert_uint_eq(gc_hash_word(&a, gc_key_word(buf, 5), 5), gc_hash(&a, buf, 5));
+    /* Sequential integer keys spread over the shard (top) and bucket
+     * (low) bits evenly. */
+    {
+        unsigned top[64] = { 0 }, bottom[64] = { 0 };
+        for (i = 0; i < 64000; i++) {
+            h = gc_hash(&a, &i, 8);
+            top[h >> 58]++;
+            bottom[h & 63]++;
+            low += popcnt64(h & 0xFFFFFFFF);
+            high += popcnt64(h >> 32);
+        }
+        for (i = 0; i < 64; i++) {
+            ck_assert_uint_gt(top[i], 800);
+            ck_assert_uint_lt(top[i], 1200);
+            ck_assert_uint_gt(bottom[i], 800);
+            ck_assert_uint_lt(bottom[i], 1200);
+        }
+        ck_assert(low > 64000 * 15 && low < 64000 * 17);
+        ck_assert(high > 64000 * 15 && high < 64000 * 17);
+    }
+}
+END_TEST
+
+static Suite *map_suite(void)
+{
+    Suite *s = suite_create("map");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_new_options);
+    tcase_add_test(tc, test_bad_input);
+    tcase_add_test(tc, test_sizes);
+    tcase_add_test(tc, test_peek_stable);
+    tcase_add_test(tc, test_load_or_store);
+    tcase_add_test(tc, test_load_and_delete);
+    tcase_add_test(tc, test_delete);
+    tcase_add_test(tc, test_swap);
+    tcase_add_test(tc, test_cas_cad);
+    tcase_add_test(tc, test_update);
+    tcase_add_test(tc, test_range);
+    tcase_add_test(tc, test_scan);
+    tcase_add_test(tc, test_grow_shrink);
+    tcase_add_test(tc, test_reserve_maintain);
+    tcase_add_test(tc, test_migration_steps);
+    tcase_add_test(tc, test_clear);
+    tcase_add_test(tc, test_stats);
+    tcase_add_test(tc, test_on_drop);
+    tcase_add_test(tc, test_on_drop_long);
+    tcase_add_test(tc, test_enomem_new);
+    tcase_add_test(tc, test_enomem_ops);
+    tcase_add_test(tc, test_enomem_ops_drop);
+    tcase_add_test(tc, test_enomem_full_table);
+    tcase_add_test(tc, test_hash);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    tu_alloc_install();
+    return tu_run(map_suite(), 24);
+}
