@@ -107,6 +107,8 @@ static _Thread_local struct {
     uintptr_t fb_parity;
     struct gc_thread *temp;   /* temporary record after the destructor */
     struct gc_chunk *fb_spare; /* gc_reserve for threads without a record */
+    unsigned collect_depth;   /* inside collect_begin/collect_end */
+    uintptr_t collect_phase;
 } tls __attribute__((tls_model("initial-exec")));
 
 static struct {
@@ -131,12 +133,19 @@ static atword reclaimed;
 static atword reg_gen;
 
 /*
- * Collectors hold this shared while they hold entries taken out of a bag;
- * goconc_barrier takes it exclusively (empty critical section) to wait
- * for every collection that started before.  Writer-preferring, so a
- * stream of collectors cannot starve a barrier; pollers only try it.
+ * Collectors count themselves in collecting[phase] while they hold
+ * entries taken out of a bag; goconc_barrier flips the phase and waits
+ * for the old one to empty, so it waits for every collection that started
+ * before, while new ones (counted in the new phase) cannot starve it.
+ * Plain counters rather than a rwlock: they survive fork() (glibc's
+ * rwlock knows its writer by a thread id the child does not have).
  */
-static pthread_rwlock_t collect_rw;
+static struct {
+    atword n;
+    char pad[GC_PAD - sizeof(atword)];
+} collecting[2] __attribute__((aligned(GC_PAD)));
+static atword collect_phase;
+static pthread_mutex_t drain_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Pending work of other threads, set aside in a fork child. */
 static struct gc_chunk *forked_chunks;
@@ -145,6 +154,28 @@ static pthread_key_t thread_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static int key_ok;
 static int use_membarrier;
+
+static void collect_begin(void)
+{
+    uintptr_t p;
+    for (;;) {
+        p = at_load(&collect_phase);
+        /* Full-barrier increment, then re-check: a collector counted in a
+         * phase a drain has already flipped away from retries. */
+        at_fetch_add(&collecting[p].n, 1);
+        if (at_load(&collect_phase) == p)
+            break;
+        at_fetch_sub(&collecting[p].n, 1);
+    }
+    tls.collect_phase = p;
+    tls.collect_depth++;
+}
+
+static void collect_end(void)
+{
+    tls.collect_depth--;
+    at_fetch_sub(&collecting[tls.collect_phase].n, 1);
+}
 
 static inline struct gc_thread *self(void)
 {
@@ -277,7 +308,7 @@ static size_t chunk_run_due(struct gc_chunk *c, uintptr_t g, int all)
  * with no lock held.  Only b's owner, or anyone for the orphans, calls
  * this, so b outlives the call.  Returns how many ran.
  */
-static size_t bag_collect(struct gc_bag *b, int wait, int all)
+static size_t bag_collect(struct gc_bag *b, int all)
 {
     struct gc_entry due[CHUNK_ENTRIES];
     struct gc_chunk *list, *c, *next, *keep = NULL, **tail = &keep;
@@ -286,14 +317,11 @@ static size_t bag_collect(struct gc_bag *b, int wait, int all)
 
     if (at_load(&b->pending) == 0)
         return 0;
-    if (wait)
-        pthread_rwlock_rdlock(&collect_rw);
-    else if (pthread_rwlock_tryrdlock(&collect_rw) != 0)
-        return 0; /* a barrier is draining; it runs what is due */
+    collect_begin();
     pthread_mutex_lock(&b->lock);
-    /* Read under the shared lock: a barrier that waited for the epoch and
-     * then for the exclusive lock knows every later collector runs at
-     * least what it would. */
+    /* Read after counting in: a barrier that waited for the epoch and then
+     * drained the phase knows every later collector runs at least what it
+     * would. */
     g = at_load_acq(&goconc_gp.ctr);
     list = b->first;
     if (list == b->last) {
@@ -345,7 +373,7 @@ static size_t bag_collect(struct gc_bag *b, int wait, int all)
     }
     at_store(&b->pending, at_load(&b->pending) - ran);
     pthread_mutex_unlock(&b->lock);
-    pthread_rwlock_unlock(&collect_rw);
+    collect_end();
     at_fetch_add(&reclaimed, ran);
     return ran;
 }
@@ -801,15 +829,15 @@ void gc_poll(void)
             tls.fb_spare = NULL;
         }
         if (at_load(&orphans.pending) != 0 && try_advance(0))
-            bag_collect(&orphans, 0, 0);
+            bag_collect(&orphans, 0);
         return;
     }
     if (r->since_advance < ADVANCE_EVERY)
         return;
     r->since_advance = 0;
     try_advance(0);
-    bag_collect(&r->bag, 0, 0);
-    bag_collect(&orphans, 0, 0);
+    bag_collect(&r->bag, 0);
+    bag_collect(&orphans, 0);
 }
 
 GOCONC_API int goconc_defer_free(void *obj, goconc_destroy_fn destroy, void *ctx)
@@ -863,7 +891,7 @@ static int collect_pass(uintptr_t g)
     int found = 0;
 
     for (i = 0;; i++) {
-        pthread_rwlock_rdlock(&collect_rw);
+        collect_begin();
         pthread_mutex_lock(&reg.lock);
         for (r = reg.head, k = 0; r && k < i; r = r->next, k++)
             ;
@@ -878,7 +906,7 @@ static int collect_pass(uintptr_t g)
             run_entry(&due[j]);
         at_fetch_sub(&inflight, n);
         at_fetch_add(&reclaimed, n);
-        pthread_rwlock_unlock(&collect_rw);
+        collect_end();
         if (r == NULL)
             break;
         if (n > 0)
@@ -886,7 +914,7 @@ static int collect_pass(uintptr_t g)
         if (n == CHUNK_ENTRIES)
             i--; /* the same record may have more */
     }
-    if (bag_collect(&orphans, 1, 0) > 0)
+    if (bag_collect(&orphans, 0) > 0)
         found = 1;
     return found || at_load(&reg_gen) != gen;
 }
@@ -894,8 +922,16 @@ static int collect_pass(uintptr_t g)
 /* Wait for every collector that holds entries now. */
 static void collectors_drain(void)
 {
-    pthread_rwlock_wrlock(&collect_rw);
-    pthread_rwlock_unlock(&collect_rw);
+    uintptr_t p;
+    unsigned round = 0;
+
+    pthread_mutex_lock(&drain_lock);
+    p = at_load(&collect_phase);
+    at_store(&collect_phase, p ^ 1);
+    at_fence(); /* the flip before the count: pairs with collect_begin */
+    while (at_load_acq(&collecting[p].n) != 0)
+        backoff(&round);
+    pthread_mutex_unlock(&drain_lock);
 }
 
 GOCONC_API int goconc_barrier(void)
@@ -959,14 +995,6 @@ GOCONC_API int goconc_reclaim_stats_get(goconc_reclaim_stats *st)
 
 /* --------------------------------------------------- process events */
 
-static void collect_rw_init(void)
-{
-    pthread_rwlockattr_t a;
-    pthread_rwlockattr_init(&a);
-    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&collect_rw, &a);
-    pthread_rwlockattr_destroy(&a);
-}
 
 /*
  * Hold every lock another thread could hold across the fork, in the
@@ -975,7 +1003,7 @@ static void collect_rw_init(void)
  */
 static void fork_prepare(void)
 {
-    pthread_rwlock_wrlock(&collect_rw);
+    pthread_mutex_lock(&drain_lock);
     gc_alloc_fork_lock();
     pthread_mutex_lock(&reg.lock);
     pthread_mutex_lock(&orphans.lock);
@@ -986,7 +1014,7 @@ static void fork_parent(void)
     pthread_mutex_unlock(&orphans.lock);
     pthread_mutex_unlock(&reg.lock);
     gc_alloc_fork_unlock();
-    pthread_rwlock_unlock(&collect_rw);
+    pthread_mutex_unlock(&drain_lock);
 }
 
 /*
@@ -1045,14 +1073,15 @@ static void fork_child(void)
     pthread_mutex_unlock(&orphans.lock);
     pthread_mutex_unlock(&reg.lock);
     gc_alloc_fork_unlock();
-    /* glibc's rwlock knows its writer by thread id, which changed in the
-     * child: unlocking would count as a reader's unlock.  Start afresh. */
-    collect_rw_init();
+    at_store(&collecting[0].n, 0);
+    at_store(&collecting[1].n, 0);
+    if (tls.collect_depth)
+        at_store(&collecting[tls.collect_phase].n, tls.collect_depth);
+    pthread_mutex_unlock(&drain_lock);
 }
 
 __attribute__((constructor)) static void gc_reclaim_init(void)
 {
-    collect_rw_init();
     membarrier_setup();
     pthread_once(&key_once, key_create);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
