@@ -46,12 +46,19 @@
 
 /* ------------------------------------------------------------ ABI data */
 
-GOCONC_API _Thread_local struct goconc_reader *goconc_tls_reader
-    __attribute__((tls_model("initial-exec")));
+/*
+ * Defined under hidden names, exported as aliases: inside the library the
+ * fast paths then reach them without a GOT load.
+ */
+__attribute__((visibility("hidden"), tls_model("initial-exec")))
+_Thread_local struct goconc_reader *gc_tls_reader;
 /* Written only when the epoch advances; alone on its lines. */
-GOCONC_API struct goconc_gp_state goconc_gp __attribute__((aligned(GC_PAD))) = {
-    EPOCH_ONE, 1
-};
+__attribute__((visibility("hidden"), aligned(GC_PAD)))
+struct goconc_gp_state gc_gp = { EPOCH_ONE, 1 };
+
+extern GOCONC_API _Thread_local struct goconc_reader *goconc_tls_reader
+    __attribute__((alias("gc_tls_reader")));
+extern GOCONC_API struct goconc_gp_state goconc_gp __attribute__((alias("gc_gp")));
 
 /* ------------------------------------------------------------- records */
 
@@ -96,7 +103,7 @@ enum { TS_NEW = 0, TS_LIVE, TS_DEAD };
 
 /*
  * Per-thread state that must work without a record (fallback readers,
- * threads past their key destructor).  Together with goconc_tls_reader
+ * threads past their key destructor).  Together with gc_tls_reader
  * this is all the static TLS the library takes.
  */
 static _Thread_local struct {
@@ -179,7 +186,7 @@ static void collect_end(void)
 
 static inline struct gc_thread *self(void)
 {
-    return (struct gc_thread *)goconc_tls_reader;
+    return (struct gc_thread *)gc_tls_reader;
 }
 
 static inline int epoch_before(uintptr_t a, uintptr_t b)
@@ -201,13 +208,13 @@ static void membarrier_setup(void)
     if (cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
         sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0) {
         use_membarrier = 1;
-        at_store(&goconc_gp.need_fence, 0);
+        at_store(&gc_gp.need_fence, 0);
         return;
     }
 #endif
     /* ThreadSanitizer cannot see the ordering an IPI gives: fence. */
     use_membarrier = 0;
-    at_store(&goconc_gp.need_fence, 1);
+    at_store(&gc_gp.need_fence, 1);
 }
 
 /* The advancer's half of the reader-side ordering. */
@@ -322,7 +329,7 @@ static size_t bag_collect(struct gc_bag *b, int all)
     /* Read after counting in: a barrier that waited for the epoch and then
      * drained the phase knows every later collector runs at least what it
      * would. */
-    g = at_load_acq(&goconc_gp.ctr);
+    g = at_load_acq(&gc_gp.ctr);
     list = b->first;
     if (list == b->last) {
         list = NULL;
@@ -518,7 +525,7 @@ static struct gc_thread *thread_register(void)
         return NULL;
     }
     tls.state = TS_LIVE;
-    goconc_tls_reader = &r->reader;
+    gc_tls_reader = &r->reader;
     return r;
 }
 
@@ -546,7 +553,7 @@ static void thread_exit(void *arg)
     }
     /* Unlinking first means a thread that exits inside a read section
      * stalls nobody. */
-    goconc_tls_reader = NULL;
+    gc_tls_reader = NULL;
     tls.state = TS_DEAD;
     record_retire(r);
     if (tls.fb_spare) {
@@ -570,12 +577,12 @@ static void fallback_lock(void)
     if (tls.fb_nest++ > 0)
         return;
     for (;;) {
-        g = at_load(&goconc_gp.ctr);
+        g = at_load(&gc_gp.ctr);
         p = (g >> NEST_BITS) & 1;
         /* Full-barrier increment, then re-check: a reader counted under a
          * parity the advancer has already checked retries (SRCU-style). */
         at_fetch_add(&fb_count[p].n, 1);
-        if (at_load(&goconc_gp.ctr) == g)
+        if (at_load(&gc_gp.ctr) == g)
             break;
         at_fetch_sub(&fb_count[p].n, 1);
     }
@@ -594,7 +601,7 @@ static void record_lock(struct gc_thread *r)
         at_store_rel(&r->reader.ctr, c + 1);
         return;
     }
-    at_xchg(&r->reader.ctr, at_load(&goconc_gp.ctr) + 1);
+    at_xchg(&r->reader.ctr, at_load(&gc_gp.ctr) + 1);
 }
 
 /* 1 when the outermost section of r closed. */
@@ -608,14 +615,9 @@ static int record_unlock(struct gc_thread *r)
     return (c & NEST_MASK) == 1;
 }
 
-GOCONC_API void goconc_read_lock(void)
+/* Kept out of line so the exported fast path needs no stack frame. */
+__attribute__((noinline)) static void read_lock_slow(void)
 {
-    struct gc_thread *r = self();
-
-    if (GC_LIKELY(r != NULL)) {
-        goconc_read_lock_inline_();
-        return;
-    }
     if (tls.fb_nest > 0) {
         fallback_lock();
         return;
@@ -624,7 +626,7 @@ GOCONC_API void goconc_read_lock(void)
         record_lock(tls.temp);
         return;
     }
-    if (tls.state == TS_NEW && (r = thread_register()) != NULL) {
+    if (tls.state == TS_NEW && thread_register() != NULL) {
         goconc_read_lock_inline_();
         return;
     }
@@ -638,14 +640,18 @@ GOCONC_API void goconc_read_lock(void)
     fallback_lock();
 }
 
-GOCONC_API void goconc_read_unlock(void)
+GOCONC_API void goconc_read_lock(void)
+{
+    if (GC_LIKELY(self() != NULL))
+        goconc_read_lock_inline_();
+    else
+        read_lock_slow();
+}
+
+__attribute__((noinline)) static void read_unlock_slow(void)
 {
     struct gc_thread *t;
 
-    if (GC_LIKELY(self() != NULL)) {
-        goconc_read_unlock_inline_();
-        return;
-    }
     if (tls.fb_nest > 0) {
         if (--tls.fb_nest == 0) {
             at_fetch_sub(&fb_count[tls.fb_parity].n, 1);
@@ -662,6 +668,14 @@ GOCONC_API void goconc_read_unlock(void)
             pthread_setspecific(thread_key, NULL);
         record_retire(t);
     }
+}
+
+GOCONC_API void goconc_read_unlock(void)
+{
+    if (GC_LIKELY(self() != NULL))
+        goconc_read_unlock_inline_();
+    else
+        read_unlock_slow();
 }
 
 int gc_in_read_section(void)
@@ -688,7 +702,7 @@ static int try_advance(int wait)
         pthread_mutex_lock(&reg.lock);
     else if (pthread_mutex_trylock(&reg.lock) != 0)
         return 0;
-    g = at_load(&goconc_gp.ctr);
+    g = at_load(&gc_gp.ctr);
     reader_barrier();
     for (r = reg.head; r && ok; r = r->next) {
         /* Acquire pairs with the reader's release stores of its counter:
@@ -700,7 +714,7 @@ static int try_advance(int wait)
     if (ok && at_load(&fb_count[((g >> NEST_BITS) + 1) & 1].n) != 0)
         ok = 0;
     if (ok)
-        at_store_rel(&goconc_gp.ctr, g + EPOCH_ONE);
+        at_store_rel(&gc_gp.ctr, g + EPOCH_ONE);
     pthread_mutex_unlock(&reg.lock);
     return ok;
 }
@@ -731,8 +745,8 @@ static void wait_grace_period(void)
     unsigned round = 0;
 
     at_fence(); /* the caller's unpublishing stores come first */
-    target = at_load(&goconc_gp.ctr) + 2 * EPOCH_ONE;
-    while (epoch_before(at_load_acq(&goconc_gp.ctr), target))
+    target = at_load(&gc_gp.ctr) + 2 * EPOCH_ONE;
+    while (epoch_before(at_load_acq(&gc_gp.ctr), target))
         if (!try_advance(1))
             backoff(&round);
 }
@@ -797,7 +811,7 @@ int gc_retire(void *obj, goconc_destroy_fn destroy, void *ctx)
     /* Tag with an epoch read after the caller unpublished obj: the fence
      * keeps that store from passing this load. */
     at_fence();
-    e.epoch = at_load(&goconc_gp.ctr);
+    e.epoch = at_load(&gc_gp.ctr);
 
     pthread_mutex_lock(&b->lock);
     rc = bag_push(b, &e, r ? NULL : &tls.fb_spare);
@@ -943,7 +957,7 @@ GOCONC_API int goconc_barrier(void)
         return GOCONC_EDEADLK;
     wait_grace_period();
     /* Every entry retired before the call is due at g. */
-    g = at_load_acq(&goconc_gp.ctr);
+    g = at_load_acq(&gc_gp.ctr);
     /* A collector that read an older epoch may put due entries back:
      * wait for those; later ones read >= g and run all they take. */
     collectors_drain();
@@ -988,7 +1002,7 @@ GOCONC_API int goconc_reclaim_stats_get(goconc_reclaim_stats *st)
     pthread_mutex_lock(&reg.lock);
     s.threads = reg.n;
     pthread_mutex_unlock(&reg.lock);
-    s.epoch = (uint64_t)((at_load(&goconc_gp.ctr) >> NEST_BITS) - 1);
+    s.epoch = (uint64_t)((at_load(&gc_gp.ctr) >> NEST_BITS) - 1);
     s.reclaimed = at_load(&reclaimed);
     return gc_stats_out(st, &s, sizeof s, sizeof s);
 }

@@ -163,13 +163,24 @@ struct goconc_gp_state { uintptr_t ctr; uintptr_t need_fence; };
 #else
 #define GOCONC_TLS_ _Thread_local
 #endif
+#ifndef GOCONC_BUILDING
 extern GOCONC_API GOCONC_TLS_ struct goconc_reader *goconc_tls_reader
     __attribute__((tls_model("initial-exec")));
 extern GOCONC_API struct goconc_gp_state goconc_gp;
+#define GOCONC_TLS_READER_ goconc_tls_reader
+#define GOCONC_GP_ goconc_gp
+#else
+/* The library reaches the same objects under hidden names (no GOT). */
+extern __attribute__((visibility("hidden"), tls_model("initial-exec")))
+GOCONC_TLS_ struct goconc_reader *gc_tls_reader;
+extern __attribute__((visibility("hidden"))) struct goconc_gp_state gc_gp;
+#define GOCONC_TLS_READER_ gc_tls_reader
+#define GOCONC_GP_ gc_gp
+#endif
 
 static inline void goconc_read_lock_inline_(void)
 {
-    struct goconc_reader *r = goconc_tls_reader;
+    struct goconc_reader *r = GOCONC_TLS_READER_;
     uintptr_t c;
     if (__builtin_expect(r == NULL, 0)) {
         (goconc_read_lock)();
@@ -180,7 +191,7 @@ static inline void goconc_read_lock_inline_(void)
         __atomic_store_n(&r->ctr, c + 1, __ATOMIC_RELEASE);
         return;
     }
-    c = __atomic_load_n(&goconc_gp.ctr, __ATOMIC_RELAXED) + 1;
+    c = __atomic_load_n(&GOCONC_GP_.ctr, __ATOMIC_RELAXED) + 1;
 #ifdef GOCONC_TSAN_
     /* ThreadSanitizer models no fences: a seq_cst exchange orders alike. */
     (void)__atomic_exchange_n(&r->ctr, c, __ATOMIC_SEQ_CST);
@@ -188,7 +199,7 @@ static inline void goconc_read_lock_inline_(void)
     __atomic_store_n(&r->ctr, c, __ATOMIC_RELEASE);
     /* Orders the counter store before the section's loads; the reclaimer's
      * membarrier() (or its own fence) is the other half. */
-    if (__atomic_load_n(&goconc_gp.need_fence, __ATOMIC_RELAXED))
+    if (__atomic_load_n(&GOCONC_GP_.need_fence, __ATOMIC_RELAXED))
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
     else
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -197,7 +208,7 @@ static inline void goconc_read_lock_inline_(void)
 
 static inline void goconc_read_unlock_inline_(void)
 {
-    struct goconc_reader *r = goconc_tls_reader;
+    struct goconc_reader *r = GOCONC_TLS_READER_;
     uintptr_t c;
     if (__builtin_expect(r == NULL, 0)) {
         (goconc_read_unlock)();
