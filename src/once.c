@@ -100,7 +100,7 @@ static void finish(goconc_once *o, AO_t to)
 /*
  * The shared body of do and try.  call(fn, ctx) returns 0 on success.
  */
-static int once_run(goconc_once *o, int (*call)(void *fn, void *ctx), void *fn, void *ctx)
+__attribute__((noinline)) static int once_run(goconc_once *o, int (*call)(void *fn, void *ctx), void *fn, void *ctx)
 {
     atword *st;
     struct running me;
@@ -152,15 +152,20 @@ static int call_int(void *fn, void *ctx)
 GOCONC_API int goconc_once_do(goconc_once *o, void (*fn)(void *ctx), void *ctx)
 {
     void *f;
+    /* The done path first: one acquire load, no frame for the rest. */
+    if (GC_LIKELY(goconc_once_done_inline_(o) && fn != NULL))
+        return GOCONC_OK;
     memcpy(&f, &fn, sizeof f);
-    return once_run(o, call_void, fn ? f : NULL, ctx);
+    return once_run(o, call_void, f, ctx);
 }
 
 GOCONC_API int goconc_once_try(goconc_once *o, int (*fn)(void *ctx), void *ctx)
 {
     void *f;
+    if (GC_LIKELY(goconc_once_done_inline_(o) && fn != NULL))
+        return GOCONC_OK;
     memcpy(&f, &fn, sizeof f);
-    return once_run(o, call_int, fn ? f : NULL, ctx);
+    return once_run(o, call_int, f, ctx);
 }
 
 GOCONC_API int goconc_once_done(const goconc_once *o)
