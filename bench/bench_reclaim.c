@@ -7,6 +7,9 @@
  *   rwlock    pthread_rwlock_rdlock + unlock on one shared lock (baseline)
  *   refcount  atomic increment + decrement of a count on one shared object
  *             (baseline)
+ *   urcu-memb liburcu's memb flavour, read side inlined (_LGPL_SOURCE):
+ *             the design goconc's read side follows (peer; built in when
+ *             liburcu-dev is installed, HAVE_LIBURCU_MEMB)
  * Each section also loads a shared pointer, as a real reader would.
  *
  * Two clocks: "cpu" divides each thread's own CPU time in its loop by its
@@ -29,11 +32,22 @@
 #include <string.h>
 #include <time.h>
 
+#ifdef HAVE_LIBURCU_MEMB
+#define _LGPL_SOURCE
+#include <urcu/urcu-memb.h>
+#endif
+
 #include "benchutil.h"
 #include "goconc.h"
 
-enum { V_INLINE, V_EXPORTED, V_RWLOCK, V_REFCOUNT, NV };
-static const char *vname[NV] = { "inline", "exported", "rwlock", "refcount" };
+enum { V_INLINE, V_EXPORTED, V_RWLOCK, V_REFCOUNT, V_URCU, NV };
+static const char *vname[NV] = { "inline", "exported", "rwlock", "refcount",
+                                 "urcu-memb" };
+#ifdef HAVE_LIBURCU_MEMB
+static const int have_urcu = 1;
+#else
+static const int have_urcu = 0;
+#endif
 enum { C_CPU, C_WALL, NCLK };
 static const char *cname[NCLK] = { "cpu", "wall" };
 
@@ -94,6 +108,20 @@ static void *run_variant(void *p, int idx)
             __atomic_fetch_sub(&o->refs, 1, __ATOMIC_RELEASE);
         }
         break;
+    case V_URCU:
+#ifdef HAVE_LIBURCU_MEMB
+        urcu_memb_register_thread();
+        c0 = thread_cpu(); /* registration is outside the timed loop */
+        for (i = 0; i < n; i++) {
+            urcu_memb_read_lock();
+            BU_KEEP(__atomic_load_n(&shared_ptr, __ATOMIC_ACQUIRE));
+            urcu_memb_read_unlock();
+        }
+        j->cpu[idx] = thread_cpu() - c0;
+        urcu_memb_unregister_thread();
+        return NULL;
+#endif
+        break;
     }
     j->cpu[idx] = thread_cpu() - c0;
     return NULL;
@@ -139,7 +167,7 @@ static const char *met(double v, double target)
 
 int main(void)
 {
-    int reps = bu_reps(5), r, v, ti, c;
+    int reps = bu_reps(5), r, v, ti, c, nv;
     double secs = bu_seconds(0.2), load[3] = { -1, -1, -1 };
     static const int threads[2] = { 1, 2 };
     long iters[NV];
@@ -154,7 +182,8 @@ int main(void)
      * over millions of sections). */
     goconc_read_lock();
     goconc_read_unlock();
-    for (v = 0; v < NV; v++) {
+    nv = have_urcu ? NV : V_URCU;
+    for (v = 0; v < nv; v++) {
         iters[v] = calibrate(v, secs);
         for (ti = 0; ti < 2; ti++)
             for (c = 0; c < NCLK; c++)
@@ -163,12 +192,12 @@ int main(void)
     /* Interleaved: each round measures every variant at both counts. */
     for (r = 0; r < reps; r++)
         for (ti = 0; ti < 2; ti++)
-            for (v = 0; v < NV; v++) {
+            for (v = 0; v < nv; v++) {
                 measure(v, threads[ti], iters[v], one);
                 for (c = 0; c < NCLK; c++)
                     res[v][ti][c][r] = one[c];
             }
-    for (v = 0; v < NV; v++)
+    for (v = 0; v < nv; v++)
         for (ti = 0; ti < 2; ti++)
             for (c = 0; c < NCLK; c++)
                 med[v][ti][c] = bu_median(res[v][ti][c], (size_t)reps);
@@ -189,7 +218,7 @@ int main(void)
                "column and the ratios, not the wall column\n", load[0]);
     printf("%-10s %9s %9s %9s %9s %9s\n", "variant", "cpu 1t", "cpu 2t",
            "wall 1t", "wall 2t", "cpu 2t/1t");
-    for (v = 0; v < NV; v++)
+    for (v = 0; v < nv; v++)
         printf("%-10s %9.2f %9.2f %9.2f %9.2f %9.2f\n", vname[v],
                med[v][0][C_CPU], med[v][1][C_CPU], med[v][0][C_WALL],
                med[v][1][C_WALL], med[v][1][C_CPU] / med[v][0][C_CPU]);
@@ -197,11 +226,16 @@ int main(void)
            "faster):\n");
     for (c = 0; c < NCLK; c++)
         for (ti = 0; ti < 2; ti++)
-            for (v = V_INLINE; v <= V_EXPORTED; v++)
-                printf("  %-4s %dt  %-8s / rwlock %.3f   / refcount %.3f\n",
+            for (v = V_INLINE; v <= V_EXPORTED; v++) {
+                printf("  %-4s %dt  %-8s / rwlock %.3f   / refcount %.3f",
                        cname[c], threads[ti], vname[v],
                        med[v][ti][c] / med[V_RWLOCK][ti][c],
                        med[v][ti][c] / med[V_REFCOUNT][ti][c]);
+                if (have_urcu)
+                    printf("   / urcu-memb %.3f",
+                           med[v][ti][c] / med[V_URCU][ti][c]);
+                printf("\n");
+            }
     printf("targets (cpu clock): inline <= %.1f ns: 1t %.2f %s, 2t %.2f %s; "
            "flat 1 -> 2 threads (2t/1t %.2f); exported <= 4 ns: 1t %.2f %s, "
            "2t %.2f %s\n",
@@ -211,7 +245,7 @@ int main(void)
            med[V_INLINE][1][C_CPU] / med[V_INLINE][0][C_CPU],
            med[V_EXPORTED][0][C_CPU], met(med[V_EXPORTED][0][C_CPU], 4),
            med[V_EXPORTED][1][C_CPU], met(med[V_EXPORTED][1][C_CPU], 4));
-    for (v = 0; v < NV; v++)
+    for (v = 0; v < nv; v++)
         for (ti = 0; ti < 2; ti++)
             for (c = 0; c < NCLK; c++)
                 free(res[v][ti][c]);
