@@ -33,9 +33,9 @@ run_build() {
 }
 
 run_build build "" -Dwerror=true -Dbench=true
-run_build build-tiny "--suite map" -Dtiny_shards=true -Donly=map -Dbench=false
+run_build build-tiny "test_map stress_map fuzz_map_replay" -Dtiny_shards=true -Donly=map -Dbench=false
 run_build build-tsan "--no-suite abi" -Db_sanitize=thread -Dbench=false
-run_build build-tsan-tiny "--suite map" -Db_sanitize=thread -Dtiny_shards=true -Donly=map -Dbench=false
+run_build build-tsan-tiny "test_map stress_map fuzz_map_replay" -Db_sanitize=thread -Dtiny_shards=true -Donly=map -Dbench=false
 run_build build-asan "--no-suite abi" -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
 
 set -- $(python3 scripts/count_tests.py $logs)
