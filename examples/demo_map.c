@@ -198,7 +198,12 @@ static int bump(void *ctx, const void *old, size_t oldlen, int found, const void
     struct reenter *r = ctx;
     static uint64_t next;
     uint64_t k = 2;
-    next = found && oldlen == sizeof next ? (memcpy(&next, old, sizeof next), next + 1) : 1;
+    if (found && oldlen == sizeof next) {
+        memcpy(&next, old, sizeof next);
+        next++;
+    } else {
+        next = 1;
+    }
     /* Writing the map from here would deadlock a lock-per-shard map. */
     r->rc = goconc_map_store(r->m, &k, sizeof k, &k, sizeof k);
     *nv = &next;

@@ -1,9 +1,9 @@
 /*
  * map.c - the public face of goconc_map: construction, lookups (lock-free,
  * writing nothing), single-key writes under the shard lock, update with
- * re-entry detection, reserve/maintain, clear, len and stats.  The table
- * and migration machinery is in map_table.c, range/scan in map_iter.c;
- * doc/map.md has the design.
+ * re-entry detection, clear, len and stats.  Tables and slot writes are in
+ * map_table.c, the migration state machine with reserve and maintain in
+ * map_migrate.c, range/scan in map_iter.c; doc/map.md has the design.
  */
 #include "map_internal.h"
 
@@ -21,42 +21,6 @@ static void *alloc_aligned(size_t size, void **raw)
     p = (void *)(((uintptr_t)p + GC_PAD - 1) & ~(uintptr_t)(GC_PAD - 1));
     memset(p, 0, size);
     return p;
-}
-
-/*
- * Smallest log2 bucket count whose table holds `per` entries below the
- * grow threshold (80%), or MAP_MAX_LOG2 + 1 when none does.
- */
-static unsigned log2_for(size_t per)
-{
-    unsigned l = 0;
-    while (l <= MAP_MAX_LOG2 && per > ((size_t)MAP_SLOTS << l) / 5 * 4)
-        l++;
-    return l;
-}
-
-/* Entries one shard should hold when the map holds `entries` (hash
- * imbalance slack: +25% and a few). */
-static size_t per_shard(size_t entries, unsigned nshards)
-{
-    size_t per = entries / nshards + 1;
-    return per + per / 4 + 8;
-}
-
-/*
- * Is the calling thread inside an update function of this map?  Then it
- * holds that key's shard lock; fn_active says whether any update function
- * runs at all, so the common case costs one load of a read-mostly line.
- */
-static int in_fn(const struct goconc_map *m, uintptr_t me)
-{
-    unsigned i;
-    if (at_load(&m->fn_active) == 0)
-        return 0;
-    for (i = 0; i < m->nshards; i++)
-        if (at_load(&m->sh[i].lock) == me)
-            return 1;
-    return 0;
 }
 
 /* The tables a clear or free hands to one deferred destroy. */
@@ -142,7 +106,6 @@ static void batch_take(struct map_batch *b, struct map_shard *sh)
 
 static void map_dispose(struct goconc_map *m, void *raw)
 {
-    gc_free((void *)m->cur);
     gc_free((void *)m->mig);
     if (m->grace)
         map_grace_put(m->grace);
@@ -160,7 +123,7 @@ static int map_init_shards(struct goconc_map *m, unsigned l0)
         if (t == NULL)
             return GOCONC_ENOMEM;
         sh->tbl = t;
-        at_storep(&m->cur[i], t);
+        at_store(&m->cur[i], map_cur(t));
         at_store(&sh->bytes, t->bytes);
         sh->gen = 1;
         sh->min_log2 = l0;
@@ -189,10 +152,10 @@ GOCONC_API int goconc_map_new(goconc_map **out, const goconc_map_options *opts)
         sb = (unsigned)__builtin_ctz(o.shards);
     }
     ns = 1u << sb;
-    if (o.capacity_hint && (l0 = log2_for(per_shard(o.capacity_hint, ns))) > MAP_MAX_LOG2)
+    if (o.capacity_hint && (l0 = map_log2_for(map_per_shard(o.capacity_hint, ns))) > MAP_MAX_LOG2)
         return GOCONC_EOVERFLOW;
 
-    if ((m = alloc_aligned(sizeof *m, &raw)) == NULL)
+    if ((m = alloc_aligned(sizeof *m + ns * sizeof(atword), &raw)) == NULL)
         return GOCONC_ENOMEM;
     gc_hash_init(&m->hk, o.seed ? o.seed : gc_random_seed());
     m->sb = sb;
@@ -202,23 +165,22 @@ GOCONC_API int goconc_map_new(goconc_map **out, const goconc_map_options *opts)
     m->on_drop = o.on_drop;
     m->ctx = o.ctx;
     m->sh = alloc_aligned(ns * sizeof(struct map_shard), &m->raw_sh);
-    m->cur = gc_calloc(ns, sizeof(atword));
     m->mig = gc_calloc(m->mig_cap, sizeof(atword));
     m->grace = gc_calloc(1, sizeof(struct map_grace) + ns * sizeof(atword));
     m->fin = batch_new(ns);
     if (m->grace)
         at_store(&m->grace->refs, 1); /* the map's own reference */
-    if (m->sh == NULL || m->cur == NULL || m->mig == NULL || m->grace == NULL ||
+    if (m->sh == NULL || m->mig == NULL || m->grace == NULL ||
         m->fin == NULL || map_init_shards(m, l0) != GOCONC_OK) {
-        for (i = 0; m->sh && m->cur && i < ns; i++)
+        for (i = 0; m->sh && i < ns; i++)
             if (m->sh[i].tbl)
                 map_table_free_now(m->sh[i].tbl);
         map_dispose(m, raw);
         return GOCONC_ENOMEM;
     }
     m->raw = raw;
-    m->fixed_bytes = sizeof *m + (GC_PAD - 1) + ns * sizeof(struct map_shard) + (GC_PAD - 1) +
-                     ns * sizeof(atword) + m->mig_cap * sizeof(atword) +
+    m->fixed_bytes = sizeof *m + ns * sizeof(atword) + (GC_PAD - 1) +
+                     ns * sizeof(struct map_shard) + (GC_PAD - 1) + m->mig_cap * sizeof(atword) +
                      sizeof(struct map_grace) + ns * sizeof(atword) +
                      sizeof(struct map_batch) + 2 * (size_t)ns * sizeof(struct map_table *);
     gc_live_inc();
@@ -267,8 +229,8 @@ GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen
     goconc_read_lock_inline_();
     /* Acquire pairs with the release store of cur when a migration
      * finished (map_table.c finish) or a clear swapped the table. */
-    s = map_lookup(at_loadp_acq(&m->cur[map_shard_of(m, h)]), h, map_tag(m, h), key, klen,
-                   kw, &lens);
+    s = map_lookup(at_load_acq(&m->cur[map_shard_of(m, h)]), h, map_tag(m, h), key, klen, kw,
+                   &lens);
     if (s == NULL) {
         rc = GOCONC_NOTFOUND;
     } else if (lens != MAP_LENS_OOL) {
@@ -307,8 +269,8 @@ GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen
         return GOCONC_EINVAL;
     kw = klen <= 8 ? gc_key_word(key, klen) : 0;
     h = klen <= 8 ? gc_hash_word(&m->hk, kw, klen) : gc_hash_bytes(&m->hk, key, klen);
-    s = map_lookup(at_loadp_acq(&m->cur[map_shard_of(m, h)]), h, map_tag(m, h), key, klen,
-                   kw, &lens);
+    s = map_lookup(at_load_acq(&m->cur[map_shard_of(m, h)]), h, map_tag(m, h), key, klen, kw,
+                   &lens);
     if (s == NULL) {
         *val = NULL;
         if (vlen)
@@ -470,11 +432,12 @@ static int w_apply(struct map_wctx *w, const struct map_op *op)
  */
 static void w_prefetch(const struct map_wctx *w)
 {
-    const struct map_table *t;
+    uintptr_t cur;
     const struct map_bucket *bk;
     goconc_read_lock_inline_();
-    t = at_loadp_acq(&w->gx.m->cur[w->gx.idx]);
-    bk = &t->bkt[w->h & t->mask];
+    cur = at_load_acq(&w->gx.m->cur[w->gx.idx]);
+    bk = (const struct map_bucket *)(cur & ~(uintptr_t)63) +
+         (w->h & (((size_t)1 << (cur & 63)) - 1));
     __builtin_prefetch(bk, 1);
     __builtin_prefetch(&bk->s[3], 1);
     goconc_read_unlock_inline_();
@@ -502,7 +465,7 @@ static int map_write(goconc_map *m, const void *key, size_t klen, const struct m
         (op->old == NULL && op->oldlen) || (op->out == NULL && op->cap))
         return GOCONC_EINVAL;
     me = gc_thread_id();
-    if (in_fn(m, me))
+    if (map_in_fn(m, me))
         return GOCONC_EDEADLK;
     map_w_init(&w, m, key, klen);
     w_prefetch(&w);
@@ -578,7 +541,7 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
     if (m == NULL || (key == NULL && klen) || fn == NULL)
         return GOCONC_EINVAL;
     me = gc_thread_id();
-    if (in_fn(m, me))
+    if (map_in_fn(m, me))
         return GOCONC_EDEADLK;
     map_w_init(&w, m, key, klen);
     w_prefetch(&w);
@@ -605,126 +568,6 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
     return rc;
 }
 
-/* -------------------------------------------------- reserve, maintain */
-
-GOCONC_API int goconc_map_reserve(goconc_map *m, size_t entries)
-{
-    unsigned l, i, *old;
-    uintptr_t me;
-    int rc = GOCONC_OK;
-
-    if (m == NULL)
-        return GOCONC_EINVAL;
-    me = gc_thread_id();
-    if (in_fn(m, me))
-        return GOCONC_EDEADLK;
-    if (entries > SIZE_MAX / 2 || (l = log2_for(per_shard(entries, m->nshards))) > MAP_MAX_LOG2)
-        return GOCONC_EOVERFLOW;
-    /* Old targets, +1 << 16 where this call started a migration: what a
-     * failure rolls back. */
-    if ((old = gc_alloc(m->nshards * sizeof *old)) == NULL)
-        return GOCONC_ENOMEM;
-    for (i = 0; i < m->nshards && rc == GOCONC_OK; i++) {
-        struct map_shard *sh = &m->sh[i];
-        map_lock(sh, me);
-        gc_lock_enter();
-        old[i] = sh->min_log2;
-        if (l > sh->min_log2)
-            sh->min_log2 = l;
-        if (at_load(&sh->phase) == MAP_STABLE && sh->tbl->log2 < l) {
-            /* EBUSY (cap full): the shard grows later, on its writes or
-             * in maintain, towards min_log2. */
-            rc = map_mig_kick(m, i, 0);
-            if (rc == GOCONC_EBUSY)
-                rc = GOCONC_OK;
-            else if (rc == GOCONC_OK && at_load(&sh->phase) == MAP_ZEROING)
-                old[i] |= 1u << 16;
-        }
-        if (rc != GOCONC_OK)
-            sh->min_log2 = old[i];
-        gc_lock_exit();
-        map_unlock(sh);
-    }
-    if (rc != GOCONC_OK) {
-        unsigned failed = i - 1, j; /* shard `failed` restored itself */
-        for (j = 0; j < failed; j++) {
-            struct map_shard *sh = &m->sh[j];
-            map_lock(sh, me);
-            gc_lock_enter();
-            if (old[j] >> 16)
-                map_mig_abort(m, j);
-            sh->min_log2 = old[j] & 0xFFFF;
-            gc_lock_exit();
-            map_unlock(sh);
-        }
-    }
-    gc_free(old);
-    gc_poll();
-    return rc;
-}
-
-/*
- * Migrations of shard i, one after another (a shrink may take a few
- * steps), until none is wanted or `budget` units are spent.
- */
-static size_t maintain_shard(struct goconc_map *m, unsigned i, size_t budget, int *rc, int *busy)
-{
-    struct map_shard *sh = &m->sh[i];
-    size_t done = 0, k;
-    int r;
-
-    map_lock(sh, gc_thread_id());
-    gc_lock_enter();
-    while (done < budget) {
-        if (at_load(&sh->phase) == MAP_STABLE) {
-            r = map_mig_kick(m, i, 0);
-            if (r == GOCONC_EBUSY)
-                *busy = 1;
-            else if (r != GOCONC_OK)
-                *rc = r;
-            if (at_load(&sh->phase) == MAP_STABLE)
-                break;
-        }
-        k = map_mig_work(m, i, budget - done < 64 ? budget - done : 64);
-        done += k;
-        /* The last step waits for a retire reservation (ENOMEM). */
-        if (k == 0 || (at_load(&sh->phase) == MAP_MOVING && sh->move_pos > sh->tbl->mask)) {
-            *rc = GOCONC_ENOMEM;
-            break;
-        }
-    }
-    gc_lock_exit();
-    map_unlock(sh);
-    gc_poll();
-    return done;
-}
-
-GOCONC_API int goconc_map_maintain(goconc_map *m, size_t max_buckets, size_t *moved)
-{
-    size_t done = 0, pass_done;
-    unsigned i;
-    int rc = GOCONC_OK, busy;
-
-    if (moved)
-        *moved = 0;
-    if (m == NULL)
-        return GOCONC_EINVAL;
-    if (in_fn(m, gc_thread_id()))
-        return GOCONC_EDEADLK;
-    /* Shards wait for a migration slot: a pass frees the slots it
-     * finishes, so repeat while a shard waited and work got done. */
-    do {
-        busy = 0;
-        pass_done = 0;
-        for (i = 0; i < m->nshards && done < max_buckets; i++)
-            pass_done += maintain_shard(m, i, max_buckets - done - pass_done, &rc, &busy);
-        done += pass_done;
-    } while (busy && pass_done && done < max_buckets);
-    if (moved)
-        *moved = done;
-    return rc;
-}
-
 /* ----------------------------------------------- len, clear and stats */
 
 GOCONC_API size_t goconc_map_len(const goconc_map *m)
@@ -748,7 +591,7 @@ GOCONC_API int goconc_map_clear(goconc_map *m)
     if (m == NULL)
         return GOCONC_EINVAL;
     me = gc_thread_id();
-    if (in_fn(m, me))
+    if (map_in_fn(m, me))
         return GOCONC_EDEADLK;
     /* Allocate everything first: a failed clear changes nothing. */
     b = batch_new(m->nshards);
@@ -778,7 +621,7 @@ GOCONC_API int goconc_map_clear(goconc_map *m)
         at_store(&sh->len, 0);
         at_store(&sh->bytes, fresh[i]->bytes);
         /* Release: the zeroed table before readers (load's acquire). */
-        at_storep_rel(&m->cur[i], fresh[i]);
+        at_store_rel(&m->cur[i], map_cur(fresh[i]));
         gc_lock_exit();
         map_unlock(sh);
     }
@@ -801,7 +644,7 @@ GOCONC_API int goconc_map_stats_get(const goconc_map *m, goconc_map_stats *st)
     goconc_read_lock_inline_(); /* the tables we look at stay alive */
     for (i = 0; i < m->nshards; i++) {
         const struct map_shard *sh = &m->sh[i];
-        const struct map_table *t = at_loadp_acq(&m->cur[i]);
+        const struct map_table *t = map_table_of(at_load_acq(&m->cur[i]));
         s.len += at_load(&sh->len);
         s.buckets += t->mask + 1;
         s.shards_migrating += at_load(&sh->phase) != MAP_STABLE;

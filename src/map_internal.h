@@ -1,10 +1,11 @@
 /*
  * map_internal.h - the objects behind a goconc_map and the lock-free
  * lookup every reader runs.  Shared by map.c (public calls), map_table.c
- * (tables, slot writes, migration) and map_iter.c (range, scan); white-box
- * tests include it too.  doc/map.md has the full design and the argument.
+ * (tables, slot writes), map_migrate.c (migration) and map_iter.c (range,
+ * scan); white-box tests include it too.  doc/map.md has the full design and the argument.
  *
- *   goconc_map --cur[s]--> table T --next--> table N (while T migrates)
+ *   goconc_map --cur[s]--> buckets of T (T's header just before them)
+ *                              T --next--> table N (while T migrates)
  *              --sh[s]---> shard s: writer lock, counts, migration state
  *
  * A table is 2^log2 buckets of 128 bytes (two cache lines):
@@ -106,20 +107,37 @@ struct map_entry {
     unsigned char data[]; /* key, then value */
 };
 
+/*
+ * Table header: 64 bytes right before the 64-byte-aligned bucket array,
+ * so a bucket pointer finds it without a load (map_table_of).  Readers
+ * get to the buckets through the shard's current-table word (map_cur):
+ * the bucket array's address with log2 in its six low bits.
+ */
 struct map_table {
-    size_t mask;            /* buckets - 1 */
-    unsigned log2;
     /* NULL, or the table T migrates into.  Stored (release) before the
      * first MOVED bit; readers load it (acquire) after seeing one. */
     atword next;
-    struct map_bucket *bkt; /* 64-byte aligned, inside raw */
-    void *raw;
-    size_t bytes;           /* allocation size, for stats.bytes */
+    size_t mask;            /* buckets - 1 */
+    unsigned log2;
     /* For clear/free: the destroy walks the table and drops its entries
      * (set before the table is retired; read by the destroy). */
-    map_drop_fn drop;
     int walk;
-};
+    struct map_bucket *bkt; /* == (char *)this + sizeof *this */
+    void *raw;              /* the allocation */
+    size_t bytes;           /* its size, for stats.bytes */
+    map_drop_fn drop;
+} __attribute__((aligned(64)));
+
+/* The current-table word of t, and back. */
+static inline uintptr_t map_cur(const struct map_table *t)
+{
+    return (uintptr_t)t->bkt | t->log2;
+}
+
+static inline struct map_table *map_table_of(uintptr_t cur)
+{
+    return (struct map_table *)(cur & ~(uintptr_t)63) - 1;
+}
 
 enum { MAP_STABLE = 0, MAP_ZEROING = 1, MAP_MOVING = 2 };
 
@@ -162,7 +180,6 @@ struct map_batch;
 struct goconc_map {
     /* Read-mostly: what every lookup reads. */
     struct gc_hash_key hk;
-    atword *cur;            /* per shard: current table */
     unsigned sb;            /* shard bits */
     unsigned nshards;
     unsigned tag_shift;     /* tag = (h >> tag_shift) & 0x7F */
@@ -172,13 +189,16 @@ struct goconc_map {
     struct map_grace *grace;
     map_drop_fn on_drop;
     void *ctx;
-    size_t fixed_bytes;     /* this struct, shards, cur, mig, grace, fin */
+    size_t fixed_bytes;     /* this struct (with cur), shards, mig, grace, fin */
     struct map_batch *fin;  /* preallocated for goconc_map_free */
     void *raw;              /* allocation of this struct */
     void *raw_sh;           /* allocation of sh */
     /* Written by every update call; read by every write. */
     atword fn_active __attribute__((aligned(GC_PAD)));
     char pad[GC_PAD - sizeof(atword)];
+    /* Read-mostly again: per shard, the current-table word (map_cur) of
+     * the table readers start in. */
+    atword cur[];
 };
 
 /* -------------------------------------------------------- small helpers */
@@ -206,11 +226,21 @@ static inline uint64_t map_match(uint64_t ctrl, unsigned v)
     return map_zero_bytes(ctrl ^ (MAP_BYTES_LO * v));
 }
 
-static inline unsigned map_first(uint64_t mask) { return (unsigned)__builtin_ctzll(mask) >> 3; }
+/* Index of the first marked slot. */
+static inline unsigned map_first(uint64_t mask)
+{
+    return (unsigned)__builtin_ctzll(mask) >> 3;
+}
 
-static inline unsigned map_lens(uint64_t meta, unsigned i) { return (unsigned)(meta >> (8 * i)) & 0xFF; }
+static inline unsigned map_lens(uint64_t meta, unsigned i)
+{
+    return (unsigned)(meta >> (8 * i)) & 0xFF;
+}
 
-static inline uint64_t map_ovf(uint64_t ctrl) { return (ctrl >> MAP_CTRL_OVF_SHIFT) & MAP_CTRL_OVF_MAX; }
+static inline uint64_t map_ovf(uint64_t ctrl)
+{
+    return (ctrl >> MAP_CTRL_OVF_SHIFT) & MAP_CTRL_OVF_MAX;
+}
 
 static inline uint64_t map_rev64(uint64_t x)
 {
@@ -278,15 +308,27 @@ static inline void map_slot_view(const struct map_slot *s, unsigned lens, struct
  * Caller is inside a read section (or holds the shard's lock).  Writes
  * nothing.
  */
-static inline const struct map_slot *map_lookup(const struct map_table *t, uint64_t h,
-                                                unsigned tag, const void *key, size_t klen,
-                                                uint64_t kw, unsigned *lensp)
+static inline const struct map_slot *map_lookup(uintptr_t cur, uint64_t h, unsigned tag,
+                                                const void *key, size_t klen, uint64_t kw,
+                                                unsigned *lensp)
 {
     for (;;) {
-        size_t mask = t->mask, b = h & mask, n;
+        const struct map_bucket *bkt = (const struct map_bucket *)(cur & ~(uintptr_t)63);
+        size_t mask = ((size_t)1 << (cur & 63)) - 1, b = h & mask, n;
+        /* Acquire pairs with the release store of next in the ZEROING ->
+         * MOVING transition (which precedes every MOVED bit). */
+        const struct map_table *t = at_loadp_acq(&map_table_of(cur)->next);
         int moved = 0;
+        if (t != NULL) {
+            /* Migrating: the key may be in the next table; ask for its
+             * bucket now so the two misses overlap.  The next table lives
+             * at least as long as this one. */
+            const struct map_bucket *nb = &t->bkt[h & t->mask];
+            __builtin_prefetch(nb);
+            __builtin_prefetch(&nb->s[3]);
+        }
         for (n = 0; n <= mask; n++) {
-            const struct map_bucket *bk = &t->bkt[b];
+            const struct map_bucket *bk = &bkt[b];
             uint64_t ctrl;
             /* Both lines of the bucket at once: slots 3..6 live in the
              * second, and waiting for ctrl before asking for it would
@@ -316,10 +358,48 @@ static inline const struct map_slot *map_lookup(const struct map_table *t, uint6
         }
         if (!moved)
             return NULL;
-        /* Acquire pairs with the release store of next in the ZEROING ->
-         * MOVING transition (which precedes every MOVED bit). */
-        t = at_loadp_acq(&t->next);
+        /* A MOVED bit was stored after next: t was loaded before it, and
+         * may be stale only if it was loaded as NULL. */
+        if (t == NULL)
+            t = at_loadp_acq(&map_table_of(cur)->next);
+        cur = map_cur(t);
     }
+}
+
+/*
+ * Smallest log2 bucket count whose table holds `per` entries below the
+ * grow threshold (80%), or MAP_MAX_LOG2 + 1 when none does.
+ */
+static inline unsigned map_log2_for(size_t per)
+{
+    unsigned l = 0;
+    while (l <= MAP_MAX_LOG2 && per > ((size_t)MAP_SLOTS << l) / 5 * 4)
+        l++;
+    return l;
+}
+
+/* Entries one shard should hold when the map holds `entries` (hash
+ * imbalance slack: +25% and a few). */
+static inline size_t map_per_shard(size_t entries, unsigned nshards)
+{
+    size_t per = entries / nshards + 1;
+    return per + per / 4 + 8;
+}
+
+/*
+ * Is the calling thread inside an update function of this map?  Then it
+ * holds that key's shard lock; fn_active says whether any update function
+ * runs at all, so the common case costs one load of a read-mostly line.
+ */
+static inline int map_in_fn(const struct goconc_map *m, uintptr_t me)
+{
+    unsigned i;
+    if (at_load(&m->fn_active) == 0)
+        return 0;
+    for (i = 0; i < m->nshards; i++)
+        if (at_load(&m->sh[i].lock) == me)
+            return 1;
+    return 0;
 }
 
 /* ------------------------------------------------- map_table.c exports */
@@ -372,6 +452,18 @@ struct map_wctx {
     int want_help;           /* wanted a migration; the cap was full */
 };
 
+/* Slot primitives (map_table.c), shared with map_migrate.c. */
+void map_gx_init(struct map_gx *gx, struct goconc_map *m, unsigned idx);
+/* First free slot (EMPTY, or DEAD past its grace period) at probe
+ * distance >= from of h's chain in t.  1 when found. */
+int map_find_free(struct map_gx *gx, const struct map_table *t, uint64_t h, size_t from,
+                  struct map_pos *p);
+/* Write and publish a LIVE entry at free position p; with `old`, replace
+ * that entry (see map_table.c). */
+void map_place(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h, unsigned tag,
+               unsigned lens, uint64_t kword, uint64_t vword, const struct map_pos *p,
+               const struct map_pos *old);
+
 void map_w_init(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen);
 /* Migration work that must precede the op (evacuate the key's chain),
  * then locate the key in the authoritative table. */
@@ -397,6 +489,12 @@ void map_w_done(struct map_wctx *w);
 /* Up to `units` units of shard idx's migration (lock held); returns the
  * units done, 0 when none is pending. */
 size_t map_mig_work(struct goconc_map *m, unsigned idx, size_t units);
+size_t map_mig_step(struct map_gx *gx, size_t units);
+/* MOVING: move every unmoved bucket of h's probe chain in the old table
+ * (before a write to that key touches the new one). */
+void map_mig_evacuate(struct map_gx *gx, uint64_t h);
+/* ZEROING: zero the rest of the new table now and start MOVING. */
+void map_mig_rush(struct map_shard *sh);
 /* Start the migration shard idx wants, if any (lock held): GOCONC_OK
  * (started, or nothing wanted), GOCONC_EBUSY (cap full), GOCONC_ENOMEM.
  * `force` ignores the cap and always picks a target. */

@@ -143,7 +143,7 @@ static int iter_step(struct goconc_map *m, unsigned s, uint64_t *pp, goconc_visi
     int rc = GOCONC_OK;
 
     goconc_read_lock_inline_();
-    t = at_loadp_acq(&m->cur[s]);
+    t = map_table_of(at_load_acq(&m->cur[s]));
     e = t->log2 ? (p & ~(((uint64_t)1 << (64 - t->log2)) - 1)) + ((uint64_t)1 << (64 - t->log2))
                 : 0;
     while (collect(m, t, p, e, &b) < 0) {

@@ -1,7 +1,8 @@
 /*
- * map_table.c - a map shard's writer side: tables, slot writes under the
- * shard lock, grace tracking for slot reuse, and the per-shard migration
- * state machine (STABLE -> ZEROING -> MOVING -> STABLE).
+ * map_table.c - a map shard's writer side: locks, tables and entries,
+ * grace tracking for slot reuse, slot writes, and the steps of one write
+ * under the shard lock.  The migration state machine is in
+ * map_migrate.c.
  *
  * Readers never lock and never write (map_lookup in map_internal.h); every
  * function here runs with the shard's lock held unless it says otherwise.
@@ -14,6 +15,8 @@
 
 _Static_assert(sizeof(struct map_bucket) == MAP_BUCKET_BYTES, "bucket is two cache lines");
 _Static_assert(sizeof(AO_t) == 8, "the map keeps 8-byte words inline");
+_Static_assert(sizeof(struct map_table) == 64, "table header: the line before the buckets");
+_Static_assert(MAP_MAX_LOG2 < 64, "log2 fits the six low bits of a current-table word");
 
 /* -------------------------------------------------------------- locks */
 
@@ -58,21 +61,25 @@ struct map_table *map_table_new(unsigned log2, map_drop_fn drop, int zero)
     size_t nb = (size_t)1 << log2;
     size_t bytes = sizeof(struct map_table) + 63 + nb * MAP_BUCKET_BYTES;
     void *raw = gc_alloc(bytes);
-    struct map_table *t = raw;
+    struct map_bucket *bkt;
+    struct map_table *t;
 
     if (raw == NULL)
         return NULL;
+    /* Buckets 64-byte aligned, the header in the 64 bytes before them. */
+    bkt = (struct map_bucket *)(((uintptr_t)raw + sizeof *t + 63) & ~(uintptr_t)63);
+    t = (struct map_table *)bkt - 1;
+    at_storep(&t->next, NULL);
     t->mask = nb - 1;
     t->log2 = log2;
-    at_storep(&t->next, NULL);
-    t->bkt = (struct map_bucket *)(((uintptr_t)raw + sizeof *t + 63) & ~(uintptr_t)63);
+    t->walk = 0;
+    t->bkt = bkt;
     t->raw = raw;
     t->bytes = bytes;
     t->drop = drop;
-    t->walk = 0;
     /* Published later by a release store (cur[s] or T->next). */
     if (zero)
-        memset(t->bkt, 0, nb * MAP_BUCKET_BYTES);
+        memset(bkt, 0, nb * MAP_BUCKET_BYTES);
     return t;
 }
 
@@ -182,7 +189,7 @@ static void grace_done(void *ctx, void *obj)
     map_grace_put(g);
 }
 
-static void gx_init(struct map_gx *gx, struct goconc_map *m, unsigned idx)
+void map_gx_init(struct map_gx *gx, struct goconc_map *m, unsigned idx)
 {
     gx->m = m;
     gx->sh = &m->sh[idx];
@@ -282,9 +289,8 @@ static void bump(struct map_table *t, size_t b, int d)
     at_store_rel(&bk->ctrl, ctrl);
 }
 
-/* First free slot at probe distance >= from (home = h & mask).  1 found. */
-static int find_free(struct map_gx *gx, const struct map_table *t, uint64_t h, size_t from,
-                     struct map_pos *p)
+int map_find_free(struct map_gx *gx, const struct map_table *t, uint64_t h, size_t from,
+                  struct map_pos *p)
 {
     size_t d;
     for (d = from; d <= t->mask; d++) {
@@ -308,9 +314,9 @@ static int find_free(struct map_gx *gx, const struct map_table *t, uint64_t h, s
  * shares the bucket, right after the publish otherwise.  Overflow counts
  * of the buckets between the old position (or home) and p go up first.
  */
-static void place(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
-                  unsigned tag, unsigned lens, uint64_t kword, uint64_t vword,
-                  const struct map_pos *p, const struct map_pos *old)
+void map_place(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
+               unsigned tag, unsigned lens, uint64_t kword, uint64_t vword,
+               const struct map_pos *p, const struct map_pos *old)
 {
     struct map_bucket *bk = &t->bkt[p->b];
     size_t d;
@@ -367,285 +373,6 @@ static void kill_at(struct map_gx *gx, struct map_table *t, size_t *dead, uint64
     gx->sh->kills++;
 }
 
-/* ----------------------------------------------------------- migration */
-
-/*
- * Writes one migration can see before it ends, in the worst case: each
- * write does MAP_WRITE_UNITS units, a unit zeroes MAP_ZERO_CHUNK buckets
- * or advances the move cursor by at least one bucket.
- */
-static size_t zero_writes(unsigned log2n)
-{
-    return ((size_t)1 << log2n) / (MAP_WRITE_UNITS * MAP_ZERO_CHUNK) + 1;
-}
-
-static size_t move_writes(unsigned log2t)
-{
-    return ((size_t)1 << log2t) / MAP_WRITE_UNITS + 1;
-}
-
-/*
- * Can a table of 2^ln buckets take `live` entries from a table of 2^lt
- * buckets plus everything written while the migration runs?  Writes in
- * ZEROING land in the old table and are moved later (one slot each);
- * writes in MOVING add at most one live and one DEAD slot each to the new
- * table.  This is what guarantees that moving a bucket always finds room.
- */
-static int fits(size_t live, unsigned ln, unsigned lt)
-{
-    size_t cap = (size_t)MAP_SLOTS << ln;
-    return live + zero_writes(ln) + 2 * move_writes(lt) + MAP_SLOTS <= cap;
-}
-
-int map_mig_target(const struct goconc_map *m, const struct map_shard *sh, int force)
-{
-    const struct map_table *t = sh->tbl;
-    unsigned lt = t->log2, ln = sh->min_log2;
-    size_t cap = (size_t)MAP_SLOTS << lt;
-    size_t live = at_load(&sh->len), used = live + sh->dead_t;
-    int grow = live * 5 > cap * 4 || used * 16 > cap * 15 || lt < sh->min_log2;
-    int shrink = lt > sh->min_log2 && live * 8 < cap;
-    int churn = 0;
-
-    (void)m;
-#ifdef MAP_CHURN_EVERY
-    /* Test build: keep every shard migrating (to the same size if nothing
-     * else is due), so the state machine runs under every test. */
-    churn = sh->churn >= MAP_CHURN_EVERY;
-#endif
-    if (!grow && !shrink && !force && !churn)
-        return -1;
-    /* Aim at 40% full, with room for the migration's own writes. */
-    while (ln < MAP_MAX_LOG2 && live * 5 > ((size_t)MAP_SLOTS << ln) * 2)
-        ln++;
-    while (ln < MAP_MAX_LOG2 && !fits(live, ln, lt))
-        ln++;
-    if (churn && !grow && !shrink && !force)
-        return (int)ln;
-    if (ln == lt && sh->dead_t == 0 && ln < MAP_MAX_LOG2)
-        ln++; /* same size would gain nothing: nothing dead to drop */
-    if (!grow && !force && ln >= lt)
-        return -1; /* a shrink that cannot shrink */
-    if (ln == lt && sh->dead_t == 0)
-        return -1; /* at the size limit */
-    return (int)ln;
-}
-
-static int claim_slot(struct goconc_map *m, unsigned idx)
-{
-    unsigned i, k;
-    for (k = 0; k < m->mig_cap; k++) {
-        i = (idx + k) % m->mig_cap;
-        if (at_load(&m->mig[i]) == 0 && at_cas(&m->mig[i], 0, (size_t)idx + 1))
-            return (int)i;
-    }
-    return -1;
-}
-
-static void release_slot(struct goconc_map *m, struct map_shard *sh)
-{
-    if (sh->slot >= 0)
-        at_store_rel(&m->mig[sh->slot], 0);
-    sh->slot = -1;
-}
-
-int map_mig_kick(struct goconc_map *m, unsigned idx, int force)
-{
-    struct map_shard *sh = &m->sh[idx];
-    struct map_table *n;
-    int ln, slot;
-
-    if (at_load(&sh->phase) != MAP_STABLE)
-        return GOCONC_OK;
-    ln = map_mig_target(m, sh, force);
-    if (ln < 0)
-        return force ? GOCONC_ENOMEM : GOCONC_OK;
-    slot = claim_slot(m, idx);
-    if (slot < 0 && !force)
-        return GOCONC_EBUSY;
-    /* Not zeroed here: ZEROING clears it a few buckets per write, so no
-     * single call pays for a large table (page faults included). */
-    n = map_table_new((unsigned)ln, m->on_drop, 0);
-    if (n == NULL) {
-        if (slot >= 0)
-            at_store_rel(&m->mig[slot], 0);
-        return GOCONC_ENOMEM;
-    }
-    sh->slot = slot;
-    sh->churn = 0;
-    sh->nxt = n;
-    sh->zero_pos = 0;
-    sh->dead_n = 0;
-    at_store(&sh->bytes, at_load(&sh->bytes) + n->bytes);
-    at_store(&sh->phase, MAP_ZEROING);
-    return GOCONC_OK;
-}
-
-void map_mig_abort(struct goconc_map *m, unsigned idx)
-{
-    struct map_shard *sh = &m->sh[idx];
-    if (at_load(&sh->phase) != MAP_ZEROING)
-        return;
-    at_store(&sh->bytes, at_load(&sh->bytes) - sh->nxt->bytes);
-    map_table_free_now(sh->nxt); /* never published */
-    sh->nxt = NULL;
-    release_slot(m, sh);
-    at_store(&sh->phase, MAP_STABLE);
-}
-
-/*
- * Copy bucket i of the old table into the new one, then mark it MOVED.
- * Its entries are not in the new table yet (writes to a key evacuate its
- * chain first), so they are inserted without a lookup.
- */
-static void move_bucket(struct map_gx *gx, size_t i)
-{
-    struct goconc_map *m = gx->m;
-    struct map_shard *sh = gx->sh;
-    struct map_table *t = sh->tbl, *n = sh->nxt;
-    struct map_bucket *bk = &t->bkt[i];
-    uint64_t ctrl = at_load(&bk->ctrl), meta, live;
-    struct map_pos p;
-
-    if (ctrl & MAP_CTRL_MOVED)
-        return;
-    meta = at_load(&bk->meta);
-    for (live = ctrl & MAP_HIGH7; live; live &= live - 1) {
-        unsigned j = map_first(live), lens = map_lens(meta, j);
-        uint64_t h = map_slot_hash(m, &bk->s[j], lens);
-        /* Cannot fail: fits() sized the new table for every entry. */
-        if (find_free(gx, n, h, 0, &p))
-            place(gx, n, &sh->dead_n, h, map_tag(m, h), lens, at_load(&bk->s[j].k),
-                  at_load(&bk->s[j].v), &p, NULL);
-    }
-    /* Release: the copies are published before MOVED; a reader that sees
-     * MOVED (acquire) and follows next finds them. */
-    at_store_rel(&bk->ctrl, ctrl | MAP_CTRL_MOVED);
-    sh->nmoved++;
-    at_store(&sh->moved, at_load(&sh->moved) + 1);
-}
-
-/* Move every unmoved bucket of h's probe chain in the old table. */
-static void evacuate(struct map_gx *gx, uint64_t h)
-{
-    struct map_table *t = gx->sh->tbl;
-    size_t b = h & t->mask, n;
-    for (n = 0; n <= t->mask; n++) {
-        uint64_t ctrl = at_load(&t->bkt[b].ctrl);
-        if (!(ctrl & MAP_CTRL_MOVED))
-            move_bucket(gx, b);
-        if (map_ovf(ctrl) == 0)
-            break;
-        b = (b + 1) & t->mask;
-    }
-}
-
-static void start_moving(struct map_shard *sh)
-{
-    /* Release: the zeroed table is complete before readers can reach it
-     * (map_lookup's acquire load of next, after a MOVED bit). */
-    at_storep_rel(&sh->tbl->next, sh->nxt);
-    sh->move_pos = 0;
-    sh->nmoved = 0;
-    at_store(&sh->phase, MAP_MOVING);
-}
-
-static void finish(struct map_gx *gx)
-{
-    struct goconc_map *m = gx->m;
-    struct map_shard *sh = gx->sh;
-    struct map_table *t = sh->tbl, *n = sh->nxt;
-
-    /* Release: every entry written into n before this store is visible
-     * to a reader that loads cur (acquire) and never visits t. */
-    at_storep_rel(&m->cur[gx->idx], n);
-    sh->tbl = n;
-    sh->nxt = NULL;
-    sh->dead_t = sh->dead_n;
-    sh->dead_n = 0;
-    if (n->log2 > t->log2)
-        at_store(&sh->grows, at_load(&sh->grows) + 1);
-    else if (n->log2 < t->log2)
-        at_store(&sh->shrinks, at_load(&sh->shrinks) + 1);
-    at_store(&sh->bytes, at_load(&sh->bytes) - t->bytes);
-    /* Only the bucket array goes: its entries live on in n (t->walk = 0).
-     * Reserved by the caller. */
-    (void)gc_retire(t, map_table_destroy, NULL);
-    release_slot(m, sh);
-    at_store(&sh->phase, MAP_STABLE);
-}
-
-/*
- * Up to `units` units of the shard's migration.  The last step (publish
- * the new table, retire the old) needs one retire reserved; without it
- * the migration waits at its end for a later call.
- */
-static size_t mig_work(struct map_gx *gx, size_t units)
-{
-    struct map_shard *sh = gx->sh;
-    size_t done = 0;
-
-    while (done < units) {
-        unsigned phase = (unsigned)at_load(&sh->phase);
-        if (phase == MAP_ZEROING) {
-            size_t nb = sh->nxt->mask + 1, k = nb - sh->zero_pos;
-            if (k > MAP_ZERO_CHUNK)
-                k = MAP_ZERO_CHUNK;
-            memset(&sh->nxt->bkt[sh->zero_pos], 0, k * MAP_BUCKET_BYTES);
-            sh->zero_pos += k;
-            if (sh->zero_pos == nb)
-                start_moving(sh);
-        } else if (phase == MAP_MOVING) {
-            struct map_table *t = sh->tbl;
-            size_t skip = 0;
-            while (sh->move_pos <= t->mask && skip < MAP_SKIP_PER_UNIT &&
-                   (at_load(&t->bkt[sh->move_pos].ctrl) & MAP_CTRL_MOVED)) {
-                sh->move_pos++;
-                skip++;
-            }
-            if (sh->move_pos <= t->mask && skip < MAP_SKIP_PER_UNIT)
-                move_bucket(gx, sh->move_pos++);
-            if (sh->move_pos > t->mask) {
-                if (gc_reserve(1) != GOCONC_OK)
-                    return done + 1;
-                finish(gx);
-            }
-        } else {
-            break;
-        }
-        done++;
-    }
-    return done;
-}
-
-size_t map_mig_work(struct goconc_map *m, unsigned idx, size_t units)
-{
-    struct map_gx gx;
-    gx_init(&gx, m, idx);
-    return mig_work(&gx, units);
-}
-
-void map_mig_help(struct goconc_map *m, unsigned self)
-{
-    uintptr_t me = gc_thread_id();
-    unsigned k;
-
-    for (k = 0; k < m->mig_cap; k++) {
-        size_t v = at_load(&m->mig[(self + k) % m->mig_cap]);
-        struct map_shard *sh;
-        if (v == 0 || v - 1 == self)
-            continue;
-        sh = &m->sh[v - 1];
-        if (!map_trylock(sh, me))
-            continue;
-        gc_lock_enter();
-        map_mig_work(m, (unsigned)(v - 1), MAP_WRITE_UNITS);
-        gc_lock_exit();
-        map_unlock(sh);
-        return;
-    }
-}
-
 /* ------------------------------------------------------ one write's steps */
 
 void map_w_init(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen)
@@ -655,7 +382,7 @@ void map_w_init(struct map_wctx *w, struct goconc_map *m, const void *key, size_
     w->tag = map_tag(m, w->h);
     w->key = key;
     w->klen = klen;
-    gx_init(&w->gx, m, map_shard_of(m, w->h));
+    map_gx_init(&w->gx, m, map_shard_of(m, w->h));
     w->rec = NULL;
     w->ent = NULL;
     w->want_help = 0;
@@ -695,7 +422,7 @@ void map_w_begin(struct map_wctx *w)
     if (at_load(&sh->phase) == MAP_MOVING) {
         /* The key's old chain moves first: from here on the new table
          * alone holds the key, and the old buckets stay frozen. */
-        evacuate(&w->gx, w->h);
+        map_mig_evacuate(&w->gx, w->h);
         w->t = sh->nxt;
         w->dead = &sh->dead_n;
     } else {
@@ -716,7 +443,7 @@ int map_w_room(struct map_wctx *w)
     int rc;
 
     for (;;) {
-        if (find_free(&w->gx, w->t, w->h, w->found ? w->pos.dist : 0, &w->room))
+        if (map_find_free(&w->gx, w->t, w->h, w->found ? w->pos.dist : 0, &w->room))
             return GOCONC_OK;
         /* No free slot on the key's chain: a full table (only when the
          * migration cap kept it from growing, or readers hold back the
@@ -729,10 +456,7 @@ int map_w_room(struct map_wctx *w)
             break;
         case MAP_ZEROING:
             /* Rare (see above): finish preparing the new table at once. */
-            memset(&sh->nxt->bkt[sh->zero_pos], 0,
-                   (sh->nxt->mask + 1 - sh->zero_pos) * MAP_BUCKET_BYTES);
-            sh->zero_pos = sh->nxt->mask + 1;
-            start_moving(sh);
+            map_mig_rush(sh);
             map_w_begin(w);
             break;
         default:
@@ -778,7 +502,7 @@ void map_w_put(struct map_wctx *w, unsigned lens, uint64_t kword, uint64_t vword
     struct map_shard *sh = w->gx.sh;
     uint64_t oldk = w->found ? at_load(&w->t->bkt[w->pos.b].s[w->pos.i].k) : 0;
 
-    place(&w->gx, w->t, w->dead, w->h, w->tag, lens, kword, vword, &w->room,
+    map_place(&w->gx, w->t, w->dead, w->h, w->tag, lens, kword, vword, &w->room,
           w->found ? &w->pos : NULL);
     if (lens == MAP_LENS_OOL) {
         at_store(&sh->bytes, at_load(&sh->bytes) + map_entry_size(w->klen, w->ent->vlen));
@@ -807,7 +531,7 @@ void map_w_end(struct map_wctx *w)
 
     sh->churn++;
     if (at_load(&sh->phase) != MAP_STABLE)
-        mig_work(&w->gx, MAP_WRITE_UNITS);
+        map_mig_step(&w->gx, MAP_WRITE_UNITS);
     else if (map_mig_kick(m, w->gx.idx, 0) == GOCONC_EBUSY)
         w->want_help = 1;
     grace_token(&w->gx);

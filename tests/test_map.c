@@ -1269,7 +1269,7 @@ static void snap_eq(struct snap a, struct snap b)
 /* Fill m with n entries (mixed inline/long) with key ids [base, base+n). */
 static void fill(goconc_map *m, uint64_t base, uint64_t n)
 {
-    unsigned char kb[24], vb[64];
+    unsigned char kb[24], vb[80];
     uint64_t i;
     for (i = base; i < base + n; i++) {
         size_t kl = i % 5 == 0 ? 24 : 8, vl = i % 3 == 0 ? 64 : 8;
@@ -1310,7 +1310,7 @@ static int sweep(goconc_map *m, sweep_op op, uint64_t arg)
 
 static int op_store_long(goconc_map *m, uint64_t i)
 {
-    unsigned char kb[24], vb[64];
+    unsigned char kb[24], vb[80];
     key_of(i, 24, kb);
     val_of(i + 99, 64, vb);
     return goconc_map_store(m, kb, 24, vb, 64);
@@ -1324,7 +1324,7 @@ static int op_store_inline(goconc_map *m, uint64_t i)
 
 static int op_swap(goconc_map *m, uint64_t i)
 {
-    unsigned char kb[8], vb[64], out[64];
+    unsigned char kb[8], vb[80], out[80];
     size_t n;
     key_of(i, 8, kb);
     val_of(i + 5, 64, vb);
@@ -1333,7 +1333,7 @@ static int op_swap(goconc_map *m, uint64_t i)
 
 static int op_los(goconc_map *m, uint64_t i)
 {
-    unsigned char kb[24], vb[64];
+    unsigned char kb[24], vb[80];
     key_of(i, 24, kb);
     val_of(i + 3, 64, vb);
     return goconc_map_load_or_store(m, kb, 24, vb, 64, NULL, 0, NULL);
@@ -1357,7 +1357,7 @@ static int op_lad(goconc_map *m, uint64_t i)
 
 static int op_cas(goconc_map *m, uint64_t i)
 {
-    unsigned char kb[24], old[64], nv[64];
+    unsigned char kb[24], old[80], nv[80];
     size_t kl = i % 5 == 0 ? 24 : 8, vl = i % 3 == 0 ? 64 : 8;
     key_of(i, kl, kb);
     val_of(i, vl, old);
