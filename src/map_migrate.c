@@ -236,6 +236,7 @@ static void finish(struct map_gx *gx)
     /* Only the bucket array goes: its entries live on in n (t->walk = 0).
      * Reserved by the caller. */
     (void)gc_retire(t, map_table_destroy, NULL);
+    gc_urge(); /* a whole table: free it within a few writes */
     release_slot(m, sh);
     at_store(&sh->phase, MAP_STABLE);
 }

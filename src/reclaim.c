@@ -94,6 +94,7 @@ struct gc_thread {
     struct gc_thread *next, *prev; /* registry, under reg.lock */
     struct gc_bag bag;
     size_t since_advance;
+    unsigned urgent; /* polls that advance regardless (gc_urge) */
     struct gc_allocator_ref ref;
     void *raw;
     int temp;
@@ -846,12 +847,23 @@ void gc_poll(void)
             bag_collect(&orphans, 0);
         return;
     }
-    if (r->since_advance < ADVANCE_EVERY)
+    if (r->since_advance < ADVANCE_EVERY && r->urgent == 0)
         return;
     r->since_advance = 0;
+    if (r->urgent)
+        r->urgent--;
     try_advance(0);
     bag_collect(&r->bag, 0);
     bag_collect(&orphans, 0);
+}
+
+void gc_urge(void)
+{
+    struct gc_thread *r = self();
+    /* An entry is due two advances after its retire; a third poll covers
+     * an advance lost to a busy registry lock. */
+    if (r)
+        r->urgent = 3;
 }
 
 GOCONC_API int goconc_defer_free(void *obj, goconc_destroy_fn destroy, void *ctx)

@@ -36,6 +36,13 @@ int gc_retire(void *obj, goconc_destroy_fn destroy, void *ctx);
 void gc_poll(void);
 
 /*
+ * Call after retiring something large (a whole table): the next few
+ * gc_poll() calls on this thread try to advance the epoch at once instead
+ * of waiting for the usual number of retires, so it is freed promptly.
+ */
+void gc_urge(void);
+
+/*
  * Bracket regions that hold a goconc lock or run a user callback under one
  * (map update fn, once fn): no deferred callback runs on this thread and
  * goconc_synchronize/goconc_barrier return GOCONC_EDEADLK inside.
