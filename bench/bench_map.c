@@ -526,6 +526,18 @@ static void *w1_thread(void *arg, int idx)
     return NULL;
 }
 
+/* GOCONC_BENCH_MAP_CLOCK=cpu: time each store by the thread's CPU time
+ * instead, so preemption by other work does not count (a diagnostic for
+ * noisy machines; the clock is a syscall, so p50 and totals grow). */
+static int g_cpuclock;
+
+static inline uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void *w2_thread(void *arg, int idx)
 {
     struct job *j = arg;
@@ -533,12 +545,21 @@ static void *w2_thread(void *arg, int idx)
     uint64_t hi = (uint64_t)(idx + 1) * j->n / (uint64_t)j->threads, i;
     struct hist *h = &j->h[idx];
     bm_thread_enter(&j->b);
-    for (i = lo; i < hi; i++) {
+    for (i = lo; i < hi && !g_cpuclock; i++) {
         uint64_t k = w2_key(j->seed, i), c0, c1;
         int r;
         c0 = clk_begin();
         r = bm_store(&j->b, k, i);
         c1 = clk_end();
+        hist_add(h, c1 - c0);
+        j->errors[idx] += r != 0;
+    }
+    for (; i < hi; i++) {
+        uint64_t k = w2_key(j->seed, i), c0, c1;
+        int r;
+        c0 = cpu_ns();
+        r = bm_store(&j->b, k, i);
+        c1 = cpu_ns();
         hist_add(h, c1 - c0);
         j->errors[idx] += r != 0;
     }
@@ -598,9 +619,11 @@ static int child_main(char **argv)
 {
     static struct job j;
     int impl = impl_by_name(argv[0]), wl = wl_by_name(argv[1]), t;
+    const char *e;
     uint64_t i;
     if (impl < 0 || wl < 0)
         return 2;
+    g_cpuclock = (e = getenv("GOCONC_BENCH_MAP_CLOCK")) && strcmp(e, "cpu") == 0;
     j.threads = atoi(argv[2]);
     j.secs = atof(argv[3]);
     j.seed = strtoull(argv[4], NULL, 10);
@@ -688,7 +711,7 @@ static int child_main(char **argv)
             return 1;
         }
         printf("RESULT secs=%.6f n=%llu unit=%s p50=%llu p99=%llu p9999=%llu max=%llu",
-               el, (unsigned long long)tot.n, CLK_UNIT,
+               el, (unsigned long long)tot.n, g_cpuclock ? "ns" : CLK_UNIT,
                (unsigned long long)hist_pct(&tot, 0.50),
                (unsigned long long)hist_pct(&tot, 0.99),
                (unsigned long long)hist_pct(&tot, 0.9999), (unsigned long long)tot.max);
@@ -1016,6 +1039,44 @@ static void do_w1(int wl)
     T.have_w1b = 1;
 }
 
+/*
+ * The machine's own latency floor: spin on the clock for `secs` and count
+ * the gaps of at least 10 us (timer ticks, IPIs and other work; a VM exit
+ * for each tick costs 5-20 us in a small VM).  Every implementation's
+ * stores absorb these gaps, so when more than 0.01% of a run's stores
+ * can be hit, no p99.99 below ~10 us can be measured on this machine.
+ */
+static double g_gap_rate = NAN, g_gap_med_us = NAN;
+
+static void measure_noise(double secs, int keep)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    uint64_t thr = (uint64_t)(10000 * tsc_per_ns), prev = clk_begin();
+    uint64_t end = prev + (uint64_t)(secs * 1e9 * tsc_per_ns);
+    double gaps[4096];
+    size_t n = 0, total = 0;
+    while (prev < end) {
+        uint64_t t = __rdtsc();
+        if (t - prev >= thr) {
+            if (n < 4096)
+                gaps[n++] = (double)(t - prev) / tsc_per_ns / 1e3;
+            total++;
+        }
+        prev = t;
+    }
+    printf("  machine noise: an empty loop is interrupted for >= 10 us %.0f times per second"
+           " (median %.0f us)\n",
+           (double)total / secs, n ? bu_median(gaps, n) : 0);
+    if (keep) { /* for the target summary; bu_median sorted gaps */
+        g_gap_rate = (double)total / secs;
+        g_gap_med_us = n ? gaps[n / 2] : 0;
+    }
+#else
+    (void)secs;
+    (void)keep;
+#endif
+}
+
 static void do_w2(int wl)
 {
     static struct cell c;
@@ -1027,6 +1088,7 @@ static void do_w2(int wl)
            (unsigned long long)g_grow, g_reps);
     printf("  (latency per store in ns, measured around each call; max: median of"
            " reps / worst rep; time gc/peer < 1: goconc faster)\n");
+    measure_noise(1.0, wl == W_2);
     fflush(stdout);
     run_cell(wl, threads, g_grow, &c, list, nl);
     printf("  %-10s %8s %8s %8s %8s %10s %10s %8s\n", "impl", "total s", "gc/peer",
@@ -1146,6 +1208,11 @@ static void print_targets(void)
         double peer_min = NAN;
         int who = -1;
         target("W2 p99.99 store latency", T.w2_p9999 / 1e3, 10.0, 1, "us");
+        if (!isnan(g_gap_rate) && g_gap_rate * T.w2_secs[I_GOCONC] > 1e-4 * (double)g_grow)
+            printf("    (noise floor: ~%.0f stores of goconc's run absorb a >= 10 us machine"
+                   " interruption, more than the %.0f that p99.99 allows: a p99.99 below"
+                   " ~%.0f us cannot be measured on this machine now)\n",
+                   g_gap_rate * T.w2_secs[I_GOCONC], 1e-4 * (double)g_grow, g_gap_med_us);
         for (i = 0; i < I_N; i++)
             if (i != I_GOCONC && impls[i].avail && (impls[i].wls & WB(W_2)) &&
                 T.w2_max_med[i] > 0 && !(T.w2_max_med[i] >= peer_min)) {
@@ -1175,6 +1242,20 @@ static void print_targets(void)
 
 static void calibrate_clock(void)
 {
+    const char *e = getenv("GOCONC_BENCH_MAP_CLOCK");
+    if (e && strcmp(e, "cpu") == 0) {
+        double dd[4096];
+        size_t i;
+        for (i = 0; i < 4096; i++) {
+            uint64_t a = cpu_ns();
+            dd[i] = (double)(cpu_ns() - a);
+        }
+        printf("Clock (GOCONC_BENCH_MAP_CLOCK=cpu, diagnostic): each store timed by the"
+               " thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so preemption does not count;"
+               " an empty pair costs %.0f ns (median), included\n",
+               bu_median(dd, 4096));
+        return;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     double t0 = bu_now(), t1;
     uint64_t c0 = clk_begin(), c1;
@@ -1206,7 +1287,8 @@ static void usage(void)
             "usage: bench_map [all|check|mem|w1|w1b|w2|w2b ...] [--impls=a,b,...]\n"
             "  env: GOCONC_BENCH_REPS (5), GOCONC_BENCH_SECONDS (2), GOCONC_BENCH_SEED,\n"
             "       GOCONC_BENCH_MAP_KEYS (1000000), GOCONC_BENCH_MAP_GROW (10000000),\n"
-            "       GOCONC_DASHMAP_BIN (path of bench/dashmap's program)\n");
+            "       GOCONC_DASHMAP_BIN (path of bench/dashmap's program),\n"
+            "       GOCONC_BENCH_MAP_CLOCK=cpu (W2 latency by thread CPU time: diagnostic)\n");
 }
 
 int main(int argc, char **argv)

@@ -115,7 +115,13 @@ struct Hist {
 }
 impl Hist {
     fn new() -> Hist {
-        Hist { b: vec![0; HB_N], n: 0, max: 0 }
+        let mut b = vec![0u64; HB_N];
+        // Fault every page in now, not inside the timed stores (vec! of
+        // zeros is a lazy calloc; volatile so the writes stay).
+        for x in b.iter_mut() {
+            unsafe { std::ptr::write_volatile(x, 0) };
+        }
+        Hist { b, n: 0, max: 0 }
     }
     #[inline]
     fn add(&mut self, v: u64) {
@@ -191,6 +197,14 @@ mod clock {
     pub fn end() -> u64 {
         begin()
     }
+}
+
+/// GOCONC_BENCH_MAP_CLOCK=cpu: per-store latency by the thread's CPU time
+/// (preemption excluded), as bench_map's diagnostic mode.
+fn cpu_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 fn rss_bytes() -> u64 {
@@ -293,6 +307,7 @@ fn main() {
             println!("RESULT ops={} secs={:.6} hits={}", ops, el, hits);
         }
         "w2" | "w2b" => {
+            let cpu = std::env::var("GOCONC_BENCH_MAP_CLOCK").map_or(false, |v| v == "cpu");
             let m = new_map(seed);
             let barrier = std::sync::Barrier::new(threads as usize + 1);
             let (el, hist) = std::thread::scope(|s| {
@@ -305,9 +320,15 @@ fn main() {
                             barrier.wait();
                             for i in lo..hi {
                                 let k = w2_key(seed, i);
-                                let c0 = clock::begin();
-                                m.insert(k, i);
-                                let c1 = clock::end();
+                                let (c0, c1) = if cpu {
+                                    let c0 = cpu_ns();
+                                    m.insert(k, i);
+                                    (c0, cpu_ns())
+                                } else {
+                                    let c0 = clock::begin();
+                                    m.insert(k, i);
+                                    (c0, clock::end())
+                                };
                                 h.add(c1.wrapping_sub(c0));
                             }
                             h
@@ -327,7 +348,7 @@ fn main() {
                 "RESULT secs={:.6} n={} unit={} p50={} p99={} p9999={} max={}",
                 el,
                 hist.n,
-                clock::UNIT,
+                if cpu { "ns" } else { clock::UNIT },
                 hist.pct(0.50),
                 hist.pct(0.99),
                 hist.pct(0.9999),
