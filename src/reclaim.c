@@ -36,18 +36,21 @@
 /* ------------------------------------------------------------ ABI data */
 
 /*
- * Defined under hidden names, exported as aliases: inside the library the
- * fast paths then reach them without a GOT load.
+ * The TLS pointer is defined under a hidden name and exported as an alias,
+ * so the library's own fast paths skip a GOT load (TLS has no copy
+ * relocations).  goconc_gp must not be aliased: an executable that reads
+ * it inline gets a copy relocation, and the library must then write that
+ * copy, which only a GOT access does.
  */
 __attribute__((visibility("hidden"), tls_model("initial-exec")))
 _Thread_local struct goconc_reader *gc_tls_reader;
-/* Written only when the epoch advances; alone on its lines. */
-__attribute__((visibility("hidden"), aligned(GC_PAD)))
-struct goconc_gp_state gc_gp = { EPOCH_ONE, 1 };
-
 extern GOCONC_API _Thread_local struct goconc_reader *goconc_tls_reader
     __attribute__((alias("gc_tls_reader")));
-extern GOCONC_API struct goconc_gp_state goconc_gp __attribute__((alias("gc_gp")));
+
+/* Written only when the epoch advances; alone on its lines. */
+GOCONC_API struct goconc_gp_state goconc_gp __attribute__((aligned(GC_PAD))) = {
+    EPOCH_ONE, 1
+};
 
 __attribute__((tls_model("initial-exec"))) _Thread_local struct gc_tls gc_tls;
 
@@ -78,13 +81,13 @@ static void membarrier_setup(void)
     if (cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
         sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0) {
         use_membarrier = 1;
-        at_store(&gc_gp.need_fence, 0);
+        at_store(&goconc_gp.need_fence, 0);
         return;
     }
 #endif
     /* ThreadSanitizer cannot see the ordering an IPI gives: fence. */
     use_membarrier = 0;
-    at_store(&gc_gp.need_fence, 1);
+    at_store(&goconc_gp.need_fence, 1);
 }
 
 /* The advancer's half of the reader-side ordering. */
@@ -230,12 +233,12 @@ static void fallback_lock(void)
     if (gc_tls.fb_nest++ > 0)
         return;
     for (;;) {
-        g = at_load(&gc_gp.ctr);
+        g = at_load(&goconc_gp.ctr);
         p = (g >> NEST_BITS) & 1;
         /* Full-barrier increment, then re-check: a reader counted under a
          * parity the advancer has already checked retries (SRCU-style). */
         at_fetch_add(&fb_count[p].n, 1);
-        if (at_load(&gc_gp.ctr) == g)
+        if (at_load(&goconc_gp.ctr) == g)
             break;
         at_fetch_sub(&fb_count[p].n, 1);
     }
@@ -254,7 +257,7 @@ static void record_lock(struct gc_thread *r)
         at_store_rel(&r->reader.ctr, c + 1);
         return;
     }
-    at_xchg(&r->reader.ctr, at_load(&gc_gp.ctr) + 1);
+    at_xchg(&r->reader.ctr, at_load(&goconc_gp.ctr) + 1);
 }
 
 /* 1 when the outermost section of r closed. */
@@ -355,7 +358,7 @@ int gc_try_advance(int wait)
         pthread_mutex_lock(&gc_reg.lock);
     else if (pthread_mutex_trylock(&gc_reg.lock) != 0)
         return 0;
-    g = at_load(&gc_gp.ctr);
+    g = at_load(&goconc_gp.ctr);
     reader_barrier();
     for (r = gc_reg.head; r && ok; r = r->next) {
         /* Acquire pairs with the reader's release stores of its counter:
@@ -367,7 +370,7 @@ int gc_try_advance(int wait)
     if (ok && at_load(&fb_count[((g >> NEST_BITS) + 1) & 1].n) != 0)
         ok = 0;
     if (ok)
-        at_store_rel(&gc_gp.ctr, g + EPOCH_ONE);
+        at_store_rel(&goconc_gp.ctr, g + EPOCH_ONE);
     pthread_mutex_unlock(&gc_reg.lock);
     return ok;
 }
@@ -398,8 +401,8 @@ void gc_wait_grace_period(void)
     unsigned round = 0;
 
     at_fence(); /* the caller's unpublishing stores come first */
-    target = at_load(&gc_gp.ctr) + 2 * EPOCH_ONE;
-    while (gc_epoch_before(at_load_acq(&gc_gp.ctr), target))
+    target = at_load(&goconc_gp.ctr) + 2 * EPOCH_ONE;
+    while (gc_epoch_before(at_load_acq(&goconc_gp.ctr), target))
         if (!gc_try_advance(1))
             gc_backoff(&round);
 }

@@ -160,7 +160,7 @@ static size_t bag_collect(struct gc_bag *b, int all)
     /* Read after counting in: a barrier that waited for the epoch and then
      * drained the phase knows every later collector runs at least what it
      * would. */
-    g = at_load_acq(&gc_gp.ctr);
+    g = at_load_acq(&goconc_gp.ctr);
     list = b->first;
     if (list == b->last) {
         list = NULL;
@@ -323,7 +323,7 @@ int gc_retire(void *obj, goconc_destroy_fn destroy, void *ctx)
     /* Tag with an epoch read after the caller unpublished obj: the fence
      * keeps that store from passing this load. */
     at_fence();
-    e.epoch = at_load(&gc_gp.ctr);
+    e.epoch = at_load(&goconc_gp.ctr);
 
     pthread_mutex_lock(&b->lock);
     rc = bag_push(b, &e, r ? NULL : &gc_tls.fb_spare);
@@ -480,7 +480,7 @@ GOCONC_API int goconc_barrier(void)
         return GOCONC_EDEADLK;
     gc_wait_grace_period();
     /* Every entry retired before the call is due at g. */
-    g = at_load_acq(&gc_gp.ctr);
+    g = at_load_acq(&goconc_gp.ctr);
     /* A collector that read an older epoch may put due entries back:
      * wait for those; later ones read >= g and run all they take. */
     collectors_drain();
@@ -515,7 +515,7 @@ GOCONC_API int goconc_reclaim_stats_get(goconc_reclaim_stats *st)
     pthread_mutex_lock(&gc_reg.lock);
     s.threads = gc_reg.n;
     pthread_mutex_unlock(&gc_reg.lock);
-    s.epoch = (uint64_t)((at_load(&gc_gp.ctr) >> NEST_BITS) - 1);
+    s.epoch = (uint64_t)((at_load(&goconc_gp.ctr) >> NEST_BITS) - 1);
     s.reclaimed = at_load(&reclaimed);
     return gc_stats_out(st, &s, sizeof s, sizeof s);
 }

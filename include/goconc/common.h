@@ -170,12 +170,14 @@ extern GOCONC_API struct goconc_gp_state goconc_gp;
 #define GOCONC_TLS_READER_ goconc_tls_reader
 #define GOCONC_GP_ goconc_gp
 #else
-/* The library reaches the same objects under hidden names (no GOT). */
+/* The library reaches its TLS pointer under a hidden name (no GOT load).
+ * Not goconc_gp: an executable that reads it gets a copy relocation, and
+ * every access must go to that one copy, through the GOT. */
 extern __attribute__((visibility("hidden"), tls_model("initial-exec")))
 GOCONC_TLS_ struct goconc_reader *gc_tls_reader;
-extern __attribute__((visibility("hidden"))) struct goconc_gp_state gc_gp;
+extern GOCONC_API struct goconc_gp_state goconc_gp;
 #define GOCONC_TLS_READER_ gc_tls_reader
-#define GOCONC_GP_ gc_gp
+#define GOCONC_GP_ goconc_gp
 #endif
 
 static inline void goconc_read_lock_inline_(void)
