@@ -606,14 +606,6 @@ END_TEST
 
 /* One test case per test, so CK_RUN_CASE=<test name> runs just that one
  * (tu_run then reports the smaller count). */
-#define ADD_TEST(s, fn)                                                     \
-    do {                                                                    \
-        TCase *tc_ = tcase_create(#fn);                                     \
-        tcase_set_timeout(tc_, timeout);                                    \
-        tcase_add_test(tc_, fn);                                            \
-        suite_add_tcase(s, tc_);                                            \
-    } while (0)
-
 static Suite *suite(void)
 {
     Suite *s = suite_create("common");

@@ -20,13 +20,6 @@
 
 #include "testutil.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEST_TSAN 1
-#endif
-#endif
 
 _Static_assert(sizeof(goconc_once) == 16, "goconc_once is 16 bytes (ABI)");
 _Static_assert(alignof(goconc_once) == 8, "goconc_once is 8-aligned (ABI)");
@@ -639,14 +632,6 @@ END_TEST
 
 /* One test case per test, so CK_RUN_CASE=<test name> runs just that one
  * (tu_run then reports the smaller count). */
-#define ADD_TEST(s, fn)                                                     \
-    do {                                                                    \
-        TCase *tc_ = tcase_create(#fn);                                     \
-        tcase_set_timeout(tc_, timeout);                                    \
-        tcase_add_test(tc_, fn);                                            \
-        suite_add_tcase(s, tc_);                                            \
-    } while (0)
-
 static Suite *suite(void)
 {
     Suite *s = suite_create("once");

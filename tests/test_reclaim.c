@@ -27,13 +27,6 @@
 
 #include "testutil.h"
 
-#if defined(__SANITIZE_THREAD__)
-#define TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEST_TSAN 1
-#endif
-#endif
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TEST_ASAN 1
@@ -1508,14 +1501,6 @@ END_TEST
 
 /* One test case per test, so CK_RUN_CASE=<test name> runs just that one
  * (tu_run then reports the smaller count). */
-#define ADD_TEST(s, fn)                                                     \
-    do {                                                                    \
-        TCase *tc_ = tcase_create(#fn);                                     \
-        tcase_set_timeout(tc_, timeout);                                    \
-        tcase_add_test(tc_, fn);                                            \
-        suite_add_tcase(s, tc_);                                            \
-    } while (0)
-
 static Suite *suite(void)
 {
     Suite *s = suite_create("reclaim");

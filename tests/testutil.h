@@ -31,6 +31,25 @@ double tu_now(void);
 /* splitmix64 */
 uint64_t tu_rand(uint64_t *state);
 
+/* Built with ThreadSanitizer (fork children may not start threads). */
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+
+/* One test case per test, so CK_RUN_CASE=<test name> runs just that one
+ * (tu_run then reports the smaller count).  Uses a `timeout` in scope. */
+#define ADD_TEST(s, fn)                                                     \
+    do {                                                                    \
+        TCase *tc_ = tcase_create(#fn);                                     \
+        tcase_set_timeout(tc_, timeout);                                    \
+        tcase_add_test(tc_, fn);                                            \
+        suite_add_tcase(s, tc_);                                            \
+    } while (0)
+
 /* Run @p s (CK_NORMAL), fail unless exactly @p expected tests ran and all
  * passed.  Returns the process exit status. */
 int tu_run(Suite *s, int expected);
