@@ -630,8 +630,6 @@ START_TEST(once_in_fork_child)
 }
 END_TEST
 
-/* One test case per test, so CK_RUN_CASE=<test name> runs just that one
- * (tu_run then reports the smaller count). */
 static Suite *suite(void)
 {
     Suite *s = suite_create("once");

@@ -1499,8 +1499,6 @@ START_TEST(main_thread_record_cleaned)
 }
 END_TEST
 
-/* One test case per test, so CK_RUN_CASE=<test name> runs just that one
- * (tu_run then reports the smaller count). */
 static Suite *suite(void)
 {
     Suite *s = suite_create("reclaim");
