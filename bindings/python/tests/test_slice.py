@@ -191,6 +191,10 @@ class TestView(unittest.TestCase):
         s = goconc.Slice("<II")
         stop = threading.Event()
         views = []
+        # Each view keeps a full copy to compare against: bound how many
+        # (unbounded, the snapper held the GIL building gigabytes of lists
+        # and starved the appenders on a slow machine).
+        cap = 200
 
         def appender(t):
             for i in range(3000):
@@ -198,14 +202,16 @@ class TestView(unittest.TestCase):
                     # Let a snapshot in mid-way, whatever the scheduler does.
                     seen = len(views)
                     deadline = time.monotonic() + 10
-                    while len(views) == seen and time.monotonic() < deadline:
+                    while (len(views) == seen and len(views) < cap
+                           and time.monotonic() < deadline):
                         time.sleep(0.001)
                 s.append((t, i))
 
         def snapper():
-            while not stop.is_set():
+            while not stop.is_set() and len(views) < cap:
                 v = s.snapshot()
                 views.append((v, v.tolist()))
+                time.sleep(0.0005)
 
         snap = threading.Thread(target=snapper, daemon=True)
         snap.start()
