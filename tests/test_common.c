@@ -266,52 +266,11 @@ START_TEST(allocator_null_functions)
 END_TEST
 
 /* A thread that holds a read section until told to leave. */
-struct holder {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int inside, leave;
-};
-
-static void *hold_section(void *p)
-{
-    struct holder *h = p;
-    goconc_read_lock();
-    pthread_mutex_lock(&h->mu);
-    h->inside = 1;
-    pthread_cond_broadcast(&h->cv);
-    while (!h->leave)
-        pthread_cond_wait(&h->cv, &h->mu);
-    pthread_mutex_unlock(&h->mu);
-    goconc_read_unlock();
-    return NULL;
-}
-
-static void holder_start(struct holder *h, pthread_t *t)
-{
-    pthread_mutex_init(&h->mu, NULL);
-    pthread_cond_init(&h->cv, NULL);
-    h->inside = h->leave = 0;
-    ck_assert_int_eq(pthread_create(t, NULL, hold_section, h), 0);
-    pthread_mutex_lock(&h->mu);
-    while (!h->inside)
-        pthread_cond_wait(&h->cv, &h->mu);
-    pthread_mutex_unlock(&h->mu);
-}
-
-static void holder_release(struct holder *h, pthread_t t)
-{
-    pthread_mutex_lock(&h->mu);
-    h->leave = 1;
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
-    pthread_join(t, NULL);
-}
-
 START_TEST(allocator_ebusy_while_pending)
 {
     static struct tagalloc a = { 0xA4, 0, 0, 0, 0 }, b = { 0xB4, 0, 0, 0, 0 };
     goconc_allocator al = tag_allocator(&a), bl = tag_allocator(&b);
-    struct holder h;
+    struct tu_holder h;
     pthread_t t;
     long destroyed = 0;
     int obj;
@@ -319,13 +278,13 @@ START_TEST(allocator_ebusy_while_pending)
     ck_assert_int_eq(goconc_set_allocator(&al), GOCONC_OK);
     /* A reader open across the defer keeps the object pending whatever
      * the library's polling policy is. */
-    holder_start(&h, &t);
+    tu_holder_start(&h, &t, 1);
     ck_assert_int_eq(goconc_defer_free(&obj, dummy_destroy, &destroyed),
                      GOCONC_OK);
     ck_assert_int_eq(destroyed, 0);
     ck_assert_int_eq(goconc_set_allocator(&bl), GOCONC_EBUSY);
     ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_EBUSY);
-    holder_release(&h, t);
+    tu_holder_release(&h, t);
     /* The reader left, but the destroy may still be waiting: EBUSY until
      * it ran; goconc_barrier() makes sure it did. */
     if (__atomic_load_n(&destroyed, __ATOMIC_RELAXED) == 0)
@@ -577,7 +536,7 @@ END_TEST
 START_TEST(reclaim_stats_counts)
 {
     goconc_reclaim_stats st = GOCONC_RECLAIM_STATS_INIT, st2 = st;
-    struct holder h;
+    struct tu_holder h;
     pthread_t t;
     long destroyed = 0;
     int obj, i;
@@ -585,7 +544,7 @@ START_TEST(reclaim_stats_counts)
     ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
     ck_assert_int_eq(goconc_reclaim_stats_get(&st), GOCONC_OK);
     ck_assert_uint_eq(st.pending, 0);
-    holder_start(&h, &t);
+    tu_holder_start(&h, &t, 1);
     for (i = 0; i < 10; i++)
         ck_assert_int_eq(goconc_defer_free(&obj, dummy_destroy, &destroyed),
                          GOCONC_OK);
@@ -594,7 +553,7 @@ START_TEST(reclaim_stats_counts)
     ck_assert_uint_ge(st2.threads, 2);
     ck_assert_uint_eq(st2.pending, 10);
     ck_assert_int_eq(destroyed, 0);
-    holder_release(&h, t);
+    tu_holder_release(&h, t);
     ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
     ck_assert_int_eq(goconc_reclaim_stats_get(&st2), GOCONC_OK);
     ck_assert_uint_eq(st2.pending, 0);

@@ -28,13 +28,6 @@ static int ld_i(const int *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static void st_i(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 static int inc_i(int *p) { return __atomic_add_fetch(p, 1, __ATOMIC_SEQ_CST); }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
 static double thread_cpu(void)
 {
     struct timespec ts;
@@ -113,7 +106,7 @@ static void init_config(void *ctx)
     int i;
     inc_i(&r->fn_calls);
     r->runner = pthread_self();
-    sleep_ms(r->fn_sleep_ms); /* the others arrive and must sleep meanwhile */
+    tu_sleep_ms(r->fn_sleep_ms); /* the others arrive and must sleep meanwhile */
     for (i = 0; i < 16; i++)
         r->cfg.values[i] = 1000 + i;
     strcpy(r->cfg.name, "config v1");
@@ -308,15 +301,15 @@ static void cross_fn(void *ctx)
     (void)ctx;
     st_i(&cross_step, 1);
     while (ld_i(&cross_step) != 2)
-        sleep_ms(1);
-    sleep_ms(50); /* the other thread is now waiting on cross_o */
+        tu_sleep_ms(1);
+    tu_sleep_ms(50); /* the other thread is now waiting on cross_o */
 }
 
 static void *cross_other(void *p)
 {
     (void)p;
     while (ld_i(&cross_step) != 1)
-        sleep_ms(1);
+        tu_sleep_ms(1);
     cross_p_rc = goconc_once_do(&cross_p, cross_p_fn, NULL);
     st_i(&cross_step, 2);
     cross_other_rc = goconc_once_do(&cross_o, never_called, NULL);
@@ -406,8 +399,8 @@ static int failing_first(void *ctx)
     (void)ctx;
     st_i(&tw.fail_entered, 1);
     while (ld_i(&tw.waiters_started) < TRY_WAITERS)
-        sleep_ms(1);
-    sleep_ms(100); /* they are inside once_try/do now, waiting */
+        tu_sleep_ms(1);
+    tu_sleep_ms(100); /* they are inside once_try/do now, waiting */
     return 42;
 }
 
@@ -428,7 +421,7 @@ static void *try_waiter(void *p)
 {
     int idx = (int)(intptr_t)p;
     while (!ld_i(&tw.fail_entered))
-        sleep_ms(1);
+        tu_sleep_ms(1);
     inc_i(&tw.waiters_started);
     if (idx % 2)
         tw.rc[idx] = goconc_once_do(&tw.once, waiter_do, p);
@@ -543,7 +536,7 @@ static void fk_race_fn(void *ctx)
 {
     struct fk_race *r = ctx;
     inc_i(&r->calls);
-    sleep_ms(20);
+    tu_sleep_ms(20);
 }
 static void *fk_racer(void *p)
 {
@@ -596,7 +589,7 @@ static void busy_fn(void *ctx)
 {
     (void)ctx;
     while (!ld_i(&busy_release))
-        sleep_ms(1);
+        tu_sleep_ms(1);
 }
 static void *busy_runner(void *p) { goconc_once_do(&busy_o, busy_fn, NULL); return p; }
 
@@ -612,7 +605,7 @@ START_TEST(once_in_fork_child)
     ck_assert_int_eq(fk_calls, 1);
     ck_assert_int_eq(pthread_create(&t1, NULL, busy_runner, NULL), 0);
     ck_assert_int_eq(pthread_create(&t2, NULL, busy_runner, NULL), 0);
-    sleep_ms(50);
+    tu_sleep_ms(50);
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0)

@@ -44,13 +44,6 @@ static int ld_i(const int *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static void st_i(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 static long ld_l(const long *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-        ;
-}
-
 /* Wait (polling) until *flag is non-zero; 0 if it did not within secs. */
 static int wait_flag(const int *flag, double secs)
 {
@@ -58,7 +51,7 @@ static int wait_flag(const int *flag, double secs)
     while (!ld_i(flag)) {
         if (tu_now() > end)
             return 0;
-        sleep_ms(1);
+        tu_sleep_ms(1);
     }
     return 1;
 }
@@ -106,56 +99,6 @@ static void count_destroy(void *ctx, void *obj)
 {
     (void)obj;
     __atomic_fetch_add((long *)ctx, 1, __ATOMIC_SEQ_CST);
-}
-
-/* A thread that sits in a read section (nested `depth` deep) until told. */
-struct holder {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int depth, inside, leave;
-};
-
-static void *hold_section(void *p)
-{
-    struct holder *h = p;
-    int i;
-    if (h->depth == 0) { /* registered, but idle outside any section */
-        goconc_read_lock();
-        goconc_read_unlock();
-    }
-    for (i = 0; i < h->depth; i++)
-        goconc_read_lock();
-    pthread_mutex_lock(&h->mu);
-    h->inside = 1;
-    pthread_cond_broadcast(&h->cv);
-    while (!h->leave)
-        pthread_cond_wait(&h->cv, &h->mu);
-    pthread_mutex_unlock(&h->mu);
-    for (i = 0; i < h->depth; i++)
-        goconc_read_unlock();
-    return NULL;
-}
-
-static void holder_start(struct holder *h, pthread_t *t, int depth)
-{
-    pthread_mutex_init(&h->mu, NULL);
-    pthread_cond_init(&h->cv, NULL);
-    h->depth = depth;
-    h->inside = h->leave = 0;
-    ck_assert_int_eq(pthread_create(t, NULL, hold_section, h), 0);
-    pthread_mutex_lock(&h->mu);
-    while (!h->inside)
-        pthread_cond_wait(&h->cv, &h->mu);
-    pthread_mutex_unlock(&h->mu);
-}
-
-static void holder_release(struct holder *h, pthread_t t)
-{
-    pthread_mutex_lock(&h->mu);
-    h->leave = 1;
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
-    pthread_join(t, NULL);
 }
 
 static size_t stats_pending(void)
@@ -228,14 +171,14 @@ static void *waits_reader(void *p)
     }
     st_i(&w->inside, 1);
     while (!ld_i(&w->step1))
-        sleep_ms(1);
+        tu_sleep_ms(1);
     if (w->exported)
         (goconc_read_unlock)();
     else
         goconc_read_unlock();
     st_i(&w->inner_left, 1);
     while (!ld_i(&w->step2))
-        sleep_ms(1);
+        tu_sleep_ms(1);
     st_i(&w->released, 1);
     if (w->exported)
         (goconc_read_unlock)();
@@ -268,12 +211,12 @@ static void check_synchronize_waits(int exported)
     ck_assert(wait_flag(&w.inside, 10));
     ck_assert_int_eq(pthread_create(&s, NULL, waits_syncer, &w), 0);
     ck_assert(wait_flag(&w.s_calling, 10));
-    sleep_ms(100);
+    tu_sleep_ms(100);
     ck_assert_msg(!ld_i(&w.s_returned),
                   "synchronize returned while a reader was inside");
     st_i(&w.step1, 1);
     ck_assert(wait_flag(&w.inner_left, 10));
-    sleep_ms(50);
+    tu_sleep_ms(50);
     ck_assert_msg(!ld_i(&w.s_returned),
                   "synchronize returned when the reader left only its "
                   "inner section");
@@ -404,13 +347,13 @@ START_TEST(destroy_runs_once_after_barrier)
 {
     static int objs[3];
     long spare = 0;
-    struct holder h;
+    struct tu_holder h;
     pthread_t t;
     int i, bad = 0;
 
     /* With a reader open across the defer, nothing runs until it left,
      * however often the library polls. */
-    holder_start(&h, &t, 1);
+    tu_holder_start(&h, &t, 1);
     for (i = 0; i < 3; i++)
         ck_assert_int_eq(goconc_defer_free(&objs[i], record_destroy, &seen[i]),
                          GOCONC_OK);
@@ -423,7 +366,7 @@ START_TEST(destroy_runs_once_after_barrier)
                       "was still inside", i);
     ck_assert_int_eq(ld_l(&spare), 0);
     ck_assert_uint_ge(stats_pending(), 5003);
-    holder_release(&h, t);
+    tu_holder_release(&h, t);
     ck_assert_int_eq(goconc_synchronize(), GOCONC_OK);
     ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
     for (i = 0; i < 3; i++) {
@@ -498,14 +441,14 @@ END_TEST
 
 START_TEST(edeadlk_in_read_section)
 {
-    struct holder h;
+    struct tu_holder h;
     pthread_t t;
     long destroyed = 0;
     int obj;
     double t0;
     /* Another reader is inside too, and something is pending: a waiting
      * synchronize/barrier would hang, an EDEADLK one returns at once. */
-    holder_start(&h, &t, 1);
+    tu_holder_start(&h, &t, 1);
     ck_assert_int_eq(goconc_defer_free(&obj, count_destroy, &destroyed),
                      GOCONC_OK);
     goconc_read_lock();
@@ -516,7 +459,7 @@ START_TEST(edeadlk_in_read_section)
     goconc_read_unlock();
     /* Doing nothing: the deferred object is still pending. */
     ck_assert_int_eq(ld_l(&destroyed), 0);
-    holder_release(&h, t);
+    tu_holder_release(&h, t);
     ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
     ck_assert_int_eq(destroyed, 1);
 }
@@ -643,7 +586,7 @@ START_TEST(synchronize_not_starved_by_busy_readers)
     for (i = 0; i < 2; i++)
         ck_assert_int_eq(pthread_create(&r[i], NULL, churn_reader, NULL), 0);
     while (ld_l(&churn_sections) < 1000)
-        sleep_ms(1);
+        tu_sleep_ms(1);
     ck_assert_msg(run_bounded(many_synchronize, &bad, 30),
                   "200 synchronize calls did not finish in 30 s beside "
                   "readers entering and leaving short sections");
@@ -911,7 +854,7 @@ static void expect_child_ok(pid_t pid)
 
 START_TEST(fork_child_uses_library_at_once)
 {
-    struct holder h;
+    struct tu_holder h;
     struct idle_deferrer d;
     struct exit_inside ex = { 99, 0 };
     pthread_t th, td, tx;
@@ -923,7 +866,7 @@ START_TEST(fork_child_uses_library_at_once)
 #endif
     /* Parent: one thread stuck inside a read section, another with a
      * destroy pending (blocked behind that reader). */
-    holder_start(&h, &th, 2);
+    tu_holder_start(&h, &th, 2);
     memset(&d, 0, sizeof d);
     pthread_mutex_init(&d.mu, NULL);
     pthread_cond_init(&d.cv, NULL);
@@ -951,7 +894,7 @@ START_TEST(fork_child_uses_library_at_once)
     /* The parent is unaffected: its reader still holds the destroys. */
     ck_assert_int_eq(ld_l(&d.destroyed), 0);
     ck_assert_int_eq(ld_l(&ex.destroyed), 0);
-    holder_release(&h, th);
+    tu_holder_release(&h, th);
     ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
     ck_assert_int_eq(d.destroyed, 1);
     ck_assert_int_eq(ex.destroyed, 1);
@@ -1029,7 +972,7 @@ START_TEST(fork_during_activity)
         ck_assert_int_eq(pthread_create(&w[2], NULL, thread_churner, NULL), 0);
     for (i = 0; i < forks; i++) {
         pid_t pid;
-        sleep_ms(5);
+        tu_sleep_ms(5);
         pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
@@ -1087,7 +1030,7 @@ static size_t defer_loop(long n)
 
 START_TEST(unreclaimed_memory_bounded)
 {
-    struct holder idle;
+    struct tu_holder idle;
     pthread_t ti, te;
     struct exit_inside e = { 99, 0 };
     size_t maxp;
@@ -1099,13 +1042,13 @@ START_TEST(unreclaimed_memory_bounded)
     /* Phase 2: another registered thread that is idle outside a read
      * section (blocked in a condvar after leaving one) and one that exited
      * inside a section: neither may hold reclamation back. */
-    holder_start(&idle, &ti, 0);
+    tu_holder_start(&idle, &ti, 0);
     ck_assert_int_eq(pthread_create(&te, NULL, exit_inside_section, &e), 0);
     pthread_join(te, NULL);
     maxp = defer_loop(DEFER_LOOP / 2);
     fprintf(stderr, "bounded: max pending %zu (idle + exited threads)\n", maxp);
     ck_assert_msg(maxp < PENDING_BOUND, "pending reached %zu", maxp);
-    holder_release(&idle, ti);
+    tu_holder_release(&idle, ti);
     ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
     ck_assert_int_eq(bounded_destroyed, DEFER_LOOP);
     ck_assert_int_eq(e.destroyed, 1);
@@ -1252,7 +1195,7 @@ static void *nomem_reader(void *p)
     goconc_read_unlock();
     st_i(&r->inside, 1);
     while (!ld_i(&r->go))
-        sleep_ms(1);
+        tu_sleep_ms(1);
     st_i(&r->released, 1);
     goconc_read_unlock();
     return NULL;
@@ -1291,7 +1234,7 @@ START_TEST(read_section_without_record)
     ck_assert(wait_flag(&r.inside, 10));
     ck_assert_int_eq(pthread_create(&ts, NULL, sync_probe, &s), 0);
     ck_assert(wait_flag(&s.calling, 10));
-    sleep_ms(100);
+    tu_sleep_ms(100);
     ck_assert_msg(!ld_i(&s.returned),
                   "synchronize ignored a reader that could not register");
     st_i(&r.go, 1);
@@ -1417,7 +1360,7 @@ static void *outlive_main(void *p)
         goconc_reclaim_stats_get(&st);
         if ((long)st.threads < shc->threads_before)
             break;
-        sleep_ms(5);
+        tu_sleep_ms(5);
     }
     shc->threads_after = (long)st.threads;
     __atomic_store_n(&shc->stage, 2, __ATOMIC_SEQ_CST);

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include "testutil.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,3 +104,54 @@ int tu_run(Suite *s, int expected)
     }
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+void tu_sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+        ;
+}
+
+static void *hold_section(void *p)
+{
+    struct tu_holder *h = p;
+    int i;
+    if (h->depth == 0) { /* registered, but idle outside any section */
+        goconc_read_lock();
+        goconc_read_unlock();
+    }
+    for (i = 0; i < h->depth; i++)
+        goconc_read_lock();
+    pthread_mutex_lock(&h->mu);
+    h->inside = 1;
+    pthread_cond_broadcast(&h->cv);
+    while (!h->leave)
+        pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+    for (i = 0; i < h->depth; i++)
+        goconc_read_unlock();
+    return NULL;
+}
+
+void tu_holder_start(struct tu_holder *h, pthread_t *t, int depth)
+{
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    h->depth = depth;
+    h->inside = h->leave = 0;
+    ck_assert_int_eq(pthread_create(t, NULL, hold_section, h), 0);
+    pthread_mutex_lock(&h->mu);
+    while (!h->inside)
+        pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+}
+
+void tu_holder_release(struct tu_holder *h, pthread_t t)
+{
+    pthread_mutex_lock(&h->mu);
+    h->leave = 1;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(t, NULL);
+}
+

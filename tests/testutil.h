@@ -7,6 +7,7 @@
 #define GOCONC_TESTUTIL_H
 
 #include <check.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,21 @@ double tu_stress_seconds(void);
 double tu_now(void);
 /* splitmix64 */
 uint64_t tu_rand(uint64_t *state);
+
+/* Sleep ms milliseconds (restarted on EINTR). */
+void tu_sleep_ms(int ms);
+
+/*
+ * A thread that sits in a read section, nested `depth` deep (0: registered
+ * but outside any section), until released.  Start returns once it is in.
+ */
+struct tu_holder {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int depth, inside, leave;
+};
+void tu_holder_start(struct tu_holder *h, pthread_t *t, int depth);
+void tu_holder_release(struct tu_holder *h, pthread_t t);
 
 /* Built with ThreadSanitizer (fork children may not start threads). */
 #if defined(__SANITIZE_THREAD__)
