@@ -26,7 +26,7 @@
 enum { V_DONE_INLINE, V_DONE_EXPORTED, V_DO, V_PTHREAD, NV };
 static const char *vname[NV] = { "done_inline", "done_exported", "do",
                                  "pthread_once" };
-enum { C_CPU, C_WALL, NCLK };
+enum { C_CPU = BU_CPU, C_WALL = BU_WALL, NCLK };
 static const char *cname[NCLK] = { "cpu", "wall" };
 
 static goconc_once once = GOCONC_ONCE_INIT;
@@ -36,24 +36,11 @@ static long init_calls;
 static void init_fn(void *ctx) { (void)ctx; init_calls++; }
 static void pinit_fn(void) { init_calls++; }
 
-struct job {
-    int variant;
-    long iters;
-    double cpu[2];
-};
-
-static double thread_cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void *run_variant(void *p, int idx)
 {
-    struct job *j = p;
+    struct bu_job *j = p;
     long i, n = j->iters, acc = 0;
-    double c0 = thread_cpu();
+    double c0 = bu_thread_cpu();
     switch (j->variant) {
     case V_DONE_INLINE:
         for (i = 0; i < n; i++) {
@@ -80,39 +67,8 @@ static void *run_variant(void *p, int idx)
         }
         break;
     }
-    j->cpu[idx] = thread_cpu() - c0;
+    j->cpu[idx] = bu_thread_cpu() - c0;
     return NULL;
-}
-
-static void measure(int variant, int threads, long iters, double out[NCLK])
-{
-    struct job j;
-    double wall;
-    int t;
-    memset(&j, 0, sizeof j);
-    j.variant = variant;
-    j.iters = iters;
-    wall = bu_run_threads(threads, run_variant, &j);
-    out[C_WALL] = wall * 1e9 / (double)iters;
-    out[C_CPU] = 0;
-    for (t = 0; t < threads; t++)
-        out[C_CPU] += j.cpu[t] * 1e9 / (double)iters / threads;
-}
-
-static long calibrate(int variant, double secs)
-{
-    long n = 1 << 16;
-    for (;;) {
-        struct job j;
-        double t;
-        memset(&j, 0, sizeof j);
-        j.variant = variant;
-        j.iters = n;
-        t = bu_run_threads(1, run_variant, &j);
-        if (t > 0.02 || n > (1L << 34))
-            return (long)((double)n * secs / (t > 0 ? t : 1e-9)) + 1;
-        n *= 4;
-    }
 }
 
 int main(void)
@@ -132,7 +88,7 @@ int main(void)
         return 1;
     }
     for (v = 0; v < NV; v++) {
-        iters[v] = calibrate(v, secs);
+        iters[v] = bu_calibrate(run_variant, v, secs);
         for (ti = 0; ti < 2; ti++)
             for (c = 0; c < NCLK; c++)
                 res[v][ti][c] = calloc((size_t)reps, sizeof(double));
@@ -140,7 +96,7 @@ int main(void)
     for (r = 0; r < reps; r++)
         for (ti = 0; ti < 2; ti++)
             for (v = 0; v < NV; v++) {
-                measure(v, threads[ti], iters[v], one);
+                bu_measure(run_variant, v, threads[ti], iters[v], one);
                 for (c = 0; c < NCLK; c++)
                     res[v][ti][c][r] = one[c];
             }

@@ -48,7 +48,7 @@ static const int have_urcu = 1;
 #else
 static const int have_urcu = 0;
 #endif
-enum { C_CPU, C_WALL, NCLK };
+enum { C_CPU = BU_CPU, C_WALL = BU_WALL, NCLK };
 static const char *cname[NCLK] = { "cpu", "wall" };
 
 struct shared_obj {
@@ -60,24 +60,11 @@ static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
 static struct shared_obj obj __attribute__((aligned(128)));
 static struct shared_obj *volatile shared_ptr = &obj;
 
-struct job {
-    int variant;
-    long iters;
-    double cpu[2]; /* each thread's CPU seconds in its loop */
-};
-
-static double thread_cpu(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void *run_variant(void *p, int idx)
 {
-    struct job *j = p;
+    struct bu_job *j = p;
     long i, n = j->iters;
-    double c0 = thread_cpu();
+    double c0 = bu_thread_cpu();
     switch (j->variant) {
     case V_INLINE:
         for (i = 0; i < n; i++) {
@@ -111,55 +98,23 @@ static void *run_variant(void *p, int idx)
     case V_URCU:
 #ifdef HAVE_LIBURCU_MEMB
         urcu_memb_register_thread();
-        c0 = thread_cpu(); /* registration is outside the timed loop */
+        c0 = bu_thread_cpu(); /* registration is outside the timed loop */
         for (i = 0; i < n; i++) {
             urcu_memb_read_lock();
             BU_KEEP(__atomic_load_n(&shared_ptr, __ATOMIC_ACQUIRE));
             urcu_memb_read_unlock();
         }
-        j->cpu[idx] = thread_cpu() - c0;
+        j->cpu[idx] = bu_thread_cpu() - c0;
         urcu_memb_unregister_thread();
         return NULL;
 #endif
         break;
     }
-    j->cpu[idx] = thread_cpu() - c0;
+    j->cpu[idx] = bu_thread_cpu() - c0;
     return NULL;
 }
 
 /* ns per section per thread, by both clocks, for one timed run. */
-static void measure(int variant, int threads, long iters, double out[NCLK])
-{
-    struct job j;
-    double wall;
-    int t;
-    memset(&j, 0, sizeof j);
-    j.variant = variant;
-    j.iters = iters;
-    wall = bu_run_threads(threads, run_variant, &j);
-    out[C_WALL] = wall * 1e9 / (double)iters;
-    out[C_CPU] = 0;
-    for (t = 0; t < threads; t++)
-        out[C_CPU] += j.cpu[t] * 1e9 / (double)iters / threads;
-}
-
-/* Iterations for about `secs` of one thread on this variant. */
-static long calibrate(int variant, double secs)
-{
-    long n = 1 << 16;
-    for (;;) {
-        struct job j;
-        double t;
-        memset(&j, 0, sizeof j);
-        j.variant = variant;
-        j.iters = n;
-        t = bu_run_threads(1, run_variant, &j);
-        if (t > 0.02 || n > (1L << 34))
-            return (long)((double)n * secs / (t > 0 ? t : 1e-9)) + 1;
-        n *= 4;
-    }
-}
-
 static const char *met(double v, double target)
 {
     return v <= target ? "met" : "MISSED";
@@ -184,7 +139,7 @@ int main(void)
     goconc_read_unlock();
     nv = have_urcu ? NV : V_URCU;
     for (v = 0; v < nv; v++) {
-        iters[v] = calibrate(v, secs);
+        iters[v] = bu_calibrate(run_variant, v, secs);
         for (ti = 0; ti < 2; ti++)
             for (c = 0; c < NCLK; c++)
                 res[v][ti][c] = calloc((size_t)reps, sizeof(double));
@@ -193,7 +148,7 @@ int main(void)
     for (r = 0; r < reps; r++)
         for (ti = 0; ti < 2; ti++)
             for (v = 0; v < nv; v++) {
-                measure(v, threads[ti], iters[v], one);
+                bu_measure(run_variant, v, threads[ti], iters[v], one);
                 for (c = 0; c < NCLK; c++)
                     res[v][ti][c][r] = one[c];
             }

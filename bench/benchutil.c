@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 double bu_now(void)
@@ -78,4 +79,43 @@ double bu_seconds(double dflt)
 {
     const char *e = getenv("GOCONC_BENCH_SECONDS");
     return e ? atof(e) : dflt;
+}
+
+double bu_thread_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void bu_measure(void *(*fn)(void *, int), int variant, int threads, long iters,
+                double out[2])
+{
+    struct bu_job j;
+    double wall;
+    int t;
+    memset(&j, 0, sizeof j);
+    j.variant = variant;
+    j.iters = iters;
+    wall = bu_run_threads(threads, fn, &j);
+    out[BU_WALL] = wall * 1e9 / (double)iters;
+    out[BU_CPU] = 0;
+    for (t = 0; t < threads && t < 64; t++)
+        out[BU_CPU] += j.cpu[t] * 1e9 / (double)iters / threads;
+}
+
+long bu_calibrate(void *(*fn)(void *, int), int variant, double secs)
+{
+    long n = 1 << 16;
+    for (;;) {
+        struct bu_job j;
+        double t;
+        memset(&j, 0, sizeof j);
+        j.variant = variant;
+        j.iters = n;
+        t = bu_run_threads(1, fn, &j);
+        if (t > 0.02 || n > (1L << 34))
+            return (long)((double)n * secs / (t > 0 ? t : 1e-9)) + 1;
+        n *= 4;
+    }
 }

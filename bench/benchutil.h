@@ -14,6 +14,24 @@ double bu_run_threads(int nthreads, void *(*fn)(void *arg, int idx), void *arg);
  * GOCONC_BENCH_SECONDS. */
 int bu_reps(int dflt);
 double bu_seconds(double dflt);
+/*
+ * Timing one variant of a loop benchmark on 1..64 threads.  fn(job, idx)
+ * runs job->iters iterations of job->variant and stores its own thread's
+ * CPU seconds in job->cpu[idx] (bu_thread_cpu() around the loop).
+ */
+struct bu_job {
+    int variant;
+    long iters;
+    double cpu[64];
+};
+enum { BU_CPU, BU_WALL };
+double bu_thread_cpu(void);
+/* out[BU_CPU]: CPU ns per iteration per thread; out[BU_WALL]: wall ns. */
+void bu_measure(void *(*fn)(void *, int), int variant, int threads, long iters,
+                double out[2]);
+/* Iterations for about `secs` of one thread on this variant. */
+long bu_calibrate(void *(*fn)(void *, int), int variant, double secs);
+
 /* Keep a value alive against the optimiser. */
 #define BU_KEEP(x) __asm__ volatile("" : : "r"(x) : "memory")
 
