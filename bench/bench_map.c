@@ -9,7 +9,9 @@
  *   mem    RSS growth per entry at N (1M) 8-byte keys/values; goconc also
  *          reports stats.bytes per entry
  *   w1     read-mostly: prefill N keys from [0, 2N), then T = 1 and 2
- *          threads for GOCONC_BENCH_SECONDS: 90% load, 9% store, 1% delete
+ *          threads (or the counts in GOCONC_BENCH_THREADS, e.g.
+ *          "1,2,4,8,16") for GOCONC_BENCH_SECONDS: 90% load, 9% store,
+ *          1% delete
  *   w1b    the same prefilled map, 100% load
  *   w2     growth: one thread stores G (10M) distinct keys into an empty
  *          map; total time and per-store latency p50/p99/p99.99/max
@@ -22,7 +24,8 @@
  * GOCONC_BENCH_REPS (5) reps and every ratio is goconc over the peer
  * measured in the same rep, median over reps.  All key streams derive from
  * GOCONC_BENCH_SEED (printed).  GOCONC_BENCH_MAP_KEYS (N) and
- * GOCONC_BENCH_MAP_GROW (G) shrink the runs for quick checks.
+ * GOCONC_BENCH_MAP_GROW (G) shrink the runs for quick checks.  The
+ * parent's figures, tables and target summary are in bench_map_report.c.
  *
  * Build with -DBENCH_MAP_NO_GOCONC to run the peers alone (harness work
  * before the map exists).
@@ -30,6 +33,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "bench_map.h"
 #include "benchutil.h"
 #include "map_peer.h"
 
@@ -137,18 +141,9 @@ static inline uint64_t thread_rng(uint64_t seed, uint64_t t)
 
 /* -------------------------------------------------------- implementations */
 
-enum { I_GOCONC, I_DASHMAP, I_SHARD64, I_TBB, I_LFHT, I_LFHTP, I_GLIB, I_GLIB1, I_N };
-enum { W_CHECK, W_MEM, W_1, W_1B, W_2, W_2B, W_N };
-#define WB(w) (1u << (w))
-#define W_ALL (WB(W_CHECK) | WB(W_MEM) | WB(W_1) | WB(W_1B) | WB(W_2) | WB(W_2B))
+const char *const wl_name[W_N] = {"check", "mem", "w1", "w1b", "w2", "w2b"};
 
-static const char *const wl_name[W_N] = {"check", "mem", "w1", "w1b", "w2", "w2b"};
-
-static struct impl {
-    const char *name, *desc;
-    unsigned wls;  /* workloads it takes part in */
-    int avail;
-} impls[I_N] = {
+struct impl impls[I_N] = {
     [I_GOCONC] = {"goconc", "goconc_map (default options)", W_ALL, 0},
     [I_DASHMAP] = {"dashmap", "Rust DashMap 5.4, fmix64 hasher (subprocess)", W_ALL, 0},
     [I_SHARD64] = {"seed64", "64 GHashTables x pthread_rwlock (seed design)", W_ALL, 0},
@@ -732,53 +727,16 @@ static int child_main(char **argv)
 
 /* ----------------------------------------------------------- parent side */
 
-#define MAXKV 16
-struct result {
-    int ok, nkv;
-    char key[MAXKV][16];
-    double val[MAXKV];
-    char unit[8];
-};
-
-static double res_get(const struct result *r, const char *k)
-{
-    int i;
-    for (i = 0; i < r->nkv; i++)
-        if (strcmp(r->key[i], k) == 0)
-            return r->val[i];
-    return NAN;
-}
-
-static void res_parse(struct result *r, char *buf)
-{
-    char *line = strstr(buf, "RESULT "), *tok, *save = NULL;
-    memset(r, 0, sizeof *r);
-    if (!line)
-        return;
-    line += 7;
-    line[strcspn(line, "\n")] = 0;
-    for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(tok, '=');
-        if (!eq)
-            continue;
-        *eq = 0;
-        if (strcmp(tok, "unit") == 0) {
-            snprintf(r->unit, sizeof r->unit, "%s", eq + 1);
-        } else if (r->nkv < MAXKV) {
-            snprintf(r->key[r->nkv], sizeof r->key[0], "%s", tok);
-            r->val[r->nkv++] = strtod(eq + 1, NULL);
-        }
-    }
-    r->ok = 1;
-}
-
 static char self_exe[PATH_MAX];
 static char dashmap_bin[PATH_MAX];
 static uint64_t g_seed;
 static double g_secs;
-static uint64_t g_keys, g_grow;
-static int g_reps;
-static double tsc_per_ns = 1.0;
+/* W1/W1b thread counts; g_scaling: set by GOCONC_BENCH_THREADS. */
+#define MAX_TC 16
+static int g_tc[MAX_TC], g_ntc, g_scaling;
+uint64_t g_keys, g_grow;
+int g_reps;
+double tsc_per_ns = 1.0;
 
 static void run_child(int impl, int wl, int threads, uint64_t n, struct result *r)
 {
@@ -867,11 +825,6 @@ static int impl_list(int wl, int *out)
     return n;
 }
 
-/* results[rep][impl] for one (workload, threads) cell. */
-struct cell {
-    struct result r[32][I_N];
-};
-
 static void run_cell(int wl, int threads, uint64_t n, struct cell *c, int *list, int nl)
 {
     int rep, k;
@@ -887,131 +840,13 @@ static void run_cell(int wl, int threads, uint64_t n, struct cell *c, int *list,
     fprintf(stderr, "\n");
 }
 
-/* Median over reps of f(impl) and of the paired ratio f(goconc)/f(impl). */
-typedef double (*metric_fn)(const struct result *r);
-
-static double med_metric(const struct cell *c, int impl, metric_fn f)
-{
-    double v[32];
-    int rep, n = 0;
-    for (rep = 0; rep < g_reps; rep++)
-        if (c->r[rep][impl].ok)
-            v[n++] = f(&c->r[rep][impl]);
-    return n ? bu_median(v, (size_t)n) : NAN;
-}
-
-static double max_metric(const struct cell *c, int impl, metric_fn f)
-{
-    double m = NAN;
-    int rep;
-    for (rep = 0; rep < g_reps; rep++)
-        if (c->r[rep][impl].ok && !(f(&c->r[rep][impl]) <= m))
-            m = f(&c->r[rep][impl]);
-    return m;
-}
-
-/* The implementation's name, with "(ok/reps)" when some reps failed. */
-static const char *cell_name(const struct cell *c, int impl, char *buf, size_t cap)
-{
-    int rep, ok = 0;
-    for (rep = 0; rep < g_reps; rep++)
-        ok += c->r[rep][impl].ok;
-    if (ok == g_reps)
-        return impls[impl].name;
-    snprintf(buf, cap, "%.16s(%d/%d)", impls[impl].name, ok, g_reps);
-    return buf;
-}
-
-static double med_ratio(const struct cell *c, int impl, metric_fn f)
-{
-    double v[32];
-    int rep, n = 0;
-    for (rep = 0; rep < g_reps; rep++)
-        if (c->r[rep][impl].ok && c->r[rep][I_GOCONC].ok)
-            v[n++] = f(&c->r[rep][I_GOCONC]) / f(&c->r[rep][impl]);
-    return n ? bu_median(v, (size_t)n) : NAN;
-}
-
-static double m_mops(const struct result *r)
-{
-    return res_get(r, "ops") / res_get(r, "secs") / 1e6;
-}
-static double m_secs(const struct result *r)
-{
-    return res_get(r, "secs");
-}
-static double to_ns(const struct result *r, const char *k)
-{
-    double v = res_get(r, k);
-    return strcmp(r->unit, "tsc") == 0 ? v / tsc_per_ns : v;
-}
-static double m_p50(const struct result *r)
-{
-    return to_ns(r, "p50");
-}
-static double m_p99(const struct result *r)
-{
-    return to_ns(r, "p99");
-}
-static double m_p9999(const struct result *r)
-{
-    return to_ns(r, "p9999");
-}
-static double m_max(const struct result *r)
-{
-    return to_ns(r, "max");
-}
-
-/* Figures the target summary needs. */
-static struct {
-    double w1[3][I_N], w1r[3][I_N], w1b[3][I_N], w1br[3][I_N], w1b_scale;
-    double w2_p9999, w2_max_med[I_N], w2_secs[I_N], w2_ratio[I_N];
-    double mem_rss, mem_bytes;
-    int have_w1, have_w1b, have_w2, have_mem;
-} T;
-
-static void print_mops_table(int wl, int *list, int nl, struct cell *c1, struct cell *c2)
-{
-    int k;
-    printf("  %-10s %9s %9s %8s   %9s %9s %8s\n", "impl", "T=1 Mops", "spread", "gc/peer",
-           "T=2 Mops", "spread", "gc/peer");
-    for (k = 0; k < nl; k++) {
-        int i = list[k];
-        double m1 = med_metric(c1, i, m_mops), m2 = med_metric(c2, i, m_mops);
-        double r1 = med_ratio(c1, i, m_mops), r2 = med_ratio(c2, i, m_mops);
-        double lo1 = NAN, hi1 = NAN, lo2 = NAN, hi2 = NAN;
-        int rep;
-        for (rep = 0; rep < g_reps; rep++) {
-            if (c1->r[rep][i].ok) {
-                double v = m_mops(&c1->r[rep][i]);
-                lo1 = !(v >= lo1) ? v : lo1;
-                hi1 = !(v <= hi1) ? v : hi1;
-            }
-            if (c2->r[rep][i].ok) {
-                double v = m_mops(&c2->r[rep][i]);
-                lo2 = !(v >= lo2) ? v : lo2;
-                hi2 = !(v <= hi2) ? v : hi2;
-            }
-        }
-        char nb[64];
-        printf("  %-10s %9.2f %8.0f%% %8.2f   %9.2f %8.0f%% %8.2f\n",
-               cell_name(c1, i, nb, sizeof nb) != impls[i].name
-                   ? nb : cell_name(c2, i, nb, sizeof nb), m1,
-               100 * (hi1 - lo1) / m1, r1, m2, 100 * (hi2 - lo2) / m2, r2);
-        if (wl == W_1) {
-            T.w1[1][i] = m1, T.w1[2][i] = m2, T.w1r[1][i] = r1, T.w1r[2][i] = r2;
-        } else {
-            T.w1b[1][i] = m1, T.w1b[2][i] = m2, T.w1br[1][i] = r1, T.w1br[2][i] = r2;
-        }
-    }
-}
 
 static void do_w1(int wl)
 {
-    static struct cell c1, c2;
-    int list[I_N], nl = impl_list(wl, list), rep;
-    memset(&c1, 0, sizeof c1);
-    memset(&c2, 0, sizeof c2);
+    static struct cell cells[MAX_TC];
+    struct cell *cp[MAX_TC];
+    int list[I_N], nl = impl_list(wl, list), t;
+    int i1 = bu_thread_index(g_tc, g_ntc, 1), i2 = bu_thread_index(g_tc, g_ntc, 2);
     printf("\n%s: prefill %llu keys from [0, %llu), %s, %.1f s per run, median of %d\n",
            wl == W_1 ? "W1 read-mostly" : "W1b read-only", (unsigned long long)g_keys,
            (unsigned long long)(2 * g_keys),
@@ -1019,22 +854,23 @@ static void do_w1(int wl)
     printf("  (spread = (max-min)/median over reps; gc/peer = goconc/peer in the same rep,"
            " median; > 1: goconc faster)\n");
     fflush(stdout);
-    run_cell(wl, 1, g_keys, &c1, list, nl);
-    run_cell(wl, 2, g_keys, &c2, list, nl);
-    print_mops_table(wl, list, nl, &c1, &c2);
+    for (t = 0; t < g_ntc; t++) {
+        memset(&cells[t], 0, sizeof cells[t]);
+        cp[t] = &cells[t];
+        run_cell(wl, g_tc[t], g_keys, cp[t], list, nl);
+    }
+    print_mops_table(wl, list, nl, cp, g_tc, g_ntc);
+    if (g_scaling)
+        print_scaling_table(list, nl, cp, g_tc, g_ntc);
     if (wl == W_1) {
         T.have_w1 = 1;
         return;
     }
     /* W1b scaling: goconc's own 2-thread over 1-thread figure, same rep. */
-    {
-        double v[32];
-        int n = 0;
-        for (rep = 0; rep < g_reps; rep++)
-            if (c1.r[rep][I_GOCONC].ok && c2.r[rep][I_GOCONC].ok)
-                v[n++] = m_mops(&c2.r[rep][I_GOCONC]) / m_mops(&c1.r[rep][I_GOCONC]);
-        T.w1b_scale = n ? bu_median(v, (size_t)n) : NAN;
-        printf("  goconc 2-thread / 1-thread: %.2fx\n", T.w1b_scale);
+    if (i1 >= 0 && i2 >= 0) {
+        T.w1b_scale = med_paired(cp[i2], I_GOCONC, cp[i1], I_GOCONC, m_mops);
+        if (!g_scaling) /* else the scaling table has it */
+            printf("  goconc 2-thread / 1-thread: %.2fx\n", T.w1b_scale);
     }
     T.have_w1b = 1;
 }
@@ -1046,8 +882,6 @@ static void do_w1(int wl)
  * stores absorb these gaps, so when more than 0.01% of a run's stores
  * can be hit, no p99.99 below ~10 us can be measured on this machine.
  */
-static double g_gap_rate = NAN, g_gap_med_us = NAN;
-
 static void measure_noise(double secs, int keep)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -1068,8 +902,8 @@ static void measure_noise(double secs, int keep)
            " (median %.0f us)\n",
            (double)total / secs, n ? bu_median(gaps, n) : 0);
     if (keep) { /* for the target summary; bu_median sorted gaps */
-        g_gap_rate = (double)total / secs;
-        g_gap_med_us = n ? gaps[n / 2] : 0;
+        T.gap_rate = (double)total / secs;
+        T.gap_med_us = n ? gaps[n / 2] : 0;
     }
 #else
     (void)secs;
@@ -1180,66 +1014,6 @@ static void do_check(void)
                          : "all agree");
 }
 
-static void target(const char *what, double got, double want, int at_most, const char *unit)
-{
-    if (isnan(got))
-        return;
-    printf("  %-58s %9.2f%-3s %s %7.2f%-3s %s\n", what, got, unit, at_most ? "<=" : ">=", want,
-           unit, (at_most ? got <= want : got >= want) ? "met" : "MISSED");
-}
-
-static void print_targets(void)
-{
-    int i;
-    if (!impls[I_GOCONC].avail)
-        return;
-    printf("\nTargets (issue 3), goconc/peer ratios from the same reps:\n");
-    if (T.have_w1 && impls[I_DASHMAP].avail) {
-        target("W1 2 threads vs DashMap", T.w1r[2][I_DASHMAP], 1.0, 0, "x");
-        target("W1 1 thread vs DashMap", T.w1r[1][I_DASHMAP], 0.8, 0, "x");
-    }
-    if (T.have_w1 && impls[I_SHARD64].avail)
-        target("W1 2 threads vs seed design (seed64)", T.w1r[2][I_SHARD64], 1.5, 0, "x");
-    if (T.have_w1b && impls[I_DASHMAP].avail)
-        target("W1b 2 threads vs DashMap", T.w1br[2][I_DASHMAP], 1.2, 0, "x");
-    if (T.have_w1b)
-        target("W1b goconc 2 threads vs its own 1 thread", T.w1b_scale, 1.5, 0, "x");
-    if (T.have_w2) {
-        double peer_min = NAN;
-        int who = -1;
-        target("W2 p99.99 store latency", T.w2_p9999 / 1e3, 10.0, 1, "us");
-        if (!isnan(g_gap_rate) && g_gap_rate * T.w2_secs[I_GOCONC] > 1e-4 * (double)g_grow)
-            printf("    (noise floor: ~%.0f stores of goconc's run absorb a >= 10 us machine"
-                   " interruption, more than the %.0f that p99.99 allows: a p99.99 below"
-                   " ~%.0f us cannot be measured on this machine now)\n",
-                   g_gap_rate * T.w2_secs[I_GOCONC], 1e-4 * (double)g_grow, g_gap_med_us);
-        for (i = 0; i < I_N; i++)
-            if (i != I_GOCONC && impls[i].avail && (impls[i].wls & WB(W_2)) &&
-                T.w2_max_med[i] > 0 && !(T.w2_max_med[i] >= peer_min)) {
-                peer_min = T.w2_max_med[i];
-                who = i;
-            }
-        if (who >= 0) {
-            char what[80];
-            snprintf(what, sizeof what, "W2 max store latency vs lowest peer max (%s)",
-                     impls[who].name);
-            target(what, T.w2_max_med[I_GOCONC] / 1e6, peer_min / 1e6, 1, "ms");
-        }
-        target("W2 max store latency (absolute bound)", T.w2_max_med[I_GOCONC] / 1e6, 5.0, 1,
-               "ms");
-        if (impls[I_GLIB1].avail)
-            target("W2 total time vs single-threaded GHashTable (glib-1t)",
-                   T.w2_ratio[I_GLIB1], 1.0, 1, "x");
-    }
-    {
-        char what[80];
-        snprintf(what, sizeof what, "Memory: RSS growth per entry at %llu entries",
-                 (unsigned long long)g_keys);
-        if (T.have_mem)
-            target(what, T.mem_rss, 64.0, 1, "B");
-    }
-}
-
 static void calibrate_clock(void)
 {
     const char *e = getenv("GOCONC_BENCH_MAP_CLOCK");
@@ -1288,6 +1062,7 @@ static void usage(void)
             "  env: GOCONC_BENCH_REPS (5), GOCONC_BENCH_SECONDS (2), GOCONC_BENCH_SEED,\n"
             "       GOCONC_BENCH_MAP_KEYS (1000000), GOCONC_BENCH_MAP_GROW (10000000),\n"
             "       GOCONC_DASHMAP_BIN (path of bench/dashmap's program),\n"
+            "       GOCONC_BENCH_THREADS (W1/W1b thread counts, default 1,2),\n"
             "       GOCONC_BENCH_MAP_CLOCK=cpu (W2 latency by thread CPU time: diagnostic)\n");
 }
 
@@ -1319,8 +1094,14 @@ int main(int argc, char **argv)
         want = W_ALL;
 
     g_reps = bu_reps(5);
-    if (g_reps < 1 || g_reps > 32)
-        g_reps = g_reps < 1 ? 1 : 32;
+    if (g_reps < 1 || g_reps > MAX_REPS)
+        g_reps = g_reps < 1 ? 1 : MAX_REPS;
+    {
+        static const int dflt[2] = {1, 2};
+        g_ntc = bu_thread_list(g_tc, MAX_TC, dflt, 2);
+        g_scaling = (e = getenv("GOCONC_BENCH_THREADS")) && *e;
+    }
+    targets_init();
     g_secs = bu_seconds(2.0);
     g_seed = (e = getenv("GOCONC_BENCH_SEED")) ? strtoull(e, NULL, 0) : 0x5EED1234ULL;
     g_keys = (e = getenv("GOCONC_BENCH_MAP_KEYS")) ? strtoull(e, NULL, 0) : 1000000;
@@ -1365,6 +1146,13 @@ int main(int argc, char **argv)
     }
     printf("CPUs online: %ld, load average %.2f%s\n", sysconf(_SC_NPROCESSORS_ONLN), load,
            load > 0.5 ? "  (other work is running: expect noise)" : "");
+    if (g_scaling) {
+        printf("W1/W1b thread counts (GOCONC_BENCH_THREADS):");
+        for (k = 0; k < g_ntc; k++)
+            printf("%s%d", k ? "," : " ", g_tc[k]);
+        printf("%s\n", g_tc[g_ntc - 1] > sysconf(_SC_NPROCESSORS_ONLN)
+                           ? "  (more threads than CPUs: they share cores)" : "");
+    }
     printf("Implementations (all hash with fmix64(key ^ seed) except goconc):\n");
     for (k = 0; k < I_N; k++)
         printf("  %-10s %-50s %s\n", impls[k].name, impls[k].desc,

@@ -2,8 +2,10 @@
  * bench_pool.c - goconc_pool against glibc malloc/free and jemalloc.
  *
  *  1. get+put (malloc+free) of a 256-byte object in a loop, on 1 and on
- *     2 threads sharing one pool: CPU ns per get+put per thread; also two
- *     empty calls through pointers, the floor of this scenario.
+ *     2 threads sharing one pool (or the counts listed in
+ *     GOCONC_BENCH_THREADS, e.g. "1,2,4,8,16"): CPU ns per get+put per
+ *     thread; also two empty calls through pointers, the floor of this
+ *     scenario.
  *  2. a producer/consumer pair: one thread gets (mallocs) and passes the
  *     object through a single-producer single-consumer ring, the other
  *     puts it back (frees it): wall ns per object; also the ring alone
@@ -97,7 +99,7 @@ static double thread_cpu(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static double loop_cpu[2];
+static double loop_cpu[64]; /* bu_run_threads' limit */
 
 #define LOOP_FN(name, ACQ, REL)                                            \
     static void *name(void *arg, int idx)                                  \
@@ -233,22 +235,25 @@ static void load_jemalloc(void)
         je_malloc = NULL;
 }
 
+#define MAXT 16 /* thread counts */
+
 int main(void)
 {
     goconc_pool_options o = GOCONC_POOL_OPTIONS_INIT;
-    enum { S_LOOP1, S_LOOP2, S_PAIR, NSCEN };
-    static const char *scen[NSCEN] = {
-        "get+put, 1 thread  (CPU ns per get+put)",
-        "get+put, 2 threads (CPU ns per get+put per thread)",
-        "producer/consumer pair via ring (wall ns per object)",
-    };
-    double res[NSCEN][NIMPL][32], med[NSCEN][NIMPL], ring[32], calls[32];
+    static const int dflt[2] = { 1, 2 };
+    /* Scenarios: the get+put loop at each thread count, then the pair. */
+    int threads[MAXT], nt, nscen, s_pair;
+    static double res[MAXT + 1][NIMPL][32];
+    double med[MAXT + 1][NIMPL], ring[32], calls[32];
     int reps = bu_reps(5), nimpl, r, s, i;
     double scale = bu_seconds(1.0);
     goconc_pool_stats st = GOCONC_POOL_STATS_INIT;
 
     if (reps < 1 || reps > 32)
         reps = 5;
+    nt = bu_thread_list(threads, MAXT, dflt, 2);
+    s_pair = nt;
+    nscen = nt + 1;
     iters_loop = (long)(20e6 * scale);
     iters_pair = (long)(4e6 * scale);
     load_jemalloc();
@@ -274,16 +279,21 @@ int main(void)
     }
     for (r = 0; r < reps; r++)
         for (i = 0; i < nimpl; i++) {
-            res[S_LOOP1][i][r] = run_loop(i, 1);
-            res[S_LOOP2][i][r] = run_loop(i, 2);
-            res[S_PAIR][i][r] = run_pair(i);
+            for (s = 0; s < nt; s++)
+                res[s][i][r] = run_loop(i, threads[s]);
+            res[s_pair][i][r] = run_pair(i);
             if (i == nimpl - 1) {
                 calls[r] = run_loop(NIMPL, 1); /* two empty calls */
                 ring[r] = run_pair(NIMPL);     /* the ring alone */
             }
         }
-    for (s = 0; s < NSCEN; s++) {
-        printf("\n%s\n", scen[s]);
+    for (s = 0; s < nscen; s++) {
+        if (s == s_pair)
+            printf("\nproducer/consumer pair via ring (wall ns per object)\n");
+        else if (threads[s] == 1)
+            printf("\nget+put, 1 thread  (CPU ns per get+put)\n");
+        else
+            printf("\nget+put, %d threads (CPU ns per get+put per thread)\n", threads[s]);
         for (i = 0; i < nimpl; i++) {
             med[s][i] = bu_median(res[s][i], (size_t)reps);
             printf("  %-12s %8.2f ns\n", impl_name[i], med[s][i]);
@@ -291,10 +301,10 @@ int main(void)
         printf("  ratio pool/glibc    %.2fx\n", med[s][IMPL_POOL] / med[s][IMPL_GLIBC]);
         if (nimpl == NIMPL)
             printf("  ratio pool/jemalloc %.2fx\n", med[s][IMPL_POOL] / med[s][IMPL_JEMALLOC]);
-        if (s == S_LOOP1)
+        if (s < nt && threads[s] == 1)
             printf("  (two empty calls through pointers: %.2f ns)\n",
                    bu_median(calls, (size_t)reps));
-        if (s == S_PAIR)
+        if (s == s_pair)
             printf("  (the ring alone, objects from a fixed array: %.2f ns)\n",
                    bu_median(ring, (size_t)reps));
     }

@@ -1,7 +1,8 @@
 /*
  * bench_reclaim.c - cost of a read section (enter + exit).
  *
- * Variants, each at 1 and 2 threads, in ns per section per thread:
+ * Variants, each at 1 and 2 threads (or the counts listed in
+ * GOCONC_BENCH_THREADS, e.g. "1,2,4,8,16"), in ns per section per thread:
  *   inline    goconc_read_lock()/unlock() - the header's inline path
  *   exported  (goconc_read_lock)()/(goconc_read_unlock)() - what FFI gets
  *   rwlock    pthread_rwlock_rdlock + unlock on one shared lock (baseline)
@@ -50,6 +51,7 @@ static const int have_urcu = 0;
 #endif
 enum { C_CPU = BU_CPU, C_WALL = BU_WALL, NCLK };
 static const char *cname[NCLK] = { "cpu", "wall" };
+#define MAXT 16 /* thread counts */
 
 struct shared_obj {
     long refs;
@@ -122,15 +124,20 @@ static const char *met(double v, double target)
 
 int main(void)
 {
-    int reps = bu_reps(5), r, v, ti, c, nv;
+    int reps = bu_reps(5), r, v, ti, c, nv, nt, i1, i2, ncol, k;
     double secs = bu_seconds(0.2), load[3] = { -1, -1, -1 };
-    static const int threads[2] = { 1, 2 };
+    static const int dflt[2] = { 1, 2 };
+    int threads[MAXT], width[3 * MAXT];
     long iters[NV];
-    double *res[NV][2][NCLK], med[NV][2][NCLK], one[NCLK];
+    double *res[NV][MAXT][NCLK], med[NV][MAXT][NCLK], one[NCLK];
+    char label[3 * MAXT][24];
     int fenced;
 
     if (reps < 1)
         reps = 1;
+    nt = bu_thread_list(threads, MAXT, dflt, 2);
+    i1 = bu_thread_index(threads, nt, 1);
+    i2 = bu_thread_index(threads, nt, 2);
     getloadavg(load, 3);
     /* Register the main thread's record outside the timed loops; worker
      * threads register on their first section (once per run, amortised
@@ -140,20 +147,20 @@ int main(void)
     nv = have_urcu ? NV : V_URCU;
     for (v = 0; v < nv; v++) {
         iters[v] = bu_calibrate(run_variant, v, secs);
-        for (ti = 0; ti < 2; ti++)
+        for (ti = 0; ti < nt; ti++)
             for (c = 0; c < NCLK; c++)
                 res[v][ti][c] = calloc((size_t)reps, sizeof(double));
     }
-    /* Interleaved: each round measures every variant at both counts. */
+    /* Interleaved: each round measures every variant at every count. */
     for (r = 0; r < reps; r++)
-        for (ti = 0; ti < 2; ti++)
+        for (ti = 0; ti < nt; ti++)
             for (v = 0; v < nv; v++) {
                 bu_measure(run_variant, v, threads[ti], iters[v], one);
                 for (c = 0; c < NCLK; c++)
                     res[v][ti][c][r] = one[c];
             }
     for (v = 0; v < nv; v++)
-        for (ti = 0; ti < 2; ti++)
+        for (ti = 0; ti < nt; ti++)
             for (c = 0; c < NCLK; c++)
                 med[v][ti][c] = bu_median(res[v][ti][c], (size_t)reps);
 
@@ -171,16 +178,36 @@ int main(void)
     if (load[0] > 0.5)
         printf("WARNING: the machine is busy (load %.2f): read the cpu "
                "column and the ratios, not the wall column\n", load[0]);
-    printf("%-10s %9s %9s %9s %9s %9s\n", "variant", "cpu 1t", "cpu 2t",
-           "wall 1t", "wall 2t", "cpu 2t/1t");
-    for (v = 0; v < nv; v++)
-        printf("%-10s %9.2f %9.2f %9.2f %9.2f %9.2f\n", vname[v],
-               med[v][0][C_CPU], med[v][1][C_CPU], med[v][0][C_WALL],
-               med[v][1][C_WALL], med[v][1][C_CPU] / med[v][0][C_CPU]);
+    /* Columns: cpu at each count, wall at each count, then cpu at each
+     * count over cpu at 1 thread (when 1 is measured). */
+    ncol = 0;
+    for (c = 0; c < NCLK; c++)
+        for (ti = 0; ti < nt; ti++)
+            snprintf(label[ncol++], sizeof label[0], "%s %dt", cname[c], threads[ti]);
+    for (ti = 0; ti < nt && i1 >= 0; ti++)
+        if (ti != i1)
+            snprintf(label[ncol++], sizeof label[0], "cpu %dt/1t", threads[ti]);
+    printf("%-10s", "variant");
+    for (k = 0; k < ncol; k++) {
+        width[k] = (int)strlen(label[k]) > 9 ? (int)strlen(label[k]) : 9;
+        printf(" %*s", width[k], label[k]);
+    }
+    printf("\n");
+    for (v = 0; v < nv; v++) {
+        printf("%-10s", vname[v]);
+        k = 0;
+        for (c = 0; c < NCLK; c++)
+            for (ti = 0; ti < nt; ti++)
+                printf(" %*.2f", width[k++], med[v][ti][c]);
+        for (ti = 0; ti < nt && i1 >= 0; ti++)
+            if (ti != i1)
+                printf(" %*.2f", width[k++], med[v][ti][C_CPU] / med[v][i1][C_CPU]);
+        printf("\n");
+    }
     printf("ratios against the baselines of this run (below 1: goconc is "
            "faster):\n");
     for (c = 0; c < NCLK; c++)
-        for (ti = 0; ti < 2; ti++)
+        for (ti = 0; ti < nt; ti++)
             for (v = V_INLINE; v <= V_EXPORTED; v++) {
                 printf("  %-4s %dt  %-8s / rwlock %.3f   / refcount %.3f",
                        cname[c], threads[ti], vname[v],
@@ -191,17 +218,18 @@ int main(void)
                            med[v][ti][c] / med[V_URCU][ti][c]);
                 printf("\n");
             }
-    printf("targets (cpu clock): inline <= %.1f ns: 1t %.2f %s, 2t %.2f %s; "
-           "flat 1 -> 2 threads (2t/1t %.2f); exported <= 4 ns: 1t %.2f %s, "
-           "2t %.2f %s\n",
-           fenced > 0 ? 3.0 : 1.5,
-           med[V_INLINE][0][C_CPU], met(med[V_INLINE][0][C_CPU], fenced > 0 ? 3.0 : 1.5),
-           med[V_INLINE][1][C_CPU], met(med[V_INLINE][1][C_CPU], fenced > 0 ? 3.0 : 1.5),
-           med[V_INLINE][1][C_CPU] / med[V_INLINE][0][C_CPU],
-           med[V_EXPORTED][0][C_CPU], met(med[V_EXPORTED][0][C_CPU], 4),
-           med[V_EXPORTED][1][C_CPU], met(med[V_EXPORTED][1][C_CPU], 4));
+    if (i1 >= 0 && i2 >= 0) /* the targets are set at 1 and 2 threads */
+        printf("targets (cpu clock): inline <= %.1f ns: 1t %.2f %s, 2t %.2f %s; "
+               "flat 1 -> 2 threads (2t/1t %.2f); exported <= 4 ns: 1t %.2f %s, "
+               "2t %.2f %s\n",
+               fenced > 0 ? 3.0 : 1.5,
+               med[V_INLINE][i1][C_CPU], met(med[V_INLINE][i1][C_CPU], fenced > 0 ? 3.0 : 1.5),
+               med[V_INLINE][i2][C_CPU], met(med[V_INLINE][i2][C_CPU], fenced > 0 ? 3.0 : 1.5),
+               med[V_INLINE][i2][C_CPU] / med[V_INLINE][i1][C_CPU],
+               med[V_EXPORTED][i1][C_CPU], met(med[V_EXPORTED][i1][C_CPU], 4),
+               med[V_EXPORTED][i2][C_CPU], met(med[V_EXPORTED][i2][C_CPU], 4));
     for (v = 0; v < nv; v++)
-        for (ti = 0; ti < 2; ti++)
+        for (ti = 0; ti < nt; ti++)
             for (c = 0; c < NCLK; c++)
                 free(res[v][ti][c]);
     return 0;

@@ -5,6 +5,8 @@
  *     versus a realloc-doubling C vector (target: at most 1.5x its time).
  *  2. Two threads append 5M each to one slice: goconc slice versus the
  *     same vector under a pthread_mutex (target: at most 0.7x its time).
+ *     GOCONC_BENCH_THREADS (e.g. "1,2,4,8,16") runs this case once per
+ *     listed count instead, T threads appending N/T each.
  *
  * Runs of the contenders are interleaved; each figure is the median of
  * GOCONC_BENCH_REPS (default 5) runs, and each ratio compares medians
@@ -111,12 +113,13 @@ static double run_slice1(double *cpu)
 struct two {
     struct vec vec;
     goconc_slice *s;
+    size_t per; /* appends per thread */
 };
 
 static void *vec_worker(void *arg, int idx)
 {
     struct two *w = arg;
-    size_t i, n = n_total / 2;
+    size_t i, n = w->per;
     for (i = 0; i < n; i++) {
         pthread_mutex_lock(&w->vec.mu);
         if (vec_push(&w->vec, ((uint64_t)idx << 40) | i) != 0)
@@ -129,7 +132,7 @@ static void *vec_worker(void *arg, int idx)
 static void *slice_worker(void *arg, int idx)
 {
     struct two *w = arg;
-    size_t i, n = n_total / 2;
+    size_t i, n = w->per;
     uint64_t x;
     for (i = 0; i < n; i++) {
         x = ((uint64_t)idx << 40) | i;
@@ -139,26 +142,27 @@ static void *slice_worker(void *arg, int idx)
     return NULL;
 }
 
-static double run_vec2(void)
+static double run_vec2(int threads)
 {
-    struct two w = { { NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER }, NULL };
-    double t = bu_run_threads(2, vec_worker, &w);
-    if (w.vec.len != n_total / 2 * 2)
+    struct two w = { { NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER }, NULL, n_total / threads };
+    double t = bu_run_threads(threads, vec_worker, &w);
+    if (w.vec.len != w.per * threads)
         die("mutex vector lost elements");
     free(w.vec.v);
     pthread_mutex_destroy(&w.vec.mu);
     return t;
 }
 
-static double run_slice2(void)
+static double run_slice2(int threads)
 {
     struct two w;
     double t;
     w.s = NULL;
+    w.per = n_total / threads;
     if (goconc_slice_new(&w.s, sizeof(uint64_t), 0, 0) != GOCONC_OK)
         die("goconc_slice_new");
-    t = bu_run_threads(2, slice_worker, &w);
-    if (goconc_slice_len(w.s) != n_total / 2 * 2)
+    t = bu_run_threads(threads, slice_worker, &w);
+    if (goconc_slice_len(w.s) != w.per * threads)
         die("slice lost elements");
     goconc_slice_free(w.s);
     return t;
@@ -166,21 +170,28 @@ static double run_slice2(void)
 
 /* ------------------------------------------------------------ driver */
 
-static void report(const char *clock, double *base, double *mine, int reps,
+/* n: appends per run; target NULL: none set for this case. */
+static void report(const char *clock, double *base, double *mine, int reps, size_t n,
                    const char *bname, const char *target)
 {
-    double b = bu_median(base, (size_t)reps) / (double)n_total * 1e9;
-    double m = bu_median(mine, (size_t)reps) / (double)n_total * 1e9;
+    double b = bu_median(base, (size_t)reps) / (double)n * 1e9;
+    double m = bu_median(mine, (size_t)reps) / (double)n * 1e9;
     printf("  %-5s %-24s %7.2f ns/append\n", clock, bname, b);
     printf("  %-5s %-24s %7.2f ns/append\n", clock, "goconc_slice_append", m);
-    printf("  %-5s ratio slice/baseline     %7.2fx   (target %s)\n", clock, m / b, target);
+    if (target)
+        printf("  %-5s ratio slice/baseline     %7.2fx   (target %s)\n", clock, m / b, target);
+    else
+        printf("  %-5s ratio slice/baseline     %7.2fx\n", clock, m / b);
 }
+
+#define MAXT 16 /* thread counts */
 
 int main(void)
 {
-    double v1[MAX_REPS], s1[MAX_REPS], v1c[MAX_REPS], s1c[MAX_REPS];
-    double v2[MAX_REPS], s2[MAX_REPS], load[1] = { 0 };
-    int reps = bu_reps(5), r;
+    static const int dflt[1] = { 2 };
+    static double v2[MAXT][MAX_REPS], s2[MAXT][MAX_REPS];
+    double v1[MAX_REPS], s1[MAX_REPS], v1c[MAX_REPS], s1c[MAX_REPS], load[1] = { 0 };
+    int reps = bu_reps(5), r, ti, threads[MAXT], nt;
     const char *e = getenv("GOCONC_BENCH_N");
 
     if (e != NULL && strtoull(e, NULL, 10) >= 2)
@@ -189,6 +200,7 @@ int main(void)
         reps = 1;
     if (reps > MAX_REPS)
         reps = MAX_REPS;
+    nt = bu_thread_list(threads, MAXT, dflt, 1);
     printf("bench_slice: %zu 8-byte appends per run, median of %d interleaved runs\n",
            n_total, reps);
     if (getloadavg(load, 1) == 1 && load[0] > 1.0)
@@ -197,13 +209,24 @@ int main(void)
     for (r = 0; r < reps; r++) {
         v1[r] = run_vec1(&v1c[r]);
         s1[r] = run_slice1(&s1c[r]);
-        v2[r] = run_vec2();
-        s2[r] = run_slice2();
+        for (ti = 0; ti < nt; ti++) {
+            v2[ti][r] = run_vec2(threads[ti]);
+            s2[ti][r] = run_slice2(threads[ti]);
+        }
     }
     printf("1 thread, one element per append:\n");
-    report("wall", v1, s1, reps, "realloc-doubling vector", "<= 1.5x");
-    report("cpu", v1c, s1c, reps, "realloc-doubling vector", "<= 1.5x");
-    printf("2 threads, one slice, one element per append:\n");
-    report("wall", v2, s2, reps, "vector + pthread_mutex", "<= 0.7x");
+    report("wall", v1, s1, reps, n_total, "realloc-doubling vector", "<= 1.5x");
+    report("cpu", v1c, s1c, reps, n_total, "realloc-doubling vector", "<= 1.5x");
+    for (ti = 0; ti < nt; ti++) {
+        if (threads[ti] == 2)
+            printf("2 threads, one slice, one element per append:\n");
+        else
+            printf("%d thread%s, one slice, one element per append (%zu each):\n",
+                   threads[ti], threads[ti] > 1 ? "s" : "", n_total / threads[ti]);
+        /* The target is set for 2 threads. */
+        report("wall", v2[ti], s2[ti], reps, n_total / threads[ti] * threads[ti],
+               "vector + pthread_mutex",
+               threads[ti] == 2 ? "<= 0.7x" : NULL);
+    }
     return 0;
 }

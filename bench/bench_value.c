@@ -1,9 +1,10 @@
 /*
  * bench_value.c - goconc_value loads against the peers of issue 4.
  *
- * T = 1 and 2 reader threads each loop { enter read side; load the
- * current 64-byte config; read one field; leave } while one writer thread
- * replaces the config every millisecond.  Reported: loads per second per
+ * T = 1 and 2 reader threads (or the counts listed in
+ * GOCONC_BENCH_THREADS, e.g. "1,2,4,8,16") each loop { enter read side;
+ * load the current 64-byte config; read one field; leave } while one
+ * writer thread replaces the config every millisecond.  Reported: loads per second per
  * reader.  Implementations:
  *
  *   goconc      goconc_read_lock + goconc_value_load (the header's inline
@@ -71,7 +72,7 @@ struct reader_slot {
     uint64_t loads;
     double secs;
 } __attribute__((aligned(64))); /* one line per reader */
-static struct reader_slot slots[2];
+static struct reader_slot slots[64]; /* bu_run_threads' limit */
 
 static int impl_available(enum impl i)
 {
@@ -357,24 +358,29 @@ static double run(enum impl impl, int readers, double secs)
 }
 
 #define MAX_REPS 64
+#define MAXT 16 /* thread counts */
 
 int main(void)
 {
-    static const int tcount[2] = { 1, 2 };
-    int reps = bu_reps(5), r, ti, k, n;
+    static const int dflt[2] = { 1, 2 };
+    int tcount[MAXT], nt, i1, i2, reps = bu_reps(5), r, ti, k, n;
     double secs = bu_seconds(0.5);
-    static double rate[2][NIMPL][MAX_REPS], ratio[2][NIMPL][MAX_REPS];
-    double med[2][NIMPL], rmed[2][NIMPL];
+    static double rate[MAXT][NIMPL][MAX_REPS], ratio[MAXT][NIMPL][MAX_REPS];
+    double med[MAXT][NIMPL], rmed[MAXT][NIMPL];
+    char lab[24];
 
     if (reps < 1)
         reps = 1;
     if (reps > MAX_REPS)
         reps = MAX_REPS;
+    nt = bu_thread_list(tcount, MAXT, dflt, 2);
+    i1 = bu_thread_index(tcount, nt, 1);
+    i2 = bu_thread_index(tcount, nt, 2);
     pthread_rwlock_init(&B.rw, NULL);
     pthread_mutex_init(&B.mu, NULL);
     fprintf(stderr, "bench_value: %d reps x %.2f s per run, writer every 1 ms\n", reps, secs);
     for (r = 0; r < reps; r++) {
-        for (ti = 0; ti < 2; ti++) {
+        for (ti = 0; ti < nt; ti++) {
             for (k = 0; k < NIMPL; k++) {
                 enum impl i = (enum impl)((k + r) % NIMPL); /* rotate */
                 if (impl_available(i))
@@ -388,7 +394,7 @@ int main(void)
         fprintf(stderr, ".");
     }
     fprintf(stderr, "\n");
-    for (ti = 0; ti < 2; ti++)
+    for (ti = 0; ti < nt; ti++)
         for (k = 0; k < NIMPL; k++) {
             double tmp[MAX_REPS];
             memcpy(tmp, rate[ti][k], sizeof tmp);
@@ -398,26 +404,35 @@ int main(void)
         }
     printf("value loads per reader (M/s), median of %d interleaved reps;\n"
            "ratio = goconc / peer in the same rep, median\n", reps);
-    printf("  %-11s %10s %10s %10s %10s\n", "impl", "T=1 M/s", "goconc/x", "T=2 M/s",
-           "goconc/x");
+    printf("  %-11s", "impl");
+    for (ti = 0; ti < nt; ti++) {
+        snprintf(lab, sizeof lab, "T=%d M/s", tcount[ti]);
+        printf(" %10s %10s", lab, "goconc/x");
+    }
+    printf("\n");
     for (k = 0; k < NIMPL; k++) {
         if (!impl_available((enum impl)k)) {
             printf("  %-11s (not built: install liburcu-dev)\n", impl_name[k]);
             continue;
         }
-        printf("  %-11s %10.1f %9.2fx %10.1f %9.2fx\n", impl_name[k], med[0][k] / 1e6,
-               rmed[0][k], med[1][k] / 1e6, rmed[1][k]);
+        printf("  %-11s", impl_name[k]);
+        for (ti = 0; ti < nt; ti++)
+            printf(" %10.1f %9.2fx", med[ti][k] / 1e6, rmed[ti][k]);
+        printf("\n");
     }
     n = 0;
-    if (impl_available(URCU)) {
+    /* The targets are set at 1 and 2 readers. */
+    if (impl_available(URCU) && i1 >= 0 && i2 >= 0) {
         printf("target goconc >= 0.8x urcu-memb per reader: T=1 %.2fx %s, T=2 %.2fx %s\n",
-               rmed[0][URCU], rmed[0][URCU] >= 0.8 ? "met" : "MISSED", rmed[1][URCU],
-               rmed[1][URCU] >= 0.8 ? "met" : "MISSED");
-        n += rmed[0][URCU] < 0.8 || rmed[1][URCU] < 0.8;
+               rmed[i1][URCU], rmed[i1][URCU] >= 0.8 ? "met" : "MISSED", rmed[i2][URCU],
+               rmed[i2][URCU] >= 0.8 ? "met" : "MISSED");
+        n += rmed[i1][URCU] < 0.8 || rmed[i2][URCU] < 0.8;
     }
-    printf("target goconc >= 20x rwlock with 2 readers: %.1fx %s\n", rmed[1][RWLOCK],
-           rmed[1][RWLOCK] >= 20 ? "met" : "MISSED");
-    n += rmed[1][RWLOCK] < 20;
+    if (i2 >= 0) {
+        printf("target goconc >= 20x rwlock with 2 readers: %.1fx %s\n", rmed[i2][RWLOCK],
+               rmed[i2][RWLOCK] >= 20 ? "met" : "MISSED");
+        n += rmed[i2][RWLOCK] < 20;
+    }
     if (n)
         printf("%d target(s) missed\n", n);
     return 0;

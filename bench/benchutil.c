@@ -2,6 +2,7 @@
 #include "benchutil.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -79,6 +80,49 @@ double bu_seconds(double dflt)
 {
     const char *e = getenv("GOCONC_BENCH_SECONDS");
     return e ? atof(e) : dflt;
+}
+
+int bu_thread_list(int *out, int max, const int *dflt, int ndflt)
+{
+    const char *e = getenv("GOCONC_BENCH_THREADS"), *p;
+    int n = 0, i;
+    for (p = e ? e : ""; *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        size_t len = strcspn(p, ",");
+        if (end == p || end != p + len || v < 1 || v > BU_MAX_THREADS) {
+            fprintf(stderr, "GOCONC_BENCH_THREADS: ignoring \"%.*s\" (counts are 1..%d)\n",
+                    (int)len, p, BU_MAX_THREADS);
+        } else if (bu_thread_index(out, n, (int)v) < 0) {
+            if (n == max) {
+                fprintf(stderr, "GOCONC_BENCH_THREADS: at most %d counts; ignoring %ld\n",
+                        max, v);
+            } else { /* insertion into the sorted list */
+                for (i = n++; i > 0 && out[i - 1] > v; i--)
+                    out[i] = out[i - 1];
+                out[i] = (int)v;
+            }
+        }
+        p += len;
+        if (*p == ',')
+            p++;
+    }
+    if (n == 0) {
+        if (e && *e)
+            fprintf(stderr, "GOCONC_BENCH_THREADS: no valid count; using the default\n");
+        for (i = 0; i < ndflt && i < max; i++)
+            out[n++] = dflt[i];
+    }
+    return n;
+}
+
+int bu_thread_index(const int *list, int n, int t)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        if (list[i] == t)
+            return i;
+    return -1;
 }
 
 double bu_thread_cpu(void)

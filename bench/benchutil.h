@@ -15,6 +15,17 @@ double bu_run_threads(int nthreads, void *(*fn)(void *arg, int idx), void *arg);
 int bu_reps(int dflt);
 double bu_seconds(double dflt);
 /*
+ * Thread counts to measure: GOCONC_BENCH_THREADS, a comma list such as
+ * "1,2,4,8,16", sorted ascending without duplicates; when it is unset or
+ * empty, the program's own dflt[0..ndflt).  Counts outside
+ * 1..BU_MAX_THREADS and entries beyond `max` are reported on stderr and
+ * skipped.  Returns how many counts were written to out.
+ */
+#define BU_MAX_THREADS 63
+int bu_thread_list(int *out, int max, const int *dflt, int ndflt);
+/* Index of count t in list[0..n), or -1. */
+int bu_thread_index(const int *list, int n, int t);
+/*
  * Timing one variant of a loop benchmark on 1..64 threads.  fn(job, idx)
  * runs job->iters iterations of job->variant and stores its own thread's
  * CPU seconds in job->cpu[idx] (bu_thread_cpu() around the loop).

@@ -1,0 +1,88 @@
+/*
+ * bench_map.h - what bench_map.c (the runs) and bench_map_report.c (the
+ * figures: medians, paired ratios, tables, the target summary) share.
+ */
+#ifndef GOCONC_BENCH_MAP_H
+#define GOCONC_BENCH_MAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { I_GOCONC, I_DASHMAP, I_SHARD64, I_TBB, I_LFHT, I_LFHTP, I_GLIB, I_GLIB1, I_N };
+enum { W_CHECK, W_MEM, W_1, W_1B, W_2, W_2B, W_N };
+#define WB(w) (1u << (w))
+#define W_ALL (WB(W_CHECK) | WB(W_MEM) | WB(W_1) | WB(W_1B) | WB(W_2) | WB(W_2B))
+
+struct impl {
+    const char *name, *desc;
+    unsigned wls; /* workloads it takes part in */
+    int avail;
+};
+extern struct impl impls[I_N];
+extern const char *const wl_name[W_N];
+
+/* The run's settings (bench_map.c's main sets them). */
+extern int g_reps;            /* reps per figure, at most MAX_REPS */
+extern uint64_t g_keys, g_grow;
+extern double tsc_per_ns;     /* to convert "tsc" latencies to ns */
+
+/* One child's "RESULT k=v ..." line. */
+#define MAXKV 16
+struct result {
+    int ok, nkv;
+    char key[MAXKV][16];
+    double val[MAXKV];
+    char unit[8];
+};
+double res_get(const struct result *r, const char *k); /* NAN if absent */
+void res_parse(struct result *r, char *buf);           /* ok = 0 if no line */
+
+/* results[rep][impl] for one (workload, threads) cell. */
+#define MAX_REPS 32
+struct cell {
+    struct result r[MAX_REPS][I_N];
+};
+
+/* Figures of one result, and their medians / paired ratios over reps. */
+typedef double (*metric_fn)(const struct result *r);
+double m_mops(const struct result *r);
+double m_secs(const struct result *r);
+double m_p50(const struct result *r);
+double m_p99(const struct result *r);
+double m_p9999(const struct result *r);
+double m_max(const struct result *r);
+double med_metric(const struct cell *c, int impl, metric_fn f);
+double max_metric(const struct cell *c, int impl, metric_fn f);
+/* Median over reps of f(a's ia) / f(b's ib) from the same rep. */
+double med_paired(const struct cell *a, int ia, const struct cell *b, int ib, metric_fn f);
+/* goconc over impl in the same rep, median. */
+double med_ratio(const struct cell *c, int impl, metric_fn f);
+/* The implementation's name, with "(ok/reps)" when some reps failed. */
+const char *cell_name(const struct cell *c, int impl, char *buf, size_t cap);
+
+/*
+ * W1/W1b tables over the cells measured at thread counts tc[0..nt)
+ * (ascending): Mops/s, spread and goconc/peer per count; the scaling table
+ * is each implementation's Mops at T over its own at T = 1 (same rep,
+ * median), printed when tc[0] is 1.  Both record what the target summary
+ * needs.
+ */
+void print_mops_table(int wl, const int *list, int nl, struct cell *const *cells,
+                      const int *tc, int nt);
+void print_scaling_table(const int *list, int nl, struct cell *const *cells, const int *tc,
+                         int nt);
+
+/* Figures the target summary needs ([1] and [2]: 1 and 2 threads; NAN
+ * where not measured). */
+struct targets {
+    double w1[3][I_N], w1r[3][I_N], w1b[3][I_N], w1br[3][I_N], w1b_scale;
+    double w2_p9999, w2_max_med[I_N], w2_secs[I_N], w2_ratio[I_N];
+    double mem_rss, mem_bytes;
+    double gap_rate, gap_med_us; /* machine noise before W2 */
+    int have_w1, have_w1b, have_w2, have_mem;
+};
+extern struct targets T;
+void targets_init(void);
+void print_targets(void);
+
+#endif
