@@ -128,6 +128,7 @@ static int map_init_shards(struct goconc_map *m, unsigned l0)
         sh->gen = 1;
         sh->min_log2 = l0;
         sh->slot = -1;
+        map_mig_limits(sh);
     }
     return GOCONC_OK;
 }
@@ -427,20 +428,18 @@ static int w_apply(struct map_wctx *w, const struct map_op *op)
  * Ask for the key's home bucket before taking the shard lock: the lock's
  * atomic read-modify-write is a full barrier that would otherwise make
  * the bucket's cache miss wait for it (and for every miss before it).
- * The table is only looked at inside a read section; a prefetch of a
- * stale table is harmless.
+ * No read section: the table may be retired and freed meanwhile, but a
+ * prefetch never faults and a stale one costs nothing (the addresses are
+ * formed as integers for the same reason).
  */
 static void w_prefetch(const struct map_wctx *w)
 {
-    uintptr_t cur;
-    const struct map_bucket *bk;
-    goconc_read_lock_inline_();
-    cur = at_load_acq(&w->gx.m->cur[w->gx.idx]);
-    bk = (const struct map_bucket *)(cur & ~(uintptr_t)63) +
-         (w->h & (((size_t)1 << (cur & 63)) - 1));
-    __builtin_prefetch(bk, 1);
-    __builtin_prefetch(&bk->s[3], 1);
-    goconc_read_unlock_inline_();
+    uintptr_t cur = at_load(&w->gx.m->cur[w->gx.idx]);
+    size_t b = w->h & (((size_t)1 << (cur & 63)) - 1);
+    uintptr_t bk = map_bucket_addr(cur, b);
+    __builtin_prefetch((const void *)((cur & ~(uintptr_t)63) + b * sizeof(atword)), 1);
+    __builtin_prefetch((const void *)bk, 1);
+    __builtin_prefetch((const void *)(bk + offsetof(struct map_bucket, meta)), 1);
 }
 
 static void w_unlock(struct map_wctx *w, int rc)
@@ -616,6 +615,7 @@ GOCONC_API int goconc_map_clear(goconc_map *m)
         sh->slot = -1;
         sh->tbl = fresh[i];
         sh->nxt = NULL;
+        map_mig_limits(sh);
         sh->dead_t = sh->dead_n = 0;
         at_store(&sh->phase, MAP_STABLE);
         at_store(&sh->len, 0);

@@ -8,7 +8,10 @@
  *                              T --next--> table N (while T migrates)
  *              --sh[s]---> shard s: writer lock, counts, migration state
  *
- * A table is 2^log2 buckets of 128 bytes (two cache lines):
+ * A table is 2^log2 buckets.  Each has a control word, kept in one dense
+ * array so that a lookup of an absent key (and the tag match of a present
+ * one) reads 8 bytes per bucket from memory that mostly stays in cache,
+ * and 128 bytes (two cache lines) of entries:
  *
  *   ctrl  bytes 0..6: one tag per slot: 0x00 EMPTY, 0x01 DEAD, 0x80|7 hash
  *                     bits = LIVE;  byte 7: bit 7 MOVED, bits 0..6 the
@@ -17,6 +20,10 @@
  *                     0xFF for an out-of-line one; byte 7: grace stamp
  *   s[7]  two words per slot: inline key and value bytes, or (entry
  *         pointer, full hash) for an out-of-line entry
+ *
+ * Only the control words start zeroed: meta and slot bytes are written
+ * before a tag makes them LIVE and are never read otherwise (the stamp
+ * is read only once a kill wrote it).
  *
  * Buckets are open-addressed with linear probing; the overflow count of a
  * bucket says how many entries whose probe sequence passed it live
@@ -55,13 +62,13 @@
  * steps, so every test runs through the migration state machine. */
 #define MAP_DEFAULT_SHARD_BITS 2u
 #define MAP_WRITE_UNITS 1u     /* migration units per write */
-#define MAP_ZERO_CHUNK 1u      /* buckets zeroed per unit */
+#define MAP_ZERO_CHUNK 1u      /* control words zeroed per unit */
 #define MAP_MIG_CAP(ns) 1u     /* shards migrating at once */
 #define MAP_CHURN_EVERY 8u     /* a stable shard rehashes after this many writes */
 #else
 #define MAP_DEFAULT_SHARD_BITS 6u
 #define MAP_WRITE_UNITS 2u
-#define MAP_ZERO_CHUNK 8u
+#define MAP_ZERO_CHUNK 64u     /* control words: one 512-byte memset */
 #define MAP_MIG_CAP(ns) ((ns) >= 16u ? (ns) / 8u : 2u)
 #endif
 /* Already-moved buckets the cursor may skip per unit. */
@@ -87,10 +94,11 @@ struct map_slot {
     atword v; /* inline value bytes, or the entry's full hash */
 };
 
+/* Slots 0..3 fill the first cache line; 4..6 and meta the second. */
 struct map_bucket {
-    atword ctrl;
-    atword meta;
     struct map_slot s[MAP_SLOTS];
+    atword meta;
+    atword spare; /* pads to two cache lines */
 };
 
 typedef void (*map_drop_fn)(void *ctx, const void *key, size_t klen,
@@ -108,10 +116,11 @@ struct map_entry {
 };
 
 /*
- * Table header: 64 bytes right before the 64-byte-aligned bucket array,
- * so a bucket pointer finds it without a load (map_table_of).  Readers
- * get to the buckets through the shard's current-table word (map_cur):
- * the bucket array's address with log2 in its six low bits.
+ * Table header: 64 bytes right before the 64-byte-aligned array of control
+ * words, which the buckets follow, so the current-table word finds all
+ * three without a load.  Readers get to a table through the shard's
+ * current-table word (map_cur): the control array's address with log2 in
+ * its six low bits.
  */
 struct map_table {
     /* NULL, or the table T migrates into.  Stored (release) before the
@@ -122,21 +131,37 @@ struct map_table {
     /* For clear/free: the destroy walks the table and drops its entries
      * (set before the table is retired; read by the destroy). */
     int walk;
-    struct map_bucket *bkt; /* == (char *)this + sizeof *this */
+    atword *ctrl;           /* == (char *)this + sizeof *this */
+    struct map_bucket *bkt; /* == (char *)ctrl + map_ctrl_bytes(log2) */
     void *raw;              /* the allocation */
     size_t bytes;           /* its size, for stats.bytes */
     map_drop_fn drop;
 } __attribute__((aligned(64)));
 
+/* Bytes of the control array of 2^log2 buckets: whole cache lines, so
+ * the buckets stay 64-byte aligned. */
+static inline size_t map_ctrl_bytes(unsigned log2)
+{
+    return log2 < 3 ? 64 : (size_t)8 << log2;
+}
+
 /* The current-table word of t, and back. */
 static inline uintptr_t map_cur(const struct map_table *t)
 {
-    return (uintptr_t)t->bkt | t->log2;
+    return (uintptr_t)t->ctrl | t->log2;
 }
 
 static inline struct map_table *map_table_of(uintptr_t cur)
 {
     return (struct map_table *)(cur & ~(uintptr_t)63) - 1;
+}
+
+/* Address (as an integer: the table may be gone, see w_prefetch) of
+ * bucket b's entries in the table of cur. */
+static inline uintptr_t map_bucket_addr(uintptr_t cur, size_t b)
+{
+    return (cur & ~(uintptr_t)63) + map_ctrl_bytes((unsigned)(cur & 63)) +
+           b * MAP_BUCKET_BYTES;
 }
 
 enum { MAP_STABLE = 0, MAP_ZEROING = 1, MAP_MOVING = 2 };
@@ -161,6 +186,9 @@ struct map_shard {
     uint32_t issued;    /* last generation a grace token was issued for */
     uint32_t kills;     /* kills stamped with gen so far */
     unsigned min_log2;  /* from capacity_hint / reserve: never shrink below */
+    /* STABLE: the len / len + dead_t bounds outside which a migration may
+     * be due (map_mig_limits), so a write need not size a target. */
+    size_t grow_live, grow_used, shrink_live;
     int slot;           /* index in map->mig while migrating, else -1 */
     unsigned churn;     /* GOCONC_TINY_SHARDS: writes since the last migration */
 } __attribute__((aligned(GC_PAD)));
@@ -313,7 +341,7 @@ static inline const struct map_slot *map_lookup(uintptr_t cur, uint64_t h, unsig
                                                 unsigned *lensp)
 {
     for (;;) {
-        const struct map_bucket *bkt = (const struct map_bucket *)(cur & ~(uintptr_t)63);
+        const atword *ct = (const atword *)(cur & ~(uintptr_t)63);
         size_t mask = ((size_t)1 << (cur & 63)) - 1, b = h & mask, n;
         /* Acquire pairs with the release store of next in the ZEROING ->
          * MOVING transition (which precedes every MOVED bit). */
@@ -321,35 +349,37 @@ static inline const struct map_slot *map_lookup(uintptr_t cur, uint64_t h, unsig
         int moved = 0;
         if (t != NULL) {
             /* Migrating: the key may be in the next table; ask for its
-             * bucket now so the two misses overlap.  The next table lives
-             * at least as long as this one. */
-            const struct map_bucket *nb = &t->bkt[h & t->mask];
-            __builtin_prefetch(nb);
-            __builtin_prefetch(&nb->s[3]);
+             * control word now so the two misses overlap.  The next table
+             * lives at least as long as this one. */
+            __builtin_prefetch((const void *)&t->ctrl[h & t->mask]);
         }
+        /* The home bucket's entries too, before the control word says
+         * whether they are needed: a present key then costs one memory
+         * latency, not two in a row, and an absent one (whose control
+         * word is mostly cached) does not wait for them. */
+        __builtin_prefetch((const void *)map_bucket_addr(cur, b));
+        __builtin_prefetch((const void *)(map_bucket_addr(cur, b) + 64));
         for (n = 0; n <= mask; n++) {
-            const struct map_bucket *bk = &bkt[b];
-            uint64_t ctrl;
-            /* Both lines of the bucket at once: slots 3..6 live in the
-             * second, and waiting for ctrl before asking for it would
-             * serialize two misses. */
-            __builtin_prefetch(&bk->s[3]);
             /* Acquire pairs with the writer's release store of ctrl after
              * it wrote the slot words and meta: a LIVE tag seen here means
              * those are visible. */
-            ctrl = at_load_acq(&bk->ctrl);
+            uint64_t ctrl = at_load_acq(&ct[b]);
             if (ctrl & MAP_CTRL_MOVED) {
                 moved = 1;
             } else {
                 uint64_t mt = map_match(ctrl, tag);
-                while (mt) {
-                    unsigned i = map_first(mt);
-                    unsigned lens = map_lens(at_load(&bk->meta), i);
-                    if (map_slot_is(&bk->s[i], lens, h, key, klen, kw)) {
-                        *lensp = lens;
-                        return &bk->s[i];
-                    }
-                    mt &= mt - 1;
+                if (mt) {
+                    const struct map_bucket *bk =
+                        (const struct map_bucket *)map_bucket_addr(cur, b);
+                    do {
+                        unsigned i = map_first(mt);
+                        unsigned lens = map_lens(at_load(&bk->meta), i);
+                        if (map_slot_is(&bk->s[i], lens, h, key, klen, kw)) {
+                            *lensp = lens;
+                            return &bk->s[i];
+                        }
+                        mt &= mt - 1;
+                    } while (mt);
                 }
             }
             if (map_ovf(ctrl) == 0)
@@ -447,6 +477,7 @@ struct map_wctx {
     struct map_pos pos;      /* the key's slot when found */
     unsigned lens;           /* its meta byte */
     struct map_pos room;     /* free slot from map_w_room */
+    int room_ok;             /* locate already found it */
     struct map_entry *rec;   /* drop record for an inline kill (on_drop) */
     struct map_entry *ent;   /* new out-of-line entry, until put */
     int want_help;           /* wanted a migration; the cap was full */
@@ -463,6 +494,10 @@ int map_find_free(struct map_gx *gx, const struct map_table *t, uint64_t h, size
 void map_place(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h, unsigned tag,
                unsigned lens, uint64_t kword, uint64_t vword, const struct map_pos *p,
                const struct map_pos *old);
+/* Insert an entry t does not hold; no-op when t has no free slot on its
+ * chain (migration sizes tables so that it always has). */
+void map_insert_new(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
+                    unsigned tag, unsigned lens, uint64_t kword, uint64_t vword);
 
 void map_w_init(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen);
 /* Migration work that must precede the op (evacuate the key's chain),
@@ -503,6 +538,21 @@ int map_mig_kick(struct goconc_map *m, unsigned idx, int force);
 void map_mig_abort(struct goconc_map *m, unsigned idx);
 /* log2 size a stable shard wants to migrate to, or -1. */
 int map_mig_target(const struct goconc_map *m, const struct map_shard *sh, int force);
+/* Recompute the bounds map_mig_due checks: after tbl or min_log2 changed. */
+void map_mig_limits(struct map_shard *sh);
+
+/* May a stable shard want to migrate?  Never false when
+ * map_mig_target(.., 0) would pick a size; the bounds are cached because
+ * every write asks. */
+static inline int map_mig_due(const struct map_shard *sh)
+{
+    size_t live = at_load(&sh->len);
+#ifdef MAP_CHURN_EVERY
+    if (sh->churn >= MAP_CHURN_EVERY)
+        return 1;
+#endif
+    return live > sh->grow_live || live + sh->dead_t > sh->grow_used || live < sh->shrink_live;
+}
 /* Help some migrating shard other than `self` (no lock held). */
 void map_mig_help(struct goconc_map *m, unsigned self);
 

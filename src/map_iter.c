@@ -69,10 +69,10 @@ static int collect_home(const struct goconc_map *m, const struct map_table *t, s
     for (d = 0; d <= t->mask; d++) {
         const struct map_bucket *bk = &t->bkt[bi];
         /* Acquire: as in map_lookup, the slots behind a LIVE tag. */
-        uint64_t ctrl = at_load_acq(&bk->ctrl), live;
+        uint64_t ctrl = at_load_acq(&t->ctrl[bi]), live;
         if (ctrl & MAP_CTRL_MOVED) {
             moved = 1;
-        } else {
+        } else if (ctrl & MAP_HIGH7) {
             uint64_t meta = at_load(&bk->meta);
             for (live = ctrl & MAP_HIGH7; live; live &= live - 1) {
                 unsigned i = map_first(live), lens = map_lens(meta, i);

@@ -78,6 +78,30 @@ int map_mig_target(const struct goconc_map *m, const struct map_shard *sh, int f
     return (int)ln;
 }
 
+void map_mig_limits(struct map_shard *sh)
+{
+    unsigned lt = sh->tbl->log2;
+    size_t cap = (size_t)MAP_SLOTS << lt;
+
+    /* map_mig_target's grow and shrink conditions, solved for len. */
+    sh->grow_live = cap / 5 * 4 + cap % 5 * 4 / 5;
+    sh->grow_used = cap / 16 * 15 + cap % 16 * 15 / 16;
+    sh->shrink_live = 0;
+    if (lt < sh->min_log2) {
+        sh->shrink_live = SIZE_MAX; /* reserve asked for more: always due */
+    } else if (lt > sh->min_log2) {
+        /* The largest len a table one size down still takes (half full,
+         * and fits()): targets grow with len, so no larger len can shrink,
+         * and asking at every write would be wasted. */
+        size_t down = (size_t)MAP_SLOTS << (lt - 1);
+        size_t need = zero_writes(lt - 1) + 2 * move_writes(lt) + MAP_SLOTS;
+        if (down >= need) {
+            size_t most = down - need < down / 2 ? down - need : down / 2;
+            sh->shrink_live = most + 1 < (cap + 7) / 8 ? most + 1 : (cap + 7) / 8;
+        }
+    }
+}
+
 static int claim_slot(struct goconc_map *m, unsigned idx)
 {
     unsigned i, k;
@@ -151,35 +175,33 @@ static void move_bucket(struct map_gx *gx, size_t i)
     struct map_shard *sh = gx->sh;
     struct map_table *t = sh->tbl, *n = sh->nxt;
     struct map_bucket *bk = &t->bkt[i];
-    uint64_t ctrl = at_load(&bk->ctrl), meta, live, hs[MAP_SLOTS];
+    uint64_t ctrl = at_load(&t->ctrl[i]), meta, live, hs[MAP_SLOTS];
     unsigned js[MAP_SLOTS], k, nlive = 0;
-    struct map_pos p;
 
     if (ctrl & MAP_CTRL_MOVED)
         return;
-    meta = at_load(&bk->meta);
+    meta = ctrl & MAP_HIGH7 ? at_load(&bk->meta) : 0;
     /* Hash every entry first and ask for its new home bucket, so the
      * cache misses on the new table overlap instead of queueing. */
     for (live = ctrl & MAP_HIGH7; live; live &= live - 1) {
         unsigned j = map_first(live);
-        const struct map_bucket *home;
+        size_t hb;
         hs[nlive] = map_slot_hash(m, &bk->s[j], map_lens(meta, j));
-        home = &n->bkt[hs[nlive] & n->mask];
-        __builtin_prefetch(home, 1);
-        __builtin_prefetch(&home->s[3], 1);
+        hb = hs[nlive] & n->mask;
+        __builtin_prefetch((const void *)&n->ctrl[hb], 1);
+        __builtin_prefetch(&n->bkt[hb], 1);
+        __builtin_prefetch((const void *)&n->bkt[hb].meta, 1);
         js[nlive++] = j;
     }
     for (k = 0; k < nlive; k++) {
-        unsigned j = js[k], lens = map_lens(meta, j);
-        uint64_t h = hs[k];
+        unsigned j = js[k];
         /* Cannot fail: fits() sized the new table for every entry. */
-        if (map_find_free(gx, n, h, 0, &p))
-            map_place(gx, n, &sh->dead_n, h, map_tag(m, h), lens, at_load(&bk->s[j].k),
-                      at_load(&bk->s[j].v), &p, NULL);
+        map_insert_new(gx, n, &sh->dead_n, hs[k], map_tag(m, hs[k]), map_lens(meta, j),
+                       at_load(&bk->s[j].k), at_load(&bk->s[j].v));
     }
     /* Release: the copies are published before MOVED; a reader that sees
      * MOVED (acquire) and follows next finds them. */
-    at_store_rel(&bk->ctrl, ctrl | MAP_CTRL_MOVED);
+    at_store_rel(&t->ctrl[i], ctrl | MAP_CTRL_MOVED);
     sh->nmoved++;
     at_store(&sh->moved, at_load(&sh->moved) + 1);
 }
@@ -189,7 +211,7 @@ void map_mig_evacuate(struct map_gx *gx, uint64_t h)
     struct map_table *t = gx->sh->tbl;
     size_t b = h & t->mask, n;
     for (n = 0; n <= t->mask; n++) {
-        uint64_t ctrl = at_load(&t->bkt[b].ctrl);
+        uint64_t ctrl = at_load(&t->ctrl[b]);
         if (!(ctrl & MAP_CTRL_MOVED))
             move_bucket(gx, b);
         if (map_ovf(ctrl) == 0)
@@ -210,7 +232,7 @@ static void start_moving(struct map_shard *sh)
 
 void map_mig_rush(struct map_shard *sh)
 {
-    memset(&sh->nxt->bkt[sh->zero_pos], 0, (sh->nxt->mask + 1 - sh->zero_pos) * MAP_BUCKET_BYTES);
+    memset((void *)&sh->nxt->ctrl[sh->zero_pos], 0, (sh->nxt->mask + 1 - sh->zero_pos) * sizeof(atword));
     sh->zero_pos = sh->nxt->mask + 1;
     start_moving(sh);
 }
@@ -226,6 +248,7 @@ static void finish(struct map_gx *gx)
     at_store_rel(&m->cur[gx->idx], map_cur(n));
     sh->tbl = n;
     sh->nxt = NULL;
+    map_mig_limits(sh);
     sh->dead_t = sh->dead_n;
     sh->dead_n = 0;
     if (n->log2 > t->log2)
@@ -257,7 +280,7 @@ size_t map_mig_step(struct map_gx *gx, size_t units)
             size_t nb = sh->nxt->mask + 1, k = nb - sh->zero_pos;
             if (k > MAP_ZERO_CHUNK)
                 k = MAP_ZERO_CHUNK;
-            memset(&sh->nxt->bkt[sh->zero_pos], 0, k * MAP_BUCKET_BYTES);
+            memset((void *)&sh->nxt->ctrl[sh->zero_pos], 0, k * sizeof(atword));
             sh->zero_pos += k;
             if (sh->zero_pos == nb)
                 start_moving(sh);
@@ -265,7 +288,7 @@ size_t map_mig_step(struct map_gx *gx, size_t units)
             struct map_table *t = sh->tbl;
             size_t skip = 0;
             while (sh->move_pos <= t->mask && skip < MAP_SKIP_PER_UNIT &&
-                   (at_load(&t->bkt[sh->move_pos].ctrl) & MAP_CTRL_MOVED)) {
+                   (at_load(&t->ctrl[sh->move_pos]) & MAP_CTRL_MOVED)) {
                 sh->move_pos++;
                 skip++;
             }
@@ -337,8 +360,10 @@ GOCONC_API int goconc_map_reserve(goconc_map *m, size_t entries)
         map_lock(sh, me);
         gc_lock_enter();
         old[i] = sh->min_log2;
-        if (l > sh->min_log2)
+        if (l > sh->min_log2) {
             sh->min_log2 = l;
+            map_mig_limits(sh);
+        }
         if (at_load(&sh->phase) == MAP_STABLE && sh->tbl->log2 < l) {
             /* EBUSY (cap full): the shard grows later, on its writes or
              * in maintain, towards min_log2. */
@@ -348,8 +373,10 @@ GOCONC_API int goconc_map_reserve(goconc_map *m, size_t entries)
             else if (rc == GOCONC_OK && at_load(&sh->phase) == MAP_ZEROING)
                 old[i] |= 1u << 16;
         }
-        if (rc != GOCONC_OK)
+        if (rc != GOCONC_OK) {
             sh->min_log2 = old[i];
+            map_mig_limits(sh);
+        }
         gc_lock_exit();
         map_unlock(sh);
     }
@@ -362,6 +389,7 @@ GOCONC_API int goconc_map_reserve(goconc_map *m, size_t entries)
             if (old[j] >> 16)
                 map_mig_abort(m, j);
             sh->min_log2 = old[j] & 0xFFFF;
+            map_mig_limits(sh);
             gc_lock_exit();
             map_unlock(sh);
         }

@@ -15,7 +15,8 @@
 
 _Static_assert(sizeof(struct map_bucket) == MAP_BUCKET_BYTES, "bucket is two cache lines");
 _Static_assert(sizeof(AO_t) == 8, "the map keeps 8-byte words inline");
-_Static_assert(sizeof(struct map_table) == 64, "table header: the line before the buckets");
+_Static_assert(sizeof(struct map_table) == 64, "table header: the line before the control words");
+_Static_assert(offsetof(struct map_bucket, s[4]) == 64, "slots 0..3 in the first line");
 _Static_assert(MAP_MAX_LOG2 < 64, "log2 fits the six low bits of a current-table word");
 
 /* -------------------------------------------------------------- locks */
@@ -59,27 +60,29 @@ void map_unlock(struct map_shard *sh)
 struct map_table *map_table_new(unsigned log2, map_drop_fn drop, int zero)
 {
     size_t nb = (size_t)1 << log2;
-    size_t bytes = sizeof(struct map_table) + 63 + nb * MAP_BUCKET_BYTES;
+    size_t bytes = sizeof(struct map_table) + 63 + map_ctrl_bytes(log2) + nb * MAP_BUCKET_BYTES;
     void *raw = gc_alloc(bytes);
-    struct map_bucket *bkt;
     struct map_table *t;
+    atword *ctrl;
 
     if (raw == NULL)
         return NULL;
-    /* Buckets 64-byte aligned, the header in the 64 bytes before them. */
-    bkt = (struct map_bucket *)(((uintptr_t)raw + sizeof *t + 63) & ~(uintptr_t)63);
-    t = (struct map_table *)bkt - 1;
+    /* Control words 64-byte aligned, the header in the 64 bytes before
+     * them, the buckets right after. */
+    ctrl = (atword *)(((uintptr_t)raw + sizeof *t + 63) & ~(uintptr_t)63);
+    t = (struct map_table *)ctrl - 1;
     at_storep(&t->next, NULL);
     t->mask = nb - 1;
     t->log2 = log2;
     t->walk = 0;
-    t->bkt = bkt;
+    t->ctrl = ctrl;
+    t->bkt = (struct map_bucket *)((char *)ctrl + map_ctrl_bytes(log2));
     t->raw = raw;
     t->bytes = bytes;
     t->drop = drop;
     /* Published later by a release store (cur[s] or T->next). */
     if (zero)
-        memset(bkt, 0, nb * MAP_BUCKET_BYTES);
+        memset((void *)ctrl, 0, nb * sizeof *ctrl);
     return t;
 }
 
@@ -95,11 +98,11 @@ void map_table_drop_all(struct map_table *t, void *ctx)
 
     for (b = 0; b <= t->mask; b++) {
         struct map_bucket *bk = &t->bkt[b];
-        uint64_t ctrl = at_load(&bk->ctrl);
-        uint64_t meta = at_load(&bk->meta);
-        uint64_t live = ctrl & MAP_HIGH7;
-        if (ctrl & MAP_CTRL_MOVED)
-            continue; /* its entries belong to the next table */
+        uint64_t ctrl = at_load(&t->ctrl[b]), meta, live = ctrl & MAP_HIGH7;
+        /* A MOVED bucket's entries belong to the next table. */
+        if ((ctrl & MAP_CTRL_MOVED) || live == 0)
+            continue;
+        meta = at_load(&bk->meta);
         for (; live; live &= live - 1) {
             struct map_view v;
             i = map_first(live);
@@ -250,22 +253,31 @@ static inline uint64_t meta_stamp(uint64_t meta, uint32_t gen)
            ((uint64_t)(gen & 0xFF) << MAP_META_STAMP_SHIFT);
 }
 
-/* Free slots of a bucket: EMPTY, and DEAD once their grace period passed. */
-static uint64_t free_slots(struct map_gx *gx, uint64_t ctrl, uint64_t meta)
+/* Are bk's DEAD slots still in their grace period?  (Only asked when it
+ * has some: a kill wrote the stamp.) */
+static int bucket_pending(struct map_gx *gx, const struct map_bucket *bk)
+{
+    return stamp_pending(gx, (unsigned)(at_load(&bk->meta) >> MAP_META_STAMP_SHIFT));
+}
+
+/* Free slots of bucket bk (control word ctrl): EMPTY, and DEAD once their
+ * grace period passed. */
+static uint64_t free_slots(struct map_gx *gx, const struct map_bucket *bk, uint64_t ctrl)
 {
     uint64_t fr = map_match(ctrl, MAP_TAG_EMPTY);
     uint64_t dd = map_match(ctrl, MAP_TAG_DEAD);
-    if (dd && !stamp_pending(gx, (unsigned)(meta >> MAP_META_STAMP_SHIFT)))
+    if (dd && !bucket_pending(gx, bk))
         fr |= dd;
     return fr;
 }
 
 /* Turn a bucket's expired DEAD slots back into EMPTY (part of the next
  * ctrl store of that bucket). */
-static uint64_t recycle(struct map_gx *gx, uint64_t ctrl, uint64_t meta, size_t *dead)
+static uint64_t recycle(struct map_gx *gx, const struct map_bucket *bk, uint64_t ctrl,
+                        size_t *dead)
 {
     uint64_t dd = map_match(ctrl, MAP_TAG_DEAD);
-    if (dd && !stamp_pending(gx, (unsigned)(meta >> MAP_META_STAMP_SHIFT))) {
+    if (dd && !bucket_pending(gx, bk)) {
         ctrl &= ~((dd >> 7) * 0xFF);
         /* popcount of the 0x80 marks, without a libgcc call */
         *dead -= (size_t)(((dd >> 7) * MAP_BYTES_LO) >> 56);
@@ -276,8 +288,7 @@ static uint64_t recycle(struct map_gx *gx, uint64_t ctrl, uint64_t meta, size_t 
 /* Overflow count of bucket b += d (saturated counts stay). */
 static void bump(struct map_table *t, size_t b, int d)
 {
-    struct map_bucket *bk = &t->bkt[b];
-    uint64_t ctrl = at_load(&bk->ctrl);
+    uint64_t ctrl = at_load(&t->ctrl[b]);
     uint64_t o = map_ovf(ctrl);
     if (o == MAP_CTRL_OVF_MAX || (d < 0 && o == 0))
         return;
@@ -286,7 +297,7 @@ static void bump(struct map_table *t, size_t b, int d)
     /* Increments precede the release store that publishes the entry
      * beyond (a reader that finds it also sees them); decrements follow
      * the kill.  Pairs with map_lookup's acquire load of ctrl. */
-    at_store_rel(&bk->ctrl, ctrl);
+    at_store_rel(&t->ctrl[b], ctrl);
 }
 
 int map_find_free(struct map_gx *gx, const struct map_table *t, uint64_t h, size_t from,
@@ -295,8 +306,7 @@ int map_find_free(struct map_gx *gx, const struct map_table *t, uint64_t h, size
     size_t d;
     for (d = from; d <= t->mask; d++) {
         size_t b = (h + d) & t->mask;
-        const struct map_bucket *bk = &t->bkt[b];
-        uint64_t fr = free_slots(gx, at_load(&bk->ctrl), at_load(&bk->meta));
+        uint64_t fr = free_slots(gx, &t->bkt[b], at_load(&t->ctrl[b]));
         if (fr) {
             p->b = b;
             p->i = map_first(fr);
@@ -326,9 +336,8 @@ void map_place(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
     at_store(&bk->s[p->i].v, vword);
     for (d = old ? old->dist : 0; d < p->dist; d++)
         bump(t, (h + d) & t->mask, +1);
-    meta = at_load(&bk->meta);
-    ctrl = recycle(gx, at_load(&bk->ctrl), meta, dead);
-    meta = meta_set(meta, p->i, lens);
+    ctrl = recycle(gx, bk, at_load(&t->ctrl[p->b]), dead);
+    meta = meta_set(at_load(&bk->meta), p->i, lens);
     ctrl = ctrl_set(ctrl, p->i, tag);
     if (old && old->b == p->b) {
         ctrl = ctrl_set(ctrl, old->i, MAP_TAG_DEAD);
@@ -337,19 +346,42 @@ void map_place(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
     at_store(&bk->meta, meta);
     /* Release: slot words and meta before the tag (map_lookup's acquire
      * load of ctrl).  Reused (DEAD) slots were idle a grace period. */
-    at_store_rel(&bk->ctrl, ctrl);
+    at_store_rel(&t->ctrl[p->b], ctrl);
     if (old && old->b != p->b) {
         struct map_bucket *ob = &t->bkt[old->b];
-        uint64_t om = meta_stamp(at_load(&ob->meta), gx->sh->gen);
-        uint64_t oc = recycle(gx, at_load(&ob->ctrl), at_load(&ob->meta), dead);
-        at_store(&ob->meta, om);
+        uint64_t oc = recycle(gx, ob, at_load(&t->ctrl[old->b]), dead);
+        at_store(&ob->meta, meta_stamp(at_load(&ob->meta), gx->sh->gen));
         /* After the new entry is visible further along the chain, so a
          * reader passing the old bucket finds one or the other. */
-        at_store_rel(&ob->ctrl, ctrl_set(oc, old->i, MAP_TAG_DEAD));
+        at_store_rel(&t->ctrl[old->b], ctrl_set(oc, old->i, MAP_TAG_DEAD));
     }
     if (old) {
         ++*dead;
         gx->sh->kills++;
+    }
+}
+
+/*
+ * Insert an entry that t does not hold (a bucket move): most often its
+ * home bucket has an EMPTY slot, and then nothing else needs a look.
+ */
+void map_insert_new(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
+                    unsigned tag, unsigned lens, uint64_t kword, uint64_t vword)
+{
+    size_t b = h & t->mask;
+    struct map_bucket *bk = &t->bkt[b];
+    uint64_t ctrl = at_load(&t->ctrl[b]), fr = map_match(ctrl, MAP_TAG_EMPTY);
+    struct map_pos p;
+
+    if (fr) {
+        unsigned i = map_first(fr);
+        at_store(&bk->s[i].k, kword);
+        at_store(&bk->s[i].v, vword);
+        at_store(&bk->meta, meta_set(at_load(&bk->meta), i, lens));
+        /* Release: as in map_place. */
+        at_store_rel(&t->ctrl[b], ctrl_set(ctrl, i, tag));
+    } else if (map_find_free(gx, t, h, 0, &p)) {
+        map_place(gx, t, dead, h, tag, lens, kword, vword, &p, NULL);
     }
 }
 
@@ -361,12 +393,11 @@ static void kill_at(struct map_gx *gx, struct map_table *t, size_t *dead, uint64
                     const struct map_pos *p)
 {
     struct map_bucket *bk = &t->bkt[p->b];
-    uint64_t meta = at_load(&bk->meta);
-    uint64_t ctrl = recycle(gx, at_load(&bk->ctrl), meta, dead);
+    uint64_t ctrl = recycle(gx, bk, at_load(&t->ctrl[p->b]), dead);
     size_t d;
 
-    at_store(&bk->meta, meta_stamp(meta, gx->sh->gen));
-    at_store_rel(&bk->ctrl, ctrl_set(ctrl, p->i, MAP_TAG_DEAD));
+    at_store(&bk->meta, meta_stamp(at_load(&bk->meta), gx->sh->gen));
+    at_store_rel(&t->ctrl[p->b], ctrl_set(ctrl, p->i, MAP_TAG_DEAD));
     for (d = 0; d < p->dist; d++)
         bump(t, (h + d) & t->mask, -1);
     ++*dead;
@@ -388,15 +419,29 @@ void map_w_init(struct map_wctx *w, struct goconc_map *m, const void *key, size_
     w->want_help = 0;
 }
 
-/* Find the key in the authoritative table (writer: no MOVED buckets). */
+static void room_at(struct map_wctx *w, size_t b, unsigned i, size_t d)
+{
+    w->room.b = b;
+    w->room.i = i;
+    w->room.dist = d;
+    w->room_ok = 1;
+}
+
+/*
+ * Find the key in the authoritative table (writer: no MOVED buckets), and
+ * on the way the free slot map_w_room would pick: the first one at or
+ * past the key's probe distance (found), or on its chain (not found).
+ */
 static void locate(struct map_wctx *w)
 {
     const struct map_table *t = w->t;
     size_t b = w->h & t->mask, d;
+    uint64_t fr;
 
+    w->room_ok = 0;
     for (d = 0; d <= t->mask; d++) {
         const struct map_bucket *bk = &t->bkt[b];
-        uint64_t ctrl = at_load(&bk->ctrl);
+        uint64_t ctrl = at_load(&t->ctrl[b]);
         uint64_t mt = map_match(ctrl, w->tag);
         for (; mt; mt &= mt - 1) {
             unsigned i = map_first(mt), lens = map_lens(at_load(&bk->meta), i);
@@ -406,9 +451,15 @@ static void locate(struct map_wctx *w)
                 w->pos.i = i;
                 w->pos.dist = d;
                 w->lens = lens;
+                /* A free slot before the key's will not do (map_place). */
+                w->room_ok = 0;
+                if ((fr = free_slots(&w->gx, bk, ctrl)) != 0)
+                    room_at(w, b, map_first(fr), d);
                 return;
             }
         }
+        if (!w->room_ok && (fr = free_slots(&w->gx, bk, ctrl)) != 0)
+            room_at(w, b, map_first(fr), d);
         if (map_ovf(ctrl) == 0)
             break;
         b = (b + 1) & t->mask;
@@ -443,7 +494,8 @@ int map_w_room(struct map_wctx *w)
     int rc;
 
     for (;;) {
-        if (map_find_free(&w->gx, w->t, w->h, w->found ? w->pos.dist : 0, &w->room))
+        if (w->room_ok ||
+            map_find_free(&w->gx, w->t, w->h, w->found ? w->pos.dist : 0, &w->room))
             return GOCONC_OK;
         /* No free slot on the key's chain: a full table (only when the
          * migration cap kept it from growing, or readers hold back the
@@ -532,7 +584,7 @@ void map_w_end(struct map_wctx *w)
     sh->churn++;
     if (at_load(&sh->phase) != MAP_STABLE)
         map_mig_step(&w->gx, MAP_WRITE_UNITS);
-    else if (map_mig_kick(m, w->gx.idx, 0) == GOCONC_EBUSY)
+    else if (map_mig_due(sh) && map_mig_kick(m, w->gx.idx, 0) == GOCONC_EBUSY)
         w->want_help = 1;
     grace_token(&w->gx);
 }

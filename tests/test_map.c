@@ -1015,6 +1015,61 @@ START_TEST(test_migration_steps)
 }
 END_TEST
 
+/* Writes ask map_mig_due (cached bounds) before sizing a target: it
+ * must say yes whenever one of map_mig_target's conditions holds (doc/map.md:
+ * over 80% live, over 15/16 used, under 1/8 live above the reserved size,
+ * below the reserved size).  White-box, through grow, shrink and reserve;
+ * the shrink bound may be lower than 1/8 where no smaller table fits. */
+static void check_due(struct goconc_map *m)
+{
+    unsigned i;
+    for (i = 0; i < m->nshards; i++) {
+        struct map_shard *sh = &m->sh[i];
+        size_t live = at_load(&sh->len), cap = (size_t)MAP_SLOTS << sh->tbl->log2;
+        int want = live * 5 > cap * 4 || (live + sh->dead_t) * 16 > cap * 15 ||
+                   sh->tbl->log2 < sh->min_log2;
+        if (at_load(&sh->phase) != MAP_STABLE)
+            continue;
+        ck_assert_msg(!want || map_mig_due(sh), "shard %u: len %zu dead %zu log2 %u not due",
+                      i, live, sh->dead_t, sh->tbl->log2);
+        ck_assert(sh->shrink_live <= (cap + 7) / 8 || sh->shrink_live == SIZE_MAX);
+        if (sh->tbl->log2 <= sh->min_log2)
+            ck_assert(sh->shrink_live == 0 || sh->shrink_live == SIZE_MAX);
+    }
+}
+
+START_TEST(test_migration_due)
+{
+    goconc_map *m = mk(2);
+    uint64_t k, round;
+    size_t shrinkable = 0;
+
+    for (round = 0; round < 3; round++) {
+        uint64_t n = 3000 << round;
+        for (k = 0; k < n; k++) {
+            store_u64(m, k, k);
+            check_due(m);
+        }
+        if (round == 1) {
+            ck_assert_int_eq(goconc_map_reserve(m, 4 * n), GOCONC_OK);
+            check_due(m);
+        }
+        for (k = 0; k < n; k++) {
+            ck_assert_int_eq(goconc_map_delete(m, &k, 8), GOCONC_OK);
+            check_due(m);
+            shrinkable += m->sh[0].shrink_live > 0 && m->sh[0].shrink_live != SIZE_MAX;
+        }
+        finish(m);
+        check_due(m);
+    }
+    ck_assert_uint_gt(shrinkable, 0); /* the shrink bound was exercised */
+    ck_assert_int_eq(goconc_map_clear(m), GOCONC_OK);
+    check_due(m);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
 /* ------------------------------------------------------- clear, stats */
 
 START_TEST(test_clear)
@@ -1650,6 +1705,7 @@ static Suite *map_suite(void)
     tcase_add_test(tc, test_grow_shrink);
     tcase_add_test(tc, test_reserve_maintain);
     tcase_add_test(tc, test_migration_steps);
+    tcase_add_test(tc, test_migration_due);
     tcase_add_test(tc, test_clear);
     tcase_add_test(tc, test_stats);
     tcase_add_test(tc, test_on_drop);
@@ -1666,5 +1722,5 @@ static Suite *map_suite(void)
 int main(void)
 {
     tu_alloc_install();
-    return tu_run(map_suite(), 24);
+    return tu_run(map_suite(), 25);
 }
