@@ -379,7 +379,7 @@ static int w_apply(struct map_wctx *w, const struct map_op *op)
 {
     struct map_view v;
 
-    if (w->found)
+    if (w->found && op->k != OP_STORE)
         map_w_view(w, &v);
     switch (op->k) {
     case OP_STORE:

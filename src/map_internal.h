@@ -509,8 +509,15 @@ void map_w_view(const struct map_wctx *w, struct map_view *v);
  * again).  GOCONC_OK or GOCONC_ENOMEM. */
 int map_w_room(struct map_wctx *w);
 /* Before replacing or killing the found entry: reserve its retire and,
- * for an inline entry with on_drop, allocate its drop record.  OK/ENOMEM. */
-int map_w_prepare_kill(struct map_wctx *w);
+ * for an inline entry with on_drop, allocate its drop record.  OK/ENOMEM.
+ * An inline entry without on_drop leaves nothing to retire. */
+int map_w_prepare_kill_slow(struct map_wctx *w);
+static inline int map_w_prepare_kill(struct map_wctx *w)
+{
+    if (w->lens != MAP_LENS_OOL && w->gx.m->on_drop == NULL)
+        return GOCONC_OK;
+    return map_w_prepare_kill_slow(w);
+}
 /* Store (lens, kword, vword) for the key at w->room, replacing the found
  * entry if any (needs map_w_room, and map_w_prepare_kill when found). */
 void map_w_put(struct map_wctx *w, unsigned lens, uint64_t kword, uint64_t vword);
@@ -519,7 +526,12 @@ void map_w_kill(struct map_wctx *w);
 /* After a successful op: migration steps, growth/shrink, grace token. */
 void map_w_end(struct map_wctx *w);
 /* Free what the op allocated and did not use (any lock state). */
-void map_w_done(struct map_wctx *w);
+void map_w_done_slow(struct map_wctx *w);
+static inline void map_w_done(struct map_wctx *w)
+{
+    if (w->rec || w->ent)
+        map_w_done_slow(w);
+}
 
 /* Up to `units` units of shard idx's migration (lock held); returns the
  * units done, 0 when none is pending. */

@@ -200,7 +200,7 @@ void map_gx_init(struct map_gx *gx, struct goconc_map *m, unsigned idx)
     gx->known = 0;
 }
 
-static int stamp_pending(struct map_gx *gx, unsigned stamp)
+static inline int stamp_pending(struct map_gx *gx, unsigned stamp)
 {
     if (!gx->known) {
         uint32_t e = (uint32_t)at_load_acq(&gx->m->grace->expired[gx->idx]);
@@ -255,14 +255,14 @@ static inline uint64_t meta_stamp(uint64_t meta, uint32_t gen)
 
 /* Are bk's DEAD slots still in their grace period?  (Only asked when it
  * has some: a kill wrote the stamp.) */
-static int bucket_pending(struct map_gx *gx, const struct map_bucket *bk)
+static inline int bucket_pending(struct map_gx *gx, const struct map_bucket *bk)
 {
     return stamp_pending(gx, (unsigned)(at_load(&bk->meta) >> MAP_META_STAMP_SHIFT));
 }
 
 /* Free slots of bucket bk (control word ctrl): EMPTY, and DEAD once their
  * grace period passed. */
-static uint64_t free_slots(struct map_gx *gx, const struct map_bucket *bk, uint64_t ctrl)
+static inline uint64_t free_slots(struct map_gx *gx, const struct map_bucket *bk, uint64_t ctrl)
 {
     uint64_t fr = map_match(ctrl, MAP_TAG_EMPTY);
     uint64_t dd = map_match(ctrl, MAP_TAG_DEAD);
@@ -273,7 +273,7 @@ static uint64_t free_slots(struct map_gx *gx, const struct map_bucket *bk, uint6
 
 /* Turn a bucket's expired DEAD slots back into EMPTY (part of the next
  * ctrl store of that bucket). */
-static uint64_t recycle(struct map_gx *gx, const struct map_bucket *bk, uint64_t ctrl,
+static inline uint64_t recycle(struct map_gx *gx, const struct map_bucket *bk, uint64_t ctrl,
                         size_t *dead)
 {
     uint64_t dd = map_match(ctrl, MAP_TAG_DEAD);
@@ -517,12 +517,10 @@ int map_w_room(struct map_wctx *w)
     }
 }
 
-int map_w_prepare_kill(struct map_wctx *w)
+int map_w_prepare_kill_slow(struct map_wctx *w)
 {
     struct goconc_map *m = w->gx.m;
 
-    if (w->lens != MAP_LENS_OOL && m->on_drop == NULL)
-        return GOCONC_OK;
     if (w->lens != MAP_LENS_OOL && w->rec == NULL) {
         struct map_view v;
         map_w_view(w, &v);
@@ -589,7 +587,7 @@ void map_w_end(struct map_wctx *w)
     grace_token(&w->gx);
 }
 
-void map_w_done(struct map_wctx *w)
+void map_w_done_slow(struct map_wctx *w)
 {
     if (w->rec)
         gc_free(w->rec);
