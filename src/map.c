@@ -470,8 +470,13 @@ static int map_write(goconc_map *m, const void *key, size_t klen, const struct m
     w_prefetch(&w);
     map_lock(w.gx.sh, me);
     gc_lock_enter();
-    map_w_begin(&w);
-    rc = w_apply(&w, op);
+    if (op->k == OP_STORE && klen <= 8 && op->vlen <= 8 && m->on_drop == NULL &&
+        map_w_store_inline(&w, (unsigned)(klen << 4 | op->vlen), gc_key_word(op->val, op->vlen))) {
+        rc = GOCONC_OK;
+    } else {
+        map_w_begin(&w);
+        rc = w_apply(&w, op);
+    }
     w_unlock(&w, rc);
     return rc;
 }

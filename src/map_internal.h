@@ -503,6 +503,14 @@ void map_w_init(struct map_wctx *w, struct goconc_map *m, const void *key, size_
 /* Migration work that must precede the op (evacuate the key's chain),
  * then locate the key in the authoritative table. */
 void map_w_begin(struct map_wctx *w);
+/*
+ * The common store in one pass, instead of map_w_begin + w_store: an
+ * inline key and value (lens), a map without on_drop, a shard not
+ * MOVING, and the key either in its home bucket or absent from a chain
+ * that ends there, with a free slot in that bucket.  1 when done (then
+ * map_w_end as usual); 0 when any of that fails, with nothing changed.
+ */
+int map_w_store_inline(struct map_wctx *w, unsigned lens, uint64_t vword);
 /* The found entry's key and value. */
 void map_w_view(const struct map_wctx *w, struct map_view *v);
 /* Find a free slot for the key (may start or rush a migration and locate

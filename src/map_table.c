@@ -324,29 +324,41 @@ int map_find_free(struct map_gx *gx, const struct map_table *t, uint64_t h, size
  * shares the bucket, right after the publish otherwise.  Overflow counts
  * of the buckets between the old position (or home) and p go up first.
  */
-void map_place(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
-               unsigned tag, unsigned lens, uint64_t kword, uint64_t vword,
-               const struct map_pos *p, const struct map_pos *old)
+/*
+ * Publish a LIVE entry in free slot i of bucket b, whose control word the
+ * caller loaded as ctrl; kill slot `kill` of the same bucket in the same
+ * store (-1: none).  Expired DEAD slots of the bucket go back to EMPTY.
+ */
+static inline void bucket_publish(struct map_gx *gx, struct map_table *t, size_t *dead,
+                                  size_t b, uint64_t ctrl, unsigned i, int kill, unsigned tag,
+                                  unsigned lens, uint64_t kword, uint64_t vword)
 {
-    struct map_bucket *bk = &t->bkt[p->b];
-    size_t d;
-    uint64_t ctrl, meta;
+    struct map_bucket *bk = &t->bkt[b];
+    uint64_t meta = meta_set(at_load(&bk->meta), i, lens);
 
-    at_store(&bk->s[p->i].k, kword);
-    at_store(&bk->s[p->i].v, vword);
-    for (d = old ? old->dist : 0; d < p->dist; d++)
-        bump(t, (h + d) & t->mask, +1);
-    ctrl = recycle(gx, bk, at_load(&t->ctrl[p->b]), dead);
-    meta = meta_set(at_load(&bk->meta), p->i, lens);
-    ctrl = ctrl_set(ctrl, p->i, tag);
-    if (old && old->b == p->b) {
-        ctrl = ctrl_set(ctrl, old->i, MAP_TAG_DEAD);
+    at_store(&bk->s[i].k, kword);
+    at_store(&bk->s[i].v, vword);
+    ctrl = ctrl_set(recycle(gx, bk, ctrl, dead), i, tag);
+    if (kill >= 0) {
+        ctrl = ctrl_set(ctrl, (unsigned)kill, MAP_TAG_DEAD);
         meta = meta_stamp(meta, gx->sh->gen);
     }
     at_store(&bk->meta, meta);
     /* Release: slot words and meta before the tag (map_lookup's acquire
      * load of ctrl).  Reused (DEAD) slots were idle a grace period. */
-    at_store_rel(&t->ctrl[p->b], ctrl);
+    at_store_rel(&t->ctrl[b], ctrl);
+}
+
+void map_place(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
+               unsigned tag, unsigned lens, uint64_t kword, uint64_t vword,
+               const struct map_pos *p, const struct map_pos *old)
+{
+    size_t d;
+
+    for (d = old ? old->dist : 0; d < p->dist; d++)
+        bump(t, (h + d) & t->mask, +1);
+    bucket_publish(gx, t, dead, p->b, at_load(&t->ctrl[p->b]), p->i,
+                   old && old->b == p->b ? (int)old->i : -1, tag, lens, kword, vword);
     if (old && old->b != p->b) {
         struct map_bucket *ob = &t->bkt[old->b];
         uint64_t oc = recycle(gx, ob, at_load(&t->ctrl[old->b]), dead);
@@ -369,20 +381,13 @@ void map_insert_new(struct map_gx *gx, struct map_table *t, size_t *dead, uint64
                     unsigned tag, unsigned lens, uint64_t kword, uint64_t vword)
 {
     size_t b = h & t->mask;
-    struct map_bucket *bk = &t->bkt[b];
     uint64_t ctrl = at_load(&t->ctrl[b]), fr = map_match(ctrl, MAP_TAG_EMPTY);
     struct map_pos p;
 
-    if (fr) {
-        unsigned i = map_first(fr);
-        at_store(&bk->s[i].k, kword);
-        at_store(&bk->s[i].v, vword);
-        at_store(&bk->meta, meta_set(at_load(&bk->meta), i, lens));
-        /* Release: as in map_place. */
-        at_store_rel(&t->ctrl[b], ctrl_set(ctrl, i, tag));
-    } else if (map_find_free(gx, t, h, 0, &p)) {
+    if (fr)
+        bucket_publish(gx, t, dead, b, ctrl, map_first(fr), -1, tag, lens, kword, vword);
+    else if (map_find_free(gx, t, h, 0, &p))
         map_place(gx, t, dead, h, tag, lens, kword, vword, &p, NULL);
-    }
 }
 
 /*
@@ -481,6 +486,43 @@ void map_w_begin(struct map_wctx *w)
         w->dead = &sh->dead_t;
     }
     locate(w);
+}
+
+int map_w_store_inline(struct map_wctx *w, unsigned lens, uint64_t vword)
+{
+    struct map_shard *sh = w->gx.sh;
+    struct map_table *t = sh->tbl;
+    size_t b = w->h & t->mask;
+    const struct map_bucket *bk = &t->bkt[b];
+    uint64_t ctrl = at_load(&t->ctrl[b]), mt, fr;
+    int kill = -1;
+
+    if (at_load(&sh->phase) == MAP_MOVING)
+        return 0; /* the key's chain must be evacuated first */
+    for (mt = map_match(ctrl, w->tag); mt; mt &= mt - 1) {
+        unsigned i = map_first(mt), l = map_lens(at_load(&bk->meta), i);
+        if (map_slot_is(&bk->s[i], l, w->h, w->key, w->klen, w->kw)) {
+            if (l == MAP_LENS_OOL)
+                return 0; /* an entry to retire */
+            kill = (int)i;
+            break;
+        }
+    }
+    /* Absent from the home bucket and the chain goes on: it may be
+     * further along. */
+    if (kill < 0 && map_ovf(ctrl) != 0)
+        return 0;
+    if ((fr = free_slots(&w->gx, bk, ctrl)) == 0)
+        return 0;
+    bucket_publish(&w->gx, t, &sh->dead_t, b, ctrl, map_first(fr), kill, w->tag, lens, w->kw,
+                   vword);
+    if (kill >= 0) {
+        sh->dead_t++;
+        sh->kills++;
+    } else {
+        at_store(&sh->len, at_load(&sh->len) + 1);
+    }
+    return 1;
 }
 
 void map_w_view(const struct map_wctx *w, struct map_view *v)
