@@ -42,6 +42,16 @@ static int fits(size_t live, unsigned ln, unsigned lt)
     return live + zero_writes(ln) + 2 * move_writes(lt) + MAP_SLOTS <= cap;
 }
 
+/* Smallest log2 (at most MAP_MAX_LOG2) whose table is at most half full
+ * with `live` entries: 2 * live <= 7 << l.  No loop from 0: writes that
+ * wait for a migration slot ask at every write. */
+static unsigned half_full_log2(size_t live)
+{
+    uint64_t units = ((uint64_t)live * 2 + MAP_SLOTS - 1) / MAP_SLOTS;
+    unsigned l = units <= 1 ? 0 : 64 - (unsigned)__builtin_clzll(units - 1);
+    return l < MAP_MAX_LOG2 ? l : MAP_MAX_LOG2;
+}
+
 int map_mig_target(const struct goconc_map *m, const struct map_shard *sh, int force)
 {
     const struct map_table *t = sh->tbl;
@@ -63,8 +73,8 @@ int map_mig_target(const struct goconc_map *m, const struct map_shard *sh, int f
     /* The smallest table at most half full (a grow at 80% doubles, a
      * shrink lands between 1/4 and 1/2), with room for the migration's
      * own writes. */
-    while (ln < MAP_MAX_LOG2 && live * 2 > ((size_t)MAP_SLOTS << ln))
-        ln++;
+    if (half_full_log2(live) > ln)
+        ln = half_full_log2(live);
     while (ln < MAP_MAX_LOG2 && !fits(live, ln, lt))
         ln++;
     if (churn && !grow && !shrink && !force)
