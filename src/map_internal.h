@@ -21,9 +21,10 @@
  *   s[7]  two words per slot: inline key and value bytes, or (entry
  *         pointer, full hash) for an out-of-line entry
  *
- * Only the control words start zeroed: meta and slot bytes are written
- * before a tag makes them LIVE and are never read otherwise (the stamp
- * is read only once a kill wrote it).
+ * Only the control words need to start zeroed: meta and slot bytes are
+ * written before a tag makes them LIVE and are never read otherwise (the
+ * stamp is read only once a kill wrote it); map_table_zero clears the
+ * entries too, for the page faults.
  *
  * Buckets are open-addressed with linear probing; the overflow count of a
  * bucket says how many entries whose probe sequence passed it live
@@ -62,13 +63,13 @@
  * steps, so every test runs through the migration state machine. */
 #define MAP_DEFAULT_SHARD_BITS 2u
 #define MAP_WRITE_UNITS 1u     /* migration units per write */
-#define MAP_ZERO_CHUNK 1u      /* control words zeroed per unit */
+#define MAP_ZERO_CHUNK 1u      /* buckets zeroed per unit */
 #define MAP_MIG_CAP(ns) 1u     /* shards migrating at once */
 #define MAP_CHURN_EVERY 8u     /* a stable shard rehashes after this many writes */
 #else
 #define MAP_DEFAULT_SHARD_BITS 6u
 #define MAP_WRITE_UNITS 2u
-#define MAP_ZERO_CHUNK 64u     /* control words: one 512-byte memset */
+#define MAP_ZERO_CHUNK 8u      /* 64 bytes of control words, 1 KiB of entries */
 #define MAP_MIG_CAP(ns) ((ns) >= 16u ? (ns) / 8u : 2u)
 #endif
 /* Already-moved buckets the cursor may skip per unit. */
@@ -436,6 +437,11 @@ static inline int map_in_fn(const struct goconc_map *m, uintptr_t me)
 
 /* Table of 2^log2 buckets; zeroed now only if `zero`.  NULL on ENOMEM. */
 struct map_table *map_table_new(unsigned log2, map_drop_fn drop, int zero);
+/* Zero buckets [from, from + n) of t: control words and entries.  The
+ * entries need it only for their page faults: zeroing them in order
+ * (ZEROING) spreads the faults evenly over writes instead of leaving
+ * them to the moves, which land in random pages, several per write. */
+void map_table_zero(struct map_table *t, size_t from, size_t n);
 void map_table_free_now(struct map_table *t);
 /* Retire destroy for tables: frees, after dropping entries if t->walk. */
 void map_table_destroy(void *ctx, void *obj);

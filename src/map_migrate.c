@@ -242,7 +242,7 @@ static void start_moving(struct map_shard *sh)
 
 void map_mig_rush(struct map_shard *sh)
 {
-    memset((void *)&sh->nxt->ctrl[sh->zero_pos], 0, (sh->nxt->mask + 1 - sh->zero_pos) * sizeof(atword));
+    map_table_zero(sh->nxt, sh->zero_pos, sh->nxt->mask + 1 - sh->zero_pos);
     sh->zero_pos = sh->nxt->mask + 1;
     start_moving(sh);
 }
@@ -290,7 +290,7 @@ size_t map_mig_step(struct map_gx *gx, size_t units)
             size_t nb = sh->nxt->mask + 1, k = nb - sh->zero_pos;
             if (k > MAP_ZERO_CHUNK)
                 k = MAP_ZERO_CHUNK;
-            memset((void *)&sh->nxt->ctrl[sh->zero_pos], 0, k * sizeof(atword));
+            map_table_zero(sh->nxt, sh->zero_pos, k);
             sh->zero_pos += k;
             if (sh->zero_pos == nb)
                 start_moving(sh);

@@ -82,8 +82,14 @@ struct map_table *map_table_new(unsigned log2, map_drop_fn drop, int zero)
     t->drop = drop;
     /* Published later by a release store (cur[s] or T->next). */
     if (zero)
-        memset((void *)ctrl, 0, nb * sizeof *ctrl);
+        map_table_zero(t, 0, nb);
     return t;
+}
+
+void map_table_zero(struct map_table *t, size_t from, size_t n)
+{
+    memset((void *)&t->ctrl[from], 0, n * sizeof(atword));
+    memset(&t->bkt[from], 0, n * MAP_BUCKET_BYTES);
 }
 
 void map_table_free_now(struct map_table *t)
