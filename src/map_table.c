@@ -280,7 +280,7 @@ static inline uint64_t free_slots(struct map_gx *gx, const struct map_bucket *bk
 /* Turn a bucket's expired DEAD slots back into EMPTY (part of the next
  * ctrl store of that bucket). */
 static inline uint64_t recycle(struct map_gx *gx, const struct map_bucket *bk, uint64_t ctrl,
-                        size_t *dead)
+                               size_t *dead)
 {
     uint64_t dd = map_match(ctrl, MAP_TAG_DEAD);
     if (dd && !bucket_pending(gx, bk)) {
@@ -324,13 +324,6 @@ int map_find_free(struct map_gx *gx, const struct map_table *t, uint64_t h, size
 }
 
 /*
- * Write a new LIVE entry at free position p of t and publish it; when
- * `old` (same table, probe distance <= p->dist) is given, the entry
- * replaces it: the old slot is killed in the same ctrl store when it
- * shares the bucket, right after the publish otherwise.  Overflow counts
- * of the buckets between the old position (or home) and p go up first.
- */
-/*
  * Publish a LIVE entry in free slot i of bucket b, whose control word the
  * caller loaded as ctrl; kill slot `kill` of the same bucket in the same
  * store (-1: none).  Expired DEAD slots of the bucket go back to EMPTY.
@@ -355,6 +348,13 @@ static inline void bucket_publish(struct map_gx *gx, struct map_table *t, size_t
     at_store_rel(&t->ctrl[b], ctrl);
 }
 
+/*
+ * Write a new LIVE entry at free position p of t and publish it; when
+ * `old` (same table, probe distance <= p->dist) is given, the entry
+ * replaces it: the old slot is killed in the same ctrl store when it
+ * shares the bucket, right after the publish otherwise.  Overflow counts
+ * of the buckets between the old position (or home) and p go up first.
+ */
 void map_place(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
                unsigned tag, unsigned lens, uint64_t kword, uint64_t vword,
                const struct map_pos *p, const struct map_pos *old)
