@@ -1016,10 +1016,11 @@ START_TEST(test_migration_steps)
 END_TEST
 
 /* Writes ask map_mig_due (cached bounds) before sizing a target: it
- * must say yes whenever one of map_mig_target's conditions holds (doc/map.md:
- * over 80% live, over 15/16 used, under 1/8 live above the reserved size,
- * below the reserved size).  White-box, through grow, shrink and reserve;
- * the shrink bound may be lower than 1/8 where no smaller table fits. */
+ * must say yes whenever a grow condition of map_mig_target holds
+ * (doc/map.md: over 80% live, over 15/16 used, below the reserved size).
+ * Its shrink bound may only be lower than 1/8 (where no smaller table
+ * fits), and is 0 at the reserved size; that shrinks still happen is
+ * test_grow_shrink's check.  White-box, through grow, shrink and reserve. */
 static void check_due(struct goconc_map *m)
 {
     unsigned i;
