@@ -29,7 +29,7 @@ static const char *vname[NV] = { "done_inline", "done_exported", "do",
                                  "pthread_once" };
 enum { C_CPU = BU_CPU, C_WALL = BU_WALL, NCLK };
 static const char *cname[NCLK] = { "cpu", "wall" };
-#define MAXT 16 /* thread counts */
+#define MAXT BU_MAX_COUNTS /* thread counts */
 
 static goconc_once once = GOCONC_ONCE_INIT;
 static pthread_once_t ponce = PTHREAD_ONCE_INIT;
@@ -75,12 +75,11 @@ static void *run_variant(void *p, int idx)
 
 int main(void)
 {
-    int reps = bu_reps(5), r, v, ti, c, nt, i1;
+    int reps = bu_reps(5), v, ti, c, nt, i1;
     double secs = bu_seconds(0.2), load[3] = { -1, -1, -1 };
     static const int dflt[2] = { 1, 2 };
     int threads[MAXT];
-    long iters[NV];
-    double *res[NV][MAXT][NCLK], med[NV][MAXT][NCLK], one[NCLK], ri, rd;
+    double med[NV][MAXT][NCLK], ri, rd;
     char lab[24];
 
     if (reps < 1)
@@ -93,23 +92,10 @@ int main(void)
         fprintf(stderr, "bench_once: set-up failed\n");
         return 1;
     }
-    for (v = 0; v < NV; v++) {
-        iters[v] = bu_calibrate(run_variant, v, secs);
-        for (ti = 0; ti < nt; ti++)
-            for (c = 0; c < NCLK; c++)
-                res[v][ti][c] = calloc((size_t)reps, sizeof(double));
+    if (bu_measure_grid(run_variant, NV, threads, nt, reps, secs, med) != 0) {
+        fprintf(stderr, "bench_once: out of memory\n");
+        return 1;
     }
-    for (r = 0; r < reps; r++)
-        for (ti = 0; ti < nt; ti++)
-            for (v = 0; v < NV; v++) {
-                bu_measure(run_variant, v, threads[ti], iters[v], one);
-                for (c = 0; c < NCLK; c++)
-                    res[v][ti][c][r] = one[c];
-            }
-    for (v = 0; v < NV; v++)
-        for (ti = 0; ti < nt; ti++)
-            for (c = 0; c < NCLK; c++)
-                med[v][ti][c] = bu_median(res[v][ti][c], (size_t)reps);
     if (init_calls != 2) {
         fprintf(stderr, "bench_once: a done once ran its function again\n");
         return 1;
@@ -152,9 +138,5 @@ int main(void)
                "done_inline %.3f %s; do %.3f %s\n", cname[C_CPU], ri,
                ri <= 0.5 ? "met" : "MISSED", rd, rd <= 0.5 ? "met" : "MISSED");
     }
-    for (v = 0; v < NV; v++)
-        for (ti = 0; ti < nt; ti++)
-            for (c = 0; c < NCLK; c++)
-                free(res[v][ti][c]);
     return 0;
 }

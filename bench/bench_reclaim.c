@@ -51,7 +51,7 @@ static const int have_urcu = 0;
 #endif
 enum { C_CPU = BU_CPU, C_WALL = BU_WALL, NCLK };
 static const char *cname[NCLK] = { "cpu", "wall" };
-#define MAXT 16 /* thread counts */
+#define MAXT BU_MAX_COUNTS /* thread counts */
 
 struct shared_obj {
     long refs;
@@ -124,12 +124,11 @@ static const char *met(double v, double target)
 
 int main(void)
 {
-    int reps = bu_reps(5), r, v, ti, c, nv, nt, i1, i2, ncol, k;
+    int reps = bu_reps(5), v, ti, c, nv, nt, i1, i2, ncol, k;
     double secs = bu_seconds(0.2), load[3] = { -1, -1, -1 };
     static const int dflt[2] = { 1, 2 };
     int threads[MAXT], width[3 * MAXT];
-    long iters[NV];
-    double *res[NV][MAXT][NCLK], med[NV][MAXT][NCLK], one[NCLK];
+    double med[NV][MAXT][NCLK];
     char label[3 * MAXT][24];
     int fenced;
 
@@ -145,24 +144,11 @@ int main(void)
     goconc_read_lock();
     goconc_read_unlock();
     nv = have_urcu ? NV : V_URCU;
-    for (v = 0; v < nv; v++) {
-        iters[v] = bu_calibrate(run_variant, v, secs);
-        for (ti = 0; ti < nt; ti++)
-            for (c = 0; c < NCLK; c++)
-                res[v][ti][c] = calloc((size_t)reps, sizeof(double));
-    }
     /* Interleaved: each round measures every variant at every count. */
-    for (r = 0; r < reps; r++)
-        for (ti = 0; ti < nt; ti++)
-            for (v = 0; v < nv; v++) {
-                bu_measure(run_variant, v, threads[ti], iters[v], one);
-                for (c = 0; c < NCLK; c++)
-                    res[v][ti][c][r] = one[c];
-            }
-    for (v = 0; v < nv; v++)
-        for (ti = 0; ti < nt; ti++)
-            for (c = 0; c < NCLK; c++)
-                med[v][ti][c] = bu_median(res[v][ti][c], (size_t)reps);
+    if (bu_measure_grid(run_variant, nv, threads, nt, reps, secs, med) != 0) {
+        fprintf(stderr, "bench_reclaim: out of memory\n");
+        return 1;
+    }
 
 #if defined(__GNUC__) && !defined(GOCONC_NO_INLINE)
     fenced = (int)__atomic_load_n(&goconc_gp.need_fence, __ATOMIC_RELAXED);
@@ -228,9 +214,5 @@ int main(void)
                med[V_INLINE][i2][C_CPU] / med[V_INLINE][i1][C_CPU],
                med[V_EXPORTED][i1][C_CPU], met(med[V_EXPORTED][i1][C_CPU], 4),
                med[V_EXPORTED][i2][C_CPU], met(med[V_EXPORTED][i2][C_CPU], 4));
-    for (v = 0; v < nv; v++)
-        for (ti = 0; ti < nt; ti++)
-            for (c = 0; c < NCLK; c++)
-                free(res[v][ti][c]);
     return 0;
 }

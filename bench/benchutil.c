@@ -125,6 +125,37 @@ int bu_thread_index(const int *list, int n, int t)
     return -1;
 }
 
+int bu_measure_grid(void *(*fn)(void *, int), int nv, const int *threads, int nt, int reps,
+                    double secs, double med[][BU_MAX_COUNTS][2])
+{
+    /* samples[((v * nt + i) * 2 + c) * reps + r] */
+    double *s = calloc((size_t)nv * (size_t)nt * 2 * (size_t)reps, sizeof *s), one[2];
+    long *iters = calloc((size_t)nv, sizeof *iters);
+    int v, i, c, r;
+
+    if (s == NULL || iters == NULL || nt > BU_MAX_COUNTS) {
+        free(s);
+        free(iters);
+        return -1;
+    }
+    for (v = 0; v < nv; v++)
+        iters[v] = bu_calibrate(fn, v, secs);
+    for (r = 0; r < reps; r++)
+        for (i = 0; i < nt; i++)
+            for (v = 0; v < nv; v++) {
+                bu_measure(fn, v, threads[i], iters[v], one);
+                for (c = 0; c < 2; c++)
+                    s[((v * nt + i) * 2 + c) * reps + r] = one[c];
+            }
+    for (v = 0; v < nv; v++)
+        for (i = 0; i < nt; i++)
+            for (c = 0; c < 2; c++)
+                med[v][i][c] = bu_median(&s[((v * nt + i) * 2 + c) * reps], (size_t)reps);
+    free(s);
+    free(iters);
+    return 0;
+}
+
 double bu_thread_cpu(void)
 {
     struct timespec ts;

@@ -42,6 +42,16 @@ void bu_measure(void *(*fn)(void *, int), int variant, int threads, long iters,
                 double out[2]);
 /* Iterations for about `secs` of one thread on this variant. */
 long bu_calibrate(void *(*fn)(void *, int), int variant, double secs);
+/*
+ * Variants 0..nv-1 at thread counts threads[0..nt), nt <= BU_MAX_COUNTS:
+ * each variant calibrated once (about `secs` at 1 thread), then `reps`
+ * rounds that each measure every variant at every count, so slow drifts
+ * of the machine hit all alike.  med[v][i][BU_CPU / BU_WALL]: the
+ * medians.  0, or -1 when out of memory.
+ */
+#define BU_MAX_COUNTS 16
+int bu_measure_grid(void *(*fn)(void *, int), int nv, const int *threads, int nt, int reps,
+                    double secs, double med[][BU_MAX_COUNTS][2]);
 
 /* Keep a value alive against the optimiser. */
 #define BU_KEEP(x) __asm__ volatile("" : : "r"(x) : "memory")
