@@ -442,6 +442,21 @@ static void w_prefetch(const struct map_wctx *w)
     __builtin_prefetch((const void *)(bk + offsetof(struct map_bucket, meta)), 1);
 }
 
+/* Start a write to key: EDEADLK from inside an update function of m,
+ * else the key's shard locked (bracketed by gc_lock_enter: no barrier
+ * or callbacks under it) and OK. */
+static inline int w_lock(struct map_wctx *w, goconc_map *m, const void *key, size_t klen)
+{
+    uintptr_t me = gc_thread_id();
+    if (map_in_fn(m, me))
+        return GOCONC_EDEADLK;
+    map_w_init(w, m, key, klen);
+    w_prefetch(w);
+    map_lock(w->gx.sh, me);
+    gc_lock_enter();
+    return GOCONC_OK;
+}
+
 static void w_unlock(struct map_wctx *w, int rc)
 {
     if (rc >= 0)
@@ -457,19 +472,13 @@ static void w_unlock(struct map_wctx *w, int rc)
 static int map_write(goconc_map *m, const void *key, size_t klen, const struct map_op *op)
 {
     struct map_wctx w;
-    uintptr_t me;
     int rc;
 
     if (m == NULL || (key == NULL && klen) || (op->val == NULL && op->vlen) ||
         (op->old == NULL && op->oldlen) || (op->out == NULL && op->cap))
         return GOCONC_EINVAL;
-    me = gc_thread_id();
-    if (map_in_fn(m, me))
-        return GOCONC_EDEADLK;
-    map_w_init(&w, m, key, klen);
-    w_prefetch(&w);
-    map_lock(w.gx.sh, me);
-    gc_lock_enter();
+    if ((rc = w_lock(&w, m, key, klen)) != GOCONC_OK)
+        return rc;
     if (op->k == OP_STORE && klen <= 8 && op->vlen <= 8 && m->on_drop == NULL &&
         map_w_store_inline(&w, (unsigned)(klen << 4 | op->vlen), gc_key_word(op->val, op->vlen))) {
         rc = GOCONC_OK;
@@ -539,18 +548,13 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
     struct map_view v = { NULL, NULL, 0, 0 };
     const void *nv = NULL;
     size_t nl = 0;
-    uintptr_t me;
     int rc, r;
 
     if (m == NULL || (key == NULL && klen) || fn == NULL)
         return GOCONC_EINVAL;
-    me = gc_thread_id();
-    if (map_in_fn(m, me))
-        return GOCONC_EDEADLK;
-    map_w_init(&w, m, key, klen);
-    w_prefetch(&w);
-    map_lock(w.gx.sh, me);
-    gc_lock_enter(); /* fn runs under the lock: no barrier, no callbacks */
+    /* fn runs under the lock: no barrier, no callbacks from it. */
+    if ((rc = w_lock(&w, m, key, klen)) != GOCONC_OK)
+        return rc;
     map_w_begin(&w);
     if (w.found)
         map_w_view(&w, &v);
