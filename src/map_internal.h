@@ -68,7 +68,7 @@
 #define MAP_CHURN_EVERY 8u     /* a stable shard rehashes after this many writes */
 #else
 #define MAP_DEFAULT_SHARD_BITS 6u
-#define MAP_WRITE_UNITS 8u
+#define MAP_WRITE_UNITS 8u     /* doc/map.md: "Why 8 units per write" */
 #define MAP_ZERO_CHUNK 8u      /* 64 bytes of control words, 1 KiB of entries */
 #define MAP_MIG_CAP(ns) ((ns) >= 16u ? (ns) / 8u : 2u)
 #endif
