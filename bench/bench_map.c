@@ -533,31 +533,35 @@ static inline uint64_t cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The W2 stores [lo, hi) of thread idx, each timed between t0() and t1();
+ * inlined with constant clocks, so the rdtsc pair stays two instructions. */
+static inline __attribute__((always_inline)) void
+w2_stores(struct job *j, int idx, uint64_t lo, uint64_t hi, uint64_t (*t0)(void),
+          uint64_t (*t1)(void))
+{
+    struct hist *h = &j->h[idx];
+    uint64_t i;
+    for (i = lo; i < hi; i++) {
+        uint64_t k = w2_key(j->seed, i), c0, c1;
+        int r;
+        c0 = t0();
+        r = bm_store(&j->b, k, i);
+        c1 = t1();
+        hist_add(h, c1 - c0);
+        j->errors[idx] += r != 0;
+    }
+}
+
 static void *w2_thread(void *arg, int idx)
 {
     struct job *j = arg;
     uint64_t lo = (uint64_t)idx * j->n / (uint64_t)j->threads;
-    uint64_t hi = (uint64_t)(idx + 1) * j->n / (uint64_t)j->threads, i;
-    struct hist *h = &j->h[idx];
+    uint64_t hi = (uint64_t)(idx + 1) * j->n / (uint64_t)j->threads;
     bm_thread_enter(&j->b);
-    for (i = lo; i < hi && !g_cpuclock; i++) {
-        uint64_t k = w2_key(j->seed, i), c0, c1;
-        int r;
-        c0 = clk_begin();
-        r = bm_store(&j->b, k, i);
-        c1 = clk_end();
-        hist_add(h, c1 - c0);
-        j->errors[idx] += r != 0;
-    }
-    for (; i < hi; i++) {
-        uint64_t k = w2_key(j->seed, i), c0, c1;
-        int r;
-        c0 = cpu_ns();
-        r = bm_store(&j->b, k, i);
-        c1 = cpu_ns();
-        hist_add(h, c1 - c0);
-        j->errors[idx] += r != 0;
-    }
+    if (g_cpuclock)
+        w2_stores(j, idx, lo, hi, cpu_ns, cpu_ns);
+    else
+        w2_stores(j, idx, lo, hi, clk_begin, clk_end);
     bm_thread_exit(&j->b);
     return NULL;
 }
