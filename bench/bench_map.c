@@ -521,10 +521,13 @@ static void *w1_thread(void *arg, int idx)
     return NULL;
 }
 
-/* GOCONC_BENCH_MAP_CLOCK=cpu: time each store by the thread's CPU time
- * instead, so preemption by other work does not count (a diagnostic for
- * noisy machines; the clock is a syscall, so p50 and totals grow). */
-static int g_cpuclock;
+/* How a W2 child times its stores (GOCONC_BENCH_MAP_CLOCK): rdtsc; `cpu`,
+ * the thread's CPU time, so preemption by other work does not count (a
+ * diagnostic for noisy machines; the clock is a syscall, so p50 and totals
+ * grow); `none`, not at all: the parent's untimed pass, whose total is
+ * that of stores free to overlap, as in a plain loop. */
+enum { CLOCK_TSC, CLOCK_CPU, CLOCK_NONE };
+static int g_clock;
 
 static inline uint64_t cpu_ns(void)
 {
@@ -533,8 +536,9 @@ static inline uint64_t cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The W2 stores [lo, hi) of thread idx, each timed between t0() and t1();
- * inlined with constant clocks, so the rdtsc pair stays two instructions. */
+/* The W2 stores [lo, hi) of thread idx, each timed between t0() and t1()
+ * (t0 NULL: untimed); inlined with constant clocks, so the rdtsc pair
+ * stays two instructions. */
 static inline __attribute__((always_inline)) void
 w2_stores(struct job *j, int idx, uint64_t lo, uint64_t hi, uint64_t (*t0)(void),
           uint64_t (*t1)(void))
@@ -544,6 +548,10 @@ w2_stores(struct job *j, int idx, uint64_t lo, uint64_t hi, uint64_t (*t0)(void)
     for (i = lo; i < hi; i++) {
         uint64_t k = w2_key(j->seed, i), c0, c1;
         int r;
+        if (t0 == NULL) {
+            j->errors[idx] += bm_store(&j->b, k, i) != 0;
+            continue;
+        }
         c0 = t0();
         r = bm_store(&j->b, k, i);
         c1 = t1();
@@ -558,7 +566,9 @@ static void *w2_thread(void *arg, int idx)
     uint64_t lo = (uint64_t)idx * j->n / (uint64_t)j->threads;
     uint64_t hi = (uint64_t)(idx + 1) * j->n / (uint64_t)j->threads;
     bm_thread_enter(&j->b);
-    if (g_cpuclock)
+    if (g_clock == CLOCK_NONE)
+        w2_stores(j, idx, lo, hi, NULL, NULL);
+    else if (g_clock == CLOCK_CPU)
         w2_stores(j, idx, lo, hi, cpu_ns, cpu_ns);
     else
         w2_stores(j, idx, lo, hi, clk_begin, clk_end);
@@ -622,7 +632,12 @@ static int child_main(char **argv)
     uint64_t i;
     if (impl < 0 || wl < 0)
         return 2;
-    g_cpuclock = (e = getenv("GOCONC_BENCH_MAP_CLOCK")) && strcmp(e, "cpu") == 0;
+    e = getenv("GOCONC_BENCH_MAP_CLOCK");
+    g_clock = CLOCK_TSC;
+    if (e && strcmp(e, "cpu") == 0)
+        g_clock = CLOCK_CPU;
+    else if (e && strcmp(e, "none") == 0)
+        g_clock = CLOCK_NONE;
     j.threads = atoi(argv[2]);
     j.secs = atof(argv[3]);
     j.seed = strtoull(argv[4], NULL, 10);
@@ -710,7 +725,7 @@ static int child_main(char **argv)
             return 1;
         }
         printf("RESULT secs=%.6f n=%llu unit=%s p50=%llu p99=%llu p9999=%llu max=%llu",
-               el, (unsigned long long)tot.n, g_cpuclock ? "ns" : CLK_UNIT,
+               el, (unsigned long long)tot.n, g_clock == CLOCK_TSC ? CLK_UNIT : "ns",
                (unsigned long long)hist_pct(&tot, 0.50),
                (unsigned long long)hist_pct(&tot, 0.99),
                (unsigned long long)hist_pct(&tot, 0.9999), (unsigned long long)tot.max);
@@ -915,37 +930,58 @@ static void measure_noise(double secs, int keep)
 #endif
 }
 
+/* run_cell with the children's W2 stores untimed (GOCONC_BENCH_MAP_CLOCK
+ * =none); the parent's own setting is put back. */
+static void run_cell_untimed(int wl, int threads, struct cell *c, int *list, int nl)
+{
+    const char *e = getenv("GOCONC_BENCH_MAP_CLOCK");
+    char *was = e ? strdup(e) : NULL;
+    setenv("GOCONC_BENCH_MAP_CLOCK", "none", 1);
+    run_cell(wl, threads, g_grow, c, list, nl);
+    if (was)
+        setenv("GOCONC_BENCH_MAP_CLOCK", was, 1);
+    else
+        unsetenv("GOCONC_BENCH_MAP_CLOCK");
+    free(was);
+}
+
 static void do_w2(int wl)
 {
-    static struct cell c;
+    static struct cell c, cu;
     int list[I_N], nl = impl_list(wl, list), k, threads = wl == W_2 ? 1 : 2;
     memset(&c, 0, sizeof c);
+    memset(&cu, 0, sizeof cu);
     printf("\n%s: %s %llu distinct keys into an empty map (no reserve), median of %d\n",
            wl == W_2 ? "W2 growth" : "W2b growth",
            threads > 1 ? "2 threads store (disjoint halves)" : "1 thread stores",
            (unsigned long long)g_grow, g_reps);
     printf("  (latency per store in ns, measured around each call; max: median of"
-           " reps / worst rep; time gc/peer < 1: goconc faster)\n");
+           " reps / worst rep; time gc/peer < 1: goconc faster;\n"
+           "   total: the timed run, whose clock reads keep stores from overlapping;"
+           " plain: a second, untimed run)\n");
     measure_noise(1.0, wl == W_2);
     fflush(stdout);
     run_cell(wl, threads, g_grow, &c, list, nl);
-    printf("  %-10s %8s %8s %8s %8s %10s %10s %8s\n", "impl", "total s", "gc/peer",
-           "p50", "p99", "p99.99", "max ms", "worst ms");
+    run_cell_untimed(wl, threads, &cu, list, nl);
+    printf("  %-10s %8s %8s %8s %8s %8s %8s %10s %10s %8s\n", "impl", "total s", "gc/peer",
+           "plain s", "gc/peer", "p50", "p99", "p99.99", "max ms", "worst ms");
     for (k = 0; k < nl; k++) {
         int i = list[k];
         double secs = med_metric(&c, i, m_secs);
         char nb[64];
         if (isnan(secs))
             continue;
-        printf("  %-10s %8.3f %8.2f %8.0f %8.0f %10.0f %10.3f %8.3f\n",
-               cell_name(&c, i, nb, sizeof nb), secs,
-               med_ratio(&c, i, m_secs), med_metric(&c, i, m_p50), med_metric(&c, i, m_p99),
+        printf("  %-10s %8.3f %8.2f %8.3f %8.2f %8.0f %8.0f %10.0f %10.3f %8.3f\n",
+               cell_name(&c, i, nb, sizeof nb), secs, med_ratio(&c, i, m_secs),
+               med_metric(&cu, i, m_secs), med_ratio(&cu, i, m_secs),
+               med_metric(&c, i, m_p50), med_metric(&c, i, m_p99),
                med_metric(&c, i, m_p9999), med_metric(&c, i, m_max) / 1e6,
                max_metric(&c, i, m_max) / 1e6);
         if (wl == W_2) {
             T.w2_max_med[i] = med_metric(&c, i, m_max);
             T.w2_secs[i] = secs;
             T.w2_ratio[i] = med_ratio(&c, i, m_secs);
+            T.w2_plain_ratio[i] = med_ratio(&cu, i, m_secs);
         }
     }
     if (c.r[0][I_GOCONC].ok && !isnan(res_get(&c.r[0][I_GOCONC], "grows")))

@@ -76,7 +76,7 @@ void print_scaling_table(const int *list, int nl, struct cell *const *cells, con
  * where not measured). */
 struct targets {
     double w1[3][I_N], w1r[3][I_N], w1b[3][I_N], w1br[3][I_N], w1b_scale;
-    double w2_p9999, w2_max_med[I_N], w2_secs[I_N], w2_ratio[I_N];
+    double w2_p9999, w2_max_med[I_N], w2_secs[I_N], w2_ratio[I_N], w2_plain_ratio[I_N];
     double mem_rss, mem_bytes;
     double gap_rate, gap_med_us; /* machine noise before W2 */
     int have_w1, have_w1b, have_w2, have_mem;

@@ -263,9 +263,12 @@ void print_targets(void)
         }
         target("W2 max store latency (absolute bound)", T.w2_max_med[I_GOCONC] / 1e6, 5.0, 1,
                "ms");
-        if (impls[I_GLIB1].avail)
+        if (impls[I_GLIB1].avail) {
             target("W2 total time vs single-threaded GHashTable (glib-1t)",
-                   T.w2_ratio[I_GLIB1], 1.0, 1, "x");
+                   T.w2_plain_ratio[I_GLIB1], 1.0, 1, "x");
+            printf("    (the untimed run, as issue 3 timed its peers; in the timed run"
+                   " %.2fx)\n", T.w2_ratio[I_GLIB1]);
+        }
     }
     {
         char what[80];

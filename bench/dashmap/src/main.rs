@@ -307,7 +307,9 @@ fn main() {
             println!("RESULT ops={} secs={:.6} hits={}", ops, el, hits);
         }
         "w2" | "w2b" => {
-            let cpu = std::env::var("GOCONC_BENCH_MAP_CLOCK").map_or(false, |v| v == "cpu");
+            // GOCONC_BENCH_MAP_CLOCK as in bench_map.c: cpu, none (untimed), else rdtsc.
+            let clock = std::env::var("GOCONC_BENCH_MAP_CLOCK").unwrap_or_default();
+            let (cpu, untimed) = (clock == "cpu", clock == "none");
             let m = new_map(seed);
             let barrier = std::sync::Barrier::new(threads as usize + 1);
             let (el, hist) = std::thread::scope(|s| {
@@ -320,6 +322,10 @@ fn main() {
                             barrier.wait();
                             for i in lo..hi {
                                 let k = w2_key(seed, i);
+                                if untimed {
+                                    m.insert(k, i);
+                                    continue;
+                                }
                                 let (c0, c1) = if cpu {
                                     let c0 = cpu_ns();
                                     m.insert(k, i);
