@@ -1,9 +1,11 @@
 #!/bin/sh
 # test.sh - install what is missing, then build and run every test:
 #   build/       the default build (-Dwerror=true): unit, stress, ABI tests
-#   build-tiny/  map with tiny shards, so migrations run constantly
+#   build-tiny/  map with tiny shards, so migrations run constantly, and
+#                huge-page tables (-Dhugepages=true)
 #   build-tsan/  the whole suite under ThreadSanitizer (+ tiny-shard map)
-#   build-asan/  the whole suite under AddressSanitizer + UBSan
+#   build-asan/  the whole suite under AddressSanitizer + UBSan, with
+#                huge-page tables
 #   bindings     Python unittest and cargo test --offline
 # Ends with one line "N passed, N failed"; exits non-zero if any failed.
 set -u
@@ -33,10 +35,10 @@ run_build() {
 }
 
 run_build build "" -Dwerror=true -Dbench=true
-run_build build-tiny "test_map stress_map fuzz_map_replay" -Dtiny_shards=true -Donly=map -Dbench=false
+run_build build-tiny "test_map stress_map fuzz_map_replay" -Dtiny_shards=true -Dhugepages=true -Donly=map -Dbench=false
 run_build build-tsan "--no-suite abi" -Db_sanitize=thread -Dbench=false
 run_build build-tsan-tiny "test_map stress_map fuzz_map_replay" -Db_sanitize=thread -Dtiny_shards=true -Donly=map -Dbench=false
-run_build build-asan "--no-suite abi" -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
+run_build build-asan "--no-suite abi" -Db_sanitize=address,undefined -Db_lundef=false -Dhugepages=true -Dbench=false
 
 set -- $(python3 scripts/count_tests.py $logs)
 passed=$((passed + $1))

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -83,6 +84,73 @@ void *gc_realloc(void *ptr, size_t keep, size_t size)
     }
     return np;
 }
+
+#if GOCONC_HUGEPAGES
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+
+/*
+ * Why map tables directly: a map's big tables are touched in random order
+ * and, while the map grows, allocated fresh at every doubling.  On 4 KiB
+ * pages each random access of a large table also misses the TLB, and each
+ * page costs a fault; malloc's blocks are not 2 MiB aligned, so advising
+ * them would leave up to 2 MiB at each end on small pages.  Mapping
+ * size + 2 MiB and cutting off the misaligned head and the tail leaves an
+ * exact, aligned mapping.  doc/map.md, "Huge pages", has the measurements.
+ */
+static void *map_huge(size_t size)
+{
+    size_t len = (size + 4095) & ~(size_t)4095;
+    char *raw, *p;
+    uintptr_t head;
+
+    if (len < size || len > SIZE_MAX - HUGE_PAGE)
+        return NULL;
+    raw = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+        return NULL;
+    head = (HUGE_PAGE - ((uintptr_t)raw & (HUGE_PAGE - 1))) & (HUGE_PAGE - 1);
+    p = raw + head;
+    if (head != 0)
+        (void)munmap(raw, head);
+    (void)munmap(p + len, HUGE_PAGE - head);
+    /* Only a hint: without it (THP off, an old kernel) the block still works. */
+    (void)madvise(p, len, MADV_HUGEPAGE);
+    return p;
+}
+
+void *gc_alloc_huge(size_t size, int *huge)
+{
+    void *p = NULL;
+
+    /* The allocator cannot change while a map lives (EBUSY), so the block
+     * goes back the way it came. */
+    if (size >= GC_HUGE_MIN && (void *(*)(void *, size_t))at_load(&cur_alloc) == default_alloc)
+        p = map_huge(size);
+    *huge = p != NULL;
+    return p != NULL ? p : gc_alloc(size);
+}
+
+void gc_free_huge(void *ptr, size_t size, int huge)
+{
+    if (huge)
+        (void)munmap(ptr, (size + 4095) & ~(size_t)4095);
+    else
+        gc_free(ptr);
+}
+#else
+void *gc_alloc_huge(size_t size, int *huge)
+{
+    *huge = 0;
+    return gc_alloc(size);
+}
+
+void gc_free_huge(void *ptr, size_t size, int huge)
+{
+    (void)size;
+    (void)huge;
+    gc_free(ptr);
+}
+#endif
 
 /*
  * Per-thread records and reclamation chunks do not hold the allocator

@@ -33,6 +33,21 @@ void gc_free(void *ptr);
 void *gc_realloc(void *ptr, size_t keep, size_t size);
 
 /*
+ * Large zeroed blocks on huge pages, for map tables.  Under the default
+ * allocator a request of at least GC_HUGE_MIN bytes is mapped directly,
+ * 2 MiB aligned and advised MADV_HUGEPAGE, and *huge is set: the block
+ * is zero (fresh pages) and must go back through gc_free_huge with the
+ * same size.  Otherwise (a user allocator, a small request, no huge page
+ * support, a failed mapping) it is gc_alloc(size), not zeroed, *huge 0.
+ */
+#ifndef GOCONC_HUGEPAGES /* meson option hugepages (Linux only) sets it to 1 */
+#define GOCONC_HUGEPAGES 0
+#endif
+#define GC_HUGE_MIN ((size_t)2 << 20)
+void *gc_alloc_huge(size_t size, int *huge);
+void gc_free_huge(void *ptr, size_t size, int huge);
+
+/*
  * A snapshot of the allocator, for memory that must be freed through the
  * allocator that made it even after goconc_set_allocator() (per-thread
  * records and their reclamation chunks).

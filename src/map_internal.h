@@ -131,7 +131,8 @@ struct map_table {
     unsigned log2;
     /* For clear/free: the destroy walks the table and drops its entries
      * (set before the table is retired; read by the destroy). */
-    int walk;
+    unsigned char walk;
+    unsigned char huge;     /* fresh pages from gc_alloc_huge: born zeroed */
     atword *ctrl;           /* == (char *)this + sizeof *this */
     struct map_bucket *bkt; /* == (char *)ctrl + map_ctrl_bytes(log2) */
     void *raw;              /* the allocation */

@@ -61,7 +61,8 @@ struct map_table *map_table_new(unsigned log2, map_drop_fn drop, int zero)
 {
     size_t nb = (size_t)1 << log2;
     size_t bytes = sizeof(struct map_table) + 63 + map_ctrl_bytes(log2) + nb * MAP_BUCKET_BYTES;
-    void *raw = gc_alloc(bytes);
+    int huge;
+    void *raw = gc_alloc_huge(bytes, &huge);
     struct map_table *t;
     atword *ctrl;
 
@@ -79,9 +80,10 @@ struct map_table *map_table_new(unsigned log2, map_drop_fn drop, int zero)
     t->bkt = (struct map_bucket *)((char *)ctrl + map_ctrl_bytes(log2));
     t->raw = raw;
     t->bytes = bytes;
+    t->huge = huge;
     t->drop = drop;
     /* Published later by a release store (cur[s] or T->next). */
-    if (zero)
+    if (zero && !huge)
         map_table_zero(t, 0, nb);
     return t;
 }
@@ -94,7 +96,7 @@ void map_table_zero(struct map_table *t, size_t from, size_t n)
 
 void map_table_free_now(struct map_table *t)
 {
-    gc_free(t->raw);
+    gc_free_huge(t->raw, t->bytes, t->huge);
 }
 
 void map_table_drop_all(struct map_table *t, void *ctx)

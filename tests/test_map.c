@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "map_internal.h"
 #include "testutil.h"
@@ -945,6 +946,68 @@ START_TEST(test_grow_shrink)
 }
 END_TEST
 
+/* Whether the page at p is mapped (mincore answers ENOMEM when not). */
+static int mapped(const void *p)
+{
+    unsigned char vec;
+    return mincore((void *)((uintptr_t)p & ~(uintptr_t)4095), 1, &vec) == 0;
+}
+
+/*
+ * Under the default allocator, tables of 2 MiB and more are mapped
+ * directly (huge pages) and skip ZEROING: they come zeroed.  Grow, shrink,
+ * reserve and clear through such tables; the counting allocator of the
+ * other tests never takes that path.
+ */
+START_TEST(test_huge_tables)
+{
+    goconc_map *m;
+    uint64_t k, v;
+    const uint64_t n = 240000; /* 4 shards: tables of 2^14 buckets, 2.2 MiB */
+    void *raw[4];
+
+    ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_OK);
+    m = mk(4);
+    for (k = 0; k < n; k++)
+        store_u64(m, k, ~k);
+    finish(m);
+    ck_assert_uint_ge(stats(m).buckets, 4u << 14);
+    for (k = 0; k < 4; k++)
+        ck_assert_int_eq(m->sh[k].tbl->huge, GOCONC_HUGEPAGES);
+    for (k = 0; k < n; k++) {
+        ck_assert_int_eq(load_u64(m, k, &v), GOCONC_OK);
+        ck_assert_uint_eq(v, ~k);
+    }
+    for (k = 1000; k < n; k++)
+        ck_assert_int_eq(goconc_map_delete(m, &k, 8), GOCONC_OK);
+    finish(m);
+    ck_assert_uint_lt(stats(m).buckets, 4u << 14);
+    ck_assert_int_eq(goconc_map_reserve(m, n), GOCONC_OK);
+    finish(m);
+    ck_assert_uint_ge(stats(m).buckets, 4u << 14);
+    for (k = 0; k < n; k++) {
+        v = k;
+        ck_assert_int_eq(load_u64(m, k, &v), k < 1000 ? GOCONC_OK : GOCONC_NOTFOUND);
+        if (k < 1000)
+            ck_assert_uint_eq(v, ~k);
+        else
+            store_u64(m, k, k);
+    }
+    ck_assert_uint_eq(goconc_map_len(m), n);
+    for (k = 0; k < 4; k++) {
+        raw[k] = m->sh[k].tbl->raw;
+        ck_assert(mapped(raw[k]));
+    }
+    ck_assert_int_eq(goconc_map_clear(m), GOCONC_OK);
+    ck_assert_uint_eq(goconc_map_len(m), 0);
+    goconc_map_free(m);
+    barrier();
+    for (k = 0; k < 4 && GOCONC_HUGEPAGES; k++)
+        ck_assert(!mapped(raw[k])); /* unmapped after their grace period */
+    tu_alloc_install();
+}
+END_TEST
+
 START_TEST(test_reserve_maintain)
 {
     goconc_map *m = mk(8);
@@ -1704,6 +1767,7 @@ static Suite *map_suite(void)
     tcase_add_test(tc, test_range);
     tcase_add_test(tc, test_scan);
     tcase_add_test(tc, test_grow_shrink);
+    tcase_add_test(tc, test_huge_tables);
     tcase_add_test(tc, test_reserve_maintain);
     tcase_add_test(tc, test_migration_steps);
     tcase_add_test(tc, test_migration_due);
@@ -1723,5 +1787,5 @@ static Suite *map_suite(void)
 int main(void)
 {
     tu_alloc_install();
-    return tu_run(map_suite(), 25);
+    return tu_run(map_suite(), 26);
 }
