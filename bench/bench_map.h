@@ -72,11 +72,31 @@ void print_mops_table(int wl, const int *list, int nl, struct cell *const *cells
 void print_scaling_table(const int *list, int nl, struct cell *const *cells, const int *tc,
                          int nt);
 
+/*
+ * W2's repeatable tail (bench_map_tail.c).  A child whose environment has
+ * GOCONC_BENCH_MAP_SLOWLOG="PATH MIN" logs every store that took at least
+ * MIN (its clock's units) to PATH: a header {count, full} of two uint64_t,
+ * then count records in store order.
+ */
+#define SLOW_CAP ((size_t)1 << 21)
+struct slow_rec {
+    uint32_t i, ticks;
+};
+struct tail_stat {
+    size_t stores;     /* stores logged in more than half the reps */
+    int below;         /* fewer of them than p99.99's rank: p99.99 < MIN */
+    uint64_t p9999, max, over; /* over: medians >= over_at */
+};
+/* Per-store medians over the reps' logs: 0, or -1 if a log is missing,
+ * short or full. */
+int tail_analyze(char *const *paths, int nreps, uint64_t nstores, uint64_t over_at,
+                 struct tail_stat *out);
+
 /* Figures the target summary needs ([1] and [2]: 1 and 2 threads; NAN
  * where not measured). */
 struct targets {
     double w1[3][I_N], w1r[3][I_N], w1b[3][I_N], w1br[3][I_N], w1b_scale;
-    double w2_p9999, w2_max_med[I_N], w2_secs[I_N], w2_ratio[I_N], w2_plain_ratio[I_N];
+    double w2_p9999, w2_rep_p9999, w2_max_med[I_N], w2_secs[I_N], w2_ratio[I_N], w2_plain_ratio[I_N];
     double mem_rss, mem_bytes;
     double gap_rate, gap_med_us; /* machine noise before W2 */
     int have_w1, have_w1b, have_w2, have_mem;

@@ -213,7 +213,7 @@ void targets_init(void)
     for (t = 0; t < 3; t++)
         for (i = 0; i < I_N; i++)
             T.w1[t][i] = T.w1r[t][i] = T.w1b[t][i] = T.w1br[t][i] = NAN;
-    T.w1b_scale = T.gap_rate = T.gap_med_us = NAN;
+    T.w1b_scale = T.gap_rate = T.gap_med_us = T.w2_rep_p9999 = NAN;
 }
 
 static void target(const char *what, double got, double want, int at_most, const char *unit)
@@ -249,6 +249,9 @@ void print_targets(void)
                    " interruption, more than the %.0f that p99.99 allows: a p99.99 below"
                    " ~%.0f us cannot be measured on this machine now)\n",
                    T.gap_rate * T.w2_secs[I_GOCONC], 1e-4 * (double)g_grow, T.gap_med_us);
+        if (!isnan(T.w2_rep_p9999))
+            target("W2 p99.99, repeatable (per-store median over reps)",
+                   T.w2_rep_p9999 / 1e3, 10.0, 1, "us");
         for (i = 0; i < I_N; i++)
             if (i != I_GOCONC && impls[i].avail && (impls[i].wls & WB(W_2)) &&
                 T.w2_max_med[i] > 0 && !(T.w2_max_med[i] >= peer_min)) {
