@@ -542,12 +542,12 @@ static size_t g_nslow;
 static uint64_t g_slow_min = UINT64_MAX;
 static char *g_slow_path;
 
-static int slowlog_open(int threads)
+static int slowlog_open(int threads, uint64_t n)
 {
     const char *e = getenv("GOCONC_BENCH_MAP_SLOWLOG");
     char *sp;
     size_t k;
-    if (e == NULL || threads != 1 || g_clock == CLOCK_NONE)
+    if (e == NULL || threads != 1 || g_clock == CLOCK_NONE || n > UINT32_MAX)
         return 0;
     if ((g_slow_path = strdup(e)) == NULL || (sp = strchr(g_slow_path, ' ')) == NULL)
         return -1;
@@ -755,7 +755,7 @@ static int child_main(char **argv)
         for (t = 0; t <= j.threads; t++)
             if (hist_init(&j.h[t]))
                 return 1;
-        if (slowlog_open(j.threads))
+        if (slowlog_open(j.threads, j.n))
             return 1;
         el = bu_run_threads(j.threads, w2_thread, &j);
         if (slowlog_write())
@@ -1048,8 +1048,12 @@ static void print_repeatable_tail(const struct cell *c, const int *list, int nl)
                 paths[n] = buf[n];
                 n++;
             }
-        if (n < 3 || tail_analyze(paths, n, g_grow, (uint64_t)(10000.0 * per_ns), &ts) != 0)
+        if (n < 3)
             continue;
+        if (tail_analyze(paths, n, g_grow, (uint64_t)(10000.0 * per_ns), &ts) != 0) {
+            printf("  (repeatable tail of %s: a log was missing or full)\n", impls[i].name);
+            continue;
+        }
         if (!printed++)
             printf("  repeatable tail: each store's median latency over the reps (an"
                    " interruption seldom hits\n  the same store in most reps; DashMap"
