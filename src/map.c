@@ -215,18 +215,34 @@ GOCONC_API void goconc_map_free(goconc_map *m)
 
 /* ------------------------------------------------------------ lookups */
 
-GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen,
-                               void *val, size_t cap, size_t *vlen)
+/* A found inline value into the caller's buffer (load's statuses). */
+static inline int load_copy_inline(unsigned lens, uint64_t w, void *val, size_t cap,
+                                   size_t *vlen)
+{
+    size_t n = lens & 0xF;
+    if (vlen)
+        *vlen = n;
+    if (val && cap < n)
+        return GOCONC_ERANGE;
+    if (val && n == 8)
+        memcpy(val, &w, 8);
+    else if (val && n)
+        memcpy(val, &w, n);
+    return GOCONC_OK;
+}
+
+/* load, every case: chains, migrations, out-of-line entries.  It takes
+ * load's arguments (and hashes again), so the calls to it are jumps. */
+static __attribute__((noinline)) int load_general(const goconc_map *m, const void *key,
+                                                  size_t klen, void *val, size_t cap,
+                                                  size_t *vlen)
 {
     const struct map_slot *s;
+    uint64_t kw = klen <= 8 ? gc_key_word(key, klen) : 0;
+    uint64_t h = gc_hash(&m->hk, key, klen);
     unsigned lens;
-    uint64_t kw, h;
     int rc = GOCONC_OK;
 
-    if (m == NULL || (key == NULL && klen) || (val == NULL && cap))
-        return GOCONC_EINVAL;
-    kw = klen <= 8 ? gc_key_word(key, klen) : 0;
-    h = klen <= 8 ? gc_hash_word(&m->hk, kw, klen) : gc_hash_bytes(&m->hk, key, klen);
     goconc_read_lock_inline_();
     /* Acquire pairs with the release store of cur when a migration
      * finished (map_table.c finish) or a clear swapped the table. */
@@ -235,16 +251,7 @@ GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen
     if (s == NULL) {
         rc = GOCONC_NOTFOUND;
     } else if (lens != MAP_LENS_OOL) {
-        size_t n = lens & 0xF;
-        uint64_t w = at_load(&s->v);
-        if (vlen)
-            *vlen = n;
-        if (val && cap < n)
-            rc = GOCONC_ERANGE;
-        else if (val && n == 8)
-            memcpy(val, &w, 8);
-        else if (val && n)
-            memcpy(val, &w, n);
+        rc = load_copy_inline(lens, at_load(&s->v), val, cap, vlen);
     } else {
         const struct map_entry *e = at_loadp(&s->k);
         if (vlen)
@@ -256,6 +263,64 @@ GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen
     }
     goconc_read_unlock_inline_();
     return rc;
+}
+
+/*
+ * The common load (a key of at most 8 bytes, an inline value, settled by
+ * its home bucket of a table not moving it) in as few instructions as
+ * possible, with no call but tail calls: lookups are memory-bound, and
+ * how many of them overlap their cache misses depends on how many fit in
+ * the processor's reorder window (100 no-op instructions added here cut
+ * W1b at 1 thread by 36%).  It is the first step of map_lookup; anything
+ * else starts over in load_general.
+ */
+GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen,
+                               void *val, size_t cap, size_t *vlen)
+{
+    const struct map_bucket *bk;
+    struct goconc_reader *r;
+    uint64_t kw, h, ctrl, mt;
+    uintptr_t cur, c;
+    size_t b;
+    unsigned tag;
+
+    if (m == NULL || (key == NULL && klen) || (val == NULL && cap))
+        return GOCONC_EINVAL;
+    if (klen > 8)
+        return load_general(m, key, klen, val, cap, vlen);
+    kw = gc_key_word(key, klen);
+    h = gc_hash_word(&m->hk, kw, klen);
+    if ((r = gc_read_enter_outer(&c)) == NULL) /* nested, or a new thread */
+        return load_general(m, key, klen, val, cap, vlen);
+    tag = map_tag(m, h);
+    /* Acquire: as in load_general. */
+    cur = at_load_acq(&m->cur[map_shard_of(m, h)]);
+    b = h & (((size_t)1 << (cur & 63)) - 1);
+    bk = (const struct map_bucket *)map_bucket_addr(cur, b);
+    __builtin_prefetch((const void *)bk);
+    __builtin_prefetch((const char *)bk + 64);
+    /* Acquire pairs with the writer's release store of ctrl (map_lookup). */
+    ctrl = at_load_acq(&((const atword *)(cur & ~(uintptr_t)63))[b]);
+    /* Not MOVED: no write to the key has gone to a next table (a write
+     * moves the key's whole chain first), so this table decides. */
+    if (GC_LIKELY(!(ctrl & MAP_CTRL_MOVED))) {
+        for (mt = map_match(ctrl, tag); mt; mt &= mt - 1) {
+            unsigned i = map_first(mt), lens = map_lens(at_load(&bk->meta), i);
+            if (lens == MAP_LENS_OOL)
+                break;
+            if ((lens >> 4) == klen && at_load(&bk->s[i].k) == kw) {
+                uint64_t w = at_load(&bk->s[i].v);
+                gc_read_leave_outer(r, c);
+                return load_copy_inline(lens, w, val, cap, vlen);
+            }
+        }
+        if (mt == 0 && map_ovf(ctrl) == 0) { /* no chain passes: absent */
+            gc_read_leave_outer(r, c);
+            return GOCONC_NOTFOUND;
+        }
+    }
+    gc_read_leave_outer(r, c);
+    return load_general(m, key, klen, val, cap, vlen);
 }
 
 GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen,

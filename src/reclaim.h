@@ -50,6 +50,41 @@ void gc_urge(void);
 void gc_lock_enter(void);
 void gc_lock_exit(void);
 
+/*
+ * The outermost read section's entry and exit for a hot path that must
+ * not call out (one call on any path makes the compiler save registers
+ * on every path): goconc_read_lock_inline_'s protocol (goconc/common.h)
+ * for a registered thread outside any section, where only this thread
+ * writes its counter.  NULL: not that case; use goconc_read_lock().
+ */
+static inline struct goconc_reader *gc_read_enter_outer(uintptr_t *cp)
+{
+    struct goconc_reader *r = GOCONC_TLS_READER_;
+    uintptr_t c;
+    if (__builtin_expect(r == NULL, 0) ||
+        (__atomic_load_n(&r->ctr, __ATOMIC_RELAXED) & GOCONC_READER_NEST_MASK))
+        return NULL;
+    c = __atomic_load_n(&GOCONC_GP_.ctr, __ATOMIC_RELAXED) + 1;
+#ifdef GOCONC_TSAN_
+    (void)__atomic_exchange_n(&r->ctr, c, __ATOMIC_SEQ_CST);
+#else
+    __atomic_store_n(&r->ctr, c, __ATOMIC_RELEASE);
+    if (__atomic_load_n(&GOCONC_GP_.need_fence, __ATOMIC_RELAXED))
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    else
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+#endif
+    *cp = c;
+    return r;
+}
+
+/* Leave the section gc_read_enter_outer entered with counter c. */
+static inline void gc_read_leave_outer(struct goconc_reader *r, uintptr_t c)
+{
+    /* Release: as goconc_read_unlock_inline_. */
+    __atomic_store_n(&r->ctr, c - 1, __ATOMIC_RELEASE);
+}
+
 /* 1 when the calling thread is inside a read section. */
 int gc_in_read_section(void);
 
