@@ -60,21 +60,10 @@ void gc_lock_exit(void);
 static inline struct goconc_reader *gc_read_enter_outer(uintptr_t *cp)
 {
     struct goconc_reader *r = GOCONC_TLS_READER_;
-    uintptr_t c;
     if (__builtin_expect(r == NULL, 0) ||
         (__atomic_load_n(&r->ctr, __ATOMIC_RELAXED) & GOCONC_READER_NEST_MASK))
         return NULL;
-    c = __atomic_load_n(&GOCONC_GP_.ctr, __ATOMIC_RELAXED) + 1;
-#ifdef GOCONC_TSAN_
-    (void)__atomic_exchange_n(&r->ctr, c, __ATOMIC_SEQ_CST);
-#else
-    __atomic_store_n(&r->ctr, c, __ATOMIC_RELEASE);
-    if (__atomic_load_n(&GOCONC_GP_.need_fence, __ATOMIC_RELAXED))
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    else
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-#endif
-    *cp = c;
+    *cp = goconc_read_enter_outer_(r);
     return r;
 }
 

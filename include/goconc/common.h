@@ -180,6 +180,26 @@ extern GOCONC_API struct goconc_gp_state goconc_gp;
 #define GOCONC_GP_ goconc_gp
 #endif
 
+/* Enter an outermost section of reader r (nesting 0); returns the counter
+ * value stored.  A piece of the inline read lock, not an API. */
+static inline uintptr_t goconc_read_enter_outer_(struct goconc_reader *r)
+{
+    uintptr_t c = __atomic_load_n(&GOCONC_GP_.ctr, __ATOMIC_RELAXED) + 1;
+#ifdef GOCONC_TSAN_
+    /* ThreadSanitizer models no fences: a seq_cst exchange orders alike. */
+    (void)__atomic_exchange_n(&r->ctr, c, __ATOMIC_SEQ_CST);
+#else
+    __atomic_store_n(&r->ctr, c, __ATOMIC_RELEASE);
+    /* Orders the counter store before the section's loads; the reclaimer's
+     * membarrier() (or its own fence) is the other half. */
+    if (__atomic_load_n(&GOCONC_GP_.need_fence, __ATOMIC_RELAXED))
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    else
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+#endif
+    return c;
+}
+
 static inline void goconc_read_lock_inline_(void)
 {
     struct goconc_reader *r = GOCONC_TLS_READER_;
@@ -193,19 +213,7 @@ static inline void goconc_read_lock_inline_(void)
         __atomic_store_n(&r->ctr, c + 1, __ATOMIC_RELEASE);
         return;
     }
-    c = __atomic_load_n(&GOCONC_GP_.ctr, __ATOMIC_RELAXED) + 1;
-#ifdef GOCONC_TSAN_
-    /* ThreadSanitizer models no fences: a seq_cst exchange orders alike. */
-    (void)__atomic_exchange_n(&r->ctr, c, __ATOMIC_SEQ_CST);
-#else
-    __atomic_store_n(&r->ctr, c, __ATOMIC_RELEASE);
-    /* Orders the counter store before the section's loads; the reclaimer's
-     * membarrier() (or its own fence) is the other half. */
-    if (__atomic_load_n(&GOCONC_GP_.need_fence, __ATOMIC_RELAXED))
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    else
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-#endif
+    (void)goconc_read_enter_outer_(r);
 }
 
 static inline void goconc_read_unlock_inline_(void)
