@@ -304,6 +304,9 @@ GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen
     /* Not MOVED: no write to the key has gone to a next table (a write
      * moves the key's whole chain first), so this table decides. */
     if (GC_LIKELY(!(ctrl & MAP_CTRL_MOVED))) {
+        /* map_lookup's bucket scan, for inline slots only: with its
+         * out-of-line branch (a memcmp call) shared, a hit costs 20
+         * instructions more (171 -> 191 in the probe). */
         for (mt = map_match(ctrl, tag); mt; mt &= mt - 1) {
             unsigned i = map_first(mt), lens = map_lens(at_load(&bk->meta), i);
             if (lens == MAP_LENS_OOL)
