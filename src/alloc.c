@@ -68,14 +68,19 @@ void gc_free(void *ptr)
         fn(at_loadp(&cur_ctx), ptr);
 }
 
+/* Whether malloc/free are the allocator (it cannot change while a block
+ * from it is alive: EBUSY), so blocks may take their own ways back. */
+static int default_allocator(void)
+{
+    return (void *(*)(void *, size_t))at_load(&cur_alloc) == default_alloc;
+}
+
 void *gc_realloc(void *ptr, size_t keep, size_t size)
 {
     void *np;
     if (size == 0)
         size = 1;
-    /* The allocator cannot change while ptr is alive (EBUSY), so this
-     * check and the realloc see the same one. */
-    if ((void *(*)(void *, size_t))at_load(&cur_alloc) == default_alloc)
+    if (default_allocator())
         return realloc(ptr, size);
     np = gc_alloc(size);
     if (np != NULL) {
@@ -122,9 +127,7 @@ void *gc_alloc_huge(size_t size, int *huge)
 {
     void *p = NULL;
 
-    /* The allocator cannot change while a map lives (EBUSY), so the block
-     * goes back the way it came. */
-    if (size >= GC_HUGE_MIN && (void *(*)(void *, size_t))at_load(&cur_alloc) == default_alloc)
+    if (size >= GC_HUGE_MIN && default_allocator())
         p = map_huge(size);
     *huge = p != NULL;
     return p != NULL ? p : gc_alloc(size);

@@ -58,6 +58,7 @@ int map_mig_target(const struct goconc_map *m, const struct map_shard *sh, int f
     unsigned lt = t->log2, ln = sh->min_log2;
     size_t cap = (size_t)MAP_SLOTS << lt;
     size_t live = at_load(&sh->len), used = live + sh->dead_t;
+    unsigned half = half_full_log2(live);
     int grow = live * 5 > cap * 4 || used * 16 > cap * 15 || lt < sh->min_log2;
     int shrink = lt > sh->min_log2 && live * 8 < cap;
     int churn = 0;
@@ -73,8 +74,8 @@ int map_mig_target(const struct goconc_map *m, const struct map_shard *sh, int f
     /* The smallest table at most half full (a grow at 80% doubles, a
      * shrink lands between 1/4 and 1/2), with room for the migration's
      * own writes. */
-    if (half_full_log2(live) > ln)
-        ln = half_full_log2(live);
+    if (half > ln)
+        ln = half;
     while (ln < MAP_MAX_LOG2 && !fits(live, ln, lt))
         ln++;
     if (churn && !grow && !shrink && !force)

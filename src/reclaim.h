@@ -70,7 +70,8 @@ static inline struct goconc_reader *gc_read_enter_outer(uintptr_t *cp)
 /* Leave the section gc_read_enter_outer entered with counter c. */
 static inline void gc_read_leave_outer(struct goconc_reader *r, uintptr_t c)
 {
-    /* Release: as goconc_read_unlock_inline_. */
+    /* Release: the section's loads complete before the counter drops
+     * (pairs with the reclaimer's acquire load of the counter). */
     __atomic_store_n(&r->ctr, c - 1, __ATOMIC_RELEASE);
 }
 
