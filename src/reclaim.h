@@ -67,12 +67,11 @@ static inline struct goconc_reader *gc_read_enter_outer(uintptr_t *cp)
     return r;
 }
 
-/* Leave the section gc_read_enter_outer entered with counter c. */
+/* Leave the section gc_read_enter_outer entered with counter c: the
+ * inline unlock's release store (goconc_read_leave_). */
 static inline void gc_read_leave_outer(struct goconc_reader *r, uintptr_t c)
 {
-    /* Release: the section's loads complete before the counter drops
-     * (pairs with the reclaimer's acquire load of the counter). */
-    __atomic_store_n(&r->ctr, c - 1, __ATOMIC_RELEASE);
+    goconc_read_leave_(r, c);
 }
 
 /* 1 when the calling thread is inside a read section. */

@@ -200,6 +200,15 @@ static inline uintptr_t goconc_read_enter_outer_(struct goconc_reader *r)
     return c;
 }
 
+/* Leave one level of reader r's section, whose counter is c (nesting
+ * at least 1).  A piece of the inline read unlock, not an API. */
+static inline void goconc_read_leave_(struct goconc_reader *r, uintptr_t c)
+{
+    /* Release: the section's loads complete before the reclaimer can see
+     * the counter drop (pairs with its acquire load of the counter). */
+    __atomic_store_n(&r->ctr, c - 1, __ATOMIC_RELEASE);
+}
+
 static inline void goconc_read_lock_inline_(void)
 {
     struct goconc_reader *r = GOCONC_TLS_READER_;
@@ -227,9 +236,7 @@ static inline void goconc_read_unlock_inline_(void)
     c = __atomic_load_n(&r->ctr, __ATOMIC_RELAXED);
     if (__builtin_expect((c & GOCONC_READER_NEST_MASK) == 0, 0))
         return; /* unbalanced unlock: ignored, as the exported one does */
-    /* Release: the section's loads complete before the reclaimer can see
-     * the counter drop (pairs with its acquire load of the counter). */
-    __atomic_store_n(&r->ctr, c - 1, __ATOMIC_RELEASE);
+    goconc_read_leave_(r, c);
 }
 
 #if !defined(GOCONC_NO_INLINE) && !defined(GOCONC_BUILDING)
