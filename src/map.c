@@ -537,6 +537,17 @@ static void w_unlock(struct map_wctx *w, int rc)
     gc_poll();
 }
 
+/* The op, the key's shard locked (w_lock). */
+static int w_locked(struct map_wctx *w, const struct map_op *op)
+{
+    if (op->k == OP_STORE && w->klen <= 8 && op->vlen <= 8 && w->gx.m->on_drop == NULL &&
+        map_w_store_inline(w, (unsigned)(w->klen << 4 | op->vlen),
+                           gc_key_word(op->val, op->vlen)))
+        return GOCONC_OK;
+    map_w_begin(w);
+    return w_apply(w, op);
+}
+
 static int map_write(goconc_map *m, const void *key, size_t klen, const struct map_op *op)
 {
     struct map_wctx w;
@@ -547,22 +558,172 @@ static int map_write(goconc_map *m, const void *key, size_t klen, const struct m
         return GOCONC_EINVAL;
     if ((rc = w_lock(&w, m, key, klen)) != GOCONC_OK)
         return rc;
-    if (op->k == OP_STORE && klen <= 8 && op->vlen <= 8 && m->on_drop == NULL &&
-        map_w_store_inline(&w, (unsigned)(klen << 4 | op->vlen), gc_key_word(op->val, op->vlen))) {
-        rc = GOCONC_OK;
-    } else {
-        map_w_begin(&w);
-        rc = w_apply(&w, op);
-    }
+    rc = w_locked(&w, op);
     w_unlock(&w, rc);
     return rc;
 }
 
-GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen,
-                                const void *val, size_t vlen)
+/* store, every case.  It takes store's arguments, so calls to it are
+ * jumps. */
+static __attribute__((noinline)) int store_general(goconc_map *m, const void *key, size_t klen,
+                                                   const void *val, size_t vlen)
 {
     struct map_op op = { OP_STORE, val, vlen, NULL, 0, NULL, 0, NULL };
     return map_write(m, key, klen, &op);
+}
+
+/* The short store path locked the key's shard and changed nothing: go on
+ * as map_write does after w_lock. */
+static __attribute__((noinline)) int store_locked(goconc_map *m, const void *key, size_t klen,
+                                                  const void *val, size_t vlen)
+{
+    struct map_op op = { OP_STORE, val, vlen, NULL, 0, NULL, 0, NULL };
+    struct map_wctx w;
+    int rc;
+
+    map_w_init(&w, m, key, klen);
+    gc_lock_enter();
+    rc = w_locked(&w, &op);
+    w_unlock(&w, rc);
+    return rc;
+}
+
+/* The short store path wrote, and shard idx has more to do than unlock:
+ * migration steps, a migration to start, a grace token for a kill. */
+static __attribute__((noinline)) int store_end(goconc_map *m, unsigned idx)
+{
+    struct map_wctx w;
+
+    map_gx_init(&w.gx, m, idx);
+    w.rec = w.ent = NULL;
+    w.want_help = 0;
+    gc_lock_enter();
+    w_unlock(&w, GOCONC_OK);
+    return GOCONC_OK;
+}
+
+/* The end of a short store: map_w_end's work when there is any (it
+ * counts the write), else the unlock. */
+static inline int store_done(goconc_map *m, struct map_shard *sh, unsigned idx, unsigned phase)
+{
+    if (GC_UNLIKELY(phase != MAP_STABLE || sh->kills != 0 || map_mig_due_next(sh)))
+        return store_end(m, idx);
+    sh->churn++;
+    map_unlock(sh);
+    return GOCONC_OK;
+}
+
+/*
+ * The short store path's next step when the key is not in its home
+ * bucket and that bucket has no EMPTY slot or a chain going on (a
+ * fifth of W2's inserts, as a table nears its grow threshold): walk the
+ * chain to make sure the key is absent, then insert at the first EMPTY
+ * slot from home, raising the overflow counts of the buckets passed
+ * (map_place's order).  Lock held, shard not MOVING; a found key or an
+ * out-of-line tag match goes on in store_locked.
+ */
+static __attribute__((noinline)) int store_chain(goconc_map *m, const void *key, size_t klen,
+                                                 const void *val, size_t vlen)
+{
+    uint64_t kw = gc_key_word(key, klen), h = gc_hash_word(&m->hk, kw, klen), c, fr = 0;
+    unsigned idx = map_shard_of(m, h), tag = map_tag(m, h), lens;
+    struct map_shard *sh = &m->sh[idx];
+    struct map_table *t = sh->tbl;
+    size_t d, at = SIZE_MAX, b;
+
+    for (d = 0; d <= t->mask; d++) {
+        b = (h + d) & t->mask;
+        c = at_load(&t->ctrl[b]);
+        if (map_find_short(&t->bkt[b], c, tag, klen, kw, &lens) != -1)
+            return store_locked(m, key, klen, val, vlen);
+        if (at == SIZE_MAX && (fr = map_match(c, MAP_TAG_EMPTY)) != 0)
+            at = d;
+        if (map_ovf(c) == 0)
+            break;
+    }
+    /* Absent.  No EMPTY slot on the chain: the first one past it. */
+    for (d++; at == SIZE_MAX && d <= t->mask; d++)
+        if ((fr = map_match(at_load(&t->ctrl[(h + d) & t->mask]), MAP_TAG_EMPTY)) != 0)
+            at = d;
+    if (at == SIZE_MAX)
+        return store_locked(m, key, klen, val, vlen); /* DEAD slots only */
+    for (d = 0; d < at; d++)
+        map_bump(t->ctrl, (h + d) & t->mask, +1);
+    b = (h + at) & t->mask;
+    map_bucket_write(&t->ctrl[b], &t->bkt[b], at_load(&t->ctrl[b]), map_first(fr), -1, 0, tag,
+                     (unsigned)(klen << 4 | vlen), kw, gc_key_word(val, vlen));
+    at_store(&sh->len, at_load(&sh->len) + 1);
+    return store_done(m, sh, idx, (unsigned)at_load(&sh->phase));
+}
+
+/*
+ * The common store (a key and value of at most 8 bytes each, a map
+ * without on_drop, no update function running, the shard's lock free and
+ * not MOVING, the key in its home bucket or absent from a chain that ends
+ * there, an EMPTY slot in that bucket) in few instructions and no call
+ * but tail calls, as load does: a store waits on its bucket's cache
+ * misses, and how many stores overlap them depends on how many fit in
+ * the processor's reorder window.  It is map_w_store_inline's one-pass
+ * store minus what needs the grace tracker (reusing DEAD slots).
+ * Anything else goes on in store_locked (lock held, nothing changed) or
+ * store_general; when the shard has migration work or a kill to account
+ * for, store_end finishes the write.  No gc_poll: this path retires
+ * nothing, and store_end, like every general write, polls.
+ */
+GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen,
+                                const void *val, size_t vlen)
+{
+    struct map_shard *sh;
+    struct map_table *t;
+    struct map_bucket *bk;
+    uint64_t kw, h, ctrl, fr;
+    uintptr_t cur;
+    size_t b;
+    unsigned idx, tag, lens, phase;
+    int kill;
+
+    if (m == NULL || (key == NULL && klen) || (val == NULL && vlen))
+        return GOCONC_EINVAL;
+    if (klen > 8 || vlen > 8 || m->on_drop != NULL || at_load(&m->fn_active) != 0)
+        return store_general(m, key, klen, val, vlen);
+    kw = gc_key_word(key, klen);
+    h = gc_hash_word(&m->hk, kw, klen);
+    idx = map_shard_of(m, h);
+    sh = &m->sh[idx];
+    /* Ask for the bucket before the lock's full barrier (w_prefetch). */
+    cur = at_load(&m->cur[idx]);
+    b = h & (((size_t)1 << (cur & 63)) - 1);
+    __builtin_prefetch((const void *)((cur & ~(uintptr_t)63) + b * sizeof(atword)), 1);
+    __builtin_prefetch((const void *)map_bucket_addr(cur, b), 1);
+    __builtin_prefetch((const void *)(map_bucket_addr(cur, b) + 64), 1);
+    if (!map_trylock(sh, gc_thread_id()))
+        return store_general(m, key, klen, val, vlen); /* it waits */
+    if ((phase = (unsigned)at_load(&sh->phase)) == MAP_MOVING)
+        return store_locked(m, key, klen, val, vlen);
+    /* Under the lock, sh->tbl is cur[idx]'s table: only writers holding
+     * the lock change either. */
+    t = sh->tbl;
+    b = h & t->mask;
+    bk = &t->bkt[b];
+    ctrl = at_load(&t->ctrl[b]);
+    tag = map_tag(m, h);
+    kill = map_find_short(bk, ctrl, tag, klen, kw, &lens);
+    fr = map_match(ctrl, MAP_TAG_EMPTY);
+    if (GC_UNLIKELY(kill == -2 || (kill >= 0 && fr == 0)))
+        return store_locked(m, key, klen, val, vlen);
+    /* Not at home, and the chain goes on (the key may be further) or
+     * there is no room at home. */
+    if (GC_UNLIKELY(kill == -1 && (map_ovf(ctrl) != 0 || fr == 0)))
+        return store_chain(m, key, klen, val, vlen);
+    map_bucket_write(&t->ctrl[b], bk, ctrl, map_first(fr), kill, sh->gen, tag,
+                     (unsigned)(klen << 4 | vlen), kw, gc_key_word(val, vlen));
+    if (kill >= 0) {
+        sh->dead_t++;
+        sh->kills++;
+    } else {
+        at_store(&sh->len, at_load(&sh->len) + 1);
+    }
+    return store_done(m, sh, idx, phase);
 }
 
 GOCONC_API int goconc_map_load_or_store(goconc_map *m, const void *key, size_t klen,

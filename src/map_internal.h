@@ -273,6 +273,86 @@ static inline uint64_t map_ovf(uint64_t ctrl)
     return (ctrl >> MAP_CTRL_OVF_SHIFT) & MAP_CTRL_OVF_MAX;
 }
 
+static inline uint64_t map_ctrl_set(uint64_t ctrl, unsigned i, unsigned tag)
+{
+    return (ctrl & ~(0xFFull << (8 * i))) | ((uint64_t)tag << (8 * i));
+}
+
+static inline uint64_t map_meta_set(uint64_t meta, unsigned i, unsigned lens)
+{
+    return (meta & ~(0xFFull << (8 * i))) | ((uint64_t)lens << (8 * i));
+}
+
+static inline uint64_t map_meta_stamp(uint64_t meta, uint32_t gen)
+{
+    return (meta & ~(0xFFull << MAP_META_STAMP_SHIFT)) |
+           ((uint64_t)(gen & 0xFF) << MAP_META_STAMP_SHIFT);
+}
+
+/*
+ * The slot of bucket bk (control word ctrl) that holds a key of at most 8
+ * bytes inline: its index, with *lensp its meta byte; -1 when no slot
+ * does; -2 when a tag match is an out-of-line entry (it may hold the key:
+ * the short paths leave comparing it to the general ones).
+ */
+static inline int map_find_short(const struct map_bucket *bk, uint64_t ctrl, unsigned tag,
+                                 size_t klen, uint64_t kw, unsigned *lensp)
+{
+    uint64_t mt;
+    for (mt = map_match(ctrl, tag); mt; mt &= mt - 1) {
+        unsigned i = map_first(mt), lens = map_lens(at_load(&bk->meta), i);
+        if (lens == MAP_LENS_OOL)
+            return -2;
+        if ((lens >> 4) == klen && at_load(&bk->s[i].k) == kw) {
+            *lensp = lens;
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/*
+ * Write a LIVE entry into free slot i of bucket b of the table whose
+ * control words are ct and buckets bkt, and publish it: ctrl is the
+ * bucket's control word as the caller loaded (and maybe recycled) it.
+ * Slot `kill` (-1: none) of the same bucket dies in the same store,
+ * the bucket stamped with grace generation gen.
+ */
+static inline void map_bucket_write(atword *ct, struct map_bucket *bk, uint64_t ctrl, unsigned i,
+                                    int kill, uint32_t gen, unsigned tag, unsigned lens,
+                                    uint64_t kword, uint64_t vword)
+{
+    uint64_t meta = map_meta_set(at_load(&bk->meta), i, lens);
+
+    at_store(&bk->s[i].k, kword);
+    at_store(&bk->s[i].v, vword);
+    ctrl = map_ctrl_set(ctrl, i, tag);
+    if (kill >= 0) {
+        ctrl = map_ctrl_set(ctrl, (unsigned)kill, MAP_TAG_DEAD);
+        meta = map_meta_stamp(meta, gen);
+    }
+    at_store(&bk->meta, meta);
+    /* Release: slot words and meta before the tag (map_lookup's acquire
+     * load of ctrl).  A reused (DEAD) slot was idle a grace period. */
+    at_store_rel(ct, ctrl);
+}
+
+/* Overflow count of bucket b (control words ct) += d; saturated counts
+ * stay. */
+static inline void map_bump(atword *ct, size_t b, int d)
+{
+    uint64_t ctrl = at_load(&ct[b]);
+    uint64_t o = map_ovf(ctrl);
+    if (o == MAP_CTRL_OVF_MAX || (d < 0 && o == 0))
+        return;
+    o = d > 0 ? o + 1 : o - 1;
+    ctrl = (ctrl & ~(MAP_CTRL_OVF_MAX << MAP_CTRL_OVF_SHIFT)) | (o << MAP_CTRL_OVF_SHIFT);
+    /* Increments precede the release store that publishes the entry
+     * beyond (a reader that finds it also sees them); decrements follow
+     * the kill.  Pairs with map_lookup's acquire load of ctrl. */
+    at_store_rel(&ct[b], ctrl);
+}
+
 static inline uint64_t map_rev64(uint64_t x)
 {
     x = ((x >> 1) & 0x5555555555555555ull) | ((x & 0x5555555555555555ull) << 1);
@@ -572,22 +652,46 @@ void map_mig_limits(struct map_shard *sh);
 /* May a stable shard want to migrate?  Never false when
  * map_mig_target(.., 0) would pick a size; the bounds are cached because
  * every write asks. */
-static inline int map_mig_due(const struct map_shard *sh)
+static inline int map_mig_due_at(const struct map_shard *sh, unsigned churn)
 {
     size_t live = at_load(&sh->len);
 #ifdef MAP_CHURN_EVERY
-    if (sh->churn >= MAP_CHURN_EVERY)
+    if (churn >= MAP_CHURN_EVERY)
         return 1;
+#else
+    (void)churn;
 #endif
     return live > sh->grow_live || live + sh->dead_t > sh->grow_used || live < sh->shrink_live;
+}
+
+static inline int map_mig_due(const struct map_shard *sh)
+{
+    return map_mig_due_at(sh, sh->churn);
+}
+
+/* Would map_w_end, counting this write, find a migration due? */
+static inline int map_mig_due_next(const struct map_shard *sh)
+{
+    return map_mig_due_at(sh, sh->churn + 1);
 }
 /* Help some migrating shard other than `self` (no lock held). */
 void map_mig_help(struct goconc_map *m, unsigned self);
 
-/* Shard locks: owner = gc_thread_id(); bracket with gc_lock_enter/exit. */
+/* Shard locks: owner = gc_thread_id(); bracket with gc_lock_enter/exit
+ * (the short store path, which calls nothing under the lock, need not). */
 void map_lock(struct map_shard *sh, uintptr_t me);
-int map_trylock(struct map_shard *sh, uintptr_t me);
-void map_unlock(struct map_shard *sh);
+
+static inline int map_trylock(struct map_shard *sh, uintptr_t me)
+{
+    /* The CAS is a full barrier: acquire for the critical section,
+     * pairing with map_unlock's release store. */
+    return at_load(&sh->lock) == 0 && at_cas(&sh->lock, 0, me);
+}
+
+static inline void map_unlock(struct map_shard *sh)
+{
+    at_store_rel(&sh->lock, 0);
+}
 
 /* Release every grace token reference the map holds (map free). */
 void map_grace_put(struct map_grace *g);

@@ -33,26 +33,12 @@ static inline void cpu_relax(void)
 void map_lock(struct map_shard *sh, uintptr_t me)
 {
     unsigned spins = 0;
-    for (;;) {
-        /* The CAS is a full barrier: acquire for the critical section,
-         * pairing with map_unlock's release store. */
-        if (at_load(&sh->lock) == 0 && at_cas(&sh->lock, 0, me))
-            return;
+    while (!map_trylock(sh, me)) {
         if (++spins < 128)
             cpu_relax();
         else
             sched_yield(); /* the owner may be descheduled (2 cores) */
     }
-}
-
-int map_trylock(struct map_shard *sh, uintptr_t me)
-{
-    return at_load(&sh->lock) == 0 && at_cas(&sh->lock, 0, me);
-}
-
-void map_unlock(struct map_shard *sh)
-{
-    at_store_rel(&sh->lock, 0);
 }
 
 /* ------------------------------------------------------ tables, entries */
@@ -245,22 +231,6 @@ static void grace_token(struct map_gx *gx)
 
 /* ------------------------------------------------------ slot primitives */
 
-static inline uint64_t ctrl_set(uint64_t ctrl, unsigned i, unsigned tag)
-{
-    return (ctrl & ~(0xFFull << (8 * i))) | ((uint64_t)tag << (8 * i));
-}
-
-static inline uint64_t meta_set(uint64_t meta, unsigned i, unsigned lens)
-{
-    return (meta & ~(0xFFull << (8 * i))) | ((uint64_t)lens << (8 * i));
-}
-
-static inline uint64_t meta_stamp(uint64_t meta, uint32_t gen)
-{
-    return (meta & ~(0xFFull << MAP_META_STAMP_SHIFT)) |
-           ((uint64_t)(gen & 0xFF) << MAP_META_STAMP_SHIFT);
-}
-
 /* Are bk's DEAD slots still in their grace period?  (Only asked when it
  * has some: a kill wrote the stamp.) */
 static inline int bucket_pending(struct map_gx *gx, const struct map_bucket *bk)
@@ -293,21 +263,6 @@ static inline uint64_t recycle(struct map_gx *gx, const struct map_bucket *bk, u
     return ctrl;
 }
 
-/* Overflow count of bucket b += d (saturated counts stay). */
-static void bump(struct map_table *t, size_t b, int d)
-{
-    uint64_t ctrl = at_load(&t->ctrl[b]);
-    uint64_t o = map_ovf(ctrl);
-    if (o == MAP_CTRL_OVF_MAX || (d < 0 && o == 0))
-        return;
-    o = d > 0 ? o + 1 : o - 1;
-    ctrl = (ctrl & ~(MAP_CTRL_OVF_MAX << MAP_CTRL_OVF_SHIFT)) | (o << MAP_CTRL_OVF_SHIFT);
-    /* Increments precede the release store that publishes the entry
-     * beyond (a reader that finds it also sees them); decrements follow
-     * the kill.  Pairs with map_lookup's acquire load of ctrl. */
-    at_store_rel(&t->ctrl[b], ctrl);
-}
-
 int map_find_free(struct map_gx *gx, const struct map_table *t, uint64_t h, size_t from,
                   struct map_pos *p)
 {
@@ -335,19 +290,8 @@ static inline void bucket_publish(struct map_gx *gx, struct map_table *t, size_t
                                   unsigned lens, uint64_t kword, uint64_t vword)
 {
     struct map_bucket *bk = &t->bkt[b];
-    uint64_t meta = meta_set(at_load(&bk->meta), i, lens);
-
-    at_store(&bk->s[i].k, kword);
-    at_store(&bk->s[i].v, vword);
-    ctrl = ctrl_set(recycle(gx, bk, ctrl, dead), i, tag);
-    if (kill >= 0) {
-        ctrl = ctrl_set(ctrl, (unsigned)kill, MAP_TAG_DEAD);
-        meta = meta_stamp(meta, gx->sh->gen);
-    }
-    at_store(&bk->meta, meta);
-    /* Release: slot words and meta before the tag (map_lookup's acquire
-     * load of ctrl).  Reused (DEAD) slots were idle a grace period. */
-    at_store_rel(&t->ctrl[b], ctrl);
+    map_bucket_write(&t->ctrl[b], bk, recycle(gx, bk, ctrl, dead), i, kill, gx->sh->gen, tag,
+                     lens, kword, vword);
 }
 
 /*
@@ -364,16 +308,16 @@ void map_place(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
     size_t d;
 
     for (d = old ? old->dist : 0; d < p->dist; d++)
-        bump(t, (h + d) & t->mask, +1);
+        map_bump(t->ctrl, (h + d) & t->mask, +1);
     bucket_publish(gx, t, dead, p->b, at_load(&t->ctrl[p->b]), p->i,
                    old && old->b == p->b ? (int)old->i : -1, tag, lens, kword, vword);
     if (old && old->b != p->b) {
         struct map_bucket *ob = &t->bkt[old->b];
         uint64_t oc = recycle(gx, ob, at_load(&t->ctrl[old->b]), dead);
-        at_store(&ob->meta, meta_stamp(at_load(&ob->meta), gx->sh->gen));
+        at_store(&ob->meta, map_meta_stamp(at_load(&ob->meta), gx->sh->gen));
         /* After the new entry is visible further along the chain, so a
          * reader passing the old bucket finds one or the other. */
-        at_store_rel(&t->ctrl[old->b], ctrl_set(oc, old->i, MAP_TAG_DEAD));
+        at_store_rel(&t->ctrl[old->b], map_ctrl_set(oc, old->i, MAP_TAG_DEAD));
     }
     if (old) {
         ++*dead;
@@ -409,10 +353,10 @@ static void kill_at(struct map_gx *gx, struct map_table *t, size_t *dead, uint64
     uint64_t ctrl = recycle(gx, bk, at_load(&t->ctrl[p->b]), dead);
     size_t d;
 
-    at_store(&bk->meta, meta_stamp(at_load(&bk->meta), gx->sh->gen));
-    at_store_rel(&t->ctrl[p->b], ctrl_set(ctrl, p->i, MAP_TAG_DEAD));
+    at_store(&bk->meta, map_meta_stamp(at_load(&bk->meta), gx->sh->gen));
+    at_store_rel(&t->ctrl[p->b], map_ctrl_set(ctrl, p->i, MAP_TAG_DEAD));
     for (d = 0; d < p->dist; d++)
-        bump(t, (h + d) & t->mask, -1);
+        map_bump(t->ctrl, (h + d) & t->mask, -1);
     ++*dead;
     gx->sh->kills++;
 }
@@ -502,20 +446,15 @@ int map_w_store_inline(struct map_wctx *w, unsigned lens, uint64_t vword)
     struct map_table *t = sh->tbl;
     size_t b = w->h & t->mask;
     const struct map_bucket *bk = &t->bkt[b];
-    uint64_t ctrl = at_load(&t->ctrl[b]), mt, fr;
-    int kill = -1;
+    uint64_t ctrl = at_load(&t->ctrl[b]), fr;
+    unsigned l;
+    int kill;
 
     if (at_load(&sh->phase) == MAP_MOVING)
         return 0; /* the key's chain must be evacuated first */
-    for (mt = map_match(ctrl, w->tag); mt; mt &= mt - 1) {
-        unsigned i = map_first(mt), l = map_lens(at_load(&bk->meta), i);
-        if (map_slot_is(&bk->s[i], l, w->h, w->key, w->klen, w->kw)) {
-            if (l == MAP_LENS_OOL)
-                return 0; /* an entry to retire */
-            kill = (int)i;
-            break;
-        }
-    }
+    /* An out-of-line match may be the key, an entry to retire. */
+    if ((kill = map_find_short(bk, ctrl, w->tag, w->klen, w->kw, &l)) == -2)
+        return 0;
     /* Absent from the home bucket and the chain goes on: it may be
      * further along. */
     if (kill < 0 && map_ovf(ctrl) != 0)

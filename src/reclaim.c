@@ -420,11 +420,6 @@ GOCONC_API int goconc_synchronize(void)
 void gc_lock_enter(void) { gc_tls.lock_depth++; }
 void gc_lock_exit(void) { gc_tls.lock_depth--; }
 
-uintptr_t gc_thread_id(void)
-{
-    return (uintptr_t)&gc_tls;
-}
-
 /* --------------------------------------------------- process events */
 
 /*

@@ -81,9 +81,16 @@ int gc_in_read_section(void);
 size_t gc_pending_count(void);
 
 /*
- * A small integer naming the calling thread (never 0) while it lives, for
- * owner checks (EDEADLK on re-entry).  Stable for the thread's life.
+ * A word naming the calling thread (never 0) while it lives, for owner
+ * checks (EDEADLK on re-entry): the address of its reclamation TLS, so a
+ * write path gets it in two instructions, without a call.  Stable for
+ * the thread's life.
  */
-uintptr_t gc_thread_id(void);
+struct gc_tls;
+extern _Thread_local struct gc_tls gc_tls __attribute__((tls_model("initial-exec")));
+static inline uintptr_t gc_thread_id(void)
+{
+    return (uintptr_t)&gc_tls;
+}
 
 #endif /* GOCONC_RECLAIM_H */
