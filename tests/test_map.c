@@ -946,6 +946,112 @@ START_TEST(test_grow_shrink)
 }
 END_TEST
 
+/*
+ * Overflow counts of a stable shard as the writers must keep them: for
+ * every bucket, the live entries whose probe path from home passes it.
+ * Also every live entry can be looked up.  Returns the live entries.
+ */
+static size_t check_chains(goconc_map *m, unsigned s)
+{
+    const struct map_table *t = m->sh[s].tbl;
+    size_t nb = t->mask + 1, b, live = 0, *want = calloc(nb, sizeof *want);
+
+    ck_assert_ptr_nonnull(want);
+    ck_assert_uint_eq(at_load(&m->sh[s].phase), MAP_STABLE);
+    for (b = 0; b < nb; b++) {
+        uint64_t ctrl = at_load(&t->ctrl[b]), lv;
+        for (lv = ctrl & MAP_HIGH7; lv; lv &= lv - 1) {
+            unsigned i = map_first(lv), lens = map_lens(at_load(&t->bkt[b].meta), i);
+            uint64_t h = map_slot_hash(m, &t->bkt[b].s[i], lens);
+            size_t d, dist = (b - h) & t->mask;
+            for (d = 0; d < dist; d++)
+                want[(h + d) & t->mask]++;
+            live++;
+        }
+    }
+    for (b = 0; b < nb; b++) {
+        size_t w = want[b] < MAP_CTRL_OVF_MAX ? want[b] : MAP_CTRL_OVF_MAX;
+        ck_assert_uint_eq(map_ovf(at_load(&t->ctrl[b])), w);
+    }
+    free(want);
+    return live;
+}
+
+/*
+ * The short store path and the steps it hands over to (map.c): keys made
+ * to share one home bucket fill it, then go on down its chain (the chain
+ * walk), are overwritten at home and further on, deleted (DEAD slots a
+ * store does not reuse before a grace period), replaced by out-of-line
+ * values and back.  After each step every key reads back and the
+ * overflow counts match the entries' positions.
+ */
+START_TEST(test_store_paths)
+{
+    enum { NK = 24 };
+    goconc_map *m = mk(1);
+    uint64_t keys[NK], k, v, i;
+    unsigned char big[40];
+    size_t n, mask;
+
+    ck_assert_int_eq(goconc_map_reserve(m, 400), GOCONC_OK);
+    finish(m);
+    mask = m->sh[0].tbl->mask;
+    /* NK keys with home bucket 0. */
+    for (n = 0, k = 1; n < NK; k++)
+        if ((gc_hash_word(&m->hk, k, 8) & mask) == 0)
+            keys[n++] = k;
+    for (i = 0; i < NK; i++) {
+        store_u64(m, keys[i], i);
+        finish(m);
+        ck_assert_uint_eq(check_chains(m, 0), i + 1);
+    }
+    for (i = 0; i < NK; i++) {
+        ck_assert_int_eq(load_u64(m, keys[i], &v), GOCONC_OK);
+        ck_assert_uint_eq(v, i);
+        store_u64(m, keys[i], i + 100); /* at home, and down the chain */
+    }
+    finish(m);
+    ck_assert_uint_eq(check_chains(m, 0), NK);
+    ck_assert_uint_eq(goconc_map_len(m), NK);
+    /* Delete every other key, then store them again at once: the DEAD
+     * slots are still in their grace period. */
+    for (i = 0; i < NK; i += 2)
+        ck_assert_int_eq(goconc_map_delete(m, &keys[i], 8), GOCONC_OK);
+    for (i = 0; i < NK; i += 2)
+        store_u64(m, keys[i], i + 200);
+    finish(m);
+    ck_assert_uint_eq(check_chains(m, 0), NK);
+    barrier();
+    for (i = 0; i < NK; i += 3)
+        store_u64(m, keys[i], i + 300);
+    /* Out of line and back, the key staying at most 8 bytes. */
+    memset(big, 0xAB, sizeof big);
+    for (i = 0; i < NK; i += 4)
+        ck_assert_int_eq(goconc_map_store(m, &keys[i], 8, big, sizeof big), GOCONC_OK);
+    for (i = 0; i < NK; i += 8)
+        store_u64(m, keys[i], i + 400);
+    finish(m);
+    ck_assert_uint_eq(check_chains(m, 0), NK);
+    ck_assert_uint_eq(goconc_map_len(m), NK);
+    for (i = 0; i < NK; i++) {
+        unsigned char out[64];
+        uint64_t want = i % 8 == 0 ? i + 400 : i % 4 == 0 ? 0 : i % 3 == 0 ? i + 300
+                       : i % 2 == 0 ? i + 200 : i + 100;
+        ck_assert_int_eq(goconc_map_load(m, &keys[i], 8, out, sizeof out, &n), GOCONC_OK);
+        if (i % 4 == 0 && i % 8 != 0) {
+            ck_assert_uint_eq(n, sizeof big);
+            ck_assert(memcmp(out, big, sizeof big) == 0);
+        } else {
+            ck_assert_uint_eq(n, 8);
+            memcpy(&v, out, 8);
+            ck_assert_uint_eq(v, want);
+        }
+    }
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
 /* Whether the page at p is mapped (mincore answers ENOMEM when not). */
 static int mapped(const void *p)
 {
@@ -1767,6 +1873,7 @@ static Suite *map_suite(void)
     tcase_add_test(tc, test_range);
     tcase_add_test(tc, test_scan);
     tcase_add_test(tc, test_grow_shrink);
+    tcase_add_test(tc, test_store_paths);
     tcase_add_test(tc, test_huge_tables);
     tcase_add_test(tc, test_reserve_maintain);
     tcase_add_test(tc, test_migration_steps);
@@ -1787,5 +1894,5 @@ static Suite *map_suite(void)
 int main(void)
 {
     tu_alloc_install();
-    return tu_run(map_suite(), 26);
+    return tu_run(map_suite(), 27);
 }
