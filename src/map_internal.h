@@ -63,12 +63,14 @@
  * steps, so every test runs through the migration state machine. */
 #define MAP_DEFAULT_SHARD_BITS 2u
 #define MAP_WRITE_UNITS 1u     /* migration units per write */
+#define MAP_WRITE_MOVES 1u     /* ... once the shard is MOVING */
 #define MAP_ZERO_CHUNK 1u      /* buckets zeroed per unit */
 #define MAP_MIG_CAP(ns) 1u     /* shards migrating at once */
 #define MAP_CHURN_EVERY 8u     /* a stable shard rehashes after this many writes */
 #else
 #define MAP_DEFAULT_SHARD_BITS 6u
 #define MAP_WRITE_UNITS 8u     /* doc/map.md: "Why 8 units per write" */
+#define MAP_WRITE_MOVES 16u    /* bucket moves: "... and 16 moves" */
 #define MAP_ZERO_CHUNK 8u      /* 64 bytes of control words, 1 KiB of entries */
 #define MAP_MIG_CAP(ns) ((ns) >= 16u ? (ns) / 8u : 2u)
 #endif
@@ -627,6 +629,12 @@ static inline void map_w_done(struct map_wctx *w)
 {
     if (w->rec || w->ent)
         map_w_done_slow(w);
+}
+
+/* Units of migration work a write (or a helper) does for shard sh. */
+static inline size_t map_write_units(const struct map_shard *sh)
+{
+    return at_load(&sh->phase) == MAP_MOVING ? MAP_WRITE_MOVES : MAP_WRITE_UNITS;
 }
 
 /* Up to `units` units of shard idx's migration (lock held); returns the

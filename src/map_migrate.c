@@ -16,8 +16,9 @@
 
 /*
  * Writes one migration can see before it ends, in the worst case: each
- * write does MAP_WRITE_UNITS units, a unit zeroes MAP_ZERO_CHUNK buckets
- * or advances the move cursor by at least one bucket.
+ * write does MAP_WRITE_UNITS units (MOVING writes do more), a unit zeroes
+ * MAP_ZERO_CHUNK buckets or advances the move cursor by at least one
+ * bucket.
  */
 static size_t zero_writes(unsigned log2n)
 {
@@ -340,7 +341,7 @@ void map_mig_help(struct goconc_map *m, unsigned self)
         if (!map_trylock(sh, me))
             continue;
         gc_lock_enter();
-        map_mig_work(m, (unsigned)(v - 1), MAP_WRITE_UNITS);
+        map_mig_work(m, (unsigned)(v - 1), map_write_units(sh));
         gc_lock_exit();
         map_unlock(sh);
         return;

@@ -570,7 +570,7 @@ void map_w_end(struct map_wctx *w)
 
     sh->churn++;
     if (at_load(&sh->phase) != MAP_STABLE)
-        map_mig_step(&w->gx, MAP_WRITE_UNITS);
+        map_mig_step(&w->gx, map_write_units(sh));
     else if (map_mig_due(sh) && map_mig_kick(m, w->gx.idx, 0) == GOCONC_EBUSY)
         w->want_help = 1;
     grace_token(&w->gx);
