@@ -500,14 +500,19 @@ static int w_apply(struct map_wctx *w, const struct map_op *op)
  * prefetch never faults and a stale one costs nothing (the addresses are
  * formed as integers for the same reason).
  */
-static void w_prefetch(const struct map_wctx *w)
+static inline void prefetch_write(const goconc_map *m, unsigned idx, uint64_t h)
 {
-    uintptr_t cur = at_load(&w->gx.m->cur[w->gx.idx]);
-    size_t b = w->h & (((size_t)1 << (cur & 63)) - 1);
+    uintptr_t cur = at_load(&m->cur[idx]);
+    size_t b = h & (((size_t)1 << (cur & 63)) - 1);
     uintptr_t bk = map_bucket_addr(cur, b);
     __builtin_prefetch((const void *)((cur & ~(uintptr_t)63) + b * sizeof(atword)), 1);
     __builtin_prefetch((const void *)bk, 1);
     __builtin_prefetch((const void *)(bk + offsetof(struct map_bucket, meta)), 1);
+}
+
+static void w_prefetch(const struct map_wctx *w)
+{
+    prefetch_write(w->gx.m, w->gx.idx, w->h);
 }
 
 /* Start a write to key: EDEADLK from inside an update function of m,
@@ -589,7 +594,9 @@ static __attribute__((noinline)) int store_locked(goconc_map *m, const void *key
 }
 
 /* The short store path wrote, and shard idx has more to do than unlock:
- * migration steps, a migration to start, a grace token for a kill. */
+ * migration steps, a migration to start, a grace token for a kill.  Of
+ * the write's context, map_w_end and w_unlock read only gx and the three
+ * fields set here. */
 static __attribute__((noinline)) int store_end(goconc_map *m, unsigned idx)
 {
     struct map_wctx w;
@@ -677,7 +684,6 @@ GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen,
     struct map_table *t;
     struct map_bucket *bk;
     uint64_t kw, h, ctrl, fr;
-    uintptr_t cur;
     size_t b;
     unsigned idx, tag, lens, phase;
     int kill;
@@ -690,12 +696,7 @@ GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen,
     h = gc_hash_word(&m->hk, kw, klen);
     idx = map_shard_of(m, h);
     sh = &m->sh[idx];
-    /* Ask for the bucket before the lock's full barrier (w_prefetch). */
-    cur = at_load(&m->cur[idx]);
-    b = h & (((size_t)1 << (cur & 63)) - 1);
-    __builtin_prefetch((const void *)((cur & ~(uintptr_t)63) + b * sizeof(atword)), 1);
-    __builtin_prefetch((const void *)map_bucket_addr(cur, b), 1);
-    __builtin_prefetch((const void *)(map_bucket_addr(cur, b) + 64), 1);
+    prefetch_write(m, idx, h);
     if (!map_trylock(sh, gc_thread_id()))
         return store_general(m, key, klen, val, vlen); /* it waits */
     if ((phase = (unsigned)at_load(&sh->phase)) == MAP_MOVING)

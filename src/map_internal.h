@@ -160,8 +160,8 @@ static inline struct map_table *map_table_of(uintptr_t cur)
     return (struct map_table *)(cur & ~(uintptr_t)63) - 1;
 }
 
-/* Address (as an integer: the table may be gone, see w_prefetch) of
- * bucket b's entries in the table of cur. */
+/* Address (as an integer: the table may be gone, see map.c's
+ * prefetch_write) of bucket b's entries in the table of cur. */
 static inline uintptr_t map_bucket_addr(uintptr_t cur, size_t b)
 {
     return (cur & ~(uintptr_t)63) + map_ctrl_bytes((unsigned)(cur & 63)) +
@@ -314,11 +314,10 @@ static inline int map_find_short(const struct map_bucket *bk, uint64_t ctrl, uns
 }
 
 /*
- * Write a LIVE entry into free slot i of bucket b of the table whose
- * control words are ct and buckets bkt, and publish it: ctrl is the
- * bucket's control word as the caller loaded (and maybe recycled) it.
- * Slot `kill` (-1: none) of the same bucket dies in the same store,
- * the bucket stamped with grace generation gen.
+ * Write a LIVE entry into free slot i of bucket bk, whose control word is
+ * *ct, and publish it: ctrl is that word as the caller loaded (and maybe
+ * recycled) it.  Slot `kill` (-1: none) of the same bucket dies in the
+ * same store, the bucket stamped with grace generation gen.
  */
 static inline void map_bucket_write(atword *ct, struct map_bucket *bk, uint64_t ctrl, unsigned i,
                                     int kill, uint32_t gen, unsigned tag, unsigned lens,
