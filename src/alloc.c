@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "atomics.h"
 #include "internal.h"
@@ -90,26 +91,38 @@ void *gc_realloc(void *ptr, size_t keep, size_t size)
     return np;
 }
 
+#ifdef MREMAP_FIXED
+/* size rounded up to whole pages; 0 if that overflows. */
+static size_t page_round(size_t size)
+{
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    return size > SIZE_MAX - pg ? 0 : (size + pg - 1) & ~(pg - 1);
+}
+
+static void *map_plain(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
 #if GOCONC_HUGEPAGES
-#define HUGE_PAGE ((uintptr_t)2 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
 
 /*
- * Why map tables directly: a map's big tables are touched in random order
- * and, while the map grows, allocated fresh at every doubling.  On 4 KiB
- * pages each random access of a large table also misses the TLB, and each
- * page costs a fault; malloc's blocks are not 2 MiB aligned, so advising
- * them would leave up to 2 MiB at each end on small pages.  Mapping
- * size + 2 MiB and cutting off the misaligned head and the tail leaves an
- * exact, aligned mapping.  doc/map.md, "Huge pages", has the measurements.
+ * Why huge pages: a map's big tables are touched in random order, and on
+ * 4 KiB pages each access of a large table also misses the TLB.
+ * malloc's blocks are not 2 MiB aligned, so advising them would leave up
+ * to 2 MiB at each end on small pages.  Mapping len + 2 MiB and cutting
+ * off the misaligned head and the tail leaves an exact, aligned mapping.
+ * doc/map.md, "Huge pages", has the measurements.
  */
-static void *map_huge(size_t size)
+static void *map_fresh(size_t len)
 {
-    size_t len = (size + 4095) & ~(size_t)4095;
     char *raw, *p;
     uintptr_t head;
 
-    if (len < size || len > SIZE_MAX - HUGE_PAGE)
-        return NULL;
+    if (len < HUGE_PAGE || len > SIZE_MAX - HUGE_PAGE)
+        return map_plain(len);
     raw = mmap(NULL, len + HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED)
         return NULL;
@@ -122,35 +135,125 @@ static void *map_huge(size_t size)
     (void)madvise(p, len, MADV_HUGEPAGE);
     return p;
 }
-
-void *gc_alloc_huge(size_t size, int *huge)
-{
-    void *p = NULL;
-
-    if (size >= GC_HUGE_MIN && default_allocator())
-        p = map_huge(size);
-    *huge = p != NULL;
-    return p != NULL ? p : gc_alloc(size);
-}
-
-void gc_free_huge(void *ptr, size_t size, int huge)
-{
-    if (huge)
-        (void)munmap(ptr, (size + 4095) & ~(size_t)4095);
-    else
-        gc_free(ptr);
-}
 #else
-void *gc_alloc_huge(size_t size, int *huge)
+#define map_fresh map_plain
+#endif
+
+/*
+ * Pages of freed big blocks, kept for the next big block.  Why: a growing
+ * map allocates every table fresh and frees the one before, so on fresh
+ * pages it pays a page fault (about 2 us on a VM) for every page of every
+ * intermediate table as well as of the final ones: 136K faults for W2's
+ * 10M stores against GHashTable's 68K, whose realloc keeps its pages.
+ * A new block takes a kept block's pages (mremap moves them, no copy, no
+ * fault) for as much of it as they cover; the rest is fresh.
+ *
+ * Bounds on memory held for nobody: at most BIG_KEEP blocks, and at most
+ * a quarter of the bytes of big blocks in use, checked at every free, so
+ * nothing is kept once no big block is in use (the last map freed).
+ */
+#define BIG_KEEP 4
+static struct {
+    pthread_mutex_t lock;
+    size_t used; /* bytes of big blocks allocated and not freed */
+    size_t held; /* bytes in keep[] */
+    unsigned n;
+    struct big_block {
+        char *p;
+        size_t len;
+    } keep[BIG_KEEP + 1]; /* + 1: gc_free_big adds before it drops */
+} big = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, { { NULL, 0 } } };
+
+/* Take the kept block that best covers len: the smallest at least len
+ * long, else the longest.  Lock held. */
+static struct big_block big_take(size_t len)
 {
-    *huge = 0;
+    struct big_block b = { NULL, 0 };
+    unsigned i, at = BIG_KEEP;
+
+    for (i = 0; i < big.n; i++) {
+        size_t l = big.keep[i].len;
+        if (at == BIG_KEEP || (l >= len ? big.keep[at].len < len || l < big.keep[at].len
+                                        : big.keep[at].len < l))
+            at = i;
+    }
+    if (at != BIG_KEEP) {
+        b = big.keep[at];
+        big.keep[at] = big.keep[--big.n];
+        big.held -= b.len;
+    }
+    return b;
+}
+
+void *gc_alloc_big(size_t size, unsigned *how)
+{
+    size_t len = page_round(size);
+    struct big_block b;
+    char *p;
+
+    *how = 0;
+    if (size < GC_BIG_MIN || len == 0 || !default_allocator() || (p = map_fresh(len)) == NULL)
+        return gc_alloc(size);
+    pthread_mutex_lock(&big.lock);
+    big.used += len;
+    b = big_take(len);
+    pthread_mutex_unlock(&big.lock);
+    *how = GC_BIG_MAPPED | GC_BIG_ZERO;
+    if (b.p != NULL) {
+        size_t r = b.len < len ? b.len : len;
+        if (b.len > r)
+            (void)munmap(b.p + r, b.len - r);
+        /* Onto the head of the fresh mapping, replacing its untouched
+         * pages; on failure those stay, and the kept pages go. */
+        if (mremap(b.p, r, r, MREMAP_MAYMOVE | MREMAP_FIXED, p) != MAP_FAILED)
+            *how = GC_BIG_MAPPED;
+        else
+            (void)munmap(b.p, r);
+    }
+    return p;
+}
+
+void gc_free_big(void *ptr, size_t size, unsigned how)
+{
+    struct big_block out[BIG_KEEP + 1];
+    unsigned nout = 0, i;
+    size_t len = page_round(size);
+
+    if (!(how & GC_BIG_MAPPED)) {
+        gc_free(ptr);
+        return;
+    }
+    pthread_mutex_lock(&big.lock);
+    big.used -= len;
+    big.keep[big.n].p = ptr; /* keep[] has room for one more: see below */
+    big.keep[big.n].len = len;
+    big.held += len;
+    big.n++;
+    /* Drop the shortest blocks until both bounds hold again. */
+    while (big.n > 0 && (big.n > BIG_KEEP || big.held > big.used / 4)) {
+        unsigned at = 0;
+        for (i = 1; i < big.n; i++)
+            if (big.keep[i].len < big.keep[at].len)
+                at = i;
+        out[nout++] = big.keep[at];
+        big.held -= big.keep[at].len;
+        big.keep[at] = big.keep[--big.n];
+    }
+    pthread_mutex_unlock(&big.lock);
+    for (i = 0; i < nout; i++)
+        (void)munmap(out[i].p, out[i].len);
+}
+#else /* no mremap: plain blocks */
+void *gc_alloc_big(size_t size, unsigned *how)
+{
+    *how = 0;
     return gc_alloc(size);
 }
 
-void gc_free_huge(void *ptr, size_t size, int huge)
+void gc_free_big(void *ptr, size_t size, unsigned how)
 {
     (void)size;
-    (void)huge;
+    (void)how;
     gc_free(ptr);
 }
 #endif
@@ -177,8 +280,23 @@ void gc_free_ref(const struct gc_allocator_ref *ref, void *ptr)
         ref->free(ref->ctx, ptr);
 }
 
-void gc_alloc_fork_lock(void) { pthread_mutex_lock(&set_lock); }
-void gc_alloc_fork_unlock(void) { pthread_mutex_unlock(&set_lock); }
+/* Around fork (reclaim.c): big.lock is taken with no other lock held
+ * after it, so it comes last. */
+void gc_alloc_fork_lock(void)
+{
+    pthread_mutex_lock(&set_lock);
+#ifdef MREMAP_FIXED
+    pthread_mutex_lock(&big.lock);
+#endif
+}
+
+void gc_alloc_fork_unlock(void)
+{
+#ifdef MREMAP_FIXED
+    pthread_mutex_unlock(&big.lock);
+#endif
+    pthread_mutex_unlock(&set_lock);
+}
 
 void gc_live_inc(void) { at_fetch_add(&live.n, 1); }
 void gc_live_dec(void) { at_fetch_sub(&live.n, 1); }

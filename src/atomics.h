@@ -22,6 +22,19 @@ static inline size_t at_load_acq(const atword *p) { return AO_load_acquire(p); }
 static inline void at_store(atword *p, size_t v) { AO_store(p, v); }
 static inline void at_store_rel(atword *p, size_t v) { AO_store_release(p, v); }
 
+/*
+ * Byte i (bits 8i..8i+7) of *p := v, the other bytes untouched and not
+ * read: a store that needs no load of the word, so it cannot wait on a
+ * cache miss.  Loads of the whole word see each byte old or new.
+ */
+static inline void at_store_byte(atword *p, unsigned i, unsigned char v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    i = (unsigned)sizeof(AO_t) - 1 - i;
+#endif
+    AO_char_store((volatile unsigned char *)p + i, v);
+}
+
 /* Full-barrier read-modify-writes. */
 static inline size_t at_fetch_add(atword *p, size_t v) { return AO_fetch_and_add_full(p, v); }
 static inline size_t at_fetch_sub(atword *p, size_t v) { return AO_fetch_and_add_full(p, (AO_t)0 - v); }

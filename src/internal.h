@@ -33,19 +33,24 @@ void gc_free(void *ptr);
 void *gc_realloc(void *ptr, size_t keep, size_t size);
 
 /*
- * Large zeroed blocks on huge pages, for map tables.  Under the default
- * allocator a request of at least GC_HUGE_MIN bytes is mapped directly,
- * 2 MiB aligned and advised MADV_HUGEPAGE, and *huge is set: the block
- * is zero (fresh pages) and must go back through gc_free_huge with the
- * same size.  Otherwise (a user allocator, a small request, no huge page
- * support, a failed mapping) it is gc_alloc(size), not zeroed, *huge 0.
+ * Big blocks (map tables).  Under the default allocator (on Linux), a
+ * request of at least GC_BIG_MIN bytes is mapped directly and *how gets
+ * GC_BIG_MAPPED; its pages may come from big blocks freed before
+ * (alloc.c says why), else they are fresh and *how also gets GC_BIG_ZERO:
+ * the block is zero.  Builds with -Dhugepages=true map blocks of 2 MiB
+ * and more 2 MiB aligned and advise MADV_HUGEPAGE.  Otherwise (a user
+ * allocator, a small request, a failed mapping) the block is
+ * gc_alloc(size), not zeroed, *how 0.  Free with gc_free_big, same size
+ * and how.
  */
 #ifndef GOCONC_HUGEPAGES /* meson option hugepages (Linux only) sets it to 1 */
 #define GOCONC_HUGEPAGES 0
 #endif
-#define GC_HUGE_MIN ((size_t)2 << 20)
-void *gc_alloc_huge(size_t size, int *huge);
-void gc_free_huge(void *ptr, size_t size, int huge);
+#define GC_BIG_MIN ((size_t)256 << 10)
+#define GC_BIG_MAPPED 1u
+#define GC_BIG_ZERO 2u
+void *gc_alloc_big(size_t size, unsigned *how);
+void gc_free_big(void *ptr, size_t size, unsigned how);
 
 /*
  * A snapshot of the allocator, for memory that must be freed through the

@@ -134,7 +134,10 @@ struct map_table {
     /* For clear/free: the destroy walks the table and drops its entries
      * (set before the table is retired; read by the destroy). */
     unsigned char walk;
-    unsigned char huge;     /* fresh pages from gc_alloc_huge: born zeroed */
+    unsigned char how;      /* gc_alloc_big's flags, for the free */
+    /* Zero from birth, and ZEROING would only fault its pages in: fresh
+     * huge pages (map_table_new says why only those). */
+    unsigned char born_zero;
     atword *ctrl;           /* == (char *)this + sizeof *this */
     struct map_bucket *bkt; /* == (char *)ctrl + map_ctrl_bytes(log2) */
     void *raw;              /* the allocation */
@@ -280,15 +283,22 @@ static inline uint64_t map_ctrl_set(uint64_t ctrl, unsigned i, unsigned tag)
     return (ctrl & ~(0xFFull << (8 * i))) | ((uint64_t)tag << (8 * i));
 }
 
-static inline uint64_t map_meta_set(uint64_t meta, unsigned i, unsigned lens)
+/*
+ * The meta bytes are stored one at a time, never read-modify-written:
+ * an insert then loads nothing from its bucket's entry lines, only its
+ * control word.  With the word read and written back, 10M stores into
+ * an empty map took 1.04-1.11x the time (doc/map.md, Layout).  Only the
+ * shard's lock holder stores them; readers load the whole word.
+ */
+static inline void map_meta_put(struct map_bucket *bk, unsigned i, unsigned lens)
 {
-    return (meta & ~(0xFFull << (8 * i))) | ((uint64_t)lens << (8 * i));
+    at_store_byte(&bk->meta, i, (unsigned char)lens);
 }
 
-static inline uint64_t map_meta_stamp(uint64_t meta, uint32_t gen)
+/* Stamp bk with grace generation gen (its low 8 bits). */
+static inline void map_meta_stamp(struct map_bucket *bk, uint32_t gen)
 {
-    return (meta & ~(0xFFull << MAP_META_STAMP_SHIFT)) |
-           ((uint64_t)(gen & 0xFF) << MAP_META_STAMP_SHIFT);
+    at_store_byte(&bk->meta, MAP_META_STAMP_SHIFT / 8, (unsigned char)gen);
 }
 
 /*
@@ -323,16 +333,14 @@ static inline void map_bucket_write(atword *ct, struct map_bucket *bk, uint64_t 
                                     int kill, uint32_t gen, unsigned tag, unsigned lens,
                                     uint64_t kword, uint64_t vword)
 {
-    uint64_t meta = map_meta_set(at_load(&bk->meta), i, lens);
-
     at_store(&bk->s[i].k, kword);
     at_store(&bk->s[i].v, vword);
+    map_meta_put(bk, i, lens);
     ctrl = map_ctrl_set(ctrl, i, tag);
     if (kill >= 0) {
         ctrl = map_ctrl_set(ctrl, (unsigned)kill, MAP_TAG_DEAD);
-        meta = map_meta_stamp(meta, gen);
+        map_meta_stamp(bk, gen);
     }
-    at_store(&bk->meta, meta);
     /* Release: slot words and meta before the tag (map_lookup's acquire
      * load of ctrl).  A reused (DEAD) slot was idle a grace period. */
     at_store_rel(ct, ctrl);

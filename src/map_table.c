@@ -47,8 +47,8 @@ struct map_table *map_table_new(unsigned log2, map_drop_fn drop, int zero)
 {
     size_t nb = (size_t)1 << log2;
     size_t bytes = sizeof(struct map_table) + 63 + map_ctrl_bytes(log2) + nb * MAP_BUCKET_BYTES;
-    int huge;
-    void *raw = gc_alloc_huge(bytes, &huge);
+    unsigned how;
+    void *raw = gc_alloc_big(bytes, &how);
     struct map_table *t;
     atword *ctrl;
 
@@ -66,10 +66,15 @@ struct map_table *map_table_new(unsigned log2, map_drop_fn drop, int zero)
     t->bkt = (struct map_bucket *)((char *)ctrl + map_ctrl_bytes(log2));
     t->raw = raw;
     t->bytes = bytes;
-    t->huge = huge;
+    t->how = (unsigned char)how;
+    /* Fresh 4 KiB pages are zero too, but ZEROING's writes fault them in
+     * a few per write, in order; left to the moves, more faults land in
+     * one write (doc/map.md, ZEROING).  A huge page faults in whole
+     * whichever write touches it first. */
+    t->born_zero = (how & GC_BIG_ZERO) && GOCONC_HUGEPAGES;
     t->drop = drop;
     /* Published later by a release store (cur[s] or T->next). */
-    if (zero && !huge)
+    if (zero && !t->born_zero)
         map_table_zero(t, 0, nb);
     return t;
 }
@@ -82,7 +87,7 @@ void map_table_zero(struct map_table *t, size_t from, size_t n)
 
 void map_table_free_now(struct map_table *t)
 {
-    gc_free_huge(t->raw, t->bytes, t->huge);
+    gc_free_big(t->raw, t->bytes, t->how);
 }
 
 void map_table_drop_all(struct map_table *t, void *ctx)
@@ -314,7 +319,7 @@ void map_place(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
     if (old && old->b != p->b) {
         struct map_bucket *ob = &t->bkt[old->b];
         uint64_t oc = recycle(gx, ob, at_load(&t->ctrl[old->b]), dead);
-        at_store(&ob->meta, map_meta_stamp(at_load(&ob->meta), gx->sh->gen));
+        map_meta_stamp(ob, gx->sh->gen);
         /* After the new entry is visible further along the chain, so a
          * reader passing the old bucket finds one or the other. */
         at_store_rel(&t->ctrl[old->b], map_ctrl_set(oc, old->i, MAP_TAG_DEAD));
@@ -353,7 +358,7 @@ static void kill_at(struct map_gx *gx, struct map_table *t, size_t *dead, uint64
     uint64_t ctrl = recycle(gx, bk, at_load(&t->ctrl[p->b]), dead);
     size_t d;
 
-    at_store(&bk->meta, map_meta_stamp(at_load(&bk->meta), gx->sh->gen));
+    map_meta_stamp(bk, gx->sh->gen);
     at_store_rel(&t->ctrl[p->b], map_ctrl_set(ctrl, p->i, MAP_TAG_DEAD));
     for (d = 0; d < p->dist; d++)
         map_bump(t->ctrl, (h + d) & t->mask, -1);
