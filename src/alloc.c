@@ -164,19 +164,22 @@ static struct {
     } keep[BIG_KEEP + 1]; /* + 1: gc_free_big adds before it drops */
 } big = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, { { NULL, 0 } } };
 
-/* Take the kept block that best covers len: the smallest at least len
- * long, else the longest.  Lock held. */
+/* Whether a kept block of l bytes serves a request of len better than
+ * one of best bytes: the shortest that covers it, else the longest. */
+static int big_better(size_t l, size_t best, size_t len)
+{
+    return l >= len ? best < len || l < best : best < l;
+}
+
+/* Take the kept block that serves len best.  Lock held. */
 static struct big_block big_take(size_t len)
 {
     struct big_block b = { NULL, 0 };
     unsigned i, at = BIG_KEEP;
 
-    for (i = 0; i < big.n; i++) {
-        size_t l = big.keep[i].len;
-        if (at == BIG_KEEP || (l >= len ? big.keep[at].len < len || l < big.keep[at].len
-                                        : big.keep[at].len < l))
+    for (i = 0; i < big.n; i++)
+        if (at == BIG_KEEP || big_better(big.keep[i].len, big.keep[at].len, len))
             at = i;
-    }
     if (at != BIG_KEEP) {
         b = big.keep[at];
         big.keep[at] = big.keep[--big.n];
