@@ -279,10 +279,11 @@ GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen
 {
     const struct map_bucket *bk;
     struct goconc_reader *r;
-    uint64_t kw, h, ctrl, mt;
+    uint64_t kw, h, ctrl;
     uintptr_t cur, c;
     size_t b;
-    unsigned tag;
+    unsigned tag, lens;
+    int i;
 
     if (m == NULL || (key == NULL && klen) || (val == NULL && cap))
         return GOCONC_EINVAL;
@@ -307,17 +308,13 @@ GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen
         /* map_lookup's bucket scan, for inline slots only: with its
          * out-of-line branch (a memcmp call) shared, a hit costs 20
          * instructions more (171 -> 191 in the probe). */
-        for (mt = map_match(ctrl, tag); mt; mt &= mt - 1) {
-            unsigned i = map_first(mt), lens = map_lens(at_load(&bk->meta), i);
-            if (lens == MAP_LENS_OOL)
-                break;
-            if ((lens >> 4) == klen && at_load(&bk->s[i].k) == kw) {
-                uint64_t w = at_load(&bk->s[i].v);
-                gc_read_leave_outer(r, c);
-                return load_copy_inline(lens, w, val, cap, vlen);
-            }
+        i = map_find_short(bk, ctrl, tag, klen, kw, &lens);
+        if (i >= 0) {
+            uint64_t w = at_load(&bk->s[i].v);
+            gc_read_leave_outer(r, c);
+            return load_copy_inline(lens, w, val, cap, vlen);
         }
-        if (mt == 0 && map_ovf(ctrl) == 0) { /* no chain passes: absent */
+        if (i == -1 && map_ovf(ctrl) == 0) { /* no chain passes: absent */
             gc_read_leave_outer(r, c);
             return GOCONC_NOTFOUND;
         }
