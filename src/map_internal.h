@@ -134,10 +134,7 @@ struct map_table {
     /* For clear/free: the destroy walks the table and drops its entries
      * (set before the table is retired; read by the destroy). */
     unsigned char walk;
-    unsigned char how;      /* gc_alloc_big's flags, for the free */
-    /* Zero from birth, and ZEROING would only fault its pages in: fresh
-     * huge pages (map_table_new says why only those). */
-    unsigned char born_zero;
+    unsigned char how;      /* gc_alloc_big's flags (map_table_born_zero, the free) */
     atword *ctrl;           /* == (char *)this + sizeof *this */
     struct map_bucket *bkt; /* == (char *)ctrl + map_ctrl_bytes(log2) */
     void *raw;              /* the allocation */
@@ -150,6 +147,17 @@ struct map_table {
 static inline size_t map_ctrl_bytes(unsigned log2)
 {
     return log2 < 3 ? 64 : (size_t)8 << log2;
+}
+
+/*
+ * May t skip ZEROING?  Only on fresh huge pages: fresh 4 KiB pages are
+ * zero too, but ZEROING's writes fault them in a few per write, in
+ * order, where the moves would land more faults in one write (doc/map.md,
+ * ZEROING); a huge page faults in whole whichever write touches it first.
+ */
+static inline int map_table_born_zero(const struct map_table *t)
+{
+    return (t->how & GC_BIG_ZERO) && GOCONC_HUGEPAGES;
 }
 
 /* The current-table word of t, and back. */

@@ -157,8 +157,8 @@ int map_mig_kick(struct goconc_map *m, unsigned idx, int force)
     sh->slot = slot;
     sh->churn = 0;
     sh->nxt = n;
-    /* Born zero (fresh huge pages): MOVING starts at the first step. */
-    sh->zero_pos = n->born_zero ? n->mask + 1 : 0;
+    /* Born zero: MOVING starts at the first step. */
+    sh->zero_pos = map_table_born_zero(n) ? n->mask + 1 : 0;
     sh->dead_n = 0;
     at_store(&sh->bytes, at_load(&sh->bytes) + n->bytes);
     at_store(&sh->phase, MAP_ZEROING);

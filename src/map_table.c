@@ -67,14 +67,9 @@ struct map_table *map_table_new(unsigned log2, map_drop_fn drop, int zero)
     t->raw = raw;
     t->bytes = bytes;
     t->how = (unsigned char)how;
-    /* Fresh 4 KiB pages are zero too, but ZEROING's writes fault them in
-     * a few per write, in order; left to the moves, more faults land in
-     * one write (doc/map.md, ZEROING).  A huge page faults in whole
-     * whichever write touches it first. */
-    t->born_zero = (how & GC_BIG_ZERO) && GOCONC_HUGEPAGES;
     t->drop = drop;
     /* Published later by a release store (cur[s] or T->next). */
-    if (zero && !t->born_zero)
+    if (zero && !map_table_born_zero(t))
         map_table_zero(t, 0, nb);
     return t;
 }
