@@ -37,6 +37,8 @@ static atword cur_alloc = (AO_t)default_alloc;
 static atword cur_free = (AO_t)default_free;
 static atword cur_ctx;
 static pthread_mutex_t set_lock = PTHREAD_MUTEX_INITIALIZER;
+/* 1 while goconc_set_allocator decides, under set_lock (gc_live_begin). */
+static atword switching;
 
 /* Shared and written by every constructor; padded off the hot lines. */
 static struct {
@@ -301,6 +303,28 @@ void gc_alloc_fork_unlock(void)
     pthread_mutex_unlock(&set_lock);
 }
 
+/*
+ * Dekker-style against goconc_set_allocator: each side announces itself
+ * with a full barrier (the count here, `switching` there) and then reads
+ * the other's word, so either the switch sees this constructor (EBUSY) or
+ * the constructor sees the switch and waits it out, then allocates from
+ * the allocator it installed: never blocks of two allocators in one
+ * object.
+ */
+void gc_live_begin(void)
+{
+    for (;;) {
+        at_fetch_add(&live.n, 1);
+        /* Acquire pairs with the release that ends a switch: the new
+         * allocator's words are visible to gc_alloc. */
+        if (GC_LIKELY(at_load_acq(&switching) == 0))
+            return;
+        at_fetch_sub(&live.n, 1);
+        pthread_mutex_lock(&set_lock); /* the switch holds it */
+        pthread_mutex_unlock(&set_lock);
+    }
+}
+
 void gc_live_inc(void) { at_fetch_add(&live.n, 1); }
 void gc_live_dec(void) { at_fetch_sub(&live.n, 1); }
 size_t gc_live_count(void) { return at_load(&live.n); }
@@ -322,15 +346,18 @@ GOCONC_API int goconc_set_allocator(const goconc_allocator *a)
         local.ctx = NULL;
     }
     pthread_mutex_lock(&set_lock);
-    if (gc_live_count() != 0 || gc_pending_count() != 0) {
-        pthread_mutex_unlock(&set_lock);
-        return GOCONC_EBUSY;
+    at_store(&switching, 1);
+    at_fence(); /* the flag before the count: pairs with gc_live_begin */
+    rc = GOCONC_EBUSY;
+    if (gc_live_count() == 0 && gc_pending_count() == 0) {
+        at_store(&cur_alloc, (AO_t)local.alloc);
+        at_store(&cur_free, (AO_t)local.free);
+        at_storep(&cur_ctx, local.ctx);
+        rc = GOCONC_OK;
     }
-    at_store(&cur_alloc, (AO_t)local.alloc);
-    at_store(&cur_free, (AO_t)local.free);
-    at_storep(&cur_ctx, local.ctx);
+    at_store_rel(&switching, 0);
     pthread_mutex_unlock(&set_lock);
-    return GOCONC_OK;
+    return rc;
 }
 
 /*

@@ -68,11 +68,15 @@ void gc_alloc_fork_lock(void);
 void gc_alloc_fork_unlock(void);
 
 /*
- * Live handles (maps, slices, views, values, references, pools...).  Each
- * constructor calls gc_live_inc() after it succeeded and each destructor
- * gc_live_dec(); goconc_set_allocator() answers EBUSY while the count is
- * non-zero.
+ * Live handles (maps, slices, views, values, references, pools...).
+ * goconc_set_allocator() answers EBUSY while the count is non-zero.  A
+ * constructor of a first handle (nothing alive pins the allocator yet)
+ * calls gc_live_begin() before its first allocation, and gc_live_dec()
+ * if it then fails; a handle made from a live one (a view, a reference,
+ * a reslice) calls gc_live_inc() after it succeeded.  Each destructor
+ * calls gc_live_dec().
  */
+void gc_live_begin(void);
 void gc_live_inc(void);
 void gc_live_dec(void);
 size_t gc_live_count(void);

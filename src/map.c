@@ -156,8 +156,11 @@ GOCONC_API int goconc_map_new(goconc_map **out, const goconc_map_options *opts)
     if (o.capacity_hint && (l0 = map_log2_for(map_per_shard(o.capacity_hint, ns))) > MAP_MAX_LOG2)
         return GOCONC_EOVERFLOW;
 
-    if ((m = alloc_aligned(sizeof *m + ns * sizeof(atword), &raw)) == NULL)
+    gc_live_begin();
+    if ((m = alloc_aligned(sizeof *m + ns * sizeof(atword), &raw)) == NULL) {
+        gc_live_dec();
         return GOCONC_ENOMEM;
+    }
     gc_hash_init(&m->hk, o.seed ? o.seed : gc_random_seed());
     m->sb = sb;
     m->nshards = ns;
@@ -177,6 +180,7 @@ GOCONC_API int goconc_map_new(goconc_map **out, const goconc_map_options *opts)
             if (m->sh[i].tbl)
                 map_table_free_now(m->sh[i].tbl);
         map_dispose(m, raw);
+        gc_live_dec();
         return GOCONC_ENOMEM;
     }
     m->raw = raw;
@@ -184,7 +188,6 @@ GOCONC_API int goconc_map_new(goconc_map **out, const goconc_map_options *opts)
                      ns * sizeof(struct map_shard) + (GC_PAD - 1) + m->mig_cap * sizeof(atword) +
                      sizeof(struct map_grace) + ns * sizeof(atword) +
                      sizeof(struct map_batch) + 2 * (size_t)ns * sizeof(struct map_table *);
-    gc_live_inc();
     *out = m;
     return GOCONC_OK;
 }

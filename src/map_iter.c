@@ -25,12 +25,18 @@
  * fn runs inside the step's read section with no lock held: the slots and
  * entries it sees stay valid however the map changes meanwhile.
  */
+#include <stdlib.h>
+
 #include "map_internal.h"
 
 #define ITER_BUF 64
-/* Windows are split (when one holds more than ITER_BUF entries) only down
- * to this alignment, which keeps a scan cursor's low shard bits free. */
-#define ITER_MIN_WINDOW ((uint64_t)1 << MAP_MAX_SHARD_BITS)
+/* Windows are split (when one holds more than ITER_BUF entries), and a
+ * stopped scan resumes, only at this alignment: it keeps a scan cursor's
+ * low shard bits free, and one bit more for CURSOR_LIVE. */
+#define ITER_MIN_WINDOW ((uint64_t)1 << (MAP_MAX_SHARD_BITS + 1))
+/* Set in every cursor but the final 0, so a scan stopped at its very
+ * start does not read as done. */
+#define CURSOR_LIVE ((uint64_t)1)
 
 struct iter_item {
     uint64_t h;
@@ -126,14 +132,37 @@ static int collect(const struct goconc_map *m, const struct map_table *t, uint64
     }
 }
 
+static int by_position(const void *a, const void *b)
+{
+    uint64_t ra = map_rev64(((const struct iter_item *)a)->h);
+    uint64_t rb = map_rev64(((const struct iter_item *)b)->h);
+    return ra < rb ? -1 : ra > rb;
+}
+
 /*
- * One window of shard s from *pp: report its entries to fn.  GOCONC_OK
- * with *pp moved to the window's end (0 when the shard is done) and
- * *visited increased, GOCONC_STOPPED (*pp unchanged, so a resumed scan
- * repeats the window), or GOCONC_ENOMEM (see below).
+ * Where a step whose fn stopped at item i resumes: the aligned block of
+ * r-space that holds the next item (items of that block before it are
+ * visited again), or the window's end e after the last one.  Only keys
+ * whose hashes agree in their top bits down to ITER_MIN_WINDOW leave it
+ * at p.
  */
-static int iter_step(struct goconc_map *m, unsigned s, uint64_t *pp, goconc_visit_fn fn,
-                     void *ctx, size_t *visited)
+static uint64_t resume_at(const struct iter_buf *b, size_t i, uint64_t p, uint64_t e)
+{
+    uint64_t q;
+    if (i + 1 == b->n)
+        return e;
+    q = map_rev64(b->it[i + 1].h) & ~(ITER_MIN_WINDOW - 1);
+    return q > p ? q : p;
+}
+
+/*
+ * One window of shard s from *pp: report its entries to fn, in r order.
+ * GOCONC_OK with *pp moved to the window's end, or GOCONC_STOPPED with
+ * *pp where a resumed scan goes on (resume_at); *done says whether that
+ * is the shard's end.  GOCONC_ENOMEM (see below) leaves *pp unchanged.
+ */
+static int iter_step(struct goconc_map *m, unsigned s, uint64_t *pp, int *done,
+                     goconc_visit_fn fn, void *ctx, size_t *visited)
 {
     struct iter_item local[ITER_BUF];
     struct iter_buf b = { local, 0, ITER_BUF };
@@ -153,7 +182,7 @@ static int iter_step(struct goconc_map *m, unsigned s, uint64_t *pp, goconc_visi
             e = p + half;
             continue;
         }
-        /* More than ITER_BUF keys whose hashes agree in 48 bits (not
+        /* More than ITER_BUF keys whose hashes agree in 47 bits (not
          * seen with a keyed hash): a bigger buffer. */
         if (b.it != local)
             gc_free(b.it);
@@ -163,18 +192,23 @@ static int iter_step(struct goconc_map *m, unsigned s, uint64_t *pp, goconc_visi
             break;
         }
     }
+    if (rc == GOCONC_OK) {
+        /* In r order, so a stop inside the window can resume inside it. */
+        qsort(b.it, b.n, sizeof *b.it, by_position);
+        *pp = e;
+    }
     for (i = 0; rc == GOCONC_OK && i < b.n; i++) {
         const struct map_view *v = &b.it[i].v;
-        if (fn(ctx, v->key, v->klen, v->val, v->vlen) != 0)
+        if (fn(ctx, v->key, v->klen, v->val, v->vlen) != 0) {
             rc = GOCONC_STOPPED;
+            *pp = resume_at(&b, i, p, e);
+        }
     }
     goconc_read_unlock_inline_();
     if (b.it != local)
         gc_free(b.it);
-    if (rc == GOCONC_OK) {
-        *pp = e;
-        *visited += b.n;
-    }
+    *visited += i;
+    *done = rc != GOCONC_ENOMEM && *pp == e && e == 0;
     return rc;
 }
 
@@ -188,48 +222,46 @@ GOCONC_API int goconc_map_range(goconc_map *m, goconc_visit_fn fn, void *ctx)
         return GOCONC_EINVAL;
     for (s = 0; s < m->nshards && rc == GOCONC_OK; s++) {
         uint64_t p = 0;
+        int done;
         do
-            rc = iter_step(m, s, &p, fn, ctx, &visited);
-        while (rc == GOCONC_OK && p != 0);
+            rc = iter_step(m, s, &p, &done, fn, ctx, &visited);
+        while (rc == GOCONC_OK && !done);
     }
     gc_poll();
     return rc;
 }
 
 /* Cursor: shard in the top sb bits, the r-space position shifted right by
- * sb below (positions keep their low 16 bits zero). */
+ * sb below (positions keep their low sb + 1 bits zero), CURSOR_LIVE. */
 static uint64_t cursor_of(const struct goconc_map *m, unsigned s, uint64_t p)
 {
-    return m->sb ? ((uint64_t)s << (64 - m->sb)) | (p >> m->sb) : p;
+    return (m->sb ? ((uint64_t)s << (64 - m->sb)) | (p >> m->sb) : p) | CURSOR_LIVE;
 }
 
 GOCONC_API int goconc_map_scan(goconc_map *m, uint64_t *cursor, size_t max_entries,
                                goconc_visit_fn fn, void *ctx)
 {
     unsigned s;
-    uint64_t p;
+    uint64_t c, p;
     size_t visited = 0;
-    int rc;
+    int rc, done;
 
     if (m == NULL || cursor == NULL || fn == NULL || max_entries == 0)
         return GOCONC_EINVAL;
-    s = m->sb ? (unsigned)(*cursor >> (64 - m->sb)) : 0;
-    p = m->sb ? *cursor << m->sb : *cursor;
+    c = *cursor & ~CURSOR_LIVE;
+    s = m->sb ? (unsigned)(c >> (64 - m->sb)) : 0;
+    p = m->sb ? c << m->sb : c;
     for (;;) {
-        rc = iter_step(m, s, &p, fn, ctx, &visited);
-        if (rc != GOCONC_OK)
-            break;
-        if (p == 0 && ++s == m->nshards) {
+        rc = iter_step(m, s, &p, &done, fn, ctx, &visited);
+        if (done && ++s == m->nshards) {
             *cursor = 0;
             break;
         }
-        if (visited >= max_entries) {
+        if (rc != GOCONC_OK || visited >= max_entries) {
             *cursor = cursor_of(m, s, p);
             break;
         }
     }
-    if (rc != GOCONC_OK)
-        *cursor = cursor_of(m, s, p);
     gc_poll();
     return rc;
 }

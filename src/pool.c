@@ -314,13 +314,17 @@ GOCONC_API int goconc_pool_new(goconc_pool **out, const goconc_pool_options *opt
             return rc;
     }
     pool_threads_init();
+    gc_live_begin();
     raw = gc_alloc(sizeof *p + GC_PAD - 1);
-    if (raw == NULL)
+    if (raw == NULL) {
+        gc_live_dec();
         return GOCONC_ENOMEM;
+    }
     p = (goconc_pool *)(((uintptr_t)raw + GC_PAD - 1) & ~(uintptr_t)(GC_PAD - 1));
     memset(p, 0, sizeof *p);
     if (pthread_mutex_init(&p->lock, NULL) != 0) {
         gc_free(raw);
+        gc_live_dec();
         return GOCONC_ENOMEM;
     }
     p->raw = raw;
@@ -335,7 +339,6 @@ GOCONC_API int goconc_pool_new(goconc_pool **out, const goconc_pool_options *opt
     at_store(&p->trims, 0);
     at_store(&p->stamp, p->id);
     at_store(&p->put_stamp, put_stamp_for(p, p->id));
-    gc_live_inc();
     *out = p;
     return GOCONC_OK;
 }

@@ -153,12 +153,16 @@ static struct gc_thread *record_new(int temp)
     return r;
 }
 
-/* Unlink, hand the bag to the orphans, free through its own allocator. */
+/*
+ * Hand the bag to the orphans, unlink, free through its own allocator.
+ * The hand-over comes first so a barrier always finds the entries, in
+ * the registered bag or in the orphans.
+ */
 static void record_retire(struct gc_thread *r)
 {
     struct gc_allocator_ref ref = r->ref;
-    reg_unlink(r);
     gc_bag_hand_over(&r->bag, &gc_orphans);
+    reg_unlink(r);
     pthread_mutex_destroy(&r->bag.lock);
     gc_free_ref(&ref, r->raw);
 }
@@ -367,7 +371,9 @@ int gc_try_advance(int wait)
         if ((c & NEST_MASK) && (c & ~NEST_MASK) != g)
             ok = 0;
     }
-    if (ok && at_load(&fb_count[((g >> NEST_BITS) + 1) & 1].n) != 0)
+    /* Acquire, as for a record: pairs with the fallback reader's
+     * full-barrier decrement that closes its section. */
+    if (ok && at_load_acq(&fb_count[((g >> NEST_BITS) + 1) & 1].n) != 0)
         ok = 0;
     if (ok)
         at_store_rel(&goconc_gp.ctr, g + EPOCH_ONE);

@@ -12,7 +12,7 @@
 
 #include "reclaim_internal.h"
 
-struct gc_bag gc_orphans = { PTHREAD_MUTEX_INITIALIZER, NULL, NULL, NULL, 0 };
+struct gc_bag gc_orphans = { PTHREAD_MUTEX_INITIALIZER, NULL, NULL, NULL, 0, 0 };
 
 /* Entries goconc_barrier took out of other threads' bags, not yet run. */
 static atword inflight __attribute__((aligned(GC_PAD)));
@@ -59,6 +59,7 @@ void gc_bag_init(struct gc_bag *b)
     pthread_mutex_init(&b->lock, NULL);
     b->first = b->last = b->spare = NULL;
     at_store(&b->pending, 0);
+    b->clean_at = 0;
 }
 
 /* Room for n more entries without allocating (under b->lock). */
@@ -92,6 +93,10 @@ static int bag_push(struct gc_bag *b, const struct gc_entry *e, struct gc_chunk 
     }
     c->e[c->n++] = *e;
     at_store(&b->pending, at_load(&b->pending) + 1);
+    /* An entry read its epoch before the lock: one tagged before clean_at
+     * may already be due there. */
+    if (e->epoch != b->clean_at)
+        b->clean_at = 0;
     return GOCONC_OK;
 }
 
@@ -161,6 +166,14 @@ static size_t bag_collect(struct gc_bag *b, int all)
      * drained the phase knows every later collector runs at least what it
      * would. */
     g = at_load_acq(&goconc_gp.ctr);
+    if (!all && b->clean_at == g) {
+        pthread_mutex_unlock(&b->lock);
+        collect_end();
+        return 0;
+    }
+    /* What stays after this collection is not due at g; a push or a
+     * hand-over meanwhile clears the mark again. */
+    b->clean_at = g;
     list = b->first;
     if (list == b->last) {
         list = NULL;
@@ -238,10 +251,15 @@ static void bag_trim(struct gc_bag *b)
         gc_chunk_free(spare);
 }
 
-/* Move everything of `from` into `to` (thread exit, fork). */
+/*
+ * Move everything of `from` into `to` (thread exit).  Both locks are held
+ * across the move, so the entries are always counted in one bag or the
+ * other: a barrier that finds `from`'s record gone finds them in `to`.
+ * Lock order: a thread's bag, then the orphans.
+ */
 void gc_bag_hand_over(struct gc_bag *from, struct gc_bag *to)
 {
-    struct gc_chunk *c, *spare;
+    struct gc_chunk *c, *spare, *empty = NULL, *next, **link;
     size_t n;
 
     pthread_mutex_lock(&from->lock);
@@ -249,28 +267,39 @@ void gc_bag_hand_over(struct gc_bag *from, struct gc_bag *to)
     spare = from->spare;
     n = at_load(&from->pending);
     from->first = from->last = from->spare = NULL;
+    /* Empty chunks (an owner's collection leaves them) stay behind. */
+    for (link = &c; *link;) {
+        if ((*link)->n == 0) {
+            next = (*link)->next;
+            (*link)->next = empty;
+            empty = *link;
+            *link = next;
+        } else {
+            link = &(*link)->next;
+        }
+    }
+    if (c) {
+        pthread_mutex_lock(&to->lock);
+        /* Orphans are collected whole, in no particular order. */
+        if (to->last)
+            to->last->next = c;
+        else
+            to->first = c;
+        while (c->next)
+            c = c->next;
+        to->last = c;
+        at_store(&to->pending, at_load(&to->pending) + n);
+        to->clean_at = 0; /* older entries, maybe due already */
+        pthread_mutex_unlock(&to->lock);
+    }
     at_store(&from->pending, 0);
     pthread_mutex_unlock(&from->lock);
     if (spare)
         gc_chunk_free(spare);
-    while (c && c->n == 0) {
-        struct gc_chunk *next = c->next;
-        gc_chunk_free(c);
-        c = next;
+    for (; empty; empty = next) {
+        next = empty->next;
+        gc_chunk_free(empty);
     }
-    if (c == NULL)
-        return;
-    pthread_mutex_lock(&to->lock);
-    /* Orphans are collected whole, in no particular order. */
-    if (to->last)
-        to->last->next = c;
-    else
-        to->first = c;
-    while (c->next)
-        c = c->next;
-    to->last = c;
-    at_store(&to->pending, at_load(&to->pending) + n);
-    pthread_mutex_unlock(&to->lock);
 }
 
 int gc_reserve(size_t n)
@@ -534,6 +563,7 @@ void gc_bags_fork_child(void)
     }
     gc_orphans.first = gc_orphans.last = gc_orphans.spare = NULL;
     at_store(&gc_orphans.pending, 0);
+    gc_orphans.clean_at = 0;
     at_store(&inflight, 0);
     at_store(&collecting[0].n, 0);
     at_store(&collecting[1].n, 0);

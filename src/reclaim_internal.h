@@ -46,6 +46,13 @@ struct gc_bag {
     pthread_mutex_t lock;
     struct gc_chunk *first, *last, *spare;
     atword pending; /* entries not yet run, in the bag or being run */
+    /*
+     * An epoch at which a collection found nothing more due, 0 if none:
+     * while the global epoch stays there (a stalled reader holds it),
+     * collecting again would walk every entry to run none.  A push of an
+     * entry tagged otherwise, or a hand-over, clears it.  Under lock.
+     */
+    uintptr_t clean_at;
 };
 
 struct gc_thread {

@@ -288,14 +288,19 @@ static int sl_grow(goconc_slice *s, size_t need)
 static int sl_make(goconc_slice **out, size_t es, size_t len, size_t cap,
                    const void *src)
 {
-    goconc_slice *s = gc_alloc(sizeof *s);
-    struct sl_buf *b = buf_new(es, cap);
-    struct sl_group *g = b != NULL ? group_new(b, len) : NULL;
+    goconc_slice *s;
+    struct sl_buf *b;
+    struct sl_group *g;
 
+    gc_live_begin();
+    s = gc_alloc(sizeof *s);
+    b = buf_new(es, cap);
+    g = b != NULL ? group_new(b, len) : NULL;
     if (s == NULL || g == NULL) {
         gc_free(g);
         gc_free(b);
         gc_free(s);
+        gc_live_dec();
         return GOCONC_ENOMEM;
     }
     if (src != NULL)
@@ -309,7 +314,6 @@ static int sl_make(goconc_slice **out, size_t es, size_t len, size_t cap,
     at_store(&s->cap, cap);
     s->es = es;
     sl_refresh(s);
-    gc_live_inc();
     *out = s;
     return GOCONC_OK;
 }

@@ -154,14 +154,16 @@ int goconc_value_new(goconc_value **out, goconc_destroy_fn destroy, void *ctx)
         return GOCONC_EINVAL;
     *out = NULL;
     orphan_drain();
+    gc_live_begin();
     v = line_alloc(sizeof *v, &raw);
-    if (v == NULL)
+    if (v == NULL) {
+        gc_live_dec();
         return GOCONC_ENOMEM;
+    }
     at_storep(&v->node, NULL);
     v->destroy = destroy;
     v->ctx = ctx;
     v->raw = raw;
-    gc_live_inc();
     *out = v;
     return GOCONC_OK;
 }

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -491,6 +492,68 @@ START_TEST(allocator_switch_races_registration)
 }
 END_TEST
 
+/*
+ * goconc_set_allocator racing with constructors: a switch must either see
+ * the object being built (EBUSY) or finish before its first allocation,
+ * so no object holds blocks of two allocators.  Every module's
+ * constructor and destructor in a loop against a toggling allocator;
+ * the tags catch a block freed through the wrong one.
+ */
+static void *construct_churn(void *p)
+{
+    long *n = p;
+    static const goconc_pool_options po = GOCONC_POOL_OPTIONS_INIT;
+    while (!__atomic_load_n(&race_stop, __ATOMIC_RELAXED)) {
+        goconc_map *m;
+        goconc_value *v;
+        goconc_slice *sl;
+        goconc_pool *pl;
+        if (goconc_map_new(&m, NULL) == GOCONC_OK) {
+            (void)goconc_map_store(m, "k", 1, "v", 1);
+            goconc_map_free(m);
+        }
+        if (goconc_value_new(&v, NULL, NULL) == GOCONC_OK)
+            goconc_value_free(v);
+        if (goconc_slice_new(&sl, 8, 1, 4) == GOCONC_OK)
+            goconc_slice_free(sl);
+        if (goconc_pool_new(&pl, &po) == GOCONC_OK)
+            goconc_pool_free(pl);
+        (void)goconc_barrier(); /* so switches find nothing pending */
+        (*n)++;
+    }
+    return NULL;
+}
+
+START_TEST(allocator_switch_races_construction)
+{
+    static struct tagalloc a = { 0xA8, 0, 0, 0, 0 }, b = { 0xB8, 0, 0, 0, 0 };
+    goconc_allocator al = tag_allocator(&a), bl = tag_allocator(&b);
+    pthread_t c;
+    long rounds = 0, switches = 0, tries = 0;
+    double end = tu_now() + 1.0;
+
+    ck_assert_int_eq(goconc_set_allocator(&al), GOCONC_OK);
+    __atomic_store_n(&race_stop, 0, __ATOMIC_RELAXED);
+    ck_assert_int_eq(pthread_create(&c, NULL, construct_churn, &rounds), 0);
+    while (tu_now() < end) {
+        tries++;
+        if (goconc_set_allocator(switches % 2 ? &al : &bl) == GOCONC_OK)
+            switches++;
+    }
+    __atomic_store_n(&race_stop, 1, __ATOMIC_RELAXED);
+    pthread_join(c, NULL);
+    ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
+    ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_OK);
+    fprintf(stderr, "construction race: %ld rounds, %ld of %ld switches\n", rounds, switches,
+            tries);
+    ck_assert_msg(ld(&a.foreign) == 0 && ld(&b.foreign) == 0,
+                  "blocks freed through the wrong allocator: %ld by A, %ld by B", ld(&a.foreign),
+                  ld(&b.foreign));
+    ck_assert_int_gt(rounds, 0);
+    ck_assert_int_gt(switches, 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------- reclaim stats */
 
 START_TEST(reclaim_stats_bad_input)
@@ -578,6 +641,7 @@ static Suite *suite(void)
     ADD_TEST(s, allocator_gets_every_allocation);
     ADD_TEST(s, allocator_records_freed_by_their_allocator);
     ADD_TEST(s, allocator_switch_races_registration);
+    ADD_TEST(s, allocator_switch_races_construction);
     ADD_TEST(s, reclaim_stats_bad_input);
     ADD_TEST(s, reclaim_stats_counts);
     return s;
@@ -586,5 +650,5 @@ static Suite *suite(void)
 int main(void)
 {
     tu_alloc_install();
-    return tu_run(suite(), 13);
+    return tu_run(suite(), 14);
 }

@@ -905,6 +905,47 @@ END_TEST
 
 /* ----------------------------------------------------------- migration */
 
+/*
+ * A callback that stops after a few entries of a window holding many:
+ * every call still makes progress, and a stop at the very first entry
+ * does not read as "done" (cursor 0).
+ */
+START_TEST(test_scan_stop_progress)
+{
+    unsigned shards[] = { 1, 8 };
+    size_t i, calls, k;
+    uint64_t cursor;
+    struct rs r;
+    int rc;
+
+    for (i = 0; i < 2; i++) {
+        goconc_map *m = mk(shards[i]);
+        rs_prepare(&r, m, 1000, 1000);
+        /* Stop at the first entry of the first window. */
+        r.stop_at = 1;
+        cursor = 0;
+        ck_assert_int_eq(goconc_map_scan(m, &cursor, 100, rs_visit, &r), GOCONC_STOPPED);
+        ck_assert_uint_ne(cursor, 0);
+        /* Then stop after every 4th entry, resuming each time. */
+        for (calls = 1;; calls++) {
+            r.stop_at = r.visits + 4;
+            rc = goconc_map_scan(m, &cursor, 1000, rs_visit, &r);
+            ck_assert(rc == GOCONC_OK || rc == GOCONC_STOPPED);
+            if (cursor == 0)
+                break;
+            ck_assert_uint_lt(calls, 1000); /* 250 when nothing repeats */
+        }
+        for (k = 0; k < 1000; k++)
+            ck_assert_int_ge(r.seen[k], 1);
+        /* A block of r-space holds one of these keys: no repeats. */
+        ck_assert_uint_le(r.visits, 1000 + 2 * calls);
+        free(r.seen);
+        goconc_map_free(m);
+    }
+    barrier();
+}
+END_TEST
+
 START_TEST(test_grow_shrink)
 {
     goconc_map *m = mk(4);
@@ -1890,6 +1931,7 @@ static Suite *map_suite(void)
     tcase_add_test(tc, test_update);
     tcase_add_test(tc, test_range);
     tcase_add_test(tc, test_scan);
+    tcase_add_test(tc, test_scan_stop_progress);
     tcase_add_test(tc, test_grow_shrink);
     tcase_add_test(tc, test_store_paths);
     tcase_add_test(tc, test_mapped_tables);
@@ -1912,5 +1954,5 @@ static Suite *map_suite(void)
 int main(void)
 {
     tu_alloc_install();
-    return tu_run(map_suite(), 27);
+    return tu_run(map_suite(), 28);
 }
