@@ -7,7 +7,9 @@
  * and the last 16 bytes (overlapping what came before when the length is
  * not a multiple of 16) go through a final 128-bit multiply and fold.
  * Every step multiplies data XOR secret by data XOR state, so each input
- * bit reaches every output bit through at least two full multiplies.
+ * bit reaches every output bit through at least two full multiplies; and
+ * every such step also multiplies the same words offset by two more
+ * secrets (gc_hash_mix), so no word can be zeroed out of the hash.
  */
 #include "hash.h"
 
@@ -36,6 +38,8 @@ void gc_hash_init(struct gc_hash_key *hk, uint64_t seed)
     hk->k1 = splitmix(&s) | 1;
     hk->k2 = splitmix(&s);
     hk->k3 = splitmix(&s) | 1;
+    hk->p0 = splitmix(&s) | 1;
+    hk->p1 = splitmix(&s) | 1;
 }
 
 uint64_t gc_hash_bytes(const struct gc_hash_key *hk, const void *key, size_t len)
@@ -54,16 +58,16 @@ uint64_t gc_hash_bytes(const struct gc_hash_key *hk, const void *key, size_t len
         if (i > 48) {
             uint64_t s1 = s ^ hk->k3, s2 = s ^ hk->k2;
             do {
-                s = gc_hash_mum(rd64(p) ^ hk->k1, rd64(p + 8) ^ s);
-                s1 = gc_hash_mum(rd64(p + 16) ^ hk->k2, rd64(p + 24) ^ s1);
-                s2 = gc_hash_mum(rd64(p + 32) ^ hk->k3, rd64(p + 40) ^ s2);
+                s = gc_hash_mix(hk, rd64(p) ^ hk->k1, rd64(p + 8) ^ s);
+                s1 = gc_hash_mix(hk, rd64(p + 16) ^ hk->k2, rd64(p + 24) ^ s1);
+                s2 = gc_hash_mix(hk, rd64(p + 32) ^ hk->k3, rd64(p + 40) ^ s2);
                 p += 48;
                 i -= 48;
             } while (i > 48);
             s ^= s1 ^ s2;
         }
         while (i > 16) {
-            s = gc_hash_mum(rd64(p) ^ hk->k1, rd64(p + 8) ^ s);
+            s = gc_hash_mix(hk, rd64(p) ^ hk->k1, rd64(p + 8) ^ s);
             p += 16;
             i -= 16;
         }
@@ -71,7 +75,10 @@ uint64_t gc_hash_bytes(const struct gc_hash_key *hk, const void *key, size_t len
         b = rd64(p + i - 8);
     }
     {
+        /* The last two words, each kept whole (r and r2 are not both zero
+         * for a free word: gc_hash_mix), then folded with the length. */
         __uint128_t r = (__uint128_t)(a ^ hk->k1) * (b ^ s);
-        return gc_hash_mum((uint64_t)r ^ hk->k0 ^ len, (uint64_t)(r >> 64) ^ hk->k1);
+        __uint128_t r2 = (__uint128_t)(a ^ hk->k1 ^ hk->p0) * (b ^ s ^ hk->p1);
+        return gc_hash_mum((uint64_t)(r ^ r2) ^ hk->k0 ^ len, (uint64_t)((r ^ r2) >> 64) ^ hk->k1);
     }
 }

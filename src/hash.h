@@ -17,6 +17,7 @@
 
 struct gc_hash_key {
     uint64_t k0, k1, k2, k3;
+    uint64_t p0, p1; /* odd: the second product of gc_hash_mix */
 };
 
 /* Derive the secrets from @p seed (any value, 0 included). */
@@ -30,6 +31,19 @@ static inline uint64_t gc_hash_mum(uint64_t a, uint64_t b)
 {
     __uint128_t r = (__uint128_t)a * b;
     return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/*
+ * Two words of data (each XORed with secrets or state) into one.  A
+ * single product vanishes whenever one factor is zero, whatever the
+ * other: with a known seed, fixing one key word to a seed-derived value
+ * would make every key that differs only in the other words collide.
+ * The second product, of the same words offset by other secrets, is zero
+ * only at isolated points, so no free word is lost.
+ */
+static inline uint64_t gc_hash_mix(const struct gc_hash_key *hk, uint64_t a, uint64_t b)
+{
+    return gc_hash_mum(a, b) ^ gc_hash_mum(a ^ hk->p0, b ^ hk->p1);
 }
 
 /* The bytes of a key of len <= 8, zero-padded into one word (memory order,

@@ -509,10 +509,14 @@ static inline unsigned map_log2_for(size_t per)
 }
 
 /* Entries one shard should hold when the map holds `entries` (hash
- * imbalance slack: +25% and a few). */
+ * imbalance slack: +25% and a few).  Saturates at SIZE_MAX, which no
+ * table holds, so a huge count reads as too big rather than wrapping. */
 static inline size_t map_per_shard(size_t entries, unsigned nshards)
 {
-    size_t per = entries / nshards + 1;
+    size_t per = entries / nshards;
+    if (per > (SIZE_MAX - 16) / 5 * 4)
+        return SIZE_MAX;
+    per++;
     return per + per / 4 + 8;
 }
 

@@ -68,8 +68,10 @@ struct map_table *map_table_new(unsigned log2, map_drop_fn drop, int zero)
     t->bytes = bytes;
     t->how = (unsigned char)how;
     t->drop = drop;
-    /* Published later by a release store (cur[s] or T->next). */
-    if (zero && !map_table_born_zero(t))
+    /* Published later by a release store (cur[s] or T->next).  A fresh
+     * mapping is zero already: writing it would fault in every page of
+     * a table made big by a capacity hint before any store. */
+    if (zero && !(how & GC_BIG_ZERO))
         map_table_zero(t, 0, nb);
     return t;
 }

@@ -43,6 +43,15 @@ void gc_poll(void);
 void gc_urge(void);
 
 /*
+ * Call after retiring memory that should not wait for later writes (a
+ * map's whole tables at clear or free): tries to advance the epoch the
+ * two steps the entries need and runs them, now, on this thread.  Never
+ * waits: with a reader still in an older epoch the entries stay for later
+ * polls, as usual.  Costs a few epoch attempts (membarrier calls).
+ */
+void gc_reclaim_soon(void);
+
+/*
  * Bracket regions that hold a goconc lock or run a user callback under one
  * (map update fn, once fn): no deferred callback runs on this thread and
  * goconc_synchronize/goconc_barrier return GOCONC_EDEADLK inside.

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "map_internal.h"
 #include "testutil.h"
@@ -179,7 +180,24 @@ START_TEST(test_new_options)
     o.shards = 0;
     o.capacity_hint = (size_t)-1;
     ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_EOVERFLOW);
+    /* Too big for any shard count: the per-shard share must not wrap. */
+    for (s = 1; s <= 1u << MAP_MAX_SHARD_BITS; s *= 4) {
+        size_t hints[] = { SIZE_MAX, SIZE_MAX - 1, SIZE_MAX / 2, SIZE_MAX / 5 * 4 };
+        size_t j;
+        o.shards = s;
+        for (j = 0; j < sizeof hints / sizeof hints[0]; j++) {
+            o.capacity_hint = hints[j];
+            ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_EOVERFLOW);
+            ck_assert_ptr_null(m);
+        }
+    }
+    o.shards = 1;
     o.capacity_hint = 0;
+    ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_reserve(m, SIZE_MAX), GOCONC_EOVERFLOW);
+    ck_assert_int_eq(goconc_map_reserve(m, SIZE_MAX - 1), GOCONC_EOVERFLOW);
+    goconc_map_free(m);
+    o.shards = 0;
 
     memset(&big, 0, sizeof big);
     big.o = o;
@@ -943,6 +961,104 @@ START_TEST(test_scan_stop_progress)
         goconc_map_free(m);
     }
     barrier();
+}
+END_TEST
+
+/* Resident pages of this process. */
+static size_t rss_bytes(void)
+{
+    unsigned long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * A big capacity hint maps its tables but must not touch them: fresh
+ * mappings are zero already (with malloc/free as the allocator, which
+ * maps big tables itself).  An empty map hinted at 8M entries used to
+ * write every page of its ~270 MiB of tables in goconc_map_new.
+ */
+START_TEST(test_big_hint_untouched)
+{
+    goconc_map_options o = GOCONC_MAP_OPTIONS_INIT;
+    goconc_map *m;
+    size_t before, after;
+    uint64_t k, v;
+
+    ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_OK);
+    o.capacity_hint = (size_t)8 << 20;
+    o.shards = 4;
+    before = rss_bytes();
+    ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_OK);
+    after = rss_bytes();
+    fprintf(stderr, "hint 8M: %zu table bytes, RSS +%zu\n", stats(m).bytes, after - before);
+    ck_assert_uint_gt(stats(m).bytes, (size_t)256 << 20);
+    ck_assert_uint_lt(after - before, (size_t)32 << 20);
+    /* The untouched tables work like written ones. */
+    for (k = 0; k < 100000; k++)
+        store_u64(m, k * 7919, k);
+    for (k = 0; k < 100000; k++) {
+        ck_assert_int_eq(load_u64(m, k * 7919, &v), GOCONC_OK);
+        ck_assert_uint_eq(v, k);
+    }
+    ck_assert_int_eq(load_u64(m, 1, &v), GOCONC_NOTFOUND);
+    ck_assert_uint_eq(stats(m).grows, 0);
+    goconc_map_free(m);
+    barrier();
+    tu_alloc_install();
+}
+END_TEST
+
+/*
+ * A clear or free of a big map frees its tables at once when no reader
+ * holds them, not after later retires: a program that clears and then
+ * only reads would otherwise keep them for good.
+ */
+static size_t reclaim_pending(void)
+{
+    goconc_reclaim_stats st = GOCONC_RECLAIM_STATS_INIT;
+    ck_assert_int_eq(goconc_reclaim_stats_get(&st), GOCONC_OK);
+    return st.pending;
+}
+
+START_TEST(test_clear_free_reclaim_soon)
+{
+    goconc_map *m = mk(4);
+    uint64_t k, v;
+
+    for (k = 0; k < 200000; k++)
+        store_u64(m, k, k);
+    barrier();
+    ck_assert_int_eq(goconc_map_clear(m), GOCONC_OK);
+    /* Nothing else runs: both grace periods pass inside clear, and the
+     * old tables are gone (pending counts their batch). */
+    ck_assert_uint_eq(reclaim_pending(), 0);
+    for (k = 0; k < 1000; k++)
+        ck_assert_int_eq(load_u64(m, k, &v), GOCONC_NOTFOUND);
+    for (k = 0; k < 200000; k++)
+        store_u64(m, k, k);
+    goconc_map_free(m);
+    ck_assert_uint_eq(reclaim_pending(), 0);
+
+    /* A reader in its section holds them: they wait, then go. */
+    {
+        struct tu_holder h;
+        pthread_t t;
+        m = mk(4);
+        for (k = 0; k < 200000; k++)
+            store_u64(m, k, k);
+        tu_holder_start(&h, &t, 1);
+        goconc_map_free(m);
+        ck_assert_uint_gt(reclaim_pending(), 0);
+        tu_holder_release(&h, t);
+        barrier();
+        ck_assert_uint_eq(reclaim_pending(), 0);
+    }
 }
 END_TEST
 
@@ -1914,6 +2030,54 @@ START_TEST(test_hash)
 }
 END_TEST
 
+/*
+ * No key word can be zeroed out of the hash: with a known seed, keys
+ * whose first word makes one factor of a product zero (a ^ k1 == 0) used
+ * to collide whatever their other words.  Distinct keys of that shape
+ * (16 bytes: the final fold; 32 and 96: the one-lane and three-lane
+ * loops, and the other factor zeroed too) must hash apart.
+ */
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static size_t distinct_hashes(const struct gc_hash_key *hk, size_t len, size_t at, uint64_t w,
+                              uint64_t *h, size_t n)
+{
+    unsigned char key[96];
+    uint64_t st = 7;
+    size_t i, j, d = 1;
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < len; j++)
+            key[j] = (unsigned char)tu_rand(&st);
+        memcpy(key + at, &w, 8); /* the word that zeroes a factor */
+        h[i] = gc_hash_bytes(hk, key, len);
+    }
+    qsort(h, n, sizeof *h, cmp_u64);
+    for (i = 1; i < n; i++)
+        d += h[i] != h[i - 1];
+    return d;
+}
+
+START_TEST(test_hash_no_vanishing_word)
+{
+    enum { N = 4096 };
+    static uint64_t h[N];
+    struct gc_hash_key hk;
+    uint64_t seed;
+
+    for (seed = 0; seed < 4; seed++) {
+        gc_hash_init(&hk, seed);
+        ck_assert_uint_eq(distinct_hashes(&hk, 16, 0, hk.k1, h, N), N);
+        ck_assert_uint_eq(distinct_hashes(&hk, 32, 0, hk.k1, h, N), N);
+        ck_assert_uint_eq(distinct_hashes(&hk, 96, 16, hk.k2, h, N), N);
+        ck_assert_uint_eq(distinct_hashes(&hk, 96, 32, hk.k3, h, N), N);
+    }
+}
+END_TEST
+
 static Suite *map_suite(void)
 {
     Suite *s = suite_create("map");
@@ -1932,6 +2096,8 @@ static Suite *map_suite(void)
     tcase_add_test(tc, test_range);
     tcase_add_test(tc, test_scan);
     tcase_add_test(tc, test_scan_stop_progress);
+    tcase_add_test(tc, test_big_hint_untouched);
+    tcase_add_test(tc, test_clear_free_reclaim_soon);
     tcase_add_test(tc, test_grow_shrink);
     tcase_add_test(tc, test_store_paths);
     tcase_add_test(tc, test_mapped_tables);
@@ -1947,6 +2113,7 @@ static Suite *map_suite(void)
     tcase_add_test(tc, test_enomem_ops_drop);
     tcase_add_test(tc, test_enomem_full_table);
     tcase_add_test(tc, test_hash);
+    tcase_add_test(tc, test_hash_no_vanishing_word);
     suite_add_tcase(s, tc);
     return s;
 }
@@ -1954,5 +2121,5 @@ static Suite *map_suite(void)
 int main(void)
 {
     tu_alloc_install();
-    return tu_run(map_suite(), 28);
+    return tu_run(map_suite(), 31);
 }
