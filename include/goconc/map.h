@@ -114,8 +114,11 @@ GOCONC_API int goconc_map_range(goconc_map *m, goconc_visit_fn fn, void *ctx);
 
 /**
  * range in resumable steps (Redis SCAN): start with *cursor = 0; each call
- * visits about max_entries entries and advances *cursor; 0 again = done.
- * GOCONC_OK, GOCONC_STOPPED (resume from *cursor), GOCONC_EINVAL.
+ * visits about max_entries entries and advances *cursor; 0 again = done
+ * (whatever the status).  GOCONC_OK, GOCONC_STOPPED (fn returned non-zero:
+ * resume from *cursor, which goes on after the last entry fn saw, maybe
+ * repeating a few entries), GOCONC_EINVAL, GOCONC_ENOMEM (resume from
+ * *cursor).
  */
 GOCONC_API int goconc_map_scan(goconc_map *m, uint64_t *cursor, size_t max_entries,
                                goconc_visit_fn fn, void *ctx);
