@@ -181,6 +181,8 @@ struct memo {
     uint64_t *rec;
     size_t nrec;
     size_t rec_words;       /* capacity of rec, in words */
+    uint64_t *hash;         /* each record's full hash, for regrowth */
+    size_t hash_cap;
     uint32_t *slot;
     size_t mask;            /* slots - 1 */
     size_t words;           /* bitset words per record */
@@ -195,12 +197,20 @@ static uint64_t mix64(uint64_t z)
 
 static uint64_t zobrist(uint32_t op) { return mix64((uint64_t)op + 0x9e3779b97f4a7c15ull); }
 
+#define MEMO_MIN_SLOTS 1024u
+#define MEMO_KEEP_SLOTS (1u << 16)
+
 static int memo_reset(struct memo *m, size_t words)
 {
     m->words = words;
     m->nrec = 0;
+    /* After one huge search, don't clear its table for every small one. */
+    if (m->slot != NULL && m->mask + 1 > MEMO_KEEP_SLOTS) {
+        free(m->slot);
+        m->slot = NULL;
+    }
     if (m->slot == NULL) {
-        m->mask = 1023;
+        m->mask = MEMO_MIN_SLOTS - 1;
         m->slot = calloc(m->mask + 1, sizeof *m->slot);
         if (m->slot == NULL)
             return -1;
@@ -212,7 +222,7 @@ static int memo_reset(struct memo *m, size_t words)
 
 static uint64_t *memo_rec(const struct memo *m, size_t i) { return m->rec + i * (1 + m->words); }
 
-static int memo_grow_table(struct memo *m, const uint64_t *hashes)
+static int memo_grow_table(struct memo *m)
 {
     size_t cap = (m->mask + 1) * 2, i;
     uint32_t *s;
@@ -222,7 +232,7 @@ static int memo_grow_table(struct memo *m, const uint64_t *hashes)
     m->slot = s;
     m->mask = cap - 1;
     for (i = 0; i < m->nrec; i++) {
-        size_t j = hashes[i] & m->mask;
+        size_t j = m->hash[i] & m->mask;
         while (s[j] != 0)
             j = (j + 1) & m->mask;
         s[j] = (uint32_t)(i + 1);
@@ -241,10 +251,8 @@ struct lc_checker {
     uint64_t budget;
     struct entry *ent;
     struct frame *stack;
-    uint64_t *bits;
-    uint64_t *hashes;       /* full hash of each memo record, for regrowth */
+    uint64_t *bits;         /* the linearized set */
     size_t cap;             /* operations the arrays above hold */
-    size_t hash_cap;        /* records c->hashes holds */
     struct memo memo;
 };
 
@@ -263,7 +271,7 @@ void lc_checker_free(struct lc_checker *c)
     free(c->ent);
     free(c->stack);
     free(c->bits);
-    free(c->hashes);
+    free(c->memo.hash);
     free(c->memo.rec);
     free(c->memo.slot);
     free(c);
@@ -290,18 +298,9 @@ static int reserve_ops(struct lc_checker *c, size_t n)
     return 0;
 }
 
-/* Insert (c->bits, state); 1 if new, 0 if seen, -1 out of memory. */
-static int memo_insert(struct lc_checker *c, uint64_t zh, uint64_t state)
+/* Make room for one more record; -1 out of memory. */
+static int memo_reserve(struct memo *m)
 {
-    struct memo *m = &c->memo;
-    uint64_t h = zh ^ mix64(state ^ 0x5851f42d4c957f2dull);
-    size_t j = h & m->mask, bytes = m->words * sizeof(uint64_t);
-    uint64_t *r;
-    for (; m->slot[j] != 0; j = (j + 1) & m->mask) {
-        r = memo_rec(m, m->slot[j] - 1);
-        if (c->hashes[m->slot[j] - 1] == h && r[0] == state && memcmp(r + 1, c->bits, bytes) == 0)
-            return 0;
-    }
     if ((m->nrec + 1) * (1 + m->words) > m->rec_words) {
         size_t cap = m->rec_words ? m->rec_words * 2 : 4096;
         void *p = realloc(m->rec, cap * sizeof(uint64_t));
@@ -310,20 +309,38 @@ static int memo_insert(struct lc_checker *c, uint64_t zh, uint64_t state)
         m->rec = p;
         m->rec_words = cap;
     }
-    if (m->nrec == c->hash_cap) {
-        size_t cap = c->hash_cap ? c->hash_cap * 2 : 1024;
-        void *p = realloc(c->hashes, cap * sizeof *c->hashes);
+    if (m->nrec == m->hash_cap) {
+        size_t cap = m->hash_cap ? m->hash_cap * 2 : 1024;
+        void *p = realloc(m->hash, cap * sizeof *m->hash);
         if (p == NULL)
             return -1;
-        c->hashes = p;
-        c->hash_cap = cap;
+        m->hash = p;
+        m->hash_cap = cap;
     }
+    return 0;
+}
+
+/* Insert (bits, state), zh being the Zobrist hash of bits: 1 if new, 0 if
+ * already there, -1 out of memory. */
+static int memo_insert(struct memo *m, const uint64_t *bits, uint64_t zh, uint64_t state)
+{
+    uint64_t h = zh ^ mix64(state ^ 0x5851f42d4c957f2dull);
+    size_t j = h & m->mask, bytes = m->words * sizeof(uint64_t);
+    uint64_t *r;
+    for (; m->slot[j] != 0; j = (j + 1) & m->mask) {
+        size_t i = m->slot[j] - 1;
+        r = memo_rec(m, i);
+        if (m->hash[i] == h && r[0] == state && memcmp(r + 1, bits, bytes) == 0)
+            return 0;
+    }
+    if (memo_reserve(m) != 0)
+        return -1;
     r = memo_rec(m, m->nrec);
     r[0] = state;
-    memcpy(r + 1, c->bits, bytes);
-    c->hashes[m->nrec] = h;
+    memcpy(r + 1, bits, bytes);
+    m->hash[m->nrec] = h;
     m->slot[j] = (uint32_t)(++m->nrec);
-    if (m->nrec * 2 > m->mask && memo_grow_table(m, c->hashes) != 0)
+    if (m->nrec * 2 > m->mask && memo_grow_table(m) != 0)
         return -1;
     return 1;
 }
@@ -389,7 +406,7 @@ enum lc_verdict lc_check(struct lc_checker *c, const struct lc_op *ops, size_t n
             if (lc_apply(state, &ops[e->op], &next)) {
                 bit_flip(c->bits, e->op);
                 zh ^= zobrist(e->op);
-                fresh = memo_insert(c, zh, next);
+                fresh = memo_insert(&c->memo, c->bits, zh, next);
                 if (fresh < 0)
                     goto out;
                 if (!fresh) {
@@ -458,10 +475,12 @@ static const char *status_name(int status)
 
 static void dump_op(FILE *f, const struct lc_op *op)
 {
+    static const char *const modes[LC_UPD_NMODES] = { "set", "replace", "toggle", "keep",
+                                                      "abort" };
     fprintf(f, "  [%8" PRIu64 ", %8" PRIu64 "] t%-2u %-22s", op->call, op->ret, op->thread,
             lc_kind_name(op->kind));
     if (op->kind == LC_UPDATE)
-        fprintf(f, " mode %u", op->mode);
+        fprintf(f, " %s", op->mode < LC_UPD_NMODES ? modes[op->mode] : "?");
     if (op->kind == LC_CAS || op->kind == LC_CAD || op->kind == LC_VALUE_CAS)
         fprintf(f, " old %#" PRIx64, op->old);
     if (op->kind == LC_STORE || op->kind == LC_SWAP || op->kind == LC_CAS ||

@@ -6,6 +6,9 @@
  *   stress_lincheck [-d seconds] [-s seed] [-t threads] [-k keys]
  *                   [-o ops-per-round] [-b budget] [-v]
  *
+ * -v prints the totals every 10 seconds, and at the end how often each
+ * operation had each outcome.
+ *
  * Defaults: GOCONC_STRESS_SECONDS (else the build's stress_seconds),
  * GOCONC_SEED (else the clock), 4 threads, 4 keys, 32 operations per thread
  * per round.  The seed fixes what each thread does, not how the threads
@@ -751,6 +754,11 @@ static void print_outcomes(const struct totals *tt)
     static const char *const names[5] = { "OK", "NOTFOUND", "EXISTS", "CHANGED", "other" };
     int k, s;
     for (k = 0; k < LC_NKINDS; k++) {
+        uint64_t any = 0;
+        for (s = 0; s < 5; s++)
+            any += tt->outcomes[k][s];
+        if (any == 0)
+            continue;
         fprintf(stderr, "  %-22s", lc_kind_name(k));
         for (s = 0; s < 5; s++)
             if (tt->outcomes[k][s])
@@ -759,7 +767,7 @@ static void print_outcomes(const struct totals *tt)
     }
 }
 
-static void print_totals(const struct totals *tt, double secs)
+static void print_totals(const struct totals *tt, double secs, int outcomes)
 {
     fprintf(stderr,
             "stress_lincheck: seed %" PRIu64 ", %u threads, %u keys%s, %u ops/thread/round,"
@@ -771,7 +779,7 @@ static void print_totals(const struct totals *tt, double secs)
             g.cf.seed, g.cf.threads, g.cf.keys, g.ntargets > g.cf.keys ? " + value" : "",
             g.cf.ops, secs, tt->rounds, tt->ops, tt->histories, tt->max_len, tt->max_steps,
             tt->linearizable, tt->violations, tt->undecided, tt->overlapping);
-    if (g.cf.verbose)
+    if (outcomes)
         print_outcomes(tt);
 #ifdef LIN_MAP
     fprintf(stderr, "  map migrations: %" PRIu64 " grows, %" PRIu64 " shrinks, %" PRIu64
@@ -784,7 +792,7 @@ int main(int argc, char **argv)
     static struct worker ws[MAX_THREADS];
     struct checker_state cs;
     uint64_t bad_updates = 0;
-    double t0, end;
+    double t0, end, next_report;
     unsigned i;
 
     memset(&cs, 0, sizeof cs);
@@ -808,6 +816,7 @@ int main(int argc, char **argv)
 
     t0 = tu_now();
     end = t0 + g.cf.seconds;
+    next_report = t0 + 10;
     do {
         if (cs.tot.rounds > 0 && cs.tot.rounds % EPOCH_ROUNDS == 0)
             renew_objects(&cs, cs.tot.rounds / EPOCH_ROUNDS);
@@ -815,8 +824,10 @@ int main(int argc, char **argv)
         pthread_barrier_wait(&g.start);
         pthread_barrier_wait(&g.done);
         check_round(&cs, ws);
-        if (g.cf.verbose && cs.tot.rounds % 1000 == 0)
-            print_totals(&cs.tot, tu_now() - t0);
+        if (g.cf.verbose && tu_now() >= next_report) {
+            print_totals(&cs.tot, tu_now() - t0, 0);
+            next_report += 10;
+        }
     } while (tu_now() < end);
     __atomic_store_n(&g.stop, 1, __ATOMIC_RELEASE);
     pthread_barrier_wait(&g.start);
@@ -826,7 +837,7 @@ int main(int argc, char **argv)
         free(ws[i].log);
     }
     retire_objects(&cs.tot);
-    print_totals(&cs.tot, tu_now() - t0);
+    print_totals(&cs.tot, tu_now() - t0, g.cf.verbose);
     if (bad_updates)
         fprintf(stderr, "stress_lincheck: %" PRIu64 " update functions not run exactly once\n",
                 bad_updates);
