@@ -144,15 +144,15 @@ static void note_seen(struct worker *w, unsigned t, uint64_t id)
         w->seen[t] = id;
 }
 
+/* ----------------------------------------------------------------- map */
+#ifdef LIN_MAP
+
 /* A compare operand: mostly the last value this thread saw there (so
  * compares succeed now and then), else one nobody stored. */
 static uint64_t pick_old(struct worker *w, unsigned t, uint64_t r)
 {
     return r % 4 != 0 && w->seen[t] != LC_ABSENT ? w->seen[t] : fresh_id(w);
 }
-
-/* ----------------------------------------------------------------- map */
-#ifdef LIN_MAP
 
 struct bytes {
     uint64_t w[3];
@@ -536,6 +536,7 @@ static void final_load(unsigned t, struct lc_op *op)
 {
     memset(op, 0, sizeof *op);
     op->thread = g.cf.threads; /* "t<threads>" in dumps: the checker */
+    (void)t;
 #ifdef LIN_MAP
     if (t < g.cf.keys) {
         unsigned char kb[16];

@@ -31,8 +31,9 @@ static void add(uint64_t call, uint64_t ret, int kind, int mode, uint64_t arg, u
                 int status, uint64_t out)
 {
     ck_assert_uint_lt(nhist, sizeof hist / sizeof hist[0]);
-    hist[nhist++] = (struct lc_op){ call, ret, arg, old, out, status, (uint16_t)kind,
-                                    (uint16_t)mode, (uint32_t)nhist };
+    hist[nhist] = (struct lc_op){ call, ret, arg, old, out, status, (uint16_t)kind,
+                                  (uint16_t)mode, (uint32_t)nhist };
+    nhist++;
 }
 
 #define STORE(c, r, v) add(c, r, LC_STORE, 0, v, 0, OK, 0)
