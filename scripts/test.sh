@@ -35,9 +35,9 @@ run_build() {
 }
 
 run_build build "" -Dwerror=true -Dbench=true
-run_build build-tiny "test_map stress_map fuzz_map_replay" -Dtiny_shards=true -Dhugepages=true -Donly=map -Dbench=false
+run_build build-tiny "test_map stress_map fuzz_map_replay stress_lincheck" -Dtiny_shards=true -Dhugepages=true -Donly=map -Dbench=false
 run_build build-tsan "--no-suite abi" -Db_sanitize=thread -Dbench=false
-run_build build-tsan-tiny "test_map stress_map fuzz_map_replay" -Db_sanitize=thread -Dtiny_shards=true -Donly=map -Dbench=false
+run_build build-tsan-tiny "test_map stress_map fuzz_map_replay stress_lincheck" -Db_sanitize=thread -Dtiny_shards=true -Donly=map -Dbench=false
 run_build build-asan "--no-suite abi" -Db_sanitize=address,undefined -Db_lundef=false -Dhugepages=true -Dbench=false
 
 set -- $(python3 scripts/count_tests.py $logs)
