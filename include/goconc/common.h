@@ -44,12 +44,8 @@ GOCONC_API const char *goconc_strerror(int status);
 
 /* --------------------------------------------------------------- version */
 
-#define GOCONC_VERSION_MAJOR 1
-#define GOCONC_VERSION_MINOR 0
-#define GOCONC_VERSION_PATCH 0
-#define GOCONC_VERSION_NUMBER                                              \
-    (GOCONC_VERSION_MAJOR * 10000 + GOCONC_VERSION_MINOR * 100 +           \
-     GOCONC_VERSION_PATCH)
+/* GOCONC_VERSION_MAJOR/MINOR/PATCH/NUMBER and GOCONC_CHECK_VERSION. */
+#include "goconc/version.h"
 
 /** GOCONC_VERSION_NUMBER of the library actually loaded. */
 GOCONC_API unsigned goconc_version_number(void);
