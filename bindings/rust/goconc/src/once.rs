@@ -26,13 +26,14 @@ pub struct Once {
     raw: UnsafeCell<sys::goconc_once>,
 }
 
-// SAFETY: a goconc_once is made for concurrent use by any threads through
+// SAFETY (both): a goconc_once is made for concurrent use by any threads through
 // a shared pointer: goconc_once_try/goconc_once_done synchronize
 // internally (waiters sleep in the library; the done state is published
 // with a release store).  The closure runs on the calling thread only.
 // The bytes never need to stay at a fixed address between calls: Rust
 // moves a Once only when nothing borrows it, and a done or never-run once
-// is just its state word.
+// is just its state word.  Tested by tests/once.rs
+// (static_once_runs_once_across_threads: a static is shared by threads).
 unsafe impl Sync for Once {}
 unsafe impl Send for Once {}
 
@@ -45,7 +46,11 @@ struct Ctx<F> {
 /// leaves the once not done and returns it.
 const PANICKED: c_int = -1;
 
+/// # Safety
+/// Called by goconc_once_try only, with `call_once`'s `Ctx<F>`.
 unsafe extern "C" fn trampoline<F: FnOnce()>(ctx: *mut c_void) -> c_int {
+    // SAFETY: ctx is call_once()'s Ctx<F>, alive and not otherwise
+    // borrowed during the C call.
     let ctx = &mut *ctx.cast::<Ctx<F>>();
     let f = match ctx.f.take() {
         Some(f) => f,
