@@ -98,6 +98,12 @@
 /// drop(m);
 /// it.count();
 /// ```
+/// ```compile_fail,E0505
+/// let m: goconc::Map<u32, u32> = goconc::Map::new();
+/// let it = m.iter();
+/// drop(m);
+/// it.count();
+/// ```
 /// ```compile_fail,E0597
 /// let s = goconc::Slice::from_slice(&[1u8]).unwrap();
 /// let x: &[u8];
@@ -110,6 +116,8 @@
 /// ```
 /// let m = goconc::ByteMap::new().unwrap();
 /// assert_eq!(m.iter().count(), 0);
+/// let t: goconc::Map<u32, u32> = goconc::Map::new();
+/// assert_eq!(t.iter().count(), 0);
 /// let s = goconc::Slice::from_slice(&[1u8]).unwrap();
 /// let v = s.snapshot().unwrap();
 /// let x: &[u8] = &v;
@@ -161,6 +169,18 @@ pub mod read_sections {}
 /// fn ignore(_: &u8) {}
 /// let v = goconc::Value::<for<'a> fn(&'a u8)>::new(ignore);
 /// let w: &goconc::Value<for<'a> fn(&'a u8)> = &v;
+/// ```
+///
+/// So is a typed `Map`, in keys and values alike:
+///
+/// ```compile_fail
+/// fn shorten<'a>(m: &'a goconc::Map<&'static str, u8>) -> &'a goconc::Map<&'a str, u8> { m }
+/// ```
+/// ```compile_fail
+/// fn shorten<'a>(m: &'a goconc::Map<u8, &'static str>) -> &'a goconc::Map<u8, &'a str> { m }
+/// ```
+/// ```
+/// fn same<'a>(m: &'a goconc::Map<&'static str, u8>) -> &'a goconc::Map<&'static str, u8> { m }
 /// ```
 ///
 /// So is a `Pool` (a `put` writes what another `get` takes), while a
@@ -227,5 +247,26 @@ pub mod variance {}
 /// ```
 /// let p = goconc::Pool::<std::cell::Cell<u8>>::with_new(|| std::cell::Cell::new(1)).unwrap();
 /// std::thread::scope(|sc| { sc.spawn(|| p.take().map(|c| c.get())); });
+/// ```
+///
+/// A typed map stores bytes, never a `K` or a `V`, so it is `Send + Sync`
+/// whatever they are; its `get_with` takes this thread's guard only:
+///
+/// ```
+/// fn send_sync<T: Send + Sync>() {}
+/// send_sync::<goconc::Map<String, Vec<u8>>>();
+/// send_sync::<goconc::Map<std::rc::Rc<u8>, std::cell::Cell<u8>>>();
+/// ```
+/// ```compile_fail,E0277
+/// let m: goconc::Map<u32, u32> = goconc::Map::new();
+/// goconc::read(|g| std::thread::scope(|s| {
+///     s.spawn(|| m.get_with(g, &1));
+/// }));
+/// ```
+/// ```
+/// let m: goconc::Map<u32, u32> = goconc::Map::new();
+/// goconc::read(|_outer| std::thread::scope(|s| {
+///     s.spawn(|| goconc::read(|g| m.get_with(g, &1)));
+/// }));
 /// ```
 pub mod send_sync {}

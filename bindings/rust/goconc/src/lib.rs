@@ -26,6 +26,7 @@
 //! these bindings call the exported functions of the same names.
 #![warn(missing_docs)]
 
+mod codec;
 #[cfg(doctest)]
 pub mod compile_fail;
 mod error;
@@ -33,6 +34,7 @@ mod map;
 mod once;
 mod pool;
 mod slice;
+mod typed_map;
 mod value;
 
 use std::ffi::CStr;
@@ -40,11 +42,13 @@ use std::marker::PhantomData;
 
 pub use goconc_sys as sys;
 
+pub use codec::{Decode, Encode};
 pub use error::{Error, ErrorKind, Result};
 pub use map::{ByteMap, Iter, MapOptions, MapStats, Update};
 pub use once::Once;
 pub use pool::{Pool, PoolBuilder, PoolGuard, PoolStats};
 pub use slice::{Slice, View, Zeroable};
+pub use typed_map::{Map, MapIter};
 pub use value::{Ref, Value};
 
 /// The loaded library's version string, e.g. `"1.0.0"`.
@@ -133,7 +137,7 @@ impl std::fmt::Debug for ReadGuard {
 /// Runs `f` inside a read section and returns what it returns.
 ///
 /// Everything borrowed through the guard ([`Value::load`],
-/// [`ByteMap::peek`]) stays valid until `f` returns, even if it is
+/// [`ByteMap::peek`], what [`Map::get_with`] decodes) stays valid until `f` returns, even if it is
 /// replaced, deleted or its container dropped meanwhile.  Sections nest and
 /// end when `f` returns or unwinds.  Never blocks; do not block inside `f`
 /// either (it holds back reclamation for every thread): take a [`Ref`] with
