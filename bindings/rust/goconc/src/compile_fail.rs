@@ -171,6 +171,15 @@ pub mod read_sections {}
 /// let w: &goconc::Value<for<'a> fn(&'a u8)> = &v;
 /// ```
 ///
+/// So is a `OnceValue` (the first `get_or_init` writes what all read):
+///
+/// ```compile_fail
+/// fn shorten<'a>(v: &'a goconc::OnceValue<&'static str>) -> &'a goconc::OnceValue<&'a str> { v }
+/// ```
+/// ```
+/// fn same<'a>(v: &'a goconc::OnceValue<&'static str>) -> &'a goconc::OnceValue<&'static str> { v }
+/// ```
+///
 /// So is a typed `Map`, in keys and values alike:
 ///
 /// ```compile_fail
@@ -247,6 +256,22 @@ pub mod variance {}
 /// ```
 /// let p = goconc::Pool::<std::cell::Cell<u8>>::with_new(|| std::cell::Cell::new(1)).unwrap();
 /// std::thread::scope(|sc| { sc.spawn(|| p.take().map(|c| c.get())); });
+/// ```
+///
+/// A `OnceValue` shares its `T` (`Sync`) that one thread made and another
+/// may drop (`Send`), as `OnceLock` does:
+///
+/// ```compile_fail,E0277
+/// static V: goconc::OnceValue<std::cell::Cell<u8>> = goconc::OnceValue::new();
+/// ```
+/// ```compile_fail,E0277
+/// let v = goconc::OnceValue::<std::rc::Rc<u8>>::new();
+/// std::thread::spawn(move || v.get().is_some());
+/// ```
+/// ```
+/// static V: goconc::OnceValue<std::sync::atomic::AtomicU8> = goconc::OnceValue::new();
+/// let v = goconc::OnceValue::<std::cell::Cell<u8>>::new(); // Send, not Sync
+/// std::thread::spawn(move || v.get().is_some());
 /// ```
 ///
 /// A typed map stores bytes, never a `K` or a `V`, so it is `Send + Sync`

@@ -45,7 +45,7 @@ pub use goconc_sys as sys;
 pub use codec::{Decode, Encode};
 pub use error::{Error, ErrorKind, Result};
 pub use map::{ByteMap, Iter, MapOptions, MapStats, Update};
-pub use once::Once;
+pub use once::{Once, OnceValue};
 pub use pool::{Pool, PoolBuilder, PoolGuard, PoolStats};
 pub use slice::{Slice, View, Zeroable};
 pub use typed_map::{Map, MapIter};
