@@ -1,6 +1,22 @@
 //! Safe Rust bindings for libgoconc: Go's concurrency-safe containers (a
-//! concurrent byte map, thread-safe slices with snapshots, an atomic value
-//! with safe reclamation, once, pool) over the C ABI of `libgoconc.so.1`.
+//! concurrent map, thread-safe slices with snapshots, an atomic value with
+//! safe reclamation, once, pool) over the C ABI of `libgoconc.so.1`.
+//!
+//! The typed API follows std's conventions ([`Map`], [`Value`],
+//! [`OnceValue`], [`Pool`]; constructors panic when out of memory, `try_`
+//! twins return errors):
+//!
+//! ```
+//! use goconc::Map;
+//!
+//! let m: Map<String, u32> = Map::new();
+//! m.insert("k".to_string(), 1);
+//! m.update("k", |v| v.map(|v| v + 1));
+//! assert_eq!(m.get("k"), Some(2));
+//! ```
+//!
+//! The byte-level API mirrors the C one and returns every status
+//! ([`ByteMap`], [`Slice`], [`Once`]):
 //!
 //! ```
 //! use goconc::ByteMap;
@@ -13,14 +29,16 @@
 //! ```
 //!
 //! Every type here is `Send + Sync` where its C counterpart may be used from
-//! any thread at once (each type's comment gives the argument).  Callbacks
-//! into Rust (a map's `update`/`range`, `Once::call_once`, a pool's `new`)
-//! go through `extern "C"` trampolines that catch a panic, let the C call
-//! return normally (C must never be unwound through), and resume the panic
-//! in the caller after the C call returned.
+//! any thread at once (each `unsafe impl` gives the argument), and
+//! invariant in its element type where storage is shared and written
+//! through `&self`.  Callbacks into Rust (a map's `update`/`range`, a
+//! once's closure, a pool's `new`) go through `extern "C"` trampolines that
+//! catch a panic, let the C call return normally (C must never be unwound
+//! through), and resume the panic in the caller after the C call returned.
 //!
-//! Read sections are lent as `&ReadGuard`s by [`read`]: a borrowed value
-//! from [`Value::load`] or [`ByteMap::peek`] lives as long as the closure.
+//! Read sections are lent as `&ReadGuard`s by [`read`] for the length of a
+//! closure: a borrow from [`Value::load`] or [`ByteMap::peek`] cannot
+//! outlive it.  (An owned guard could be leaked; see [`ReadGuard`].)
 //!
 //! The header's `static inline` fast paths are not reachable through FFI;
 //! these bindings call the exported functions of the same names.

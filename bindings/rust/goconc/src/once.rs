@@ -1,8 +1,8 @@
 //! `Once`: Go's `sync.Once` over `goconc_once`.
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
-use std::panic::{RefUnwindSafe, UnwindSafe};
 use std::os::raw::{c_int, c_void};
+use std::panic::{RefUnwindSafe, UnwindSafe};
 
 use goconc_sys as sys;
 

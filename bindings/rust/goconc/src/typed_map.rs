@@ -43,8 +43,10 @@ pub struct Map<K, V> {
     // Invariant in K and V (a write through &self stores what another
     // handle reads); fn pointers keep the map Send + Sync whatever K and V
     // are, which is right: only bytes cross threads, never a K or a V.
-    _kv: PhantomData<fn(K, V) -> (K, V)>,
+    _kv: Invariant<K, V>,
 }
+
+type Invariant<K, V> = PhantomData<fn(K, V) -> (K, V)>;
 
 /// The panicking methods' answer to a library error.
 #[track_caller]

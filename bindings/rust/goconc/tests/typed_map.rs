@@ -38,7 +38,7 @@ fn codecs_round_trip_and_refuse_foreign_bytes() {
     // Borrowed forms encode as their owned forms.
     assert_eq!("ab".to_bytes(), String::from("ab").to_bytes());
     assert_eq!(b"ab"[..].to_bytes(), vec![b'a', b'b'].to_bytes());
-    assert_eq!((&7u64).to_bytes(), 7u64.to_bytes());
+    assert_eq!(<&u64 as Encode>::to_bytes(&&7), 7u64.to_bytes());
     // Bytes no encoding of the type could have written.
     assert_eq!(u32::from_bytes(&[1, 2, 3]), None);
     assert_eq!(bool::from_bytes(&[2]), None);
