@@ -97,8 +97,9 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
         K: Borrow<Q>,
         Q: Encode + ?Sized,
     {
-        let v = k.with_bytes(|k| ok(self.bytes.load(k)));
-        v.map(|v| decode(&v))
+        // Decoding from the peeked bytes in a short read section saves the
+        // copy-out buffer (a heap allocation per lookup, even for a u64).
+        crate::read(|g| self.get_with(g, k))
     }
 
     /// The value under `k`, decoded straight from the map's own bytes
