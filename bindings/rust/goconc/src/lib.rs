@@ -116,7 +116,7 @@ pub fn barrier() -> Result<()> {
 /// that entered it, so neither the guard nor a `&ReadGuard` may reach
 /// another thread (where loads through it would be unprotected).
 ///
-/// ```compile_fail
+/// ```compile_fail,E0451
 /// // A guard cannot be made, only lent by goconc::read.
 /// let g = goconc::ReadGuard { _not_send_sync: std::marker::PhantomData };
 /// ```
