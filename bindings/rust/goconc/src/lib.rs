@@ -1,11 +1,27 @@
 //! Safe Rust bindings for libgoconc: Go's concurrency-safe containers (a
-//! concurrent byte map, thread-safe slices with snapshots, an atomic value
-//! with safe reclamation, once, pool) over the C ABI of `libgoconc.so.1`.
+//! concurrent map, thread-safe slices with snapshots, an atomic value with
+//! safe reclamation, once, pool) over the C ABI of `libgoconc.so.1`.
+//!
+//! The typed API follows std's conventions ([`Map`], [`Value`],
+//! [`OnceValue`], [`Pool`]; constructors panic when out of memory, `try_`
+//! twins return errors):
 //!
 //! ```
 //! use goconc::Map;
 //!
-//! let m = Map::new()?;
+//! let m: Map<String, u32> = Map::new();
+//! m.insert("k".to_string(), 1);
+//! m.update("k", |v| v.map(|v| v + 1));
+//! assert_eq!(m.get("k"), Some(2));
+//! ```
+//!
+//! The byte-level API mirrors the C one and returns every status
+//! ([`ByteMap`], [`Slice`], [`Once`]):
+//!
+//! ```
+//! use goconc::ByteMap;
+//!
+//! let m = ByteMap::new()?;
 //! m.store(b"k", b"v")?;
 //! assert_eq!(m.load(b"k")?, Some(b"v".to_vec()));
 //! assert!(m.delete(b"k")?);
@@ -13,24 +29,30 @@
 //! ```
 //!
 //! Every type here is `Send + Sync` where its C counterpart may be used from
-//! any thread at once (each type's comment gives the argument).  Callbacks
-//! into Rust (a map's `update`/`range`, `Once::call_once`, a pool's `new`)
-//! go through `extern "C"` trampolines that catch a panic, let the C call
-//! return normally (C must never be unwound through), and resume the panic
-//! in the caller after the C call returned.
+//! any thread at once (each `unsafe impl` gives the argument), and
+//! invariant in its element type where storage is shared and written
+//! through `&self`.  Callbacks into Rust (a map's `update`/`range`, a
+//! once's closure, a pool's `new`) go through `extern "C"` trampolines that
+//! catch a panic, let the C call return normally (C must never be unwound
+//! through), and resume the panic in the caller after the C call returned.
 //!
-//! Read sections are [`ReadGuard`]s: a borrowed value from
-//! [`Value::load`] or [`Map::peek`] lives as long as the guard.
+//! Read sections are lent as `&ReadGuard`s by [`read`] for the length of a
+//! closure: a borrow from [`Value::load`] or [`ByteMap::peek`] cannot
+//! outlive it.  (An owned guard could be leaked; see [`ReadGuard`].)
 //!
 //! The header's `static inline` fast paths are not reachable through FFI;
 //! these bindings call the exported functions of the same names.
 #![warn(missing_docs)]
 
+mod codec;
+#[cfg(doctest)]
+pub mod compile_fail;
 mod error;
 mod map;
 mod once;
 mod pool;
 mod slice;
+mod typed_map;
 mod value;
 
 use std::ffi::CStr;
@@ -38,11 +60,13 @@ use std::marker::PhantomData;
 
 pub use goconc_sys as sys;
 
+pub use codec::{Decode, Encode};
 pub use error::{Error, ErrorKind, Result};
-pub use map::{Iter, Map, MapOptions, MapStats, Update};
-pub use once::Once;
-pub use pool::{Pool, PoolBuilder, PoolStats};
+pub use map::{ByteMap, Iter, MapOptions, MapStats, Update};
+pub use once::{Once, OnceValue};
+pub use pool::{Pool, PoolBuilder, PoolGuard, PoolStats};
 pub use slice::{Slice, View, Zeroable};
+pub use typed_map::{Map, MapIter};
 pub use value::{Ref, Value};
 
 /// The loaded library's version string, e.g. `"1.0.0"`.
@@ -76,44 +100,83 @@ pub fn barrier() -> Result<()> {
     Error::check(unsafe { sys::goconc_barrier() }).map(drop)
 }
 
-/// A read section (RCU-style, `goconc_read_lock`/`goconc_read_unlock`):
-/// while a guard lives, nothing borrowed through it can be reclaimed.
+/// Proof that the calling thread is inside a read section (RCU-style,
+/// `goconc_read_lock`/`goconc_read_unlock`): while the `&ReadGuard` that
+/// [`read`] lends is alive, nothing borrowed through it can be reclaimed.
 ///
-/// Guards nest; the section ends when the thread's outermost guard drops.
-/// A guard is neither `Send` nor `Sync` (a read section belongs to its
-/// thread).  Do not block while holding one: it holds back reclamation for
-/// every thread; take a [`Ref`] with [`Value::acquire`] for long work.
+/// There is no way to own a guard: one is only ever lent, by [`read`], to
+/// a closure that must accept any lifetime for it.  An owned guard could be
+/// leaked (`Box::leak`, safe), lending `&'static` borrows; a `&'static T`
+/// with `T: Sync` may be sent to another thread, and when the leaking
+/// thread exits the library ends its section (`src/reclaim.c`,
+/// `thread_exit`) and reclaims what the borrow points to.  doc/bindings.md
+/// has the whole argument.
+///
+/// A guard is neither `Send` nor `Sync`: the section belongs to the thread
+/// that entered it, so neither the guard nor a `&ReadGuard` may reach
+/// another thread (where loads through it would be unprotected).
+///
+/// ```compile_fail,E0451
+/// // A guard cannot be made, only lent by goconc::read.
+/// let g = goconc::ReadGuard { _not_send_sync: std::marker::PhantomData };
+/// ```
 pub struct ReadGuard {
-    _not_send: PhantomData<*const ()>,
+    // *const (): neither Send nor Sync.  Private: no constructor outside.
+    _not_send_sync: PhantomData<*const ()>,
 }
 
 impl ReadGuard {
-    /// Enters a read section.  Never blocks, never fails.
-    pub fn new() -> ReadGuard {
-        // SAFETY: balanced by the unlock in Drop, on this thread (!Send).
+    fn enter() -> ReadGuard {
+        // SAFETY: no precondition; balanced by the unlock in Drop, which
+        // runs on this thread because a ReadGuard is !Send and is never
+        // handed out by value (read() owns it), so it cannot be leaked.
         unsafe { sys::goconc_read_lock() };
         ReadGuard {
-            _not_send: PhantomData,
+            _not_send_sync: PhantomData,
         }
-    }
-}
-
-impl Default for ReadGuard {
-    fn default() -> Self {
-        ReadGuard::new()
     }
 }
 
 impl Drop for ReadGuard {
     fn drop(&mut self) {
-        // SAFETY: this thread entered the section in ReadGuard::new.
+        // SAFETY: this thread entered the section in ReadGuard::enter and
+        // (!Send) is the thread dropping the guard; sections nest, so an
+        // inner read() closing first leaves the outer one open.
         unsafe { sys::goconc_read_unlock() };
     }
 }
 
-/// Enters a read section; shorthand for [`ReadGuard::new`].
-pub fn read_lock() -> ReadGuard {
-    ReadGuard::new()
+impl std::fmt::Debug for ReadGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReadGuard")
+    }
+}
+
+/// Runs `f` inside a read section and returns what it returns.
+///
+/// Everything borrowed through the guard ([`Value::load`],
+/// [`ByteMap::peek`], what [`Map::get_with`] decodes) stays valid until `f` returns, even if it is
+/// replaced, deleted or its container dropped meanwhile.  Sections nest and
+/// end when `f` returns or unwinds.  Never blocks; do not block inside `f`
+/// either (it holds back reclamation for every thread): take a [`Ref`] with
+/// [`Value::load_full`] for long work.  A panic in `f` ends the section as
+/// it unwinds.
+///
+/// ```
+/// let v = goconc::Value::from(String::from("config"));
+/// let len = goconc::read(|g| v.load(g).map_or(0, |s| s.len()));
+/// assert_eq!(len, 6);
+/// ```
+///
+/// Nothing borrowed through the guard can leave the closure:
+///
+/// ```compile_fail
+/// let v = goconc::Value::from(String::from("config"));
+/// let s: &String = goconc::read(|g| v.load(g).unwrap()); // borrow escapes
+/// ```
+pub fn read<R>(f: impl FnOnce(&ReadGuard) -> R) -> R {
+    let guard = ReadGuard::enter();
+    f(&guard)
 }
 
 /// Panic plumbing shared by the trampolines.

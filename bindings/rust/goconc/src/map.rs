@@ -1,4 +1,4 @@
-//! `Map`: the sharded concurrent hash map of byte strings.
+//! `ByteMap`: the sharded concurrent hash map of byte strings.
 use std::collections::VecDeque;
 use std::os::raw::{c_int, c_void};
 use std::ptr::{self, NonNull};
@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::panic::{self, Payload};
 use crate::ReadGuard;
 
-/// Options for [`Map::with_options`] (`goconc_map_options`).
+/// Options for [`ByteMap::with_options`] (`goconc_map_options`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MapOptions {
     /// Number of shards, a power of two; 0 = the library's default.
@@ -35,7 +35,7 @@ pub struct MapStats {
     pub buckets_moved: u64,
 }
 
-/// What an [`Map::update`] closure decides.
+/// What a [`ByteMap::update`] closure decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Update {
     /// Leave the entry as it is (absent stays absent).
@@ -48,12 +48,12 @@ pub enum Update {
 
 /// A concurrent map of byte-string keys to byte-string values
 /// (`goconc_map`, Go's `sync.Map` API).  Keys and values are copied in;
-/// values are copied out ([`Map::load`]) or borrowed for the life of a read
-/// section ([`Map::peek`]).  Every single-key operation is linearizable;
+/// values are copied out ([`ByteMap::load`]) or borrowed for the life of a read
+/// section ([`ByteMap::peek`]).  Every single-key operation is linearizable;
 /// loads never block.
 ///
 /// ```
-/// let m = goconc::Map::new()?;
+/// let m = goconc::ByteMap::new()?;
 /// m.store(b"hits", b"1")?;
 /// m.update(b"hits", |old| {
 ///     let n: u32 = std::str::from_utf8(old.unwrap()).unwrap().parse().unwrap();
@@ -62,33 +62,36 @@ pub enum Update {
 /// assert_eq!(m.load(b"hits")?.as_deref(), Some(&b"2"[..]));
 /// # Ok::<(), goconc::Error>(())
 /// ```
-pub struct Map {
+pub struct ByteMap {
     raw: NonNull<sys::goconc_map>,
 }
 
-// SAFETY: Send: a goconc_map is not tied to the thread that created it
+// SAFETY (both): Send: a goconc_map is not tied to the thread that created it
 // (the library registers whichever thread calls it).  Sync: every function
 // that takes a goconc_map* other than goconc_map_free is documented safe to
 // call from any number of threads at once (each operation is atomic and
 // linearizable; the map synchronizes internally), and all of them are
 // reached through &self.  goconc_map_free needs exclusive access: it is
 // only called from Drop, which has &mut self, so no other reference exists.
-// Callbacks (update, range) run on the calling thread, during the call.
-unsafe impl Send for Map {}
-unsafe impl Sync for Map {}
+// Callbacks (update, range) run on the calling thread, during the call, so
+// they need no Send bound.  Keys and values are bytes, copied in and out.
+// Tested by tests/map.rs (threads_store_into_one_map,
+// update_is_atomic_across_threads, map_is_send_and_sync).
+unsafe impl Send for ByteMap {}
+unsafe impl Sync for ByteMap {}
 
 /// First guess for a value's size; a short buffer costs one retry.
 const FIRST_CAP: usize = 128;
 
-impl Map {
+impl ByteMap {
     /// A new, empty map with the library's defaults.
-    pub fn new() -> Result<Map> {
-        Map::with_options(MapOptions::default())
+    pub fn new() -> Result<ByteMap> {
+        ByteMap::with_options(MapOptions::default())
     }
 
     /// A new, empty map.  [`ErrorKind::InvalidArgument`](crate::ErrorKind)
     /// for a shard count that is not a power of two.
-    pub fn with_options(opts: MapOptions) -> Result<Map> {
+    pub fn with_options(opts: MapOptions) -> Result<ByteMap> {
         let mut o = sys::goconc_map_options::init();
         o.shards = opts.shards;
         o.capacity_hint = opts.capacity_hint;
@@ -96,7 +99,7 @@ impl Map {
         let mut out = ptr::null_mut();
         // SAFETY: out and o are valid for the call; on_drop is NULL.
         Error::check(unsafe { sys::goconc_map_new(&mut out, &o) })?;
-        Ok(Map {
+        Ok(ByteMap {
             raw: NonNull::new(out).expect("goconc_map_new returned OK and NULL"),
         })
     }
@@ -344,7 +347,7 @@ impl Map {
     /// with `goconc_map_scan` (no read section is held between batches).
     /// Like Redis SCAN: a key present for the whole iteration is yielded at
     /// least once; a key can come twice only if its shard resized between
-    /// two batches.  Use [`Map::range`] for exactly once.  Out of memory
+    /// two batches.  Use [`ByteMap::range`] for exactly once.  Out of memory
     /// while fetching a batch panics, as allocation failure does in std;
     /// `range` returns it as an error instead.
     pub fn iter(&self) -> Iter<'_> {
@@ -409,20 +412,20 @@ impl Map {
     }
 }
 
-impl Drop for Map {
+impl Drop for ByteMap {
     fn drop(&mut self) {
         // SAFETY: &mut self: no other call runs on the map.
         unsafe { sys::goconc_map_free(self.ptr()) }
     }
 }
 
-impl std::fmt::Debug for Map {
+impl std::fmt::Debug for ByteMap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Map").field("len", &self.len()).finish()
+        f.debug_struct("ByteMap").field("len", &self.len()).finish()
     }
 }
 
-impl<'a> IntoIterator for &'a Map {
+impl<'a> IntoIterator for &'a ByteMap {
     type Item = (Vec<u8>, Vec<u8>);
     type IntoIter = Iter<'a>;
     fn into_iter(self) -> Iter<'a> {
@@ -430,9 +433,9 @@ impl<'a> IntoIterator for &'a Map {
     }
 }
 
-/// The iterator of [`Map::iter`].
+/// The iterator of [`ByteMap::iter`].
 pub struct Iter<'a> {
-    map: &'a Map,
+    map: &'a ByteMap,
     cursor: u64,
     started: bool,
     buf: VecDeque<(Vec<u8>, Vec<u8>)>,
@@ -478,10 +481,16 @@ impl Iterator for Iter<'_> {
 
 /// A slice over library memory; empty when len is 0 (the pointer may then
 /// be anything).
+///
+/// # Safety
+/// Unless `len` is 0, `p` points to `len` initialized bytes that stay
+/// valid and unchanged for `'a` (a callback's arguments, for the callback;
+/// a peeked value, for the read section).
 unsafe fn bytes<'a>(p: *const c_void, len: usize) -> &'a [u8] {
     if len == 0 || p.is_null() {
         &[]
     } else {
+        // SAFETY: the caller's promise; u8 needs no alignment.
         std::slice::from_raw_parts(p.cast(), len)
     }
 }
@@ -496,6 +505,10 @@ struct UpdateCtx<F> {
 /// panic is resumed instead).
 const PANICKED: c_int = -1;
 
+/// # Safety
+/// Called by goconc_map_update only, with the `UpdateCtx<F>` that
+/// `ByteMap::update` passed, `old` valid for `oldlen` bytes during the call
+/// when `found`, and `newval`/`newlen` writable.
 unsafe extern "C" fn update_trampoline<F>(
     ctx: *mut c_void,
     old: *const c_void,
@@ -507,11 +520,15 @@ unsafe extern "C" fn update_trampoline<F>(
 where
     F: FnOnce(Option<&[u8]>) -> Update,
 {
+    // SAFETY: ctx is update()'s UpdateCtx<F>, alive and not otherwise
+    // borrowed during the C call.
     let ctx = &mut *ctx.cast::<UpdateCtx<F>>();
     let f = match ctx.f.take() {
         Some(f) => f,
         None => return sys::GOCONC_EINVAL, // called twice: the contract says never
     };
+    // SAFETY: the library's old value lives until the callback returns,
+    // and f cannot keep the borrow (higher-ranked in F's bound).
     let old = (found != 0).then(|| bytes(old, oldlen));
     match panic::catch(|| f(old)) {
         Ok(Update::Keep) => sys::GOCONC_UPDATE_KEEP,
@@ -519,6 +536,7 @@ where
         Ok(Update::Store(v)) => {
             // Kept in ctx: *newval must stay valid until update returns.
             let v = ctx.newval.insert(v);
+            // SAFETY: the out pointers are writable (the callback contract).
             *newval = v.as_ptr().cast();
             *newlen = v.len();
             sys::GOCONC_UPDATE_STORE
@@ -535,6 +553,9 @@ struct RangeCtx<F> {
     panic: Option<Payload>,
 }
 
+/// # Safety
+/// Called by goconc_map_range only, with `ByteMap::range`'s `RangeCtx<F>`
+/// and an entry valid for the call.
 unsafe extern "C" fn range_trampoline<F>(
     ctx: *mut c_void,
     key: *const c_void,
@@ -545,6 +566,9 @@ unsafe extern "C" fn range_trampoline<F>(
 where
     F: FnMut(&[u8], &[u8]) -> bool,
 {
+    // SAFETY: ctx is range()'s RangeCtx<F>, borrowed by nothing else
+    // during the C call; the entry is valid until the callback returns and
+    // f cannot keep it (higher-ranked in F's bound).
     let ctx = &mut *ctx.cast::<RangeCtx<F>>();
     let (k, v) = (bytes(key, klen), bytes(val, vlen));
     match panic::catch(|| (ctx.f)(k, v)) {
@@ -557,6 +581,9 @@ where
     }
 }
 
+/// # Safety
+/// Called by goconc_map_scan only, with `Iter::next`'s buffer and an entry
+/// valid for the call.
 unsafe extern "C" fn collect_trampoline(
     ctx: *mut c_void,
     key: *const c_void,
@@ -564,6 +591,8 @@ unsafe extern "C" fn collect_trampoline(
     val: *const c_void,
     vlen: usize,
 ) -> c_int {
+    // SAFETY: ctx is the iterator's buffer, not otherwise borrowed during
+    // the C call; the entry is copied before the callback returns.
     let buf = &mut *ctx.cast::<VecDeque<(Vec<u8>, Vec<u8>)>>();
     // Allocation failure aborts the process in Rust; no panic can escape.
     buf.push_back((bytes(key, klen).to_vec(), bytes(val, vlen).to_vec()));

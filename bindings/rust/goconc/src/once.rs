@@ -1,6 +1,8 @@
 //! `Once`: Go's `sync.Once` over `goconc_once`.
 use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
 use std::os::raw::{c_int, c_void};
+use std::panic::{RefUnwindSafe, UnwindSafe};
 
 use goconc_sys as sys;
 
@@ -26,13 +28,14 @@ pub struct Once {
     raw: UnsafeCell<sys::goconc_once>,
 }
 
-// SAFETY: a goconc_once is made for concurrent use by any threads through
+// SAFETY (both): a goconc_once is made for concurrent use by any threads through
 // a shared pointer: goconc_once_try/goconc_once_done synchronize
 // internally (waiters sleep in the library; the done state is published
 // with a release store).  The closure runs on the calling thread only.
 // The bytes never need to stay at a fixed address between calls: Rust
 // moves a Once only when nothing borrows it, and a done or never-run once
-// is just its state word.
+// is just its state word.  Tested by tests/once.rs
+// (static_once_runs_once_across_threads: a static is shared by threads).
 unsafe impl Sync for Once {}
 unsafe impl Send for Once {}
 
@@ -41,21 +44,27 @@ struct Ctx<F> {
     panic: Option<Payload>,
 }
 
-/// Our status for "the closure panicked": non-zero, so goconc_once_try
-/// leaves the once not done and returns it.
-const PANICKED: c_int = -1;
+/// Our status for "the closure panicked or declined": non-zero, so
+/// goconc_once_try leaves the once not done and returns it.  Never shown
+/// to users: the panic is resumed, the declining caller knows.
+const NOT_DONE: c_int = -1;
 
-unsafe extern "C" fn trampoline<F: FnOnce()>(ctx: *mut c_void) -> c_int {
+/// # Safety
+/// Called by goconc_once_try only, with `run`'s `Ctx<F>`.
+unsafe extern "C" fn trampoline<F: FnOnce() -> bool>(ctx: *mut c_void) -> c_int {
+    // SAFETY: ctx is run()'s Ctx<F>, alive and not otherwise borrowed
+    // during the C call.
     let ctx = &mut *ctx.cast::<Ctx<F>>();
     let f = match ctx.f.take() {
         Some(f) => f,
         None => return sys::GOCONC_EINVAL, // called twice: the contract says never
     };
     match panic::catch(f) {
-        Ok(()) => 0,
+        Ok(true) => 0,
+        Ok(false) => NOT_DONE,
         Err(p) => {
             ctx.panic = Some(p);
-            PANICKED
+            NOT_DONE
         }
     }
 }
@@ -77,6 +86,18 @@ impl Once {
     /// panicking `f` as done.  Calling `call_once` on the same `Once` from
     /// inside `f` returns [`ErrorKind::Deadlock`](crate::ErrorKind).
     pub fn call_once<F: FnOnce()>(&self, f: F) -> Result<()> {
+        match self.run(|| {
+            f();
+            true
+        }) {
+            Err(e) if e.status() == NOT_DONE => unreachable!("f returned true or panicked"),
+            r => r,
+        }
+    }
+
+    /// Runs `f` if no earlier call completed; the once is done only if `f`
+    /// returns `true` (else the status is `NOT_DONE`).
+    fn run<F: FnOnce() -> bool>(&self, f: F) -> Result<()> {
         if self.is_completed() {
             return Ok(());
         }
@@ -115,5 +136,151 @@ impl std::fmt::Debug for Once {
         f.debug_struct("Once")
             .field("done", &self.is_completed())
             .finish()
+    }
+}
+
+/// A value set once, by whichever thread first asks for it: Go's
+/// `sync.OnceValue`, shaped like `std::sync::OnceLock` (over a
+/// [`Once`], 16 bytes plus the `T`).
+///
+/// ```
+/// static GREETING: goconc::OnceValue<String> = goconc::OnceValue::new();
+///
+/// let g = GREETING.get_or_init(|| "hello".to_string());
+/// assert_eq!(g, "hello");
+/// assert_eq!(GREETING.get_or_init(|| unreachable!()), "hello");
+///
+/// let port: goconc::OnceValue<u16> = goconc::OnceValue::new();
+/// assert!(port.get_or_try_init(|| "x".parse::<u16>()).is_err()); // still unset
+/// assert_eq!(port.get_or_try_init(|| "8080".parse::<u16>()), Ok(&8080));
+/// ```
+pub struct OnceValue<T> {
+    once: Once,
+    // Written once, by the thread running `once`'s closure, before the
+    // once is marked done; read only after is_completed (acquire).
+    // UnsafeCell also makes OnceValue invariant in T.
+    value: UnsafeCell<MaybeUninit<T>>,
+}
+
+// SAFETY: Sync: threads share the &T it hands out (T: Sync), and the
+// thread that initializes it moves a T in that another thread may drop
+// (T: Send); the one write happens before every read through the once's
+// release/acquire.  Send: moving it moves the T (T: Send).  Tested by
+// tests/once.rs (once_value_initialized_once_across_threads) and the
+// compile_fail doctests in lib.rs.
+unsafe impl<T: Send + Sync> Sync for OnceValue<T> {}
+unsafe impl<T: Send> Send for OnceValue<T> {}
+
+// A panic in an initializer leaves the value unset, never half-set, as
+// std's OnceLock (and, for Once, a panicking closure leaves it not done).
+impl<T: RefUnwindSafe + UnwindSafe> RefUnwindSafe for OnceValue<T> {}
+impl<T: UnwindSafe> UnwindSafe for OnceValue<T> {}
+impl RefUnwindSafe for Once {}
+
+impl<T> OnceValue<T> {
+    /// An unset value; usable in a `static`.
+    pub const fn new() -> OnceValue<T> {
+        OnceValue {
+            once: Once::new(),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+        }
+    }
+
+    /// The value, if set.
+    pub fn get(&self) -> Option<&T> {
+        if self.once.is_completed() {
+            // SAFETY: done means the value was written (run() marks the
+            // once done only after the write) and is never written again;
+            // the acquire load in is_completed orders the write before.
+            Some(unsafe { (*self.value.get()).assume_init_ref() })
+        } else {
+            None
+        }
+    }
+
+    /// The value, set by `f` if it is not set yet.  Callers arriving while
+    /// another runs its `f` wait for it.  A panic in `f` leaves the value
+    /// unset and resumes here.  Panics if `f` asks this same `OnceValue`
+    /// for its value (it would deadlock).
+    pub fn get_or_init<F: FnOnce() -> T>(&self, f: F) -> &T {
+        match self.get_or_try_init(|| Ok::<T, std::convert::Infallible>(f())) {
+            Ok(v) => v,
+            Err(e) => match e {},
+        }
+    }
+
+    /// The value, set by `f` if it is not set yet; when `f` fails, its
+    /// error is returned and the value stays unset (the next caller runs
+    /// its own `f`).  Otherwise as [`OnceValue::get_or_init`].
+    pub fn get_or_try_init<E, F>(&self, f: F) -> std::result::Result<&T, E>
+    where
+        F: FnOnce() -> std::result::Result<T, E>,
+    {
+        if let Some(v) = self.get() {
+            return Ok(v);
+        }
+        let mut failed = None;
+        let st = self.once.run(|| match f() {
+            Ok(v) => {
+                // SAFETY: only the thread running the once's closure gets
+                // here, once, and no reader looks before the once is done.
+                unsafe { (*self.value.get()).write(v) };
+                true
+            }
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        match st {
+            Ok(()) => Ok(self.get().expect("a done OnceValue holds its value")),
+            Err(e) => panic!("goconc::OnceValue: initialization re-entered ({e})"),
+        }
+    }
+
+    /// Sets the value if it is not set yet; otherwise hands `v` back.
+    pub fn set(&self, v: T) -> std::result::Result<(), T> {
+        let mut v = Some(v);
+        self.get_or_init(|| v.take().expect("the closure runs at most once"));
+        match v {
+            None => Ok(()),
+            Some(v) => Err(v),
+        }
+    }
+
+    /// The value, if set, taking it out.
+    pub fn into_inner(self) -> Option<T> {
+        let this = std::mem::ManuallyDrop::new(self);
+        if this.once.is_completed() {
+            // SAFETY: set (see get); `this` is never dropped, so the value
+            // is read out exactly once.
+            Some(unsafe { (*this.value.get()).assume_init_read() })
+        } else {
+            None
+        }
+    }
+}
+
+impl<T> Default for OnceValue<T> {
+    fn default() -> Self {
+        OnceValue::new()
+    }
+}
+
+impl<T> Drop for OnceValue<T> {
+    fn drop(&mut self) {
+        if self.once.is_completed() {
+            // SAFETY: set (see get), and &mut self: no borrow of it is left.
+            unsafe { (*self.value.get()).assume_init_drop() }
+        }
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for OnceValue<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("OnceValue").field(&self.get()).finish()
     }
 }

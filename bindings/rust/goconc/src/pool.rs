@@ -1,5 +1,6 @@
 //! `Pool<T>`: Go's `sync.Pool` of boxed objects over `goconc_pool`.
 use std::cell::Cell;
+use std::marker::PhantomData;
 use std::os::raw::c_void;
 use std::ptr::{self, NonNull};
 
@@ -29,18 +30,20 @@ struct Inner<T> {
 }
 
 /// A pool of reusable boxed objects with per-thread caches
-/// (`goconc_pool`): [`Pool::get`] returns a cached `Box<T>` if this thread
-/// can take one without waiting, else a new one from the `new` closure
-/// (else `None`); [`Pool::put`] gives one back.  Objects idle across two
-/// [`Pool::trim`] calls are dropped, as Go drops them across two garbage
-/// collections.
+/// (`goconc_pool`): [`Pool::get`] lends a cached object if this thread can
+/// take one without waiting, else a new one from the `new` closure (else
+/// `None`), and gives it back when the [`PoolGuard`] drops;
+/// [`Pool::take`] and [`Pool::put`] do the same by hand with `Box<T>`.
+/// Objects idle across two [`Pool::trim`] calls are dropped, as Go drops
+/// them across two garbage collections.
 ///
 /// ```
 /// let pool = goconc::Pool::with_new(|| Vec::<u8>::with_capacity(4096))?;
-/// let mut buf = pool.get().unwrap();
-/// buf.extend_from_slice(b"scratch");
-/// buf.clear();
-/// pool.put(buf);
+/// {
+///     let mut buf = pool.get().unwrap();
+///     buf.extend_from_slice(b"scratch");
+///     buf.clear();
+/// }                                   // back into the pool
 /// assert!(pool.get().unwrap().capacity() >= 4096);
 /// # Ok::<(), goconc::Error>(())
 /// ```
@@ -48,13 +51,18 @@ pub struct Pool<T: Send + 'static> {
     raw: NonNull<sys::goconc_pool>,
     // Boxed: its address is the C ctx of the callbacks.
     inner: Box<Inner<T>>,
+    // Invariant in T (as `inner`'s `dyn Fn() -> T` already makes it): a
+    // put through &self gives back what another get takes out.
+    _t: PhantomData<fn(T) -> T>,
 }
 
-// SAFETY: get/put/trim/stats are safe from any number of threads at once
-// (per-thread caches, a mutex for the shared level); goconc_pool_free is
-// only called from Drop.  Objects put on one thread are got on another
-// (T: Send); the closures run on whichever thread calls get (Send + Sync
-// bounds on them).  No &T is ever shared, so T need not be Sync.
+// SAFETY (both): get/put/trim/stats are safe from any number of threads at
+// once (per-thread caches, a mutex for the shared level); goconc_pool_free
+// is only called from Drop.  Objects put on one thread are got on another
+// and dropped on any (T: Send); the closures run on whichever thread calls
+// get or put (Send + Sync bounds on them).  No &T is ever shared, so T need
+// not be Sync.  Tested by tests/pool.rs (threads_never_share_an_object,
+// send_and_sync_bounds) and the compile_fail doctests in lib.rs.
 unsafe impl<T: Send + 'static> Send for Pool<T> {}
 unsafe impl<T: Send + 'static> Sync for Pool<T> {}
 
@@ -75,7 +83,11 @@ fn resume_pending() {
     }
 }
 
+/// # Safety
+/// Called by the library only, with the ctx of a live `Pool<T>`: the boxed
+/// `Inner<T>`, which outlives the pool.
 unsafe extern "C" fn new_trampoline<T: Send + 'static>(ctx: *mut c_void) -> *mut c_void {
+    // SAFETY: ctx is the pool's Inner<T>, only ever read.
     let inner = &*ctx.cast::<Inner<T>>();
     let new = match inner.new.as_ref() {
         Some(new) => new,
@@ -90,9 +102,13 @@ unsafe extern "C" fn new_trampoline<T: Send + 'static>(ctx: *mut c_void) -> *mut
     }
 }
 
+/// # Safety
+/// Called by the library only, once per object it owned and gives up.
 unsafe extern "C" fn free_trampoline<T: Send + 'static>(_ctx: *mut c_void, obj: *mut c_void) {
     // Runs in trim, put (over the limit), goconc_pool_free or at a thread's
     // exit; a panic in T's Drop is resumed by the pool call, if any.
+    // SAFETY: every object in a Pool<T> is a Box<T> (put or new_trampoline)
+    // and the library gives it up exactly once; T: Send, any thread drops.
     if let Err(p) = panic::catch(|| drop(Box::from_raw(obj.cast::<T>()))) {
         stash(p);
     }
@@ -138,6 +154,7 @@ impl<T: Send + 'static> PoolBuilder<T> {
         Ok(Pool {
             raw: NonNull::new(out).expect("goconc_pool_new returned OK and NULL"),
             inner,
+            _t: PhantomData,
         })
     }
 }
@@ -168,13 +185,24 @@ impl<T: Send + 'static> Pool<T> {
         self.raw.as_ptr()
     }
 
-    /// A cached object, else one from the `new` closure, else `None`.  A
+    /// Lends a cached object, else one from the `new` closure, else
+    /// `None`; the guard puts it back when dropped (see [`Pool::put`]).  A
     /// panic in `new` resumes here.
-    pub fn get(&self) -> Option<Box<T>> {
-        // SAFETY: valid pool; the objects in it are Box<T>s we put.
+    pub fn get(&self) -> Option<PoolGuard<'_, T>> {
+        self.take().map(|obj| PoolGuard {
+            pool: self,
+            obj: Some(obj),
+        })
+    }
+
+    /// A cached object, else one from the `new` closure, else `None`,
+    /// to keep (or [`Pool::put`] back).  A panic in `new` resumes here.
+    pub fn take(&self) -> Option<Box<T>> {
+        // SAFETY: valid pool; the objects in it are Box<T>s we put or
+        // new_trampoline made.
         let p = unsafe { sys::goconc_pool_get(self.ptr()) };
         resume_pending();
-        // SAFETY: the pool handed the object over to us.
+        // SAFETY: the pool handed the object, a Box<T>, over to us.
         NonNull::new(p).map(|p| unsafe { Box::from_raw(p.as_ptr().cast::<T>()) })
     }
 
@@ -212,6 +240,54 @@ impl<T: Send + 'static> Pool<T> {
             drops: st.drops,
             idle: st.idle,
         })
+    }
+}
+
+/// An object lent by [`Pool::get`]; derefs to `T` and goes back into the
+/// pool when dropped.  `Send` and `Sync` as `&Pool<T>` and `Box<T>` are.
+pub struct PoolGuard<'a, T: Send + 'static> {
+    pool: &'a Pool<T>,
+    obj: Option<Box<T>>, // Some until drop or into_inner
+}
+
+impl<'a, T: Send + 'static> PoolGuard<'a, T> {
+    /// Keeps the object instead of giving it back.
+    pub fn into_inner(mut guard: PoolGuard<'a, T>) -> Box<T> {
+        guard
+            .obj
+            .take()
+            .expect("a PoolGuard holds its object until dropped")
+    }
+}
+
+impl<T: Send + 'static> std::ops::Deref for PoolGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.obj
+            .as_deref()
+            .expect("a PoolGuard holds its object until dropped")
+    }
+}
+
+impl<T: Send + 'static> std::ops::DerefMut for PoolGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.obj
+            .as_deref_mut()
+            .expect("a PoolGuard holds its object until dropped")
+    }
+}
+
+impl<T: Send + 'static> Drop for PoolGuard<'_, T> {
+    fn drop(&mut self) {
+        if let Some(obj) = self.obj.take() {
+            self.pool.put(obj);
+        }
+    }
+}
+
+impl<T: Send + 'static + std::fmt::Debug> std::fmt::Debug for PoolGuard<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("PoolGuard").field(&**self).finish()
     }
 }
 

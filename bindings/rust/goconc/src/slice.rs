@@ -22,11 +22,14 @@ use crate::error::{Error, Result};
 pub unsafe trait Zeroable: Copy {}
 
 macro_rules! zeroable {
+    // SAFETY: see the impls for arrays and tuples below.
     ($($t:ty),*) => {$( unsafe impl Zeroable for $t {} )*};
 }
 zeroable!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize, f32, f64, bool, char);
 // SAFETY: an array or tuple of zeroable types is zeroable (padding is
-// irrelevant to validity).
+// irrelevant to validity).  The scalars above: zero is 0, 0.0, false and
+// '\0'.  tests/slice.rs (every_zeroable_type_reads_back_zero) reads a
+// zeroed element of each.
 unsafe impl<T: Zeroable, const N: usize> Zeroable for [T; N] {}
 unsafe impl<A: Zeroable, B: Zeroable> Zeroable for (A, B) {}
 unsafe impl<A: Zeroable, B: Zeroable, C: Zeroable> Zeroable for (A, B, C) {}
@@ -52,15 +55,22 @@ unsafe impl<A: Zeroable, B: Zeroable, C: Zeroable, D: Zeroable> Zeroable for (A,
 /// ```
 pub struct Slice<T: Copy> {
     raw: NonNull<sys::goconc_slice>,
-    _t: PhantomData<T>,
+    // Invariant in T: the storage is shared and written through &self, so
+    // a covariant Slice<&'static str> would coerce to &Slice<&'a str>,
+    // accept a short-lived &'a str and hand it back later as 'static.
+    _t: PhantomData<fn(T) -> T>,
 }
 
-// SAFETY: Send: the handle is not tied to a thread; the elements it
-// carries move with it, hence T: Send.  Sync: every function taking a
-// goconc_slice* is atomic with respect to every other call on the same
-// storage from any thread (goconc_slice_free is called only from Drop);
-// through &Slice a thread copies elements out (T: Send) and takes views
-// whose &[T] alias the same storage as other threads' views (T: Sync).
+// SAFETY (both): Send: the handle is not tied to a thread; the elements it
+// carries move with it (T: Send), and other handles or views onto the same
+// storage may stay behind, so sending one shares the elements (T: Sync).
+// Sync: every function taking a goconc_slice* is atomic with respect to
+// every other call on the same storage from any thread (goconc_slice_free
+// is called only from Drop); through &Slice a thread copies elements out
+// (T: Send) and takes views whose &[T] alias the same storage as other
+// threads' views (T: Sync).  Tested by tests/slice.rs
+// (concurrent_appends_and_snapshots, send_and_sync_bounds) and the
+// compile_fail doctests in lib.rs.
 unsafe impl<T: Copy + Send + Sync> Send for Slice<T> {}
 unsafe impl<T: Copy + Send + Sync> Sync for Slice<T> {}
 
@@ -261,6 +271,10 @@ impl<T: Copy> std::fmt::Debug for Slice<T> {
 /// An immutable snapshot of a [`Slice`] (`goconc_view`); derefs to `&[T]`.
 /// The elements never change and stay valid until the view is dropped,
 /// even after every slice handle is gone.
+///
+/// Covariant in `T`, as `&[T]` is: a view's elements are never written
+/// (the contract: a snapshot never changes, whatever the slice handles
+/// do), so a `View<&'static str>` may serve as a `View<&'a str>`.
 pub struct View<T> {
     // Boxed: the library may keep bookkeeping in `internal` that expects
     // the view to stay where it was filled in.
@@ -268,9 +282,11 @@ pub struct View<T> {
     _t: PhantomData<T>,
 }
 
-// SAFETY: a view is immutable shared memory owned by the library until
-// release, which any thread may call; its &[T] may alias other views on
-// other threads, hence T: Sync, and moving it moves Ts, hence T: Send.
+// SAFETY (both): a view is immutable shared memory owned by the library
+// until release, which any thread may call; its &[T] may alias other
+// views on other threads, hence T: Sync, and moving it moves Ts, hence
+// T: Send.  Tested by tests/slice.rs (views_cross_threads,
+// send_and_sync_bounds) and the compile_fail doctests in lib.rs.
 unsafe impl<T: Send + Sync> Send for View<T> {}
 unsafe impl<T: Send + Sync> Sync for View<T> {}
 

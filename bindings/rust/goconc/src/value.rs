@@ -13,37 +13,48 @@ use crate::error::{Error, Result};
 use crate::panic;
 use crate::ReadGuard;
 
-/// An atomic value holding a `T` on the heap (`goconc_value`).
+/// An atomic value holding a `T` on the heap (`goconc_value`), shaped
+/// like `arc_swap::ArcSwapOption`.
 ///
 /// Loads never block and never write shared memory: [`Value::load`]
-/// borrows the current `T` for the life of a [`ReadGuard`];
-/// [`Value::acquire`] gives an owned, counted [`Ref`] for longer use.
-/// Every operation is linearizable.  Each stored `T` is dropped exactly
-/// once, on whatever thread reclaims it, after it is no longer stored, no
-/// read section can see it and no `Ref` holds it (possibly after the
-/// `Value` itself is gone; [`crate::barrier`] waits for that).
+/// borrows the current `T` for the life of a [`ReadGuard`] (see
+/// [`crate::read`]); [`Value::load_full`] gives an owned, counted [`Ref`]
+/// for longer use.  Every operation is linearizable.  Each stored `T` is
+/// dropped exactly once, on whatever thread reclaims it, after it is no
+/// longer stored, no read section can see it and no `Ref` holds it
+/// (possibly after the `Value` itself is gone; [`crate::barrier`] waits for
+/// that).
+///
+/// Constructors and writes panic when the library runs out of memory (as
+/// std's collections fail on allocation failure); each has a `try_` twin
+/// that returns [`ErrorKind::OutOfMemory`](crate::ErrorKind) instead.
 ///
 /// ```
-/// use goconc::{Value, ReadGuard};
-/// let config = Value::with_value(String::from("v1"))?;
-/// {
-///     let g = ReadGuard::new();
-///     assert_eq!(config.load(&g).map(String::as_str), Some("v1"));
-/// }
-/// let old = config.swap(String::from("v2"))?.unwrap();
+/// use goconc::Value;
+/// let config = Value::new(String::from("v1"));
+/// assert_eq!(goconc::read(|g| config.load(g).map(|s| s.len())), Some(2));
+/// let old = config.swap(String::from("v2")).unwrap();
 /// assert_eq!(*old, "v1");            // still readable through the Ref
-/// # Ok::<(), goconc::Error>(())
+/// config.rcu(|cur| format!("{}+", cur.unwrap()));
+/// assert_eq!(config.load_cloned().as_deref(), Some("v2+"));
 /// ```
 pub struct Value<T: Send + Sync + 'static> {
     raw: NonNull<sys::goconc_value>,
-    _t: PhantomData<T>,
+    // Invariant in T: a store through &self writes a T that other handles
+    // read back as their T.  A covariant Value<for<'a> fn(&'a u8)> would
+    // coerce to &Value<fn(&'static u8)> and accept a function that keeps
+    // its argument, which the first type then calls with a short borrow.
+    _t: PhantomData<fn(T) -> T>,
 }
 
-// SAFETY: every value function is safe from any number of threads at once
-// (goconc_value_free is only called from Drop, with &mut self).  Loads on
-// several threads borrow the same T at once: T: Sync.  A T stored on one
-// thread is dropped on whichever thread reclaims it: T: Send.  T: 'static
-// because that drop can happen after every borrow in the program ended.
+// SAFETY (both): every value function is safe from any number of threads
+// at once (goconc_value_free is only called from Drop, with &mut self).
+// Loads on several threads borrow the same T at once: T: Sync.  A T stored
+// on one thread is dropped on whichever thread reclaims it, or moved out
+// of a swap/compare_and_swap on another: T: Send.  T: 'static because that
+// drop can happen after every borrow in the program ended.  Tested by
+// tests/value.rs (every_object_dropped_exactly_once_under_threads,
+// send_and_sync_bounds) and the compile_fail doctests in lib.rs.
 unsafe impl<T: Send + Sync + 'static> Send for Value<T> {}
 unsafe impl<T: Send + Sync + 'static> Sync for Value<T> {}
 
@@ -72,6 +83,10 @@ fn zst_layout<T>() -> Layout {
 }
 
 /// Takes back an object made by obj_new.
+///
+/// # Safety
+/// `p` came from `obj_new::<T>` and nothing else owns or borrows it any
+/// more (it was never stored, or the library handed it back).
 unsafe fn obj_take<T>(p: *mut T) -> T {
     if size_of::<T>() == 0 {
         let v = p.read();
@@ -86,16 +101,45 @@ unsafe fn obj_take<T>(p: *mut T) -> T {
 /// thread.  A panic in T's Drop cannot be resumed anywhere meaningful: it is
 /// caught here (the panic hook has already reported it) and the object
 /// counts as dropped.
+///
+/// # Safety
+/// Called by the library only, once per object it was given, after the
+/// object is unreachable (the reclamation contract).
 unsafe extern "C" fn destroy<T>(_ctx: *mut c_void, obj: *mut c_void) {
+    // SAFETY: every object a Value<T> stores comes from obj_new::<T>, and
+    // the library calls this once, when nothing can see the object.
     let _ = panic::catch(|| drop(obj_take::<T>(obj.cast())));
 }
 
+/// What an out-of-memory status becomes in the panicking methods.
+#[track_caller]
+fn oom(e: Error) -> ! {
+    panic!("goconc::Value: {e}")
+}
+
 impl<T: Send + Sync + 'static> Value<T> {
-    /// A new, empty value.
-    pub fn new() -> Result<Value<T>> {
+    /// A value holding `v`.  Panics when out of memory.
+    pub fn new(v: T) -> Value<T> {
+        Value::try_new(v).unwrap_or_else(|e| oom(e))
+    }
+
+    /// An empty value.  Panics when out of memory.
+    pub fn empty() -> Value<T> {
+        Value::try_empty().unwrap_or_else(|e| oom(e))
+    }
+
+    /// A value holding `v`, or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
+    pub fn try_new(v: T) -> Result<Value<T>> {
+        let val = Value::try_empty()?;
+        val.try_store(v)?;
+        Ok(val)
+    }
+
+    /// An empty value, or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
+    pub fn try_empty() -> Result<Value<T>> {
         let mut out = ptr::null_mut();
-        // SAFETY: out is valid; destroy matches goconc_destroy_fn and is
-        // instantiated for this T; its ctx is unused.
+        // SAFETY: out is valid for the call; destroy matches
+        // goconc_destroy_fn, is instantiated for this T and ignores ctx.
         Error::check(unsafe {
             sys::goconc_value_new(&mut out, Some(destroy::<T>), ptr::null_mut())
         })?;
@@ -105,24 +149,46 @@ impl<T: Send + Sync + 'static> Value<T> {
         })
     }
 
-    /// A new value holding `v`.
-    pub fn with_value(v: T) -> Result<Value<T>> {
-        let val = Value::new()?;
-        val.store(v)?;
-        Ok(val)
-    }
-
     fn ptr(&self) -> *mut sys::goconc_value {
         self.raw.as_ptr()
     }
 
-    /// The current object, borrowed for as long as `guard` lives (the read
-    /// section keeps it from being reclaimed, even if it is replaced or the
-    /// `Value` dropped meanwhile); `None` while empty.
+    /// The current object, borrowed for as long as the read section
+    /// `guard` stands for (it keeps the object from being reclaimed, even
+    /// if it is replaced or the `Value` dropped meanwhile); `None` while
+    /// empty.
     pub fn load<'g>(&self, _guard: &'g ReadGuard) -> Option<&'g T> {
-        // SAFETY: we are inside a read section (the guard); the object is
-        // a T made by obj_new and outlives the section.
+        // SAFETY: the guard proves this thread is inside a read section
+        // that lasts at least 'g (guards are only lent by crate::read, for
+        // the whole closure, and cannot reach other threads).  A non-NULL
+        // object is a T made by obj_new, never mutated while stored, and
+        // reclaimed only after every section that could see it ended.
         unsafe { sys::goconc_value_load(self.ptr()).cast::<T>().as_ref() }
+    }
+
+    /// A counted reference to the current object (`None` while empty),
+    /// usable outside read sections, across blocking calls and after the
+    /// `Value` is dropped.  Panics when out of memory.
+    pub fn load_full(&self) -> Option<Ref<T>> {
+        self.try_load_full().unwrap_or_else(|e| oom(e))
+    }
+
+    /// [`Value::load_full`], or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
+    pub fn try_load_full(&self) -> Result<Option<Ref<T>>> {
+        // goconc_value_acquire answers NULL both for "empty" and for "out
+        // of memory".  A value never becomes empty again once stored, so a
+        // non-empty load after a NULL, followed by a second NULL, can only
+        // be out of memory.
+        for _ in 0..2 {
+            // SAFETY: valid handle; a non-NULL answer is a reference we own.
+            if let Some(r) = unsafe { Ref::adopt(sys::goconc_value_acquire(self.ptr())) } {
+                return Ok(Some(r));
+            }
+            if crate::read(|g| self.load(g).is_none()) {
+                return Ok(None);
+            }
+        }
+        Err(Error::from_status(sys::GOCONC_ENOMEM))
     }
 
     /// A clone of the current object (`None` while empty).
@@ -130,81 +196,117 @@ impl<T: Send + Sync + 'static> Value<T> {
     where
         T: Clone,
     {
-        let g = ReadGuard::new();
-        self.load(&g).cloned()
+        crate::read(|g| self.load(g).cloned())
     }
 
     /// Stores `v`; the replaced object is dropped once nothing can see it.
-    /// On failure (out of memory) `v` is dropped and nothing changes.
-    pub fn store(&self, v: T) -> Result<()> {
+    /// Panics when out of memory.
+    pub fn store(&self, v: T) {
+        self.try_store(v).unwrap_or_else(|e| oom(e))
+    }
+
+    /// [`Value::store`]; on failure (out of memory) `v` is dropped and
+    /// nothing changes.
+    pub fn try_store(&self, v: T) -> Result<()> {
         let p = obj_new(v);
         // SAFETY: p is a fresh object; on success the value owns it.
         let st = unsafe { sys::goconc_value_store(self.ptr(), p.cast()) };
         if st < 0 {
-            // SAFETY: on failure p stays ours.
+            // SAFETY: on failure p stays ours and was never published.
             drop(unsafe { obj_take(p) });
         }
         Error::check(st).map(drop)
     }
 
     /// Stores `v` and returns a reference to the object it replaced
-    /// (`None` if the value was empty).
-    pub fn swap(&self, v: T) -> Result<Option<Ref<T>>> {
+    /// (`None` if the value was empty).  Panics when out of memory.
+    pub fn swap(&self, v: T) -> Option<Ref<T>> {
+        self.try_swap(v).unwrap_or_else(|e| oom(e))
+    }
+
+    /// [`Value::swap`], or [`ErrorKind::OutOfMemory`](crate::ErrorKind)
+    /// (`v` dropped, nothing changed).
+    pub fn try_swap(&self, v: T) -> Result<Option<Ref<T>>> {
         let p = obj_new(v);
         let mut old = ptr::null_mut();
-        // SAFETY: as store; old receives a reference we now own.
+        // SAFETY: as try_store; old receives a reference we now own.
         let st = unsafe { sys::goconc_value_swap(self.ptr(), p.cast(), &mut old) };
         if st < 0 {
-            // SAFETY: nothing changed; p stays ours.
+            // SAFETY: nothing changed; p stays ours and was never published.
             drop(unsafe { obj_take(p) });
             return Err(Error::from_status(st));
         }
-        Ok(Ref::adopt(old))
+        // SAFETY: on OK, old is NULL or a reference handed to us.
+        Ok(unsafe { Ref::adopt(old) })
     }
 
-    /// Stores `new` only if the current object is `current` (compared by
-    /// address: pass what [`Value::load`] or a [`Ref`] gave you; `None`
-    /// means "only if empty").  `Ok(Ok(()))` when stored; `Ok(Err(new))`
-    /// hands `new` back when the current object is another one.
-    pub fn compare_and_swap(
+    /// Stores `new` only if the current object is `current`, compared by
+    /// identity (address): pass what [`Value::load`] or a [`Ref`] gave you,
+    /// which keeps it alive and so its address unique; `None` means "only
+    /// if empty".  `Ok(())` when stored; `Err(new)` hands `new` back when
+    /// the current object is another one.  Panics when out of memory.
+    pub fn compare_and_swap(&self, current: Option<&T>, new: T) -> std::result::Result<(), T> {
+        self.try_compare_and_swap(current, new)
+            .unwrap_or_else(|e| oom(e))
+    }
+
+    /// [`Value::compare_and_swap`], or
+    /// [`ErrorKind::OutOfMemory`](crate::ErrorKind) (`new` dropped).
+    pub fn try_compare_and_swap(
         &self,
         current: Option<&T>,
         new: T,
     ) -> Result<std::result::Result<(), T>> {
         let expect = current.map_or(ptr::null(), |r| r as *const T);
         let p = obj_new(new);
-        // SAFETY: p is fresh; on anything but OK it stays ours.
+        // SAFETY: p is fresh; the library only compares `expect` with the
+        // current pointer, never dereferences it.
         let st = unsafe { sys::goconc_value_compare_and_swap(self.ptr(), expect.cast(), p.cast()) };
         match st {
             sys::GOCONC_OK => Ok(Ok(())),
-            // SAFETY: CHANGED and failures leave p with us.
+            // SAFETY: CHANGED leaves p with us, never published.
             sys::GOCONC_CHANGED => Ok(Err(unsafe { obj_take(p) })),
             st => {
+                // SAFETY: failures leave p with us, never published.
                 drop(unsafe { obj_take(p) });
                 Err(Error::from_status(st))
             }
         }
     }
 
-    /// A counted reference to the current object, usable outside read
-    /// sections and across blocking calls, even after the `Value` is
-    /// dropped; `Ok(None)` while empty.
-    pub fn acquire(&self) -> Result<Option<Ref<T>>> {
-        // goconc_value_acquire answers NULL both for "empty" and for "out
-        // of memory".  A value never becomes empty again once stored, so a
-        // non-empty load after a NULL, followed by a second NULL, can only
-        // be out of memory.
-        for _ in 0..2 {
-            // SAFETY: valid handle.
-            if let Some(r) = Ref::adopt(unsafe { sys::goconc_value_acquire(self.ptr()) }) {
-                return Ok(Some(r));
-            }
-            let g = ReadGuard::new();
-            if self.load(&g).is_none() {
-                return Ok(None);
+    /// Read-copy-update: replaces the current object with `f(current)`,
+    /// retrying with the newer object when another thread stored first,
+    /// and returns the object replaced.  `f` may run several times and
+    /// runs outside any read section (the current object is held by a
+    /// [`Ref`]).  Panics when out of memory.
+    pub fn rcu<F>(&self, mut f: F) -> Option<Ref<T>>
+    where
+        F: FnMut(Option<&T>) -> T,
+    {
+        let mut cur = self.load_full();
+        loop {
+            let new = f(cur.as_deref());
+            // The Ref keeps cur alive, so no other object can have its
+            // address: a match means nothing was stored in between.
+            match self.compare_and_swap(cur.as_deref(), new) {
+                Ok(()) => return cur,
+                Err(_) => cur = self.load_full(),
             }
         }
-        Err(Error::from_status(sys::GOCONC_ENOMEM))
+    }
+}
+
+impl<T: Send + Sync + 'static> Default for Value<T> {
+    /// An empty value.  Panics when out of memory.
+    fn default() -> Self {
+        Value::empty()
+    }
+}
+
+impl<T: Send + Sync + 'static> From<T> for Value<T> {
+    /// A value holding `v`.  Panics when out of memory.
+    fn from(v: T) -> Self {
+        Value::new(v)
     }
 }
 
@@ -218,8 +320,7 @@ impl<T: Send + Sync + 'static> Drop for Value<T> {
 
 impl<T: Send + Sync + 'static + std::fmt::Debug> std::fmt::Debug for Value<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let g = ReadGuard::new();
-        f.debug_tuple("Value").field(&self.load(&g)).finish()
+        crate::read(|g| f.debug_tuple("Value").field(&self.load(g)).finish())
     }
 }
 
@@ -232,16 +333,20 @@ pub struct Ref<T> {
 }
 
 // SAFETY: releasing is valid on any thread and may drop the T there
-// (T: Send); references on several threads share the T (T: Sync).
+// (T: Send); references on several threads share the T (T: Sync).  Tested
+// by tests/value.rs (load_full_outlives_the_value sends one).  Covariant in
+// T, as Arc is: a Ref only reads.
 unsafe impl<T: Send + Sync> Send for Ref<T> {}
 unsafe impl<T: Send + Sync> Sync for Ref<T> {}
 
 impl<T> Ref<T> {
-    fn adopt(r: *mut sys::goconc_value_ref) -> Option<Ref<T>> {
+    /// # Safety
+    /// `r` is NULL or a reference the caller owns, from a `Value<T>`.
+    unsafe fn adopt(r: *mut sys::goconc_value_ref) -> Option<Ref<T>> {
         let raw = NonNull::new(r)?;
         // SAFETY: a valid reference holds a non-NULL object (store refuses
         // NULL), one of our Ts.
-        let obj = unsafe { sys::goconc_value_ref_get(raw.as_ptr()) }.cast::<T>();
+        let obj = sys::goconc_value_ref_get(raw.as_ptr()).cast::<T>();
         Some(Ref {
             raw,
             obj: NonNull::new(obj).expect("a goconc_value_ref without an object"),

@@ -38,12 +38,12 @@ fn error_kinds_and_messages() {
 }
 
 #[test]
-fn read_guards_nest() {
-    let a = goconc::read_lock();
-    let b = goconc::ReadGuard::new();
-    drop(a);
-    assert_eq!(goconc::barrier().unwrap_err().kind(), ErrorKind::Deadlock); // b still open
-    drop(b);
+fn read_sections_nest() {
+    let inner_ended = goconc::read(|_| {
+        goconc::read(|_| ());
+        goconc::barrier().unwrap_err().kind() // the outer one still open
+    });
+    assert_eq!(inner_ended, ErrorKind::Deadlock);
     goconc::barrier().unwrap();
     goconc::synchronize().unwrap();
 }

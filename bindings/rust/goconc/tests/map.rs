@@ -1,4 +1,4 @@
-//! goconc::Map.
+//! goconc::ByteMap.
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -6,11 +6,11 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
-use goconc::{ErrorKind, Map, MapOptions, ReadGuard, Update};
+use goconc::{read, ByteMap, ErrorKind, MapOptions, Update};
 
 #[test]
 fn store_load_delete_len() {
-    let m = Map::new().unwrap();
+    let m = ByteMap::new().unwrap();
     assert!(m.is_empty());
     assert_eq!(m.load(b"k").unwrap(), None);
     m.store(b"k", b"v").unwrap();
@@ -27,7 +27,7 @@ fn store_load_delete_len() {
 
 #[test]
 fn values_larger_than_the_first_buffer() {
-    let m = Map::new().unwrap();
+    let m = ByteMap::new().unwrap();
     for size in [127usize, 128, 129, 5000, 1 << 20] {
         let v: Vec<u8> = (0..size).map(|i| i as u8).collect();
         m.store(b"big", &v).unwrap();
@@ -41,7 +41,7 @@ fn values_larger_than_the_first_buffer() {
 
 #[test]
 fn go_style_operations() {
-    let m = Map::new().unwrap();
+    let m = ByteMap::new().unwrap();
     assert_eq!(m.load_or_store(b"k", b"1").unwrap(), None);
     assert_eq!(m.load_or_store(b"k", b"2").unwrap(), Some(b"1".to_vec()));
     assert_eq!(m.swap(b"k", b"3").unwrap(), Some(b"1".to_vec()));
@@ -58,19 +58,20 @@ fn go_style_operations() {
 
 #[test]
 fn peek_borrows_for_the_guard() {
-    let m = Map::new().unwrap();
+    let m = ByteMap::new().unwrap();
     m.store(b"k", b"first").unwrap();
-    let g = ReadGuard::new();
-    let v = m.peek(b"k", &g).unwrap().unwrap();
-    m.store(b"k", b"second").unwrap();
-    m.delete(b"k").unwrap();
-    assert_eq!(v, b"first"); // unchanged while the guard lives
-    assert_eq!(m.peek(b"k", &g).unwrap(), None);
+    read(|g| {
+        let v = m.peek(b"k", g).unwrap().unwrap();
+        m.store(b"k", b"second").unwrap();
+        m.delete(b"k").unwrap();
+        assert_eq!(v, b"first"); // unchanged while the section lasts
+        assert_eq!(m.peek(b"k", g).unwrap(), None);
+    });
 }
 
 #[test]
 fn update_store_keep_delete() {
-    let m = Map::new().unwrap();
+    let m = ByteMap::new().unwrap();
     m.update(b"k", |old| {
         assert_eq!(old, None);
         Update::Store(b"1".to_vec())
@@ -92,7 +93,7 @@ fn update_store_keep_delete() {
 
 #[test]
 fn update_may_read_but_not_write() {
-    let m = Map::new().unwrap();
+    let m = ByteMap::new().unwrap();
     m.store(b"other", b"o").unwrap();
     let mut seen = None;
     m.update(b"k", |_| {
@@ -109,7 +110,7 @@ fn update_may_read_but_not_write() {
 
 #[test]
 fn update_panic_is_resumed_and_changes_nothing() {
-    let m = Map::new().unwrap();
+    let m = ByteMap::new().unwrap();
     m.store(b"k", b"v").unwrap();
     let r = catch_unwind(AssertUnwindSafe(|| {
         m.update(b"k", |_| panic!("closure panicked")).unwrap();
@@ -124,7 +125,7 @@ fn update_panic_is_resumed_and_changes_nothing() {
 
 #[test]
 fn range_and_iter() {
-    let m = Map::new().unwrap();
+    let m = ByteMap::new().unwrap();
     let want: HashMap<Vec<u8>, Vec<u8>> = (0..500)
         .map(|i| (format!("k{i}").into_bytes(), format!("v{i}").into_bytes()))
         .collect();
@@ -162,7 +163,7 @@ fn range_and_iter() {
 
 #[test]
 fn range_panic_is_resumed() {
-    let m = Map::new().unwrap();
+    let m = ByteMap::new().unwrap();
     m.store(b"a", b"1").unwrap();
     let r = catch_unwind(AssertUnwindSafe(|| m.range(|_, _| panic!("in range"))));
     assert!(r.is_err());
@@ -171,7 +172,7 @@ fn range_panic_is_resumed() {
 
 #[test]
 fn options_stats_clear_reserve_maintain() {
-    let m = Map::with_options(MapOptions {
+    let m = ByteMap::with_options(MapOptions {
         shards: 4,
         capacity_hint: 100,
         seed: 7,
@@ -189,7 +190,7 @@ fn options_stats_clear_reserve_maintain() {
     assert_eq!(m.stats().unwrap().shards_migrating, 0);
     m.clear().unwrap();
     assert_eq!(m.len(), 0);
-    let e = Map::with_options(MapOptions {
+    let e = ByteMap::with_options(MapOptions {
         shards: 3,
         ..Default::default()
     })
@@ -201,7 +202,7 @@ fn options_stats_clear_reserve_maintain() {
 fn threads_store_into_one_map() {
     const THREADS: usize = 8;
     const KEYS: usize = 5000;
-    let m = Arc::new(Map::new().unwrap());
+    let m = Arc::new(ByteMap::new().unwrap());
     let start = Arc::new(Barrier::new(THREADS));
     let hs: Vec<_> = (0..THREADS)
         .map(|t| {
@@ -240,7 +241,7 @@ fn threads_store_into_one_map() {
 fn update_is_atomic_across_threads() {
     const THREADS: usize = 4;
     const PER: u64 = 2000;
-    let m = Arc::new(Map::new().unwrap());
+    let m = Arc::new(ByteMap::new().unwrap());
     m.store(b"n", &0u64.to_le_bytes()).unwrap();
     let hs: Vec<_> = (0..THREADS)
         .map(|_| {
@@ -265,7 +266,7 @@ fn update_is_atomic_across_threads() {
 
 #[test]
 fn iterate_while_others_write() {
-    let m = Arc::new(Map::new().unwrap());
+    let m = Arc::new(ByteMap::new().unwrap());
     for i in 0..300u32 {
         m.store(format!("stable{i}").as_bytes(), b"s").unwrap();
     }
@@ -306,5 +307,5 @@ fn iterate_while_others_write() {
 #[test]
 fn map_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
-    assert_send_sync::<Map>();
+    assert_send_sync::<ByteMap>();
 }

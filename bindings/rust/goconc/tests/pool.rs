@@ -37,10 +37,10 @@ fn counting_pool(max_idle: usize) -> (Pool<Obj>, Arc<AtomicUsize>, Arc<AtomicUsi
 #[test]
 fn reuse_on_the_same_thread() {
     let (p, made, _) = counting_pool(0);
-    let a = p.get().unwrap();
+    let a = p.take().unwrap();
     let id = a.id;
     p.put(a);
-    assert_eq!(p.get().unwrap().id, id);
+    assert_eq!(p.take().unwrap().id, id);
     assert_eq!(made.load(Ordering::SeqCst), 1);
     let st = p.stats().unwrap();
     assert_eq!((st.gets, st.puts, st.hits, st.news), (2, 1, 1, 1));
@@ -49,10 +49,10 @@ fn reuse_on_the_same_thread() {
 #[test]
 fn without_new_fn() {
     let p: Pool<String> = Pool::new().unwrap();
-    assert!(p.get().is_none());
+    assert!(p.take().is_none());
     p.put(Box::new("x".into()));
-    assert_eq!(*p.get().unwrap(), "x");
-    assert!(p.get().is_none());
+    assert_eq!(*p.take().unwrap(), "x");
+    assert!(p.take().is_none());
 }
 
 #[test]
@@ -62,28 +62,28 @@ fn reset_runs_on_put() {
         .reset(|v| v.clear())
         .build()
         .unwrap();
-    let mut v = p.get().unwrap();
+    let mut v = p.take().unwrap();
     v.extend_from_slice(b"dirty");
     p.put(v);
-    assert!(p.get().unwrap().is_empty());
+    assert!(p.take().unwrap().is_empty());
 }
 
 #[test]
 fn panic_in_new_is_resumed_by_get() {
     let p: Pool<u32> = Pool::with_new(|| panic!("no objects today")).unwrap();
-    let r = catch_unwind(AssertUnwindSafe(|| p.get()));
+    let r = catch_unwind(AssertUnwindSafe(|| p.take()));
     assert_eq!(
         r.unwrap_err().downcast_ref::<&str>(),
         Some(&"no objects today")
     );
     p.put(Box::new(5));
-    assert_eq!(*p.get().unwrap(), 5);
+    assert_eq!(*p.take().unwrap(), 5);
 }
 
 #[test]
 fn every_object_is_dropped_once() {
     let (p, made, drops) = counting_pool(8);
-    let objs: Vec<_> = (0..100).map(|_| p.get().unwrap()).collect();
+    let objs: Vec<_> = (0..100).map(|_| p.take().unwrap()).collect();
     for o in objs {
         p.put(o);
     }
@@ -95,7 +95,7 @@ fn every_object_is_dropped_once() {
     assert_eq!(p.stats().unwrap().idle, 0);
     assert_eq!(drops.load(Ordering::SeqCst), 100);
     for _ in 0..5 {
-        let o = p.get().unwrap();
+        let o = p.take().unwrap();
         p.put(o);
     }
     drop(p);
@@ -115,7 +115,7 @@ fn threads_never_share_an_object() {
                 start.wait();
                 let mut conflicts = 0;
                 for _ in 0..5000 {
-                    let o = p.get().unwrap();
+                    let o = p.take().unwrap();
                     if o.in_use.fetch_add(1, Ordering::SeqCst) != 0 {
                         conflicts += 1;
                     }
@@ -133,4 +133,45 @@ fn threads_never_share_an_object() {
     assert_eq!(st.hits + st.news, st.gets);
     drop(Arc::try_unwrap(p).ok().unwrap());
     assert_eq!(drops.load(Ordering::SeqCst), made.load(Ordering::SeqCst));
+}
+
+#[test]
+fn guards_give_objects_back() {
+    let (p, made, dropped) = counting_pool(0);
+    let id = {
+        let mut a = p.get().unwrap();
+        a.id += 1000; // DerefMut
+        a.id
+    }; // back into the pool
+    assert_eq!(p.get().unwrap().id, id); // the same object again
+    let kept = goconc::PoolGuard::into_inner(p.get().unwrap());
+    assert_eq!(kept.id, id);
+    let fresh = p.get().unwrap(); // the pool had nothing left for this thread
+    assert_ne!(fresh.id, id);
+    drop(fresh);
+    drop(kept);
+    drop(p);
+    assert_eq!(made.load(Ordering::SeqCst), dropped.load(Ordering::SeqCst));
+    let empty: Pool<u8> = Pool::new().unwrap();
+    assert!(empty.get().is_none());
+}
+
+#[test]
+fn send_and_sync_bounds() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Pool<Vec<u8>>>();
+    send_sync::<goconc::PoolGuard<'static, Vec<u8>>>();
+    // T need only be Send: objects move between threads, never shared.
+    send_sync::<Pool<std::cell::Cell<u8>>>();
+    let p = Pool::with_new(|| std::cell::Cell::new(0u8)).unwrap();
+    thread::scope(|s| {
+        for t in 1..=4u8 {
+            let p = &p;
+            s.spawn(move || {
+                let c = p.get().unwrap();
+                c.set(t);
+                assert_eq!(c.get(), t);
+            });
+        }
+    });
 }

@@ -195,3 +195,55 @@ fn views_cross_threads() {
     let sum = thread::spawn(move || v.iter().sum::<u64>()).join().unwrap();
     assert_eq!(sum, 6);
 }
+
+#[test]
+fn send_and_sync_bounds() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Slice<u64>>();
+    send_sync::<goconc::View<u64>>();
+    send_sync::<Slice<&'static str>>();
+    // A handle sent away while another handle and a view onto the same
+    // storage stay here: both sides see the storage's one truth.
+    let a = Slice::from_slice(&["x", "y"]).unwrap();
+    let b = a.reslice(0, 2, 2).unwrap();
+    let before = a.snapshot().unwrap();
+    thread::spawn(move || b.set(0, "z").unwrap())
+        .join()
+        .unwrap();
+    assert_eq!(a.get(0).unwrap(), "z");
+    assert_eq!(&*before, &["x", "y"]);
+}
+
+fn zero_reads_back<T: goconc::Zeroable + PartialEq + std::fmt::Debug>(zero: T) {
+    let s = Slice::<T>::with_len(3, 3).unwrap();
+    for i in 0..3 {
+        assert_eq!(s.get(i).unwrap(), zero);
+    }
+    let grown = Slice::<T>::with_capacity(2).unwrap();
+    let past_len = grown.reslice_into_cap(0, 2, 2).unwrap();
+    assert_eq!(past_len.to_vec().unwrap(), vec![zero, zero]);
+}
+
+#[test]
+fn every_zeroable_type_reads_back_zero() {
+    zero_reads_back(0u8);
+    zero_reads_back(0u16);
+    zero_reads_back(0u32);
+    zero_reads_back(0u64);
+    zero_reads_back(0u128);
+    zero_reads_back(0usize);
+    zero_reads_back(0i8);
+    zero_reads_back(0i16);
+    zero_reads_back(0i32);
+    zero_reads_back(0i64);
+    zero_reads_back(0i128);
+    zero_reads_back(0isize);
+    zero_reads_back(0f32);
+    zero_reads_back(0f64);
+    zero_reads_back(false);
+    zero_reads_back('\0');
+    zero_reads_back([0u16; 5]);
+    zero_reads_back((0u8, 0u64));
+    zero_reads_back((0u8, false, 0f32));
+    zero_reads_back((0u8, 0u16, 0u32, '\0'));
+}

@@ -1,0 +1,129 @@
+//! `Encode` and `Decode`: how the typed [`Map`](crate::Map) turns keys and
+//! values into the bytes the library stores, and back.
+
+/// A type that can be written as the bytes a [`Map`](crate::Map) stores.
+///
+/// Two keys are the same key exactly when their bytes are equal, so an
+/// encoding must be a function of the value (no addresses, no padding),
+/// and a borrowed form used for lookups (`str` for `String`, `[u8]` for
+/// `Vec<u8>`) must encode as its owned form does, as `Borrow` asks of
+/// `Hash` and `Eq`.  A wrong encoding gives wrong answers or panics, never
+/// undefined behaviour: the trait is safe to implement.
+pub trait Encode {
+    /// Calls `f` with the bytes that stand for `self` (borrowed where the
+    /// type already is bytes, in a stack buffer for numbers).
+    fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R;
+
+    /// The bytes, owned.
+    fn to_bytes(&self) -> Vec<u8> {
+        self.with_bytes(<[u8]>::to_vec)
+    }
+}
+
+/// A type that can be rebuilt from the bytes its [`Encode`] wrote.
+pub trait Decode: Sized {
+    /// The value `bytes` stand for; `None` when they are not bytes this
+    /// type's encoding could have written (the typed map then panics: only
+    /// a wrong `Encode`/`Decode` pair can get there).
+    fn from_bytes(bytes: &[u8]) -> Option<Self>;
+}
+
+impl<T: Encode + ?Sized> Encode for &T {
+    fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
+        (**self).with_bytes(f)
+    }
+}
+
+// Integers: fixed-width little-endian, so a key's bytes do not depend on
+// the machine that wrote them.
+macro_rules! int_codec {
+    ($($t:ty),*) => {$(
+        impl Encode for $t {
+            fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
+                f(&self.to_le_bytes())
+            }
+        }
+        impl Decode for $t {
+            fn from_bytes(bytes: &[u8]) -> Option<Self> {
+                bytes.try_into().ok().map(<$t>::from_le_bytes)
+            }
+        }
+    )*};
+}
+int_codec!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
+
+impl Encode for bool {
+    fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
+        f(&[*self as u8])
+    }
+}
+
+impl Decode for bool {
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        match bytes {
+            [0] => Some(false),
+            [1] => Some(true),
+            _ => None,
+        }
+    }
+}
+
+impl Encode for char {
+    fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
+        (*self as u32).with_bytes(f)
+    }
+}
+
+impl Decode for char {
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        u32::from_bytes(bytes).and_then(char::from_u32)
+    }
+}
+
+impl Encode for str {
+    fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
+        f(self.as_bytes())
+    }
+}
+
+impl Encode for String {
+    fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
+        f(self.as_bytes())
+    }
+}
+
+impl Decode for String {
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        String::from_utf8(bytes.to_vec()).ok()
+    }
+}
+
+impl Encode for [u8] {
+    fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
+        f(self)
+    }
+}
+
+impl Encode for Vec<u8> {
+    fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
+        f(self)
+    }
+}
+
+impl Decode for Vec<u8> {
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        Some(bytes.to_vec())
+    }
+}
+
+impl<const N: usize> Encode for [u8; N] {
+    fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
+        f(self)
+    }
+}
+
+impl<const N: usize> Decode for [u8; N] {
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok()
+    }
+}

@@ -1,0 +1,277 @@
+//! `Map<K, V>`: the concurrent map with typed keys and values, over
+//! [`ByteMap`].
+use std::borrow::Borrow;
+use std::fmt;
+use std::iter::FromIterator;
+use std::marker::PhantomData;
+
+use crate::codec::{Decode, Encode};
+use crate::error::Result;
+use crate::map::{ByteMap, Iter, MapOptions, MapStats, Update};
+use crate::ReadGuard;
+
+/// A concurrent hash map from `K` to `V` (Go's `sync.Map`, with the method
+/// names of `std::collections::HashMap` where they mean the same).
+///
+/// Keys and values are stored as bytes ([`Encode`]) and rebuilt on the way
+/// out ([`Decode`]), so every read returns an owned `V`: nothing inside
+/// the map is ever borrowed, and `Map<K, V>` is `Send + Sync` for every
+/// `K` and `V`.  Every single-key operation is linearizable; reads never
+/// block.  Implemented for integers, `bool`, `char`, `String`/`&str`,
+/// `Vec<u8>`/`&[u8]` and `[u8; N]`.
+///
+/// Panics when the library runs out of memory (as std's collections fail
+/// on allocation failure), and when a write to this map is made from
+/// inside its own [`Map::update`] closure (it would deadlock).  The
+/// [`ByteMap`] underneath ([`Map::as_bytes`]) returns both as errors.
+///
+/// ```
+/// use goconc::Map;
+///
+/// let m: Map<String, u64> = Map::new();
+/// m.insert("apples".to_string(), 3);
+/// m.update("apples", |n| Some(n.unwrap_or(0) + 2));
+/// assert_eq!(m.get("apples"), Some(5));
+/// assert_eq!(m.load_or_store("pears".to_string(), 1), None); // stored
+/// assert!(m.compare_and_swap("pears", &1, &7));
+/// let mut all: Vec<_> = m.iter().collect();
+/// all.sort();
+/// assert_eq!(all, [("apples".to_string(), 5), ("pears".to_string(), 7)]);
+/// ```
+pub struct Map<K, V> {
+    bytes: ByteMap,
+    // Invariant in K and V (a write through &self stores what another
+    // handle reads); fn pointers keep the map Send + Sync whatever K and V
+    // are, which is right: only bytes cross threads, never a K or a V.
+    _kv: Invariant<K, V>,
+}
+
+type Invariant<K, V> = PhantomData<fn(K, V) -> (K, V)>;
+
+/// The panicking methods' answer to a library error.
+#[track_caller]
+fn ok<T>(r: Result<T>) -> T {
+    r.unwrap_or_else(|e| panic!("goconc::Map: {e}"))
+}
+
+#[track_caller]
+fn decode<T: Decode>(bytes: &[u8]) -> T {
+    T::from_bytes(bytes).unwrap_or_else(|| {
+        panic!(
+            "goconc::Map: stored bytes do not decode as {}",
+            std::any::type_name::<T>()
+        )
+    })
+}
+
+impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
+    /// A new, empty map.  Panics when out of memory.
+    pub fn new() -> Map<K, V> {
+        ok(Map::try_new())
+    }
+
+    /// A new, empty map, or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
+    pub fn try_new() -> Result<Map<K, V>> {
+        Map::with_options(MapOptions::default())
+    }
+
+    /// A new, empty map with these options;
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind) for a shard count
+    /// that is not a power of two.
+    pub fn with_options(opts: MapOptions) -> Result<Map<K, V>> {
+        Ok(Map {
+            bytes: ByteMap::with_options(opts)?,
+            _kv: PhantomData,
+        })
+    }
+
+    /// The byte-level map underneath, for its fallible methods, `peek`,
+    /// `range`, `stats`, `reserve` and `maintain`.
+    pub fn as_bytes(&self) -> &ByteMap {
+        &self.bytes
+    }
+
+    /// The value under `k`, or `None`.
+    pub fn get<Q>(&self, k: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Encode + ?Sized,
+    {
+        // Decoding from the peeked bytes in a short read section saves the
+        // copy-out buffer (a heap allocation per lookup, even for a u64).
+        crate::read(|g| self.get_with(g, k))
+    }
+
+    /// The value under `k`, decoded straight from the map's own bytes
+    /// inside the caller's read section: no copy to an intermediate
+    /// buffer, and many lookups share one section.
+    pub fn get_with<Q>(&self, guard: &ReadGuard, k: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Encode + ?Sized,
+    {
+        k.with_bytes(|k| ok(self.bytes.peek(k, guard)).map(decode))
+    }
+
+    /// Whether `k` is present.
+    pub fn contains_key<Q>(&self, k: &Q) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Encode + ?Sized,
+    {
+        k.with_bytes(|k| ok(self.bytes.contains_key(k)))
+    }
+
+    /// Stores `v` under `k`; returns the value it replaced (Go's `Swap`).
+    pub fn insert(&self, k: K, v: V) -> Option<V> {
+        self.swap(k, v)
+    }
+
+    /// Removes `k`; returns its value (Go's `LoadAndDelete`).
+    pub fn remove<Q>(&self, k: &Q) -> Option<V>
+    where
+        K: Borrow<Q>,
+        Q: Encode + ?Sized,
+    {
+        let v = k.with_bytes(|k| ok(self.bytes.load_and_delete(k)));
+        v.map(|v| decode(&v))
+    }
+
+    /// Go's `LoadOrStore`: `Some(existing)` when `k` was present (nothing
+    /// stored), `None` when `v` was stored.
+    pub fn load_or_store(&self, k: K, v: V) -> Option<V> {
+        let old = k.with_bytes(|k| v.with_bytes(|v| ok(self.bytes.load_or_store(k, v))));
+        old.map(|old| decode(&old))
+    }
+
+    /// Go's `Swap`: stores `v` under `k`, returns the previous value.
+    pub fn swap(&self, k: K, v: V) -> Option<V> {
+        let old = k.with_bytes(|k| v.with_bytes(|v| ok(self.bytes.swap(k, v))));
+        old.map(|old| decode(&old))
+    }
+
+    /// Go's `CompareAndSwap`: stores `new` only if `k` holds `old`
+    /// (compared as bytes); `true` when swapped.
+    pub fn compare_and_swap<Q>(&self, k: &Q, old: &V, new: &V) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Encode + ?Sized,
+    {
+        k.with_bytes(|k| {
+            old.with_bytes(|o| new.with_bytes(|n| ok(self.bytes.compare_and_swap(k, o, n))))
+        })
+    }
+
+    /// Go's `CompareAndDelete`: removes `k` only if it holds `old`; `true`
+    /// when removed.
+    pub fn compare_and_delete<Q>(&self, k: &Q, old: &V) -> bool
+    where
+        K: Borrow<Q>,
+        Q: Encode + ?Sized,
+    {
+        k.with_bytes(|k| old.with_bytes(|o| ok(self.bytes.compare_and_delete(k, o))))
+    }
+
+    /// Atomically replaces the entry for `k` with `f(current)`: `Some(v)`
+    /// stores `v`, `None` removes the entry.  `f` runs exactly once, while
+    /// other writers of `k` wait (readers do not); it may read this map,
+    /// and panics if it writes to it.  A panic in `f` leaves the entry as
+    /// it was and resumes here.
+    pub fn update<Q, F>(&self, k: &Q, f: F)
+    where
+        K: Borrow<Q>,
+        Q: Encode + ?Sized,
+        F: FnOnce(Option<V>) -> Option<V>,
+    {
+        k.with_bytes(|k| {
+            ok(self.bytes.update(k, |old| match f(old.map(decode)) {
+                Some(v) => Update::Store(v.to_bytes()),
+                None => Update::Delete,
+            }))
+        })
+    }
+
+    /// The number of entries (exact when nothing else runs).
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the map has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Removes every entry (atomic per shard).
+    pub fn clear(&self) {
+        ok(self.bytes.clear())
+    }
+
+    /// The map's counters.
+    pub fn stats(&self) -> MapStats {
+        ok(self.bytes.stats())
+    }
+
+    /// The entries, fetched a batch at a time ([`ByteMap::iter`]): a key
+    /// present for the whole iteration comes at least once, and twice only
+    /// if its shard resized between two batches.
+    pub fn iter(&self) -> MapIter<'_, K, V> {
+        MapIter {
+            bytes: self.bytes.iter(),
+            _kv: PhantomData,
+        }
+    }
+}
+
+impl<K: Encode + Decode, V: Encode + Decode> Default for Map<K, V> {
+    /// An empty map.  Panics when out of memory.
+    fn default() -> Self {
+        Map::new()
+    }
+}
+
+impl<K: Encode + Decode, V: Encode + Decode> Extend<(K, V)> for Map<K, V> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            self.insert(k, v);
+        }
+    }
+}
+
+impl<K: Encode + Decode, V: Encode + Decode> FromIterator<(K, V)> for Map<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut m = Map::new();
+        m.extend(iter);
+        m
+    }
+}
+
+impl<K, V> fmt::Debug for Map<K, V>
+where
+    K: Encode + Decode + fmt::Debug,
+    V: Encode + Decode + fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+impl<'a, K: Encode + Decode, V: Encode + Decode> IntoIterator for &'a Map<K, V> {
+    type Item = (K, V);
+    type IntoIter = MapIter<'a, K, V>;
+    fn into_iter(self) -> MapIter<'a, K, V> {
+        self.iter()
+    }
+}
+
+/// The iterator of [`Map::iter`]: owned `(K, V)` pairs.
+pub struct MapIter<'a, K, V> {
+    bytes: Iter<'a>,
+    _kv: PhantomData<fn() -> (K, V)>,
+}
+
+impl<K: Decode, V: Decode> Iterator for MapIter<'_, K, V> {
+    type Item = (K, V);
+    fn next(&mut self) -> Option<(K, V)> {
+        self.bytes.next().map(|(k, v)| (decode(&k), decode(&v)))
+    }
+}

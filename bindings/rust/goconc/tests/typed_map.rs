@@ -1,0 +1,262 @@
+//! goconc::Map<K, V> and the Encode/Decode codecs.
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+
+use goconc::{read, Decode, Encode, Map, MapOptions};
+
+fn round_trip<T: Encode + Decode + PartialEq + Debug>(x: T) {
+    assert_eq!(T::from_bytes(&x.to_bytes()), Some(x));
+}
+
+#[test]
+fn codecs_round_trip_and_refuse_foreign_bytes() {
+    round_trip(0u8);
+    round_trip(u16::MAX);
+    round_trip(u32::MAX - 1);
+    round_trip(u64::MAX);
+    round_trip(u128::MAX / 3);
+    round_trip(usize::MAX);
+    round_trip(i8::MIN);
+    round_trip(i16::MIN);
+    round_trip(-1i32);
+    round_trip(i64::MIN);
+    round_trip(i128::MIN + 1);
+    round_trip(isize::MIN);
+    round_trip(true);
+    round_trip(false);
+    round_trip('\u{10ffff}');
+    round_trip(String::from("héllo"));
+    round_trip(String::new());
+    round_trip(vec![0u8, 255, 7]);
+    round_trip([9u8; 3]);
+    // Little-endian, fixed width: the bytes do not depend on the machine.
+    assert_eq!(0x0102u16.to_bytes(), [2, 1]);
+    assert_eq!((-2i32).to_bytes(), [0xfe, 0xff, 0xff, 0xff]);
+    // Borrowed forms encode as their owned forms.
+    assert_eq!("ab".to_bytes(), String::from("ab").to_bytes());
+    assert_eq!(b"ab"[..].to_bytes(), vec![b'a', b'b'].to_bytes());
+    assert_eq!(<&u64 as Encode>::to_bytes(&&7), 7u64.to_bytes());
+    // Bytes no encoding of the type could have written.
+    assert_eq!(u32::from_bytes(&[1, 2, 3]), None);
+    assert_eq!(bool::from_bytes(&[2]), None);
+    assert_eq!(char::from_bytes(&0xd800u32.to_le_bytes()), None);
+    assert_eq!(String::from_bytes(&[0xff]), None);
+    assert_eq!(<[u8; 2]>::from_bytes(&[1]), None);
+}
+
+#[test]
+fn std_style_operations() {
+    let m: Map<String, u64> = Map::new();
+    assert!(m.is_empty());
+    assert_eq!(m.insert("a".into(), 1), None);
+    assert_eq!(m.insert("a".into(), 2), Some(1));
+    assert_eq!(m.get("a"), Some(2));
+    assert_eq!(m.get(&"a".to_string()), Some(2));
+    assert_eq!(m.get("b"), None);
+    assert!(m.contains_key("a"));
+    assert!(!m.contains_key("b"));
+    assert_eq!(m.len(), 1);
+    assert_eq!(
+        read(|g| (m.get_with(g, "a"), m.get_with(g, "b"))),
+        (Some(2), None)
+    );
+    assert_eq!(m.remove("a"), Some(2));
+    assert_eq!(m.remove("a"), None);
+    assert!(m.is_empty());
+
+    let mut m: Map<u32, Vec<u8>> = (0..10u32).map(|i| (i, vec![i as u8; i as usize])).collect();
+    m.extend([(10, vec![]), (3, b"three".to_vec())]);
+    assert_eq!(m.len(), 11);
+    assert_eq!(m.get(&3).as_deref(), Some(&b"three"[..]));
+    let mut all: Vec<_> = m.iter().collect();
+    all.sort();
+    assert_eq!(all.len(), 11);
+    assert_eq!(all[10], (10, vec![]));
+    assert_eq!((&m).into_iter().count(), 11);
+    m.clear();
+    assert!(m.is_empty());
+    assert_eq!(m.stats().len, 0);
+
+    let d: Map<[u8; 2], bool> = Map::default();
+    d.insert(*b"ok", true);
+    assert_eq!(format!("{d:?}"), "{[111, 107]: true}");
+    let o: Map<i64, char> = Map::with_options(MapOptions {
+        shards: 4,
+        ..MapOptions::default()
+    })
+    .unwrap();
+    o.insert(-5, 'x');
+    assert_eq!(
+        o.as_bytes().load(&(-5i64).to_le_bytes()).unwrap(),
+        Some(b"x\0\0\0".to_vec())
+    );
+    assert_eq!(o.stats().shards, 4);
+    assert!(Map::<u8, u8>::with_options(MapOptions {
+        shards: 3,
+        ..MapOptions::default()
+    })
+    .is_err());
+    assert!(Map::<u8, u8>::try_new().unwrap().is_empty());
+}
+
+#[test]
+fn go_style_operations() {
+    let m: Map<u64, String> = Map::new();
+    assert_eq!(m.load_or_store(1, "one".into()), None);
+    assert_eq!(m.load_or_store(1, "uno".into()), Some("one".into()));
+    assert_eq!(m.swap(1, "eins".into()), Some("one".into()));
+    assert_eq!(m.swap(2, "zwei".into()), None);
+    assert!(!m.compare_and_swap(&1, &"one".into(), &"x".into()));
+    assert!(m.compare_and_swap(&1, &"eins".into(), &"ein".into()));
+    assert!(!m.compare_and_swap(&9, &"".into(), &"x".into())); // absent
+    assert!(!m.compare_and_delete(&1, &"eins".into()));
+    assert!(m.compare_and_delete(&1, &"ein".into()));
+    assert_eq!(m.get(&1), None);
+    assert_eq!(m.get(&2).as_deref(), Some("zwei"));
+}
+
+#[test]
+fn update_stores_deletes_and_survives_panics() {
+    let m: Map<String, u32> = Map::new();
+    m.update("n", |old| {
+        assert_eq!(old, None);
+        Some(1)
+    });
+    m.update("n", |old| old.map(|n| n + 1));
+    assert_eq!(m.get("n"), Some(2));
+    m.update("n", |_| None);
+    assert!(!m.contains_key("n"));
+    m.update("n", |_| None); // deleting an absent key is fine
+    m.insert("n".into(), 5);
+    let r = catch_unwind(AssertUnwindSafe(|| m.update("n", |_| panic!("boom"))));
+    assert!(r.is_err());
+    assert_eq!(m.get("n"), Some(5)); // unchanged
+                                     // Reading the map inside update is fine; writing it would deadlock.
+    m.update("m", |_| m.get("n"));
+    assert_eq!(m.get("m"), Some(5));
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        m.update("m", |old| {
+            m.insert("other".into(), 1);
+            old
+        })
+    }));
+    let msg = r.unwrap_err();
+    let msg = msg.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("goconc::Map"), "{msg}");
+    assert!(!m.contains_key("other"));
+}
+
+/// A deterministic xorshift generator; the seed is printed so a failing
+/// run can be replayed with GOCONC_SEED.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn seed() -> u64 {
+    let s = std::env::var("GOCONC_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        })
+        | 1;
+    println!("typed_map stress: GOCONC_SEED={s}");
+    s
+}
+
+/// Four threads mix every write on keys of their own (so each thread's
+/// model is exact) and increment shared counters with update (whose sum
+/// is known); afterwards the map must equal the models' union.
+#[test]
+fn four_threads_against_an_oracle() {
+    const THREADS: u64 = 4;
+    const OPS: u64 = 3000;
+    const OWN_KEYS: u64 = 64;
+    const COUNTERS: u64 = 8;
+    let seed = seed();
+    let m: Map<u64, u64> = Map::new();
+    let increments = AtomicU64::new(0);
+    let models: Vec<HashMap<u64, u64>> = thread::scope(|s| {
+        let hs: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (m, increments) = (&m, &increments);
+                s.spawn(move || {
+                    let mut rng = Rng(seed.wrapping_mul(t + 1) | 1);
+                    let mut model = HashMap::new();
+                    // Disagreements are collected, asserted by the main thread.
+                    let mut errors = Vec::new();
+                    for i in 0..OPS {
+                        let r = rng.next();
+                        let k = (t << 32) | (r % OWN_KEYS);
+                        let v = r >> 8;
+                        let (got, want) = match r % 7 {
+                            0 => (m.insert(k, v), model.insert(k, v)),
+                            1 => (m.remove(&k), model.remove(&k)),
+                            2 => (m.get(&k), model.get(&k).copied()),
+                            3 => {
+                                let want = model.get(&k).copied();
+                                if want.is_none() {
+                                    model.insert(k, v);
+                                }
+                                (m.load_or_store(k, v), want)
+                            }
+                            4 => {
+                                let old = model.get(&k).copied().unwrap_or(v);
+                                let swapped = m.compare_and_swap(&k, &old, &(v + 1));
+                                let want = model.get(&k) == Some(&old);
+                                if want {
+                                    model.insert(k, v + 1);
+                                }
+                                (Some(swapped as u64), Some(want as u64))
+                            }
+                            5 => {
+                                m.update(&k, |old| old.map(|x| x ^ v));
+                                if let Some(x) = model.get_mut(&k) {
+                                    *x ^= v;
+                                }
+                                (m.get(&k), model.get(&k).copied())
+                            }
+                            _ => {
+                                let c = u64::MAX - r % COUNTERS; // shared keys
+                                m.update(&c, |old| Some(old.unwrap_or(0) + 1));
+                                increments.fetch_add(1, Ordering::Relaxed);
+                                (None, None)
+                            }
+                        };
+                        if got != want {
+                            errors.push(format!("thread {t} op {i} key {k}: {got:?} != {want:?}"));
+                        }
+                    }
+                    (model, errors)
+                })
+            })
+            .collect();
+        hs.into_iter()
+            .map(|h| {
+                let (model, errors) = h.join().unwrap();
+                assert!(errors.is_empty(), "seed {seed}: {errors:?}");
+                model
+            })
+            .collect()
+    });
+    let want: HashMap<u64, u64> = models.into_iter().flatten().collect();
+    let counted: u64 = (0..COUNTERS)
+        .map(|i| m.remove(&(u64::MAX - i)).unwrap_or(0))
+        .sum();
+    assert_eq!(counted, increments.load(Ordering::Relaxed), "seed {seed}");
+    let got: HashMap<u64, u64> = m.iter().collect();
+    assert_eq!(got, want, "seed {seed}");
+    assert_eq!(m.len(), want.len(), "seed {seed}");
+}
