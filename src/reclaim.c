@@ -512,6 +512,12 @@ __attribute__((constructor)) static void gc_reclaim_init(void)
 __attribute__((destructor)) static void gc_reclaim_fini(void)
 {
     struct gc_thread *r = gc_self();
+    /* exit() from inside a read section: other threads run on until the
+     * process ends and may use what this section protects (a pointer the
+     * section lent them), so the record stays registered, its section
+     * open, for good. */
+    if (r && (at_load(&r->reader.ctr) & NEST_MASK) != 0)
+        return;
     if (r) {
         if (key_ok)
             pthread_setspecific(thread_key, NULL);
