@@ -1605,6 +1605,22 @@ static int alloc_busy_pending(struct fx *f)
     return rc;
 }
 
+/* Only a view left of a slice still holds the allocator busy. */
+static int alloc_busy_view(struct fx *f)
+{
+    goconc_slice_free(f->s[0].h);
+    f->s[0].h = NULL;
+    return set_allocator_with(sizeof(goconc_allocator), 0, 0, 0);
+}
+
+/* So does a reference that outlived its value. */
+static int alloc_busy_ref(struct fx *f)
+{
+    goconc_value_free(f->v);
+    f->v = NULL;
+    return set_allocator_with(sizeof(goconc_allocator), 0, 0, 0);
+}
+
 static int defer_null_destroy(struct fx *f)
 {
     (void)f;
@@ -1720,7 +1736,50 @@ static int strerror_unknown(struct fx *f)
     return GOCONC_OK;
 }
 
+/* "A pointer the library returns with length 0 is non-NULL." */
+static int map_peek_empty_value(struct fx *f)
+{
+    const void *v = NULL;
+    size_t vl = 99;
+    struct kv e;
+    int rc;
+    kv_make(&e, 4000, 0, 16, 0);
+    ck_assert_int_eq(goconc_map_store(f->m, e.k, e.kl, NULL, 0), GOCONC_OK);
+    model_put(f, &e);
+    goconc_read_lock();
+    rc = goconc_map_peek(f->m, e.k, e.kl, &v, &vl);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_uint_eq(vl, 0);
+    goconc_read_unlock();
+    return rc;
+}
+
+/* A cursor no scan handed out: any position is a place to go on from. */
+static int map_scan_wild_cursor(struct fx *f)
+{
+    struct visit c = { f, 0, 0 };
+    uint64_t cur = UINT64_MAX;
+    int rc, steps = 0;
+    do
+        rc = goconc_map_scan(f->m, &cur, 5, visit_model, &c);
+    while (rc == GOCONC_OK && cur != 0 && ++steps < 100000);
+    ck_assert_uint_eq(cur, 0);
+    ck_assert_uint_eq(c.bad, 0);
+    return rc;
+}
+
 /* --- slice */
+
+static int slice_snapshot_empty(struct fx *f)
+{
+    int rc = goconc_slice_snapshot(f->s[0].h, &f->view);
+    if (rc == GOCONC_OK) {
+        f->have_view = 1;
+        f->vlen = 0;
+        ck_assert_ptr_nonnull(f->view.data);
+    }
+    return rc;
+}
 
 static int slice_new_out(struct fx *f, size_t es, size_t len, size_t cap)
 {
@@ -1801,7 +1860,10 @@ static int slice_reslice_b(struct fx *f, size_t lo, size_t hi, size_t mx)
 static int reslice_lo_gt_hi(struct fx *f) { return slice_reslice_b(f, 3, 2, 4); }
 static int reslice_hi_gt_max(struct fx *f) { return slice_reslice_b(f, 0, 5, 4); }
 static int reslice_max_gt_cap(struct fx *f) { return slice_reslice_b(f, 0, 1, 9); }
-static int reslice_all_max(struct fx *f) { return slice_reslice_b(f, SIZE_MAX, SIZE_MAX, SIZE_MAX); }
+static int reslice_all_max(struct fx *f)
+{
+    return slice_reslice_b(f, SIZE_MAX, SIZE_MAX, SIZE_MAX);
+}
 
 static int slice_copy_es(struct fx *f)
 {
@@ -2006,6 +2068,12 @@ static int once_try_fails(struct fx *f)
     return rc;
 }
 
+static int try_positive_fn(void *ctx)
+{
+    (void)ctx;
+    return 5;
+}
+
 static int once_null_done(struct fx *f)
 {
     (void)f;
@@ -2021,200 +2089,208 @@ static int nop_try(void *ctx) { (void)ctx; return 0; }
  * with expr a status expression over `f`.
  */
 #define EINVAL_ GOCONC_EINVAL
-#define BAD_ROWS(X)                                                                        \
-    X(set_allocator_size0, b_none, EINVAL_, alloc_size0(f))                                \
-    X(set_allocator_small, b_none, EINVAL_, alloc_small(f))                                \
-    X(set_allocator_big_dirty, b_none, EINVAL_, alloc_big_dirty(f))                        \
-    X(set_allocator_null_alloc, b_none, EINVAL_, alloc_null_alloc(f))                      \
-    X(set_allocator_null_free, b_none, EINVAL_, alloc_null_free(f))                        \
-    X(set_allocator_busy, b_map20, GOCONC_EBUSY, alloc_busy(f))                            \
-    X(set_allocator_busy_null, b_value, GOCONC_EBUSY, alloc_busy_restore(f))               \
-    X(set_allocator_busy_pending, b_none, GOCONC_EBUSY, alloc_busy_pending(f))             \
-    X(defer_free_null_destroy, b_none, EINVAL_, defer_null_destroy(f))                     \
-    X(reclaim_stats_null, b_none, EINVAL_, rstats_null(f))                                 \
-    X(reclaim_stats_small, b_none, EINVAL_, rstats_small(f))                               \
-    X(reclaim_stats_big_dirty, b_none, EINVAL_, rstats_big_dirty(f))                       \
-    X(reclaim_stats_big_clean, b_none, GOCONC_OK, rstats_big_clean(f))                     \
-    X(version, b_none, GOCONC_OK, version(f))                                              \
-    X(synchronize_in_section, b_none, GOCONC_EDEADLK, sync_in_section(f))                  \
-    X(barrier_in_section, b_none, GOCONC_EDEADLK, barrier_in_section(f))                   \
-    X(barrier_in_once, b_none, GOCONC_EDEADLK, barrier_in_once(f))                         \
-    X(barrier_in_callback, b_none, GOCONC_EDEADLK, barrier_in_callback(f))                 \
-    X(synchronize_in_update, b_map20, GOCONC_EDEADLK, map_inner(f, 4))                     \
-    X(barrier_in_update, b_map20, GOCONC_EDEADLK, map_inner(f, 5))                         \
-    X(read_unlock_unbalanced, b_none, GOCONC_OK, unbalanced_unlock(f))                     \
-    X(strerror_unknown, b_none, GOCONC_OK, strerror_unknown(f))                            \
-    X(map_new_null_out, b_none, EINVAL_, goconc_map_new(NULL, NULL))                       \
-    X(map_new_size0, b_none, EINVAL_, map_new_size0(f))                                    \
-    X(map_new_size_small, b_none, EINVAL_, map_new_size_small(f))                          \
-    X(map_new_size_big_dirty, b_none, EINVAL_, map_new_size_big_dirty(f))                  \
-    X(map_new_size_big_clean, b_none, GOCONC_OK, map_new_size_big_clean(f))                \
-    X(map_new_shards_3, b_none, EINVAL_, map_new_shards3(f))                               \
-    X(map_new_shards_huge, b_none, EINVAL_, map_new_shards_huge(f))                        \
-    X(map_new_capacity_max, b_none, GOCONC_EOVERFLOW, map_new_cap_max(f))                  \
-    KNOWN_BUG_6_ROW(X)                                                                     \
-    X(map_new_capacity_huge, b_none, GOCONC_ENOMEM, map_new_cap_huge(f))                   \
-    X(map_load_null_map, b_none, EINVAL_, goconc_map_load(NULL, "k", 1, NULL, 0, NULL))    \
-    X(map_load_null_key, b_map20, EINVAL_, goconc_map_load(f->m, NULL, 3, NULL, 0, NULL))  \
-    X(map_load_null_val, b_map20, EINVAL_,                                                 \
-      goconc_map_load(f->m, f->kv[0].k, f->kv[0].kl, NULL, 8, NULL))                       \
-    X(map_load_short, b_map20, GOCONC_ERANGE, map_load_short(f))                           \
-    X(map_load_presence, b_map20, GOCONC_OK,                                               \
-      goconc_map_load(f->m, f->kv[0].k, f->kv[0].kl, NULL, 0, NULL))                       \
+#define BAD_ROWS(X)                                                                            \
+    X(set_allocator_size0, b_none, EINVAL_, alloc_size0(f))                                    \
+    X(set_allocator_small, b_none, EINVAL_, alloc_small(f))                                    \
+    X(set_allocator_big_dirty, b_none, EINVAL_, alloc_big_dirty(f))                            \
+    X(set_allocator_null_alloc, b_none, EINVAL_, alloc_null_alloc(f))                          \
+    X(set_allocator_null_free, b_none, EINVAL_, alloc_null_free(f))                            \
+    X(set_allocator_busy, b_map20, GOCONC_EBUSY, alloc_busy(f))                                \
+    X(set_allocator_busy_null, b_value, GOCONC_EBUSY, alloc_busy_restore(f))                   \
+    X(set_allocator_busy_pending, b_none, GOCONC_EBUSY, alloc_busy_pending(f))                 \
+    X(set_allocator_busy_view, b_slice_view, GOCONC_EBUSY, alloc_busy_view(f))                 \
+    X(set_allocator_busy_ref, b_value_ref, GOCONC_EBUSY, alloc_busy_ref(f))                    \
+    X(defer_free_null_destroy, b_none, EINVAL_, defer_null_destroy(f))                         \
+    X(reclaim_stats_null, b_none, EINVAL_, rstats_null(f))                                     \
+    X(reclaim_stats_small, b_none, EINVAL_, rstats_small(f))                                   \
+    X(reclaim_stats_big_dirty, b_none, EINVAL_, rstats_big_dirty(f))                           \
+    X(reclaim_stats_big_clean, b_none, GOCONC_OK, rstats_big_clean(f))                         \
+    X(version, b_none, GOCONC_OK, version(f))                                                  \
+    X(synchronize_in_section, b_none, GOCONC_EDEADLK, sync_in_section(f))                      \
+    X(barrier_in_section, b_none, GOCONC_EDEADLK, barrier_in_section(f))                       \
+    X(barrier_in_once, b_none, GOCONC_EDEADLK, barrier_in_once(f))                             \
+    X(barrier_in_callback, b_none, GOCONC_EDEADLK, barrier_in_callback(f))                     \
+    X(synchronize_in_update, b_map20, GOCONC_EDEADLK, map_inner(f, 4))                         \
+    X(barrier_in_update, b_map20, GOCONC_EDEADLK, map_inner(f, 5))                             \
+    X(read_unlock_unbalanced, b_none, GOCONC_OK, unbalanced_unlock(f))                         \
+    X(strerror_unknown, b_none, GOCONC_OK, strerror_unknown(f))                                \
+    X(map_new_null_out, b_none, EINVAL_, goconc_map_new(NULL, NULL))                           \
+    X(map_new_size0, b_none, EINVAL_, map_new_size0(f))                                        \
+    X(map_new_size_small, b_none, EINVAL_, map_new_size_small(f))                              \
+    X(map_new_size_big_dirty, b_none, EINVAL_, map_new_size_big_dirty(f))                      \
+    X(map_new_size_big_clean, b_none, GOCONC_OK, map_new_size_big_clean(f))                    \
+    X(map_new_shards_3, b_none, EINVAL_, map_new_shards3(f))                                   \
+    X(map_new_shards_huge, b_none, EINVAL_, map_new_shards_huge(f))                            \
+    X(map_new_capacity_max, b_none, GOCONC_EOVERFLOW, map_new_cap_max(f))                      \
+    KNOWN_BUG_6_ROW(X)                                                                         \
+    X(map_new_capacity_huge, b_none, GOCONC_ENOMEM, map_new_cap_huge(f))                       \
+    X(map_load_null_map, b_none, EINVAL_, goconc_map_load(NULL, "k", 1, NULL, 0, NULL))        \
+    X(map_load_null_key, b_map20, EINVAL_, goconc_map_load(f->m, NULL, 3, NULL, 0, NULL))      \
+    X(map_load_null_val, b_map20, EINVAL_,                                                     \
+      goconc_map_load(f->m, f->kv[0].k, f->kv[0].kl, NULL, 8, NULL))                           \
+    X(map_load_short, b_map20, GOCONC_ERANGE, map_load_short(f))                               \
+    X(map_load_presence, b_map20, GOCONC_OK,                                                   \
+      goconc_map_load(f->m, f->kv[0].k, f->kv[0].kl, NULL, 0, NULL))                           \
     X(map_load_absent, b_map20, GOCONC_NOTFOUND, goconc_map_load(f->m, "nope", 4, NULL, 0, NULL)) \
-    X(map_load_empty_key, b_map20, GOCONC_NOTFOUND, goconc_map_load(f->m, NULL, 0, NULL, 0, NULL)) \
-    X(map_peek_outside_section, b_map20, EINVAL_, map_peek_outside(f))                     \
-    X(map_peek_null_val, b_map20, EINVAL_, map_peek_null_val(f))                           \
-    X(map_peek_empty_key, b_map20, GOCONC_NOTFOUND, map_peek_empty_key(f))                 \
-    X(map_store_null_map, b_none, EINVAL_, goconc_map_store(NULL, "k", 1, "v", 1))         \
-    X(map_store_null_key, b_map20, EINVAL_, goconc_map_store(f->m, NULL, 1, "v", 1))       \
-    X(map_store_null_val, b_map20, EINVAL_, goconc_map_store(f->m, "k", 1, NULL, 1))       \
-    X(map_store_empty, b_map20, GOCONC_OK, map_store_empty(f))                             \
-    X(map_store_vlen_max, b_map20, GOCONC_EOVERFLOW, goconc_map_store(f->m, "k", 1, "v", SIZE_MAX)) \
-    X(map_store_vlen_huge, b_map20, GOCONC_ENOMEM,                                         \
-      goconc_map_store(f->m, "k", 1, "v", (size_t)1 << 40))                                \
-    KNOWN_BUG_KLEN_ROW(X)                                                                  \
-    X(map_load_or_store_null_out, b_map20, EINVAL_,                                        \
-      goconc_map_load_or_store(f->m, "k", 1, "v", 1, NULL, 4, NULL))                       \
-    X(map_load_or_store_short, b_map20, GOCONC_ERANGE, map_los_short(f))                   \
-    X(map_load_or_store_null_map, b_none, EINVAL_,                                         \
-      goconc_map_load_or_store(NULL, "k", 1, "v", 1, NULL, 0, NULL))                       \
-    X(map_load_and_delete_short, b_map20, GOCONC_ERANGE, map_lad_short(f))                 \
-    X(map_load_and_delete_absent, b_map20, GOCONC_NOTFOUND,                                \
-      goconc_map_load_and_delete(f->m, "nope", 4, NULL, 0, NULL))                          \
-    X(map_load_and_delete_null_out, b_map20, EINVAL_,                                      \
-      goconc_map_load_and_delete(f->m, f->kv[0].k, f->kv[0].kl, NULL, 8, NULL))            \
-    X(map_delete_null_map, b_none, EINVAL_, goconc_map_delete(NULL, "k", 1))               \
-    X(map_delete_null_key, b_map20, EINVAL_, goconc_map_delete(f->m, NULL, 2))             \
-    X(map_delete_absent, b_map20, GOCONC_NOTFOUND, goconc_map_delete(f->m, "nope", 4))     \
-    X(map_swap_short, b_map20, GOCONC_ERANGE, map_swap_short(f))                           \
-    X(map_swap_null_val, b_map20, EINVAL_,                                                 \
-      goconc_map_swap(f->m, "k", 1, NULL, 3, NULL, 0, NULL))                               \
+    X(map_load_empty_key, b_map20, GOCONC_NOTFOUND,                                            \
+      goconc_map_load(f->m, NULL, 0, NULL, 0, NULL))                                           \
+    X(map_peek_outside_section, b_map20, EINVAL_, map_peek_outside(f))                         \
+    X(map_peek_null_val, b_map20, EINVAL_, map_peek_null_val(f))                               \
+    X(map_peek_empty_key, b_map20, GOCONC_NOTFOUND, map_peek_empty_key(f))                     \
+    X(map_peek_empty_value, b_map20, GOCONC_OK, map_peek_empty_value(f))                       \
+    X(map_store_null_map, b_none, EINVAL_, goconc_map_store(NULL, "k", 1, "v", 1))             \
+    X(map_store_null_key, b_map20, EINVAL_, goconc_map_store(f->m, NULL, 1, "v", 1))           \
+    X(map_store_null_val, b_map20, EINVAL_, goconc_map_store(f->m, "k", 1, NULL, 1))           \
+    X(map_store_empty, b_map20, GOCONC_OK, map_store_empty(f))                                 \
+    X(map_store_vlen_max, b_map20, GOCONC_EOVERFLOW,                                           \
+      goconc_map_store(f->m, "k", 1, "v", SIZE_MAX))                                           \
+    X(map_store_vlen_huge, b_map20, GOCONC_ENOMEM,                                             \
+      goconc_map_store(f->m, "k", 1, "v", (size_t)1 << 40))                                    \
+    KNOWN_BUG_KLEN_ROW(X)                                                                      \
+    X(map_load_or_store_null_out, b_map20, EINVAL_,                                            \
+      goconc_map_load_or_store(f->m, "k", 1, "v", 1, NULL, 4, NULL))                           \
+    X(map_load_or_store_short, b_map20, GOCONC_ERANGE, map_los_short(f))                       \
+    X(map_load_or_store_null_map, b_none, EINVAL_,                                             \
+      goconc_map_load_or_store(NULL, "k", 1, "v", 1, NULL, 0, NULL))                           \
+    X(map_load_and_delete_short, b_map20, GOCONC_ERANGE, map_lad_short(f))                     \
+    X(map_load_and_delete_absent, b_map20, GOCONC_NOTFOUND,                                    \
+      goconc_map_load_and_delete(f->m, "nope", 4, NULL, 0, NULL))                              \
+    X(map_load_and_delete_null_out, b_map20, EINVAL_,                                          \
+      goconc_map_load_and_delete(f->m, f->kv[0].k, f->kv[0].kl, NULL, 8, NULL))                \
+    X(map_delete_null_map, b_none, EINVAL_, goconc_map_delete(NULL, "k", 1))                   \
+    X(map_delete_null_key, b_map20, EINVAL_, goconc_map_delete(f->m, NULL, 2))                 \
+    X(map_delete_absent, b_map20, GOCONC_NOTFOUND, goconc_map_delete(f->m, "nope", 4))         \
+    X(map_swap_short, b_map20, GOCONC_ERANGE, map_swap_short(f))                               \
+    X(map_swap_null_val, b_map20, EINVAL_,                                                     \
+      goconc_map_swap(f->m, "k", 1, NULL, 3, NULL, 0, NULL))                                   \
     X(map_swap_null_map, b_none, EINVAL_, goconc_map_swap(NULL, "k", 1, "v", 1, NULL, 0, NULL)) \
-    X(map_cas_changed, b_map20, GOCONC_CHANGED, map_cas_changed(f))                        \
-    X(map_cas_absent, b_map20, GOCONC_NOTFOUND,                                            \
-      goconc_map_compare_and_swap(f->m, "nope", 4, "a", 1, "b", 1))                        \
-    X(map_cas_null_old, b_map20, EINVAL_,                                                  \
-      goconc_map_compare_and_swap(f->m, f->kv[0].k, f->kv[0].kl, NULL, 3, "b", 1))         \
-    X(map_cas_null_val, b_map20, EINVAL_,                                                  \
-      goconc_map_compare_and_swap(f->m, f->kv[0].k, f->kv[0].kl, "a", 1, NULL, 3))         \
-    X(map_cad_changed, b_map20, GOCONC_CHANGED, map_cad_changed(f))                        \
-    X(map_cad_absent, b_map20, GOCONC_NOTFOUND,                                            \
-      goconc_map_compare_and_delete(f->m, "nope", 4, "a", 1))                              \
-    X(map_cad_null_old, b_map20, EINVAL_,                                                  \
-      goconc_map_compare_and_delete(f->m, f->kv[0].k, f->kv[0].kl, NULL, 3))               \
-    X(map_update_null_fn, b_map20, EINVAL_,                                                \
-      goconc_map_update(f->m, f->kv[0].k, f->kv[0].kl, NULL, NULL))                        \
-    X(map_update_null_map, b_none, EINVAL_, goconc_map_update(NULL, "k", 1, upd_fn, NULL)) \
-    X(map_update_bad_return, b_map20, EINVAL_, map_update_ret(f, 99, "x", 1))              \
-    X(map_update_zero_return, b_map20, EINVAL_, map_update_ret(f, 0, "x", 1))              \
-    X(map_update_negative, b_map20, -7, map_update_ret(f, -7, "x", 1))                     \
-    X(map_update_store_null, b_map20, EINVAL_,                                             \
-      map_update_ret(f, GOCONC_UPDATE_STORE, NULL, 5))                                     \
-    X(map_update_delete_absent, b_map20, GOCONC_OK,                                        \
-      map_update_absent(f, GOCONC_UPDATE_DELETE))                                         \
-    X(map_store_in_update, b_map20, GOCONC_EDEADLK, map_inner(f, 0))                       \
-    X(map_clear_in_update, b_map20, GOCONC_EDEADLK, map_inner(f, 1))                       \
-    X(map_reserve_in_update, b_map20, GOCONC_EDEADLK, map_inner(f, 2))                     \
-    X(map_maintain_in_update, b_map20, GOCONC_EDEADLK, map_inner(f, 3))                    \
-    X(map_range_null_fn, b_map20, EINVAL_, goconc_map_range(f->m, NULL, NULL))             \
-    X(map_range_null_map, b_none, EINVAL_, goconc_map_range(NULL, visit_model, NULL))      \
-    X(map_range_stopped, b_map20, GOCONC_STOPPED, goconc_map_range(f->m, stop_visit, NULL)) \
-    X(map_scan_null_map, b_map20, EINVAL_, map_scan_args(f, 0))                            \
-    X(map_scan_null_cursor, b_map20, EINVAL_, map_scan_args(f, 1))                         \
-    X(map_scan_zero_max, b_map20, EINVAL_, map_scan_args(f, 2))                            \
-    X(map_scan_null_fn, b_map20, EINVAL_, map_scan_args(f, 3))                             \
-    X(map_reserve_null, b_none, EINVAL_, goconc_map_reserve(NULL, 10))                     \
-    X(map_reserve_max, b_map20, GOCONC_EOVERFLOW, goconc_map_reserve(f->m, SIZE_MAX))      \
+    X(map_cas_changed, b_map20, GOCONC_CHANGED, map_cas_changed(f))                            \
+    X(map_cas_absent, b_map20, GOCONC_NOTFOUND,                                                \
+      goconc_map_compare_and_swap(f->m, "nope", 4, "a", 1, "b", 1))                            \
+    X(map_cas_null_old, b_map20, EINVAL_,                                                      \
+      goconc_map_compare_and_swap(f->m, f->kv[0].k, f->kv[0].kl, NULL, 3, "b", 1))             \
+    X(map_cas_null_val, b_map20, EINVAL_,                                                      \
+      goconc_map_compare_and_swap(f->m, f->kv[0].k, f->kv[0].kl, "a", 1, NULL, 3))             \
+    X(map_cad_changed, b_map20, GOCONC_CHANGED, map_cad_changed(f))                            \
+    X(map_cad_absent, b_map20, GOCONC_NOTFOUND,                                                \
+      goconc_map_compare_and_delete(f->m, "nope", 4, "a", 1))                                  \
+    X(map_cad_null_old, b_map20, EINVAL_,                                                      \
+      goconc_map_compare_and_delete(f->m, f->kv[0].k, f->kv[0].kl, NULL, 3))                   \
+    X(map_update_null_fn, b_map20, EINVAL_,                                                    \
+      goconc_map_update(f->m, f->kv[0].k, f->kv[0].kl, NULL, NULL))                            \
+    X(map_update_null_map, b_none, EINVAL_, goconc_map_update(NULL, "k", 1, upd_fn, NULL))     \
+    X(map_update_bad_return, b_map20, EINVAL_, map_update_ret(f, 99, "x", 1))                  \
+    X(map_update_zero_return, b_map20, EINVAL_, map_update_ret(f, 0, "x", 1))                  \
+    X(map_update_negative, b_map20, -7, map_update_ret(f, -7, "x", 1))                         \
+    X(map_update_store_null, b_map20, EINVAL_,                                                 \
+      map_update_ret(f, GOCONC_UPDATE_STORE, NULL, 5))                                         \
+    X(map_update_delete_absent, b_map20, GOCONC_OK,                                            \
+      map_update_absent(f, GOCONC_UPDATE_DELETE))                                              \
+    X(map_store_in_update, b_map20, GOCONC_EDEADLK, map_inner(f, 0))                           \
+    X(map_clear_in_update, b_map20, GOCONC_EDEADLK, map_inner(f, 1))                           \
+    X(map_reserve_in_update, b_map20, GOCONC_EDEADLK, map_inner(f, 2))                         \
+    X(map_maintain_in_update, b_map20, GOCONC_EDEADLK, map_inner(f, 3))                        \
+    X(map_range_null_fn, b_map20, EINVAL_, goconc_map_range(f->m, NULL, NULL))                 \
+    X(map_range_null_map, b_none, EINVAL_, goconc_map_range(NULL, visit_model, NULL))          \
+    X(map_range_stopped, b_map20, GOCONC_STOPPED, goconc_map_range(f->m, stop_visit, NULL))    \
+    X(map_scan_null_map, b_map20, EINVAL_, map_scan_args(f, 0))                                \
+    X(map_scan_null_cursor, b_map20, EINVAL_, map_scan_args(f, 1))                             \
+    X(map_scan_zero_max, b_map20, EINVAL_, map_scan_args(f, 2))                                \
+    X(map_scan_null_fn, b_map20, EINVAL_, map_scan_args(f, 3))                                 \
+    X(map_scan_wild_cursor, b_map20, GOCONC_OK, map_scan_wild_cursor(f))                       \
+    X(map_reserve_null, b_none, EINVAL_, goconc_map_reserve(NULL, 10))                         \
+    X(map_reserve_max, b_map20, GOCONC_EOVERFLOW, goconc_map_reserve(f->m, SIZE_MAX))          \
     X(map_reserve_half, b_map20, GOCONC_EOVERFLOW, goconc_map_reserve(f->m, SIZE_MAX / 2 + 1)) \
-    X(map_reserve_huge, b_map20, GOCONC_ENOMEM, goconc_map_reserve(f->m, (size_t)1 << 32)) \
-    X(map_reserve_zero, b_map20, GOCONC_OK, goconc_map_reserve(f->m, 0))                   \
-    X(map_maintain_null, b_none, EINVAL_, map_maintain_null(f))                            \
-    X(map_maintain_zero, b_map20, GOCONC_OK, goconc_map_maintain(f->m, 0, NULL))           \
-    X(map_clear_null, b_none, EINVAL_, goconc_map_clear(NULL))                             \
-    X(map_len_null, b_none, GOCONC_OK, map_len_null(f))                                    \
-    X(map_free_null, b_none, GOCONC_OK, map_free_null(f))                                  \
-    X(map_stats_null_map, b_none, EINVAL_, goconc_map_stats_get(NULL, NULL))               \
-    X(map_stats_null_out, b_map20, EINVAL_, goconc_map_stats_get(f->m, NULL))              \
-    X(map_stats_small, b_map20, EINVAL_, map_stats_small(f))                               \
-    X(map_stats_big_dirty, b_map20, EINVAL_, map_stats_big_dirty(f))                       \
-    X(map_stats_big_clean, b_map20, GOCONC_OK, map_stats_big_clean(f))                     \
-    X(slice_new_null_out, b_none, EINVAL_, goconc_slice_new(NULL, 4, 0, 1))                \
-    X(slice_new_elem_size_0, b_none, EINVAL_, slice_new_es0(f))                            \
-    X(slice_new_len_gt_cap, b_none, GOCONC_ERANGE, slice_new_len_gt_cap(f))                \
-    X(slice_new_cap_max, b_none, GOCONC_EOVERFLOW, slice_new_cap_max(f))                   \
-    X(slice_new_elem_size_max, b_none, GOCONC_EOVERFLOW, slice_new_es_max(f))              \
-    X(slice_new_product_overflow, b_none, GOCONC_EOVERFLOW, slice_new_product(f))          \
-    X(slice_new_huge, b_none, GOCONC_ENOMEM, slice_new_huge(f))                            \
-    X(slice_new_zero, b_none, GOCONC_OK, slice_new_zero(f))                                \
-    X(slice_get_null, b_none, EINVAL_, goconc_slice_get(NULL, 0, &objs[0]))                \
-    X(slice_get_null_out, b_slice, EINVAL_, goconc_slice_get(f->s[0].h, 0, NULL))          \
-    X(slice_get_len, b_slice, GOCONC_ERANGE, slice_get_len(f))                             \
-    X(slice_get_max, b_slice, GOCONC_ERANGE, slice_get_max(f))                             \
-    X(slice_set_null, b_none, EINVAL_, goconc_slice_set(NULL, 0, &objs[0]))                \
-    X(slice_set_null_elem, b_slice, EINVAL_, goconc_slice_set(f->s[0].h, 0, NULL))         \
-    X(slice_set_len, b_slice, GOCONC_ERANGE, slice_set_len(f))                             \
-    X(slice_set_max, b_slice_view, GOCONC_ERANGE, slice_set_max(f))                        \
-    X(slice_append_null, b_none, EINVAL_, goconc_slice_append(NULL, &objs[0], 1, NULL))    \
+    X(map_reserve_huge, b_map20, GOCONC_ENOMEM, goconc_map_reserve(f->m, (size_t)1 << 32))     \
+    X(map_reserve_zero, b_map20, GOCONC_OK, goconc_map_reserve(f->m, 0))                       \
+    X(map_maintain_null, b_none, EINVAL_, map_maintain_null(f))                                \
+    X(map_maintain_zero, b_map20, GOCONC_OK, goconc_map_maintain(f->m, 0, NULL))               \
+    X(map_clear_null, b_none, EINVAL_, goconc_map_clear(NULL))                                 \
+    X(map_len_null, b_none, GOCONC_OK, map_len_null(f))                                        \
+    X(map_free_null, b_none, GOCONC_OK, map_free_null(f))                                      \
+    X(map_stats_null_map, b_none, EINVAL_, goconc_map_stats_get(NULL, NULL))                   \
+    X(map_stats_null_out, b_map20, EINVAL_, goconc_map_stats_get(f->m, NULL))                  \
+    X(map_stats_small, b_map20, EINVAL_, map_stats_small(f))                                   \
+    X(map_stats_big_dirty, b_map20, EINVAL_, map_stats_big_dirty(f))                           \
+    X(map_stats_big_clean, b_map20, GOCONC_OK, map_stats_big_clean(f))                         \
+    X(slice_new_null_out, b_none, EINVAL_, goconc_slice_new(NULL, 4, 0, 1))                    \
+    X(slice_new_elem_size_0, b_none, EINVAL_, slice_new_es0(f))                                \
+    X(slice_new_len_gt_cap, b_none, GOCONC_ERANGE, slice_new_len_gt_cap(f))                    \
+    X(slice_new_cap_max, b_none, GOCONC_EOVERFLOW, slice_new_cap_max(f))                       \
+    X(slice_new_elem_size_max, b_none, GOCONC_EOVERFLOW, slice_new_es_max(f))                  \
+    X(slice_new_product_overflow, b_none, GOCONC_EOVERFLOW, slice_new_product(f))              \
+    X(slice_new_huge, b_none, GOCONC_ENOMEM, slice_new_huge(f))                                \
+    X(slice_new_zero, b_none, GOCONC_OK, slice_new_zero(f))                                    \
+    X(slice_get_null, b_none, EINVAL_, goconc_slice_get(NULL, 0, &objs[0]))                    \
+    X(slice_get_null_out, b_slice, EINVAL_, goconc_slice_get(f->s[0].h, 0, NULL))              \
+    X(slice_get_len, b_slice, GOCONC_ERANGE, slice_get_len(f))                                 \
+    X(slice_get_max, b_slice, GOCONC_ERANGE, slice_get_max(f))                                 \
+    X(slice_set_null, b_none, EINVAL_, goconc_slice_set(NULL, 0, &objs[0]))                    \
+    X(slice_set_null_elem, b_slice, EINVAL_, goconc_slice_set(f->s[0].h, 0, NULL))             \
+    X(slice_set_len, b_slice, GOCONC_ERANGE, slice_set_len(f))                                 \
+    X(slice_set_max, b_slice_view, GOCONC_ERANGE, slice_set_max(f))                            \
+    X(slice_append_null, b_none, EINVAL_, goconc_slice_append(NULL, &objs[0], 1, NULL))        \
     X(slice_append_null_elems, b_slice, EINVAL_, goconc_slice_append(f->s[0].h, NULL, 1, NULL)) \
-    X(slice_append_zero_null, b_slice, GOCONC_OK, slice_append_zero_null(f))               \
-    X(slice_append_bytes_overflow, b_slice, GOCONC_EOVERFLOW, slice_append_es_overflow(f)) \
-    X(slice_append_len_overflow, b_slice, GOCONC_EOVERFLOW, slice_append_len_overflow(f))  \
-    X(slice_append_huge, b_slice_full, GOCONC_ENOMEM, slice_append_huge(f))                \
-    X(slice_reslice_null, b_none, EINVAL_, goconc_slice_reslice(NULL, 0, 0, 0, NULL))      \
+    X(slice_append_zero_null, b_slice, GOCONC_OK, slice_append_zero_null(f))                   \
+    X(slice_append_bytes_overflow, b_slice, GOCONC_EOVERFLOW, slice_append_es_overflow(f))     \
+    X(slice_append_len_overflow, b_slice, GOCONC_EOVERFLOW, slice_append_len_overflow(f))      \
+    X(slice_append_huge, b_slice_full, GOCONC_ENOMEM, slice_append_huge(f))                    \
+    X(slice_reslice_null, b_none, EINVAL_, goconc_slice_reslice(NULL, 0, 0, 0, NULL))          \
     X(slice_reslice_null_out, b_slice, EINVAL_, goconc_slice_reslice(f->s[0].h, 0, 1, 2, NULL)) \
-    X(slice_reslice_low_gt_high, b_slice, GOCONC_ERANGE, reslice_lo_gt_hi(f))              \
-    X(slice_reslice_high_gt_max, b_slice, GOCONC_ERANGE, reslice_hi_gt_max(f))             \
-    X(slice_reslice_max_gt_cap, b_slice, GOCONC_ERANGE, reslice_max_gt_cap(f))             \
-    X(slice_reslice_all_max, b_slice, GOCONC_ERANGE, reslice_all_max(f))                   \
-    X(slice_copy_null_dst, b_slice, EINVAL_, goconc_slice_copy(NULL, f->s[0].h, NULL))     \
-    X(slice_copy_null_src, b_slice, EINVAL_, goconc_slice_copy(f->s[0].h, NULL, NULL))     \
-    X(slice_copy_elem_size, b_slice, EINVAL_, slice_copy_es(f))                            \
-    X(slice_clone_null, b_none, EINVAL_, goconc_slice_clone(NULL, NULL))                   \
-    X(slice_clone_null_out, b_slice, EINVAL_, goconc_slice_clone(f->s[0].h, NULL))         \
-    X(slice_snapshot_null, b_none, EINVAL_, goconc_slice_snapshot(NULL, &f->view))         \
-    X(slice_snapshot_null_view, b_slice, EINVAL_, slice_snapshot_null_view(f))             \
-    X(view_release_twice, b_slice, GOCONC_OK, slice_view_twice(f))                         \
-    X(slice_range_null_fn, b_slice, EINVAL_, goconc_slice_range(f->s[0].h, NULL, NULL))    \
-    X(slice_range_null, b_none, EINVAL_, goconc_slice_range(NULL, slice_visit, NULL))      \
-    X(slice_range_stopped, b_slice, GOCONC_STOPPED,                                        \
-      goconc_slice_range(f->s[0].h, stop_slice_visit, NULL))                               \
-    X(slice_null_accessors, b_none, GOCONC_OK, slice_null_accessors(f))                    \
-    X(value_new_null_out, b_none, EINVAL_, goconc_value_new(NULL, value_destroy, NULL))    \
-    X(value_store_null_obj, b_value1, EINVAL_, goconc_value_store(f->v, NULL))             \
-    X(value_store_null_value, b_none, EINVAL_, goconc_value_store(NULL, &objs[2]))         \
-    X(value_swap_null_old, b_value1, EINVAL_, value_swap_null_old(f))                      \
-    X(value_swap_null_obj, b_value1, EINVAL_, value_swap_null_obj(f))                      \
-    X(value_swap_null_value, b_none, EINVAL_, value_swap_null_v(f))                        \
+    X(slice_reslice_low_gt_high, b_slice, GOCONC_ERANGE, reslice_lo_gt_hi(f))                  \
+    X(slice_reslice_high_gt_max, b_slice, GOCONC_ERANGE, reslice_hi_gt_max(f))                 \
+    X(slice_reslice_max_gt_cap, b_slice, GOCONC_ERANGE, reslice_max_gt_cap(f))                 \
+    X(slice_reslice_all_max, b_slice, GOCONC_ERANGE, reslice_all_max(f))                       \
+    X(slice_copy_null_dst, b_slice, EINVAL_, goconc_slice_copy(NULL, f->s[0].h, NULL))         \
+    X(slice_copy_null_src, b_slice, EINVAL_, goconc_slice_copy(f->s[0].h, NULL, NULL))         \
+    X(slice_copy_elem_size, b_slice, EINVAL_, slice_copy_es(f))                                \
+    X(slice_clone_null, b_none, EINVAL_, goconc_slice_clone(NULL, NULL))                       \
+    X(slice_clone_null_out, b_slice, EINVAL_, goconc_slice_clone(f->s[0].h, NULL))             \
+    X(slice_snapshot_null, b_none, EINVAL_, goconc_slice_snapshot(NULL, &f->view))             \
+    X(slice_snapshot_null_view, b_slice, EINVAL_, slice_snapshot_null_view(f))                 \
+    X(slice_snapshot_empty, b_slice_empty, GOCONC_OK, slice_snapshot_empty(f))                 \
+    X(view_release_twice, b_slice, GOCONC_OK, slice_view_twice(f))                             \
+    X(slice_range_null_fn, b_slice, EINVAL_, goconc_slice_range(f->s[0].h, NULL, NULL))        \
+    X(slice_range_null, b_none, EINVAL_, goconc_slice_range(NULL, slice_visit, NULL))          \
+    X(slice_range_stopped, b_slice, GOCONC_STOPPED,                                            \
+      goconc_slice_range(f->s[0].h, stop_slice_visit, NULL))                                   \
+    X(slice_null_accessors, b_none, GOCONC_OK, slice_null_accessors(f))                        \
+    X(value_new_null_out, b_none, EINVAL_, goconc_value_new(NULL, value_destroy, NULL))        \
+    X(value_store_null_obj, b_value1, EINVAL_, goconc_value_store(f->v, NULL))                 \
+    X(value_store_null_value, b_none, EINVAL_, goconc_value_store(NULL, &objs[2]))             \
+    X(value_swap_null_old, b_value1, EINVAL_, value_swap_null_old(f))                          \
+    X(value_swap_null_obj, b_value1, EINVAL_, value_swap_null_obj(f))                          \
+    X(value_swap_null_value, b_none, EINVAL_, value_swap_null_v(f))                            \
     X(value_cas_null_obj, b_value1, EINVAL_, goconc_value_compare_and_swap(f->v, &objs[1], NULL)) \
-    X(value_cas_null_value, b_none, EINVAL_,                                               \
-      goconc_value_compare_and_swap(NULL, NULL, &objs[2]))                                 \
-    X(value_cas_changed, b_value1, GOCONC_CHANGED,                                         \
-      goconc_value_compare_and_swap(f->v, &objs[5], &objs[2]))                             \
-    X(value_cas_not_empty, b_value1, GOCONC_CHANGED,                                       \
-      goconc_value_compare_and_swap(f->v, NULL, &objs[2]))                                 \
-    X(value_null_reads, b_none, GOCONC_OK, value_null_reads(f))                            \
-    X(value_acquire_empty, b_value, GOCONC_OK, value_acquire_empty(f))                     \
-    X(value_new_null_destroy, b_none, GOCONC_OK, value_new_no_destroy(f))                  \
-    X(pool_new_null_out, b_none, EINVAL_, goconc_pool_new(NULL, NULL))                     \
-    X(pool_new_size0, b_none, EINVAL_, pool_new_size0(f))                                  \
-    X(pool_new_small, b_none, EINVAL_, pool_new_small(f))                                  \
-    X(pool_new_big_dirty, b_none, EINVAL_, pool_new_big_dirty(f))                          \
-    X(pool_new_big_clean, b_none, GOCONC_OK, pool_new_big_clean(f))                        \
-    X(pool_stats_null_out, b_pool_cached, EINVAL_, pool_stats_null(f))                     \
-    X(pool_stats_null_pool, b_none, EINVAL_, pool_stats_null_pool(f))                      \
-    X(pool_stats_small, b_pool_cached, EINVAL_, pool_stats_small(f))                       \
-    X(pool_stats_big_dirty, b_pool_cached, EINVAL_, pool_stats_big_dirty(f))               \
-    X(pool_stats_big_clean, b_pool_cached, GOCONC_OK, pool_stats_big_clean(f))             \
-    X(pool_null_handle, b_none, GOCONC_OK, pool_null_handle(f))                            \
-    X(pool_put_null, b_pool_cached, GOCONC_OK, pool_put_null(f))                           \
-    X(pool_get_without_new, b_none, GOCONC_OK, pool_get_no_new(f))                         \
-    X(once_do_null, b_none, EINVAL_, goconc_once_do(NULL, nop_fn, NULL))                   \
-    X(once_do_null_fn, b_none, EINVAL_, goconc_once_do(&f->once, NULL, NULL))              \
-    X(once_try_null, b_none, EINVAL_, goconc_once_try(NULL, nop_try, NULL))                \
-    X(once_try_null_fn, b_none, EINVAL_, goconc_once_try(&f->once, NULL, NULL))            \
-    X(once_do_reentered, b_none, GOCONC_EDEADLK, once_reenter(f))                          \
-    X(once_try_fails, b_none, -7, once_try_fails(f))                                       \
+    X(value_cas_null_value, b_none, EINVAL_,                                                   \
+      goconc_value_compare_and_swap(NULL, NULL, &objs[2]))                                     \
+    X(value_cas_changed, b_value1, GOCONC_CHANGED,                                             \
+      goconc_value_compare_and_swap(f->v, &objs[5], &objs[2]))                                 \
+    X(value_cas_not_empty, b_value1, GOCONC_CHANGED,                                           \
+      goconc_value_compare_and_swap(f->v, NULL, &objs[2]))                                     \
+    X(value_null_reads, b_none, GOCONC_OK, value_null_reads(f))                                \
+    X(value_acquire_empty, b_value, GOCONC_OK, value_acquire_empty(f))                         \
+    X(value_new_null_destroy, b_none, GOCONC_OK, value_new_no_destroy(f))                      \
+    X(pool_new_null_out, b_none, EINVAL_, goconc_pool_new(NULL, NULL))                         \
+    X(pool_new_size0, b_none, EINVAL_, pool_new_size0(f))                                      \
+    X(pool_new_small, b_none, EINVAL_, pool_new_small(f))                                      \
+    X(pool_new_big_dirty, b_none, EINVAL_, pool_new_big_dirty(f))                              \
+    X(pool_new_big_clean, b_none, GOCONC_OK, pool_new_big_clean(f))                            \
+    X(pool_stats_null_out, b_pool_cached, EINVAL_, pool_stats_null(f))                         \
+    X(pool_stats_null_pool, b_none, EINVAL_, pool_stats_null_pool(f))                          \
+    X(pool_stats_small, b_pool_cached, EINVAL_, pool_stats_small(f))                           \
+    X(pool_stats_big_dirty, b_pool_cached, EINVAL_, pool_stats_big_dirty(f))                   \
+    X(pool_stats_big_clean, b_pool_cached, GOCONC_OK, pool_stats_big_clean(f))                 \
+    X(pool_null_handle, b_none, GOCONC_OK, pool_null_handle(f))                                \
+    X(pool_put_null, b_pool_cached, GOCONC_OK, pool_put_null(f))                               \
+    X(pool_get_without_new, b_none, GOCONC_OK, pool_get_no_new(f))                             \
+    X(once_do_null, b_none, EINVAL_, goconc_once_do(NULL, nop_fn, NULL))                       \
+    X(once_do_null_fn, b_none, EINVAL_, goconc_once_do(&f->once, NULL, NULL))                  \
+    X(once_try_null, b_none, EINVAL_, goconc_once_try(NULL, nop_try, NULL))                    \
+    X(once_try_null_fn, b_none, EINVAL_, goconc_once_try(&f->once, NULL, NULL))                \
+    X(once_do_reentered, b_none, GOCONC_EDEADLK, once_reenter(f))                              \
+    X(once_try_fails, b_none, -7, once_try_fails(f))                                           \
+    X(once_try_positive, b_none, 5, goconc_once_try(&f->once, try_positive_fn, NULL))          \
     X(once_done_null, b_none, GOCONC_OK, once_null_done(f))
 
 /*
@@ -2310,6 +2386,9 @@ START_TEST(bad_arguments)
             ran++;
         }
     ck_assert_int_gt(ran, 0);
+    if (getenv("FAULTS_VERBOSE"))
+        fprintf(stderr, "bad arguments, %s group: %d rows\n",
+                groups[_i][0] ? groups[_i] : "common", ran);
 }
 END_TEST
 
