@@ -196,10 +196,38 @@ static int visit_model(void *ctx, const void *k, size_t kl, const void *v, size_
     return 0;
 }
 
+/* A digest of one entry; range's entries must add up to the model's. */
+static uint64_t entry_digest(const void *k, size_t kl, const void *v, size_t vl)
+{
+    const unsigned char *p;
+    uint64_t h = 0xcbf29ce484222325ull ^ kl ^ ((uint64_t)vl << 32), z;
+    size_t i;
+    for (p = k, i = 0; i < kl; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    h = (h ^ 0xff) * 0x100000001b3ull;
+    for (p = v, i = 0; i < vl; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    z = tu_rand(&h);
+    return z;
+}
+
+struct digest { size_t n; uint64_t sum; };
+
+static int visit_digest(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+    struct digest *d = ctx;
+    d->n++;
+    d->sum += entry_digest(k, kl, v, vl);
+    return 0;
+}
+
+/* The map holds exactly the model: every model entry loads, and range
+ * visits as many entries as the model has, with the same digest. */
 static void check_map(const struct fx *f)
 {
     unsigned char buf[64];
-    struct visit c = { f, 0, 0 };
+    struct digest seen = { 0, 0 };
+    uint64_t want = 0;
     size_t i, vl;
 
     ck_assert_uint_eq(goconc_map_len(f->m), f->nkv);
@@ -209,10 +237,11 @@ static void check_map(const struct fx *f)
         ck_assert_int_eq(goconc_map_load(f->m, e->k, e->kl, buf, sizeof buf, &vl), GOCONC_OK);
         ck_assert_uint_eq(vl, e->vl);
         ck_assert_mem_eq(buf, e->v, vl);
+        want += entry_digest(e->k, e->kl, e->v, e->vl);
     }
-    ck_assert_int_eq(goconc_map_range(f->m, visit_model, &c), GOCONC_OK);
-    ck_assert_uint_eq(c.n, f->nkv);
-    ck_assert_uint_eq(c.bad, 0);
+    ck_assert_int_eq(goconc_map_range(f->m, visit_digest, &seen), GOCONC_OK);
+    ck_assert_uint_eq(seen.n, f->nkv);
+    ck_assert_uint_eq(seen.sum, want);
 }
 
 static int map_store_i(struct fx *f, size_t i, unsigned ver, size_t kl, size_t vl)
@@ -476,6 +505,8 @@ struct row {
 static void b_none(struct fx *f) { (void)f; }
 static void b_map0(struct fx *f) { build_map_n(f, 0, 1); }
 static void b_map20(struct fx *f) { build_map_n(f, 20, 1); }
+static void b_map0_nodrop(struct fx *f) { build_map_n(f, 0, 0); }
+
 /* Short keys and values, no on_drop: the store's fast path. */
 static void b_map_inline(struct fx *f)
 {
@@ -587,17 +618,23 @@ static int f_map_store_overwrite(struct fx *f) { return map_store_i(f, 3, 1, 16,
 static int f_map_store_inline(struct fx *f) { return map_store_i(f, 500, 1, 4, 8); }
 static int f_map_store_inline_over(struct fx *f) { return map_store_i(f, 3, 1, 4, 4); }
 
-/* 150 inserts into an empty map: its shards grow several times. */
-static int f_map_store_many(struct fx *f)
+/* n inserts of keys from 1000 on: the shards grow several times. */
+static int map_store_run(struct fx *f, size_t n, size_t kl, size_t vl)
 {
     size_t i;
     int rc;
-    for (i = 0; i < 150; i++)
-        if ((rc = map_store_i(f, 1000 + i, 1, 16, 24)) != GOCONC_OK)
+    for (i = 0; i < n; i++)
+        if ((rc = map_store_i(f, 1000 + i, 1, kl, vl)) != GOCONC_OK)
             return rc;
     return GOCONC_OK;
 }
 
+/* Out-of-line entries: every store allocates, and a few also grow. */
+static int f_map_store_many(struct fx *f) { return map_store_run(f, 60, 16, 24); }
+/* Inline entries: only the growth allocates, so many more stores. */
+static int f_map_store_many_inline(struct fx *f) { return map_store_run(f, 240, 4, 4); }
+
+/* update's function: returns ret, with *newval = nv, *newlen = nl. */
 struct upd { int ret; const void *nv; size_t nl; };
 
 static int upd_fn(void *ctx, const void *old, size_t ol, int found, const void **nv,
@@ -1167,6 +1204,7 @@ static const struct row fault_rows[] = {
     { "map_store_inline", b_map_inline, f_map_store_inline, OK, 0 },
     { "map_store_inline_over", b_map_inline, f_map_store_inline_over, OK, 0 },
     { "map_store_many", b_map0, f_map_store_many, OK, 1 },
+    { "map_store_many_inline", b_map0_nodrop, f_map_store_many_inline, OK, 1 },
     /* The header comments of delete, load_and_delete, compare_and_delete,
      * clear and maintain list no ENOMEM; API.md's map rule ("a call that
      * fails (ERANGE, ENOMEM, EINVAL) leaves the map unchanged") is what
