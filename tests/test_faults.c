@@ -949,6 +949,30 @@ static int f_slice_append_bulk(struct fx *f)
     return rc;
 }
 
+/* s[1] = s[0][1:3:8] shares s[0]'s storage, which a view covers: an
+ * append through s[1] lands on s[0]'s element 3 (Go's aliasing) after
+ * copying the storage away from the view. */
+static void b_slice_shared_view(struct fx *f)
+{
+    struct sm *t = &f->s[1];
+    b_slice(f);
+    ck_assert_int_eq(goconc_slice_reslice(f->s[0].h, 1, 3, 8, &t->h), GOCONC_OK);
+    t->len = 2;
+    t->cap = 7;
+    memcpy(t->e, f->s[0].e + 1, 2 * sizeof(int32_t));
+    take_view(f);
+}
+
+static int f_slice_append_shared(struct fx *f)
+{
+    int rc = slice_push(&f->s[1], 555);
+    if (rc == GOCONC_OK) {
+        ck_assert_uint_eq(f->s[1].cap, 7); /* in place: no growth */
+        f->s[0].e[3] = 555;
+    }
+    return rc;
+}
+
 static int f_slice_set(struct fx *f)
 {
     int32_t x = -9;
@@ -1244,6 +1268,7 @@ static const struct row fault_rows[] = {
     { "slice_append_many", b_slice_empty, f_slice_push_many, OK, 1 },
     { "slice_append_bulk", b_slice, f_slice_append_bulk, OK, 1 },
     { "slice_append_past_view", b_slice_view, f_slice_push, OK, 0 },
+    { "slice_append_shared_viewed", b_slice_shared_view, f_slice_append_shared, OK, 1 },
     { "slice_set", b_slice, f_slice_set, OK, 0 },
     { "slice_set_viewed", b_slice_view, f_slice_set, OK, 1 },
     { "slice_copy_viewed", b_slice_pair, f_slice_copy, OK, 1 },
@@ -1263,6 +1288,7 @@ static const struct row fault_rows[] = {
     /* acquire takes a count on the stored node: nothing to allocate,
      * though the header allows NULL for out of memory. */
     { "value_acquire", b_value1, f_value_acquire, OK, 0 },
+    { "value_store_referenced", b_value_ref, f_value_store, OK, 1 },
     { "value_release", b_value_ref, f_value_release, OK, 0 },
     { "value_free", b_value_ref, f_value_free, OK, 0 },
     { "pool_new", b_none, f_pool_new, OK, 1 },
