@@ -12,6 +12,8 @@
 #endif
 
 static long fail_at = -1;   /* in allocation-call units; -1 never */
+static int fail_once;       /* fail only call fail_at, not the later ones */
+static size_t size_limit;   /* 0: none */
 static long calls;
 static long live;
 
@@ -21,7 +23,10 @@ static void *tu_alloc(void *ctx, size_t size)
     long f = __atomic_load_n(&fail_at, __ATOMIC_RELAXED);
     void *p;
     (void)ctx;
-    if (f >= 0 && c >= f)
+    if (f >= 0 && (__atomic_load_n(&fail_once, __ATOMIC_RELAXED) ? c == f : c >= f))
+        return NULL;
+    if (size > __atomic_load_n(&size_limit, __ATOMIC_RELAXED) &&
+        __atomic_load_n(&size_limit, __ATOMIC_RELAXED) != 0)
         return NULL;
     p = malloc(size ? size : 1);
     if (p)
@@ -47,10 +52,35 @@ void tu_alloc_install(void)
     }
 }
 
-void tu_alloc_fail_after(long n)
+static void arm(long n, int once)
 {
     long c = __atomic_load_n(&calls, __ATOMIC_RELAXED);
+    __atomic_store_n(&fail_at, -1, __ATOMIC_RELAXED);
+    __atomic_store_n(&fail_once, once, __ATOMIC_RELAXED);
     __atomic_store_n(&fail_at, n < 0 ? -1 : c + n, __ATOMIC_RELAXED);
+}
+
+void tu_alloc_fail_after(long n) { arm(n, 0); }
+void tu_alloc_fail_once(long n) { arm(n, 1); }
+void tu_alloc_limit(size_t max) { __atomic_store_n(&size_limit, max, __ATOMIC_RELAXED); }
+
+static void settle_nop(void *ctx, void *obj)
+{
+    (void)ctx;
+    (void)obj;
+}
+
+long tu_settle(void)
+{
+    static int dummy;
+    int round, i;
+    for (round = 0; round < 3; round++) {
+        ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
+        for (i = 0; i < 65; i++)
+            ck_assert_int_eq(goconc_defer_free(&dummy, settle_nop, NULL), GOCONC_OK);
+    }
+    ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
+    return tu_alloc_live();
 }
 
 long tu_alloc_live(void) { return __atomic_load_n(&live, __ATOMIC_RELAXED); }

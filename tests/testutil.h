@@ -18,10 +18,25 @@ void tu_alloc_install(void);
 /* Fail the allocation that comes n allocations from now (0 = the next
  * one) and every later one until re-armed; n < 0 = never fail. */
 void tu_alloc_fail_after(long n);
+/* Fail only the allocation that comes n allocations from now; the ones
+ * after it succeed again (a transient failure).  n < 0 = never fail. */
+void tu_alloc_fail_once(long n);
+/* Refuse every request above max bytes, as a real allocator refuses an
+ * impossible size (0 = no limit, the default).  Keeps tests of huge
+ * lengths from exhausting the machine or tripping a sanitizer's
+ * allocation-size check. */
+void tu_alloc_limit(size_t max);
 /* Allocations made through the test allocator and not yet freed. */
 long tu_alloc_live(void);
 /* Allocations attempted so far (failed ones included). */
 long tu_alloc_calls(void);
+/*
+ * Run every pending deferred destroy and bring this thread's reclamation
+ * bag to one state whatever came before (a chunk fills at 64 retires;
+ * barriers free the rest), so that tu_alloc_live() compared across two
+ * settles counts only the objects themselves.  Returns tu_alloc_live().
+ */
+long tu_settle(void);
 
 /* Seed from GOCONC_SEED or the clock; printed once to stderr. */
 uint64_t tu_seed(void);
