@@ -26,6 +26,14 @@
  *    must not take a lock that a caller of the library may hold, and get
  *    GOCONC_EDEADLK from goconc_synchronize() and goconc_barrier().  Their
  *    ctx must stay valid until a goconc_barrier() after the free.
+ *  - Thread-safety: any function may be called from any thread, without
+ *    registering it first; calls on one object may overlap, except its
+ *    _free, which must be the last call on it (each header says more).
+ *  - fork(): the child may at once use read sections, goconc_defer_free,
+ *    goconc_synchronize, goconc_barrier and new objects.  Objects another
+ *    thread was changing during the fork, and onces it was running, are
+ *    unusable in the child; destroys other threads had pending never run.
+ *  - Allocator: every allocation goes through goconc_set_allocator()'s.
  */
 #ifndef GOCONC_COMMON_H
 #define GOCONC_COMMON_H

@@ -218,7 +218,7 @@ enum { GOCONC_UPDATE_KEEP = 16, GOCONC_UPDATE_STORE = 17, GOCONC_UPDATE_DELETE =
 /**
  * The function goconc_map_update() runs.  old/oldlen: the current value
  * (valid only during the call; NULL and 0 when found is 0).  It returns
- * GOCONC_UPDATE_KEEP, GOCONC_UPDATE_STORE (after setting *newval/*newlen
+ * GOCONC_UPDATE_KEEP, GOCONC_UPDATE_STORE (after setting *newval and *newlen
  * to bytes that stay valid until update returns; they are copied in) or
  * GOCONC_UPDATE_DELETE; a negative status aborts and is returned by
  * update; any other value (0 included) is GOCONC_EINVAL.
