@@ -100,9 +100,15 @@ GOCONC_API const char *goconc_version_string(void);
 
 /* ------------------------------------------------------------- callbacks */
 
+/** A deferred destroy (goconc_defer_free, goconc_value_new): gets the ctx
+ *  and object it was registered with; see "Deferred callbacks" above. */
 typedef void (*goconc_destroy_fn)(void *ctx, void *obj);
+/** A map visitor (goconc_map_range, goconc_map_scan): key and value are
+ *  valid only during the call; non-zero stops the walk. */
 typedef int (*goconc_visit_fn)(void *ctx, const void *key, size_t klen,
                                const void *val, size_t vlen);
+/** A slice visitor (goconc_slice_range): element i of a snapshot, valid
+ *  only during the call; non-zero stops the walk. */
 typedef int (*goconc_slice_visit_fn)(void *ctx, size_t i, const void *elem);
 
 /* ------------------------------------------------------------- allocator */
