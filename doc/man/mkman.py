@@ -304,7 +304,7 @@ def man_page(page, decls, pages, func_page, version):
            '.TH %s 3 "" "libgoconc %s" "libgoconc Manual"' % (page.title.upper(), version),
            '.nh',
            '.SH NAME',
-           r'%s \- %s' % (', '.join(n.replace('_', r'_') for n in names),
+           r'%s \- %s' % (', '.join(names),
                           roff_inline(page.desc)),
            '.SH SYNOPSIS', '.nf', r'.B #include <goconc.h>']
     for text in decls:
