@@ -5,6 +5,35 @@
  * the ABI policy in doc/abi.md: names, values and struct layouts never
  * change within soversion 1; fields are only appended to option and stats
  * structs, behind struct_size.
+ *
+ * Conventions of every header (doc/api.md, "Conventions"):
+ *  - Fallible calls return one of the status codes below; a call that
+ *    fails with a negative status changed nothing.  Nothing aborts on bad
+ *    input the library can detect.
+ *  - A NULL pointer with length 0 is an empty key, value or element run;
+ *    a NULL pointer with a non-zero length is GOCONC_EINVAL.  A pointer
+ *    the library hands out with length 0 is still non-NULL.
+ *  - Options and stats structs start with struct_size: below the 1.0
+ *    size, or larger with any non-zero byte past the fields this library
+ *    knows, is GOCONC_EINVAL.  Stats calls write at most struct_size bytes.
+ *  - Callbacks must return normally: no longjmp and no C++ exception out
+ *    of a callback, ever (it would leave a lock held or a once running).
+ *  - Deferred callbacks (goconc_defer_free's destroy, a value's destroy, a
+ *    map's on_drop) run after a grace period on whatever thread makes a
+ *    later call that collects them (writes, frees, range, defer_free,
+ *    goconc_barrier), holding no goconc lock, possibly after the object
+ *    that scheduled them was freed.  They must not call into that object,
+ *    must not take a lock that a caller of the library may hold, and get
+ *    GOCONC_EDEADLK from goconc_synchronize() and goconc_barrier().  Their
+ *    ctx must stay valid until a goconc_barrier() after the free.
+ *  - Thread-safety: any function may be called from any thread, without
+ *    registering it first; calls on one object may overlap, except its
+ *    _free, which must be the last call on it (each header says more).
+ *  - fork(): the child may at once use read sections, goconc_defer_free,
+ *    goconc_synchronize, goconc_barrier and new objects.  Objects another
+ *    thread was changing during the fork, and onces it was running, are
+ *    unusable in the child; destroys other threads had pending never run.
+ *  - Allocator: every allocation goes through goconc_set_allocator()'s.
  */
 #ifndef GOCONC_COMMON_H
 #define GOCONC_COMMON_H
@@ -39,7 +68,13 @@ enum {
     GOCONC_EOVERFLOW = -75  /**< a size computation would overflow */
 };
 
-/** A static, human-readable description of @p status; never NULL. */
+/**
+ * Describe a status code.
+ *
+ * @param status  any int; values outside the set give "unknown status".
+ * @return a static, NUL-terminated English string, never NULL, never to be
+ *         freed.  Thread-safe: no state, no allocation.
+ */
 GOCONC_API const char *goconc_strerror(int status);
 
 /* --------------------------------------------------------------- version */
@@ -47,16 +82,29 @@ GOCONC_API const char *goconc_strerror(int status);
 /* GOCONC_VERSION_MAJOR/MINOR/PATCH/NUMBER and GOCONC_CHECK_VERSION. */
 #include "goconc/version.h"
 
-/** GOCONC_VERSION_NUMBER of the library actually loaded. */
+/**
+ * The version of the library actually loaded, as GOCONC_VERSION_NUMBER
+ * computes it (MAJOR * 10000 + MINOR * 100 + PATCH); compare it with the
+ * macro to detect a program built against other headers.  Thread-safe.
+ */
 GOCONC_API unsigned goconc_version_number(void);
-/** "MAJOR.MINOR.PATCH" of the library actually loaded. */
+/**
+ * The version of the library actually loaded as a static
+ * "MAJOR.MINOR.PATCH" string; never NULL, never to be freed.  Thread-safe.
+ */
 GOCONC_API const char *goconc_version_string(void);
 
 /* ------------------------------------------------------------- callbacks */
 
+/** A deferred destroy (goconc_defer_free, goconc_value_new): gets the ctx
+ *  and object it was registered with; see "Deferred callbacks" above. */
 typedef void (*goconc_destroy_fn)(void *ctx, void *obj);
+/** A map visitor (goconc_map_range, goconc_map_scan): key and value are
+ *  valid only during the call; non-zero stops the walk. */
 typedef int (*goconc_visit_fn)(void *ctx, const void *key, size_t klen,
                                const void *val, size_t vlen);
+/** A slice visitor (goconc_slice_range): element i of a snapshot, valid
+ *  only during the call; non-zero stops the walk. */
 typedef int (*goconc_slice_visit_fn)(void *ctx, size_t i, const void *elem);
 
 /* ------------------------------------------------------------- allocator */
@@ -69,49 +117,103 @@ typedef struct goconc_allocator {
 } goconc_allocator;
 
 /**
- * Route every allocation of the library through @p a (copied); NULL
- * restores malloc/free.
+ * Route every allocation of the library through @p a; NULL restores
+ * malloc/free.
  *
- * GOCONC_OK; GOCONC_EINVAL for a bad struct_size or a NULL alloc/free;
- * GOCONC_EBUSY while anything is alive: an unfreed handle, an unreleased
- * view or reference, or memory still waiting for reclamation (call
- * goconc_barrier() first).  Per-thread records do not count: each is freed
- * through the allocator that made it, whose free and ctx must stay valid
- * while any thread that used the library under it is alive.
+ * @param a  copied before the call returns (the struct need not outlive
+ *           it).  alloc must return memory aligned like malloc's, or NULL
+ *           (the library then returns GOCONC_ENOMEM and stays usable);
+ *           alloc and free run on any thread, concurrently, sometimes
+ *           under internal locks, and must never call into libgoconc.
+ *
+ * Per-thread records (read-section and pool caches) do not make the call
+ * busy: each is freed through the allocator that made it, so that
+ * allocator's free and ctx must stay valid while any thread that used the
+ * library under it is alive.  Any thread may call this, but not a thread
+ * inside an alloc or free of the library.
+ *
+ * @return GOCONC_OK; GOCONC_EINVAL for a struct_size below the 1.0 size
+ *         or a larger one with non-zero bytes past the known fields, or a
+ *         NULL alloc or free; GOCONC_EBUSY, changing nothing, while
+ *         anything made by the current allocator is alive: an unfreed
+ *         handle, an unreleased view or value reference, or a deferred
+ *         destroy not yet run (call goconc_barrier() first).
  */
 GOCONC_API int goconc_set_allocator(const goconc_allocator *a);
 
 /* ---------------------------------------------------------- read sections */
 
 /**
- * Enter / leave a read section (RCU-style).  Nestable, per thread; never
- * block, never fail, never write a cache line another thread writes.  A
- * pointer obtained from goconc_map_peek() or goconc_value_load() stays
- * valid until this thread's outermost goconc_read_unlock().  Do not block
- * inside a read section: it holds back reclamation for everyone.
+ * Enter a read section (RCU-style) on the calling thread.
+ *
+ * Nestable; sections belong to the thread and end with its own matching
+ * goconc_read_unlock().  Never blocks, never fails (without memory for
+ * the thread's record it takes a slower shared path), never writes a
+ * cache line another thread writes.  A pointer obtained from
+ * goconc_map_peek() or goconc_value_load() stays valid until this
+ * thread's outermost goconc_read_unlock().  Inside a section any lookup
+ * and any write may be called, but goconc_synchronize() and
+ * goconc_barrier() return GOCONC_EDEADLK; do not block or sleep inside
+ * one: it holds back reclamation for every thread (memory grows, waits
+ * in goconc_synchronize() last).  A thread that exits inside a section
+ * stalls no one.  An inline fast path (below) replaces the call unless
+ * GOCONC_NO_INLINE is defined.
  */
 GOCONC_API void goconc_read_lock(void);
+/**
+ * Leave the innermost read section of the calling thread; leaving the
+ * outermost one ends every borrow it made (peek, value load).  An unlock
+ * with no section open is ignored.  Never blocks, never fails.
+ */
 GOCONC_API void goconc_read_unlock(void);
 
 /**
- * Call destroy(ctx, obj) after every read section open now has closed, on
- * any thread, holding no goconc lock.  GOCONC_OK; GOCONC_EINVAL for a NULL
- * destroy; GOCONC_ENOMEM: nothing deferred, obj is still the caller's.
+ * Schedule destroy(ctx, obj) to run once every read section open now has
+ * closed (a deferred callback: see the conventions at the top).
+ *
+ * @param obj      passed to destroy unchanged (may be NULL); the caller
+ *                 must already have made it unreachable for new readers.
+ * @param destroy  runs exactly once, on any thread, holding no goconc
+ *                 lock; inside it goconc_synchronize() and
+ *                 goconc_barrier() return GOCONC_EDEADLK.
+ * @param ctx      passed to destroy; must stay valid until it has run.
+ *
+ * Never waits: may be called from any thread, inside a read section, a
+ * map update function, a once function or a deferred callback.  It may
+ * run destroys that are already due (this thread's or orphaned ones)
+ * before it returns.
+ *
+ * @return GOCONC_OK; GOCONC_EINVAL for a NULL destroy; GOCONC_ENOMEM:
+ *         nothing deferred, obj is still the caller's.
  */
 GOCONC_API int goconc_defer_free(void *obj, goconc_destroy_fn destroy,
                                  void *ctx);
 
 /**
- * Wait until every read section open at the call has closed.  Returns
- * GOCONC_EDEADLK at once, doing nothing, inside a read section, a map
- * update function, a once function or a deferred callback.
+ * Wait for a grace period: until every read section open at the call (on
+ * any thread) has closed.  Blocks (yields, then sleeps up to about 1 ms
+ * at a time) while a reader lags; sections opened after the call are not
+ * waited for.  Any number of threads may call it at once.  It runs no
+ * deferred callback.
+ *
+ * @return GOCONC_OK; GOCONC_EDEADLK at once, doing nothing, inside a read
+ *         section, a map update function, a once function or a deferred
+ *         callback (waiting there could wait for itself).
  */
 GOCONC_API int goconc_synchronize(void);
 
 /**
- * Wait until every destroy deferred before the call (defer_free, value
- * stores, map drops, by any thread) has run.  GOCONC_EDEADLK as for
- * goconc_synchronize().
+ * Wait until every destroy deferred before the call has run: those of
+ * goconc_defer_free(), value stores, swaps and frees, map drops and map
+ * frees, by any thread, including threads that have exited.  Due destroys
+ * may run on the calling thread, inside this call.  Blocks like
+ * goconc_synchronize(); any number of threads may call it at once.  Use
+ * it before unloading code or freeing a ctx that deferred callbacks use,
+ * and before goconc_set_allocator().
+ *
+ * @return GOCONC_OK; GOCONC_EDEADLK at once, doing nothing, inside a read
+ *         section, a map update function, a once function or a deferred
+ *         callback.
  */
 GOCONC_API int goconc_barrier(void);
 
@@ -126,8 +228,13 @@ typedef struct goconc_reclaim_stats {
 #define GOCONC_RECLAIM_STATS_INIT { sizeof(goconc_reclaim_stats), 0, 0, 0, 0 }
 
 /**
- * Snapshot of the reclamation core (exact when nothing else runs).
- * GOCONC_OK or GOCONC_EINVAL (NULL, bad struct_size).
+ * Copy counters of the reclamation core into @p st (exact when nothing
+ * else runs, a near snapshot otherwise).  Any thread, any time; takes the
+ * thread registry's lock briefly.
+ *
+ * @param st  caller-owned; set st->struct_size (GOCONC_RECLAIM_STATS_INIT)
+ *            first; at most st->struct_size bytes are written.
+ * @return GOCONC_OK; GOCONC_EINVAL for a NULL st or a bad struct_size.
  */
 GOCONC_API int goconc_reclaim_stats_get(goconc_reclaim_stats *st);
 
@@ -139,6 +246,11 @@ GOCONC_API int goconc_reclaim_stats_get(goconc_reclaim_stats *st);
  * need a fence (no membarrier) or only a compiler barrier.  Counter word:
  * nesting depth in the low half, epoch in the high half.  Define
  * GOCONC_NO_INLINE to call the exported functions instead.
+ *
+ * goconc_tls_reader and goconc_gp are exported data, not API: only the
+ * inline read lock and unlock below may touch them, and only the library
+ * writes them (goconc_tls_reader is NULL until the thread's first call
+ * registers it; goconc_gp changes when the epoch advances).
  */
 struct goconc_reader { uintptr_t ctr; };
 struct goconc_gp_state { uintptr_t ctr; uintptr_t need_fence; };

@@ -1,5 +1,18 @@
 /*
  * goconc/value.h - Go's atomic.Value with safe memory reclamation.
+ *
+ * A value holds one object pointer (or nothing).  Every call but
+ * goconc_value_free() may run on the same value from any number of threads
+ * at once and is linearizable; loads are wait-free, writers lock-free, no
+ * call blocks or waits for a grace period.  Stored objects belong to the
+ * value; each is destroyed exactly once, by the value's destroy callback,
+ * after no read section can see it and no reference holds it.  The
+ * destroy is a deferred callback (conventions in goconc/common.h): it runs
+ * on any thread holding no goconc lock, possibly after goconc_value_free()
+ * returned, and must not call into the value that scheduled it.  Storing
+ * the object that is already current changes nothing; storing an object
+ * the value owned before, or into two values, destroys it twice (a caller
+ * error the library cannot see).
  */
 #ifndef GOCONC_VALUE_H
 #define GOCONC_VALUE_H
@@ -17,56 +30,94 @@ typedef struct goconc_value_ref goconc_value_ref;
 /**
  * Create an empty value whose objects are released with destroy(ctx, obj)
  * (destroy may be NULL: objects are then only forgotten).
- * GOCONC_OK, GOCONC_EINVAL (NULL out), GOCONC_ENOMEM.
+ *
+ * @param out  receives the value (NULL on failure).
+ * @param ctx  passed to destroy; must stay valid until a goconc_barrier()
+ *             after goconc_value_free() and the release of every reference.
+ * @return GOCONC_OK; GOCONC_EINVAL (NULL out); GOCONC_ENOMEM.
  */
 GOCONC_API int goconc_value_new(goconc_value **out, goconc_destroy_fn destroy,
                                 void *ctx);
 
-/** Drop the handle; the current object is destroyed once unreferenced. NULL ok. */
+/**
+ * Drop the handle; the current object is destroyed once no read section
+ * sees it and no reference holds it (references and read sections may
+ * outlive the handle).  No other call may be running on @p v, nor follow.
+ * Cannot fail.  NULL is ignored.
+ */
 GOCONC_API void goconc_value_free(goconc_value *v);
 
 /**
  * The current object, or NULL if empty (or v is NULL).  Call inside a read
- * section: the object stays valid until this thread's outermost
- * goconc_read_unlock().  Linearizable with every other value operation.
+ * section (not checked): the object stays valid until this thread's
+ * outermost goconc_read_unlock(); to keep it longer, use
+ * goconc_value_acquire().  Wait-free, writes nothing; everything the
+ * storing thread wrote to the object before storing it is visible.
+ * Linearizable with every other value operation.  An inline version
+ * replaces the call unless GOCONC_NO_INLINE is defined.
  */
 GOCONC_API void *goconc_value_load(const goconc_value *v);
 
 /**
- * Replace the current object with @p obj, which the value owns from now
- * on.  The replaced one is destroyed after a grace period, once no
- * reference to it is held.  GOCONC_OK; GOCONC_EINVAL for a NULL v or obj
- * (Go panics on storing nil); GOCONC_ENOMEM (obj stays the caller's).
+ * Replace the current object with @p obj, which the value owns from a
+ * successful return on.  The replaced one is destroyed after a grace
+ * period, once no reference to it is held; never inside this call.
+ * Storing the current object again is a no-op.  Lock-free.
+ *
+ * @return GOCONC_OK; GOCONC_EINVAL for a NULL v or obj (Go panics on
+ *         storing nil); GOCONC_ENOMEM (nothing changed, obj stays the
+ *         caller's).
  */
 GOCONC_API int goconc_value_store(goconc_value *v, void *obj);
 
 /**
- * Store @p obj and hand back in *old a reference to the object it replaced
- * (NULL if the value was empty); release it with goconc_value_release().
- * GOCONC_OK, GOCONC_EINVAL, GOCONC_ENOMEM (nothing changed).
+ * Store @p obj and hand back in *old a counted reference to the object it
+ * replaced (NULL if the value was empty; a reference to obj itself if obj
+ * was already current); the caller owns that reference and drops it with
+ * goconc_value_release().  *old is NULL after every failure.
+ *
+ * @return GOCONC_OK; GOCONC_EINVAL (NULL v, obj or old); GOCONC_ENOMEM
+ *         (nothing changed, obj stays the caller's).
  */
 GOCONC_API int goconc_value_swap(goconc_value *v, void *obj,
                                  goconc_value_ref **old);
 
 /**
- * Store @p obj only if the current object is @p old (NULL: only if empty).
- * GOCONC_OK, GOCONC_CHANGED (obj stays the caller's), GOCONC_EINVAL,
- * GOCONC_ENOMEM.
+ * Store @p obj only if the current object is @p old (NULL: only if empty),
+ * comparing pointers.  @p old is only compared, never dereferenced.  On
+ * success the replaced object is destroyed as for goconc_value_store();
+ * with old == obj == current nothing changes.
+ *
+ * @return GOCONC_OK; GOCONC_CHANGED (another object is current: nothing
+ *         stored, obj stays the caller's); GOCONC_EINVAL (NULL v or obj);
+ *         GOCONC_ENOMEM (nothing changed, obj stays the caller's).
  */
 GOCONC_API int goconc_value_compare_and_swap(goconc_value *v, const void *old,
                                              void *obj);
 
 /**
  * A counted reference to the current object, valid outside read sections,
- * across blocking calls and after goconc_value_free(); NULL if empty, if v
- * is NULL, or out of memory.
+ * across blocking calls and after goconc_value_free(), until
+ * goconc_value_release(); NULL if the value is empty or v is NULL.  It
+ * never allocates (one atomic add), so it cannot fail for lack of memory.
+ * Each reference keeps goconc_set_allocator() busy until released.
  */
 GOCONC_API goconc_value_ref *goconc_value_acquire(goconc_value *v);
 
-/** The object a reference holds (NULL for a NULL reference). */
+/**
+ * The object a reference holds (NULL for a NULL reference); valid until
+ * the reference is released.  Any thread; no read section needed.
+ */
 GOCONC_API void *goconc_value_ref_get(const goconc_value_ref *r);
 
-/** Drop a reference; NULL ok; valid even after goconc_value_free(). */
+/**
+ * Drop a reference from goconc_value_acquire() or goconc_value_swap();
+ * valid even after goconc_value_free().  Releasing the last reference to
+ * a replaced object schedules its destroy as a deferred callback; only
+ * when the library is out of memory does the destroy run inside this call
+ * (so a caller holding its own locks should expect that).  Each reference
+ * is released once, by any thread.  NULL is ignored.
+ */
 GOCONC_API void goconc_value_release(goconc_value_ref *r);
 
 /*
