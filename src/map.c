@@ -272,11 +272,14 @@ static __attribute__((noinline)) int load_general(const goconc_map *m, const voi
                                                   size_t *vlen)
 {
     const struct map_slot *s;
-    uint64_t kw = klen <= 8 ? gc_key_word(key, klen) : 0;
-    uint64_t h = gc_hash(&m->hk, key, klen);
+    uint64_t kw, h;
     unsigned lens;
     int rc = GOCONC_OK;
 
+    if (klen > MAP_KLEN_MAX) /* not in the map; reading the key would fault */
+        return GOCONC_NOTFOUND;
+    kw = klen <= 8 ? gc_key_word(key, klen) : 0;
+    h = gc_hash(&m->hk, key, klen);
     goconc_read_lock_inline_();
     /* Acquire pairs with the release store of cur when a migration
      * finished (map_table.c finish) or a clear swapped the table. */
@@ -367,6 +370,12 @@ GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen
 
     if (m == NULL || (key == NULL && klen) || val == NULL || !gc_in_read_section())
         return GOCONC_EINVAL;
+    if (klen > MAP_KLEN_MAX) {
+        *val = NULL;
+        if (vlen)
+            *vlen = 0;
+        return GOCONC_NOTFOUND;
+    }
     kw = klen <= 8 ? gc_key_word(key, klen) : 0;
     h = klen <= 8 ? gc_hash_word(&m->hk, kw, klen) : gc_hash_bytes(&m->hk, key, klen);
     s = map_lookup(at_load_acq(&m->cur[map_shard_of(m, h)]), h, map_tag(m, h), key, klen, kw,
@@ -552,6 +561,10 @@ static void w_prefetch(const struct map_wctx *w)
 static inline int w_lock(struct map_wctx *w, goconc_map *m, const void *key, size_t klen)
 {
     uintptr_t me = gc_thread_id();
+    /* Before the key is hashed: no object is that long, so the caller's
+     * length is wrong and reading that far would fault. */
+    if (GC_UNLIKELY(klen > MAP_KLEN_MAX))
+        return GOCONC_EOVERFLOW;
     if (map_in_fn(m, me))
         return GOCONC_EDEADLK;
     map_w_init(w, m, key, klen);
@@ -592,6 +605,10 @@ static int map_write(goconc_map *m, const void *key, size_t klen, const struct m
     if (m == NULL || (key == NULL && klen) || (op->val == NULL && op->vlen) ||
         (op->old == NULL && op->oldlen) || (op->out == NULL && op->cap))
         return GOCONC_EINVAL;
+    /* No such key can be in the map: the deletes answer so (w_lock gives
+     * the writes that would store it GOCONC_EOVERFLOW). */
+    if (GC_UNLIKELY(klen > MAP_KLEN_MAX) && (op->k == OP_LAD || op->k == OP_DEL || op->k == OP_CAD))
+        return GOCONC_NOTFOUND;
     if ((rc = w_lock(&w, m, key, klen)) != GOCONC_OK)
         return rc;
     rc = w_locked(&w, op);

@@ -554,6 +554,9 @@ void map_entry_destroy(void *ctx, void *obj);
 struct map_entry *map_entry_new(map_drop_fn drop, const void *key, size_t klen,
                                 const void *val, size_t vlen);
 size_t map_entry_size(size_t klen, size_t vlen);
+/* The longest key a write accepts (GOCONC_EOVERFLOW beyond): no object
+ * in memory is longer than PTRDIFF_MAX. */
+#define MAP_KLEN_MAX ((size_t)PTRDIFF_MAX)
 
 /* Grace state of one shard as one write sees it (see map_table.c). */
 struct map_gx {

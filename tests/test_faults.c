@@ -2369,38 +2369,47 @@ static int nop_try(void *ctx) { (void)ctx; return 0; }
     X(once_try_positive, b_none, 5, goconc_once_try(&f->once, try_positive_fn, NULL))          \
     X(once_done_null, b_none, GOCONC_OK, once_null_done(f))
 
-/*
- * Known core bug 6 (PREAMBLE): capacity_hint = SIZE_MAX with one shard is
- * accepted; API.md wants GOCONC_EOVERFLOW.  Enable with -DKNOWN_BUG_6
- * once fixed.
- */
-#ifdef KNOWN_BUG_6
+/* capacity_hint = SIZE_MAX with one shard: the per-shard share used to
+ * wrap and the map was made small. */
 static int map_new_cap_max_1shard(struct fx *f)
 {
     return map_new_opts_with(f, sizeof(goconc_map_options), 1, SIZE_MAX, 0);
 }
 #define KNOWN_BUG_6_ROW(X) \
     X(map_new_capacity_max_1shard, b_none, GOCONC_EOVERFLOW, map_new_cap_max_1shard(f))
-#else
-#define KNOWN_BUG_6_ROW(X)
-#endif
 
-/*
- * A key length no object can have (SIZE_MAX): the store must reject it
- * (GOCONC_EOVERFLOW, the entry size overflows) without reading the key.
- * Today's code hashes klen bytes first; see the report.  Enable with
- * -DKNOWN_BUG_KLEN once fixed.
- */
-#ifdef KNOWN_BUG_KLEN
+/* A key length no object can have (SIZE_MAX): a write rejects it without
+ * reading the key (it used to hash klen bytes first and fault). */
 static int map_store_klen_max(struct fx *f)
 {
     return goconc_map_store(f->m, "k", SIZE_MAX, "v", 1);
 }
+static int upd_keep(void *ctx, const void *old, size_t oldlen, int found, const void **nv,
+                    size_t *nl)
+{
+    (void)ctx, (void)old, (void)oldlen, (void)found, (void)nv, (void)nl;
+    return GOCONC_UPDATE_KEEP;
+}
+static int map_update_klen_max(struct fx *f)
+{
+    return goconc_map_update(f->m, "k", SIZE_MAX, upd_keep, NULL);
+}
+static int map_delete_klen_max(struct fx *f)
+{
+    return goconc_map_delete(f->m, "k", SIZE_MAX);
+}
+static int map_load_klen_max(struct fx *f)
+{
+    char v[8];
+    size_t n = 1;
+    int rc = goconc_map_load(f->m, "k", SIZE_MAX, v, sizeof v, &n);
+    return rc == GOCONC_NOTFOUND && n == 1 ? rc : -100;
+}
 #define KNOWN_BUG_KLEN_ROW(X) \
-    X(map_store_klen_max, b_map20, GOCONC_EOVERFLOW, map_store_klen_max(f))
-#else
-#define KNOWN_BUG_KLEN_ROW(X)
-#endif
+    X(map_load_klen_max, b_map20, GOCONC_NOTFOUND, map_load_klen_max(f)) \
+    X(map_store_klen_max, b_map20, GOCONC_EOVERFLOW, map_store_klen_max(f)) \
+    X(map_update_klen_max, b_map20, GOCONC_EOVERFLOW, map_update_klen_max(f)) \
+    X(map_delete_klen_max, b_map20, GOCONC_NOTFOUND, map_delete_klen_max(f))
 
 #define BAD_FN(name, build, want, expr)                                                    \
     static int bad_##name(struct fx *f) { (void)f; return (expr); }

@@ -1000,9 +1000,9 @@ START_TEST(test_big_hint_untouched)
     ck_assert_uint_gt(stats(m).bytes, (size_t)256 << 20);
     ck_assert_uint_lt(after - before, (size_t)32 << 20);
     /* The untouched tables work like written ones. */
-    for (k = 0; k < 100000; k++)
+    for (k = 0; k < 20000; k++)
         store_u64(m, k * 7919, k);
-    for (k = 0; k < 100000; k++) {
+    for (k = 0; k < 20000; k++) {
         ck_assert_int_eq(load_u64(m, k * 7919, &v), GOCONC_OK);
         ck_assert_uint_eq(v, k);
     }
@@ -1031,7 +1031,7 @@ START_TEST(test_clear_free_reclaim_soon)
     goconc_map *m = mk(4);
     uint64_t k, v;
 
-    for (k = 0; k < 200000; k++)
+    for (k = 0; k < 60000; k++)
         store_u64(m, k, k);
     barrier();
     ck_assert_int_eq(goconc_map_clear(m), GOCONC_OK);
@@ -1040,7 +1040,7 @@ START_TEST(test_clear_free_reclaim_soon)
     ck_assert_uint_eq(reclaim_pending(), 0);
     for (k = 0; k < 1000; k++)
         ck_assert_int_eq(load_u64(m, k, &v), GOCONC_NOTFOUND);
-    for (k = 0; k < 200000; k++)
+    for (k = 0; k < 60000; k++)
         store_u64(m, k, k);
     goconc_map_free(m);
     ck_assert_uint_eq(reclaim_pending(), 0);
@@ -1050,7 +1050,7 @@ START_TEST(test_clear_free_reclaim_soon)
         struct tu_holder h;
         pthread_t t;
         m = mk(4);
-        for (k = 0; k < 200000; k++)
+        for (k = 0; k < 60000; k++)
             store_u64(m, k, k);
         tu_holder_start(&h, &t, 1);
         goconc_map_free(m);
