@@ -78,7 +78,7 @@ echo "=== bindings/rust: $CARGO test --offline (GOCONC_LIB_DIR=$libdir)"
     GOCONC_LIB_DIR=$libdir \
     LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
     CARGO_TARGET_DIR=$build/rust-target \
-    GOCONC_INCLUDE_DIR=$root/include \
+    GOCONC_INCLUDE_DIR=$root/include:$build/include \
     timeout "$RUST_TIMEOUT" "$CARGO" test --offline --workspace --no-fail-fast
 ) >"$tmp/rust.log" 2>&1
 rust_rc=$?

@@ -3,8 +3,8 @@
 //! Two checks: the LP64 sizes the ABI pins (the same numbers as the C
 //! library's tests/abi/structs.h), and every size, alignment and field
 //! offset compared with what the C compiler computes from the real header
-//! (a probe compiled with `cc`, or `$CC`, against `GOCONC_INCLUDE_DIR`, the
-//! checkout's `include/`, or pkg-config's includedir).
+//! (a probe compiled with `cc`, or `$CC`, against `GOCONC_INCLUDE_DIR` or
+//! pkg-config's includedir).
 use std::mem::{align_of, size_of, MaybeUninit};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -149,37 +149,38 @@ fn c_probe_source() -> String {
     src
 }
 
-fn include_dir() -> Option<PathBuf> {
+/// Where goconc.h and goconc/version.h are: `GOCONC_INCLUDE_DIR` (a path
+/// list: a checkout's `include/` holds goconc.h, its build directory's
+/// `include/` the generated goconc/version.h), else pkg-config's includedir.
+fn include_dirs() -> Option<Vec<PathBuf>> {
     if let Some(d) = std::env::var_os("GOCONC_INCLUDE_DIR") {
-        return Some(PathBuf::from(d));
-    }
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../include");
-    if checkout.join("goconc.h").exists() {
-        return Some(checkout);
+        return Some(std::env::split_paths(&d).collect());
     }
     let out = Command::new("pkg-config")
         .args(["--variable=includedir", "goconc"])
         .output()
         .ok()?;
     let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    dir.join("goconc.h").exists().then_some(dir)
+    dir.join("goconc.h").exists().then(|| vec![dir])
 }
 
 #[test]
 fn layout_matches_the_c_header() {
-    let inc = include_dir().expect(
-        "goconc.h not found: set GOCONC_INCLUDE_DIR (or build from a checkout, or install \
-         goconc.pc for pkg-config)",
+    let inc = include_dirs().expect(
+        "goconc.h not found: set GOCONC_INCLUDE_DIR (a checkout's include/ and its build \
+         directory's include/), or install goconc.pc for pkg-config",
     );
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let src = tmp.join("goconc_layout_probe.c");
     let exe = tmp.join("goconc_layout_probe");
     std::fs::write(&src, c_probe_source()).unwrap();
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".to_string());
-    let status = Command::new(&cc)
-        .arg("-std=c11")
-        .arg("-I")
-        .arg(&inc)
+    let mut probe = Command::new(&cc);
+    probe.arg("-std=c11");
+    for dir in &inc {
+        probe.arg("-I").arg(dir);
+    }
+    let status = probe
         .arg(&src)
         .arg("-o")
         .arg(&exe)
