@@ -1,0 +1,63 @@
+#!/bin/sh
+# cross-aarch64.sh [BUILD_DIR] - the portability check: cross-build
+# libgoconc for aarch64 (Debian's gcc-aarch64-linux-gnu, arm64 Check and
+# libatomic_ops from multiarch) and run its unit and stress tests under
+# qemu-user.  Installs what is missing (as root; adds the arm64 dpkg
+# architecture).  Ends "N passed, N failed" like scripts/test.sh; a few
+# minutes under emulation.  doc/platforms.md says what it covers.
+set -eu
+cd "$(dirname "$0")/.."
+build=${1:-build-aarch64}
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+
+need=""
+for p in gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user check:arm64 \
+         libsubunit-dev:arm64 libatomic-ops-dev:arm64 meson ninja-build pkg-config; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need="$need $p"
+done
+if [ -n "$need" ]; then
+    echo "cross-aarch64: installing$need"
+    dpkg --print-foreign-architectures | grep -qx arm64 || $SUDO dpkg --add-architecture arm64
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    # shellcheck disable=SC2086
+    $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
+fi
+
+cross=$(mktemp)
+trap 'rm -f "$cross"' EXIT INT TERM
+cat >"$cross" <<CROSS
+[binaries]
+c = 'aarch64-linux-gnu-gcc'
+cpp = 'aarch64-linux-gnu-g++'
+ar = 'aarch64-linux-gnu-ar'
+strip = 'aarch64-linux-gnu-strip'
+objcopy = 'aarch64-linux-gnu-objcopy'
+pkgconfig = 'pkg-config'
+exe_wrapper = ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu']
+
+[properties]
+pkg_config_libdir = ['/usr/lib/aarch64-linux-gnu/pkgconfig', '/usr/share/pkgconfig']
+
+[host_machine]
+system = 'linux'
+cpu_family = 'aarch64'
+cpu = 'aarch64'
+endian = 'little'
+CROSS
+
+if [ ! -f "$build/build.ninja" ]; then
+    meson setup "$build" --cross-file "$cross" -Dwerror=true -Dbench=false -Ddemo=false \
+        -Dstress_seconds=1 >"$build.setup.log" 2>&1 || { cat "$build.setup.log"; exit 1; }
+fi
+ninja -C "$build" >"$build.ninja.log" 2>&1 || { tail -40 "$build.ninja.log"; exit 1; }
+# Emulation is ~10-50x slower: longer timeouts; Valgrind and the install
+# test are host tools.
+rm -f "$build/meson-logs/testlog.json"
+meson test -C "$build" --print-errorlogs --timeout-multiplier 5 \
+    --no-suite valgrind --no-suite install || true
+set -- $(python3 scripts/count_tests.py "$build/meson-logs/testlog.json")
+echo "aarch64: $1 passed, $2 failed"
+echo "$1 passed, $2 failed"
+[ "$2" -eq 0 ]
