@@ -12,7 +12,7 @@
  * ephemeral: their threads run a few hundred operations, sometimes exit
  * inside a read section, and leave the pool objects and value references
  * they hold to other threads.  Two stalled readers sit in read sections
- * for up to a third of a second, checking that nothing they can see is
+ * for up to 160 ms, checking that nothing they can see is
  * freed under them.  The oracles (one per module, see each section):
  *
  *   map    per-slot key ownership with an exact model of every owned key;
@@ -284,6 +284,7 @@ static unsigned rndn(struct slot *s, unsigned n) { return (unsigned)(rnd(s) % n)
 static goconc_map *map;
 static uint32_t *announced; /* newest version each owner announced */
 static uint64_t map_stored, map_drops, map_drops_bad;
+static int map_phase; /* 0: fill, 1: drain */
 
 struct key { unsigned char b[16]; size_t len; };
 struct val { uint64_t w[3]; size_t len; };
@@ -403,6 +404,10 @@ static int upd_fn(void *ctx, const void *old, size_t oldlen, int found, const vo
 static void map_owner_op(struct slot *s)
 {
     unsigned i = rndn(s, KPS), op = rndn(s, 9);
+    /* The map swells and drains in phases (main flips map_phase) so
+     * shards shrink as well as grow. */
+    if (rndn(s, 3))
+        op = ld(&map_phase) ? 4 : 1;
     uint64_t id = (uint64_t)s->idx * KPS + i;
     uint32_t m = s->model[i], nv = 0;
     struct key k;
@@ -606,10 +611,11 @@ static void map_walk_op(struct slot *s)
     free(w.seen);
 }
 
+/* Reserves stay small: a shard never shrinks below what was reserved. */
 static void map_maintain_op(struct slot *s)
 {
     int rc = rndn(s, 4) ? goconc_map_maintain(map, 1 + rndn(s, 8), NULL)
-                        : goconc_map_reserve(map, rndn(s, (unsigned)nkeys() + 1));
+                        : goconc_map_reserve(map, rndn(s, 64));
     CHECK(rc == GOCONC_OK, "maintain/reserve: rc %d", rc);
 }
 
@@ -1091,7 +1097,7 @@ static const struct weight mix[] = {
     { OP_VAL_REF, 20 },    { OP_POOL_GET, 40 },   { OP_POOL_PUT, 40 },
     { OP_POOL_TRIM, 2 },   { OP_ONCE_DO, 20 },    { OP_ONCE_TRY, 10 },
     { OP_SLICE_APPEND, 40 }, { OP_SLICE_VIEW, 1 }, { OP_SLICE_PRIV, 20 },
-    { OP_DEFER, 20 },      { OP_SYNC, 2 },        { OP_BARRIER, 1 },
+    { OP_DEFER, 20 },      { OP_SYNC, 1 },        { OP_BARRIER, 1 },
     { OP_STASH, 10 },
 };
 
@@ -1211,7 +1217,7 @@ static void *stalled_reader(void *arg)
             else
                 memcpy(copy[j], p[j], len[j] <= 24 ? len[j] : 24);
         }
-        sleep_us(20000 + (long)(splitmix(&rng) % 300000));
+        sleep_us(10000 + (long)(splitmix(&rng) % 150000));
         CHECK(vo == NULL || tobj_ok(vo, K_VALUE), "stalled reader: value object freed under it");
         CHECK(tobj_ok(so, K_SYNC), "stalled reader: synchronize did not wait for it");
         for (j = 0; j < 8; j++)
@@ -1221,7 +1227,7 @@ static void *stalled_reader(void *arg)
                       "stalled reader: peeked value of key %" PRIu64 " changed", ids[j]);
         goconc_read_unlock();
         add(&stalls, 1);
-        sleep_us(5000);
+        sleep_us(20000);
     }
     tally_fold();
     return NULL;
@@ -1282,6 +1288,7 @@ static void final_checks(void)
     uint64_t present = 0, i, appended = 0;
     goconc_view v;
     goconc_reclaim_stats rs = GOCONC_RECLAIM_STATS_INIT;
+    goconc_map_stats ms = GOCONC_MAP_STATS_INIT;
     int k;
 
     while (stash_pop())
@@ -1337,6 +1344,9 @@ static void final_checks(void)
               "final: once_try %" PRIu64 " succeeded %" PRIu64 " times", i, once_try_ok[i]);
     }
 
+    if (goconc_map_stats_get(map, &ms) == GOCONC_OK && !quiet)
+        printf("  map: %zu shards, %" PRIu64 " grows, %" PRIu64 " shrinks, %" PRIu64
+               " buckets moved\n", ms.shards, ms.grows, ms.shrinks, ms.buckets_moved);
     goconc_map_free(map);
     goconc_value_free(value);
     goconc_pool_free(pool);
@@ -1409,6 +1419,8 @@ int main(int argc, char **argv)
     t0 = last = now_s();
     while (now_s() - t0 < secs && ld(&failures) == 0) {
         sleep_us(100000);
+        if ((int)((now_s() - t0) / 1.5) % 2 != ld(&map_phase))
+            st(&map_phase, !ld(&map_phase));
         if (!quiet && now_s() - last >= 10) {
             last = now_s();
             printf("torture: %.0f s, %" PRIu64 " thread exits, %" PRIu64 " stalls, map len %zu\n",
