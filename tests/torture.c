@@ -94,7 +94,7 @@ enum op {
     OP_POOL_GET, OP_POOL_PUT, OP_POOL_TRIM,
     OP_ONCE_DO, OP_ONCE_TRY,
     OP_SLICE_APPEND, OP_SLICE_VIEW, OP_SLICE_PRIV,
-    OP_DEFER, OP_SYNC, OP_BARRIER, OP_STASH,
+    OP_DEFER, OP_SYNC, OP_BARRIER, OP_STASH, OP_CMAP,
     OP_COUNT
 };
 static const char *const op_names[OP_COUNT] = {
@@ -103,7 +103,7 @@ static const char *const op_names[OP_COUNT] = {
     "pool_get", "pool_put", "pool_trim",
     "once_do", "once_try",
     "slice_append", "slice_view", "slice_priv",
-    "defer", "sync", "barrier", "stash",
+    "defer", "sync", "barrier", "stash", "cmap",
 };
 static uint64_t total_ops[OP_COUNT], total_checks;
 static _Thread_local uint64_t tl_ops[OP_COUNT], tl_checks;
@@ -350,6 +350,9 @@ static void on_drop(void *ctx, const void *key, size_t klen, const void *val, si
 
 static uint64_t nkeys(void) { return (uint64_t)nslots * KPS; }
 
+/* Newest version this thread has seen of each owned key. */
+static _Thread_local uint32_t *tl_seen;
+
 /* A foreign value must be one of id's, no newer than announced. */
 static void map_check_seen(uint64_t id, const void *p, size_t len, const char *op)
 {
@@ -361,6 +364,13 @@ static void map_check_seen(uint64_t id, const void *p, size_t len, const char *o
     CHECK(v != 0, "%s: key %" PRIu64 " holds a value of another key (len %zu)", op, id, len);
     CHECK(v <= ld(&announced[id]), "%s: key %" PRIu64 " version %u never stored (announced %u)",
           op, id, v, ld(&announced[id]));
+    /* Versions of a key are stored in increasing order and single-key
+     * calls are linearizable: one thread never sees a key go back. */
+    if (tl_seen != NULL) {
+        CHECK(v >= tl_seen[id], "%s: key %" PRIu64 " went back from version %u to %u", op, id,
+              tl_seen[id], v);
+        tl_seen[id] = v;
+    }
 }
 
 static uint64_t any_id(struct slot *s)
@@ -619,6 +629,53 @@ static void map_maintain_op(struct slot *s)
     CHECK(rc == GOCONC_OK, "maintain/reserve: rc %d", rc);
 }
 
+/*
+ * A second, small map that threads store into, delete from and clear all
+ * at once: values must belong to their key (versions from one global
+ * counter), and on_drop must see every stored value exactly once.
+ */
+#define CMAP_KEYS 64
+static goconc_map *cmap;
+static uint64_t cmap_ver, cmap_stored, cmap_drops, cmap_drops_bad;
+
+static void cmap_on_drop(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    uint64_t id = key_id(key, klen);
+    (void)ctx;
+    if (id >= CMAP_KEYS || val_decode(id, val, vlen) == 0)
+        add(&cmap_drops_bad, 1);
+    add(&cmap_drops, 1);
+}
+
+static void cmap_op(struct slot *s)
+{
+    uint64_t id = rndn(s, CMAP_KEYS), out[3];
+    unsigned op = rndn(s, 32);
+    size_t olen = 0;
+    struct key k;
+    struct val v;
+    int rc;
+
+    key_of(id, &k);
+    if (op == 0) {
+        rc = goconc_map_clear(cmap);
+        CHECK(rc == GOCONC_OK, "clear: rc %d", rc);
+    } else if (op < 12) {
+        val_of(id, (uint32_t)(add(&cmap_ver, 1) % UINT32_MAX + 1), &v);
+        rc = goconc_map_store(cmap, k.b, k.len, v.w, v.len);
+        CHECK(rc == GOCONC_OK, "store under clear: rc %d", rc);
+        if (rc == GOCONC_OK)
+            add(&cmap_stored, 1);
+    } else if (op < 18) {
+        rc = goconc_map_delete(cmap, k.b, k.len);
+        CHECK(rc == GOCONC_OK || rc == GOCONC_NOTFOUND, "delete under clear: rc %d", rc);
+    } else {
+        rc = goconc_map_load(cmap, k.b, k.len, out, sizeof out, &olen);
+        CHECK(rc == GOCONC_NOTFOUND || (rc == GOCONC_OK && val_decode(id, out, olen) != 0),
+              "load under clear: key %" PRIu64 " rc %d, len %zu", id, rc, olen);
+    }
+}
+
 /* -------------------------------------------------------------- value */
 
 static goconc_value *value;
@@ -709,6 +766,7 @@ static void val_ref_op(struct slot *s, struct held *h)
 /* --------------------------------------------------------------- pool */
 
 static goconc_pool *pool;
+static uint64_t pool_gets, pool_puts; /* calls made, for the final stats */
 
 static void *pool_new_obj(void *ctx)
 {
@@ -737,6 +795,7 @@ static void pool_get_op(struct slot *s, struct held *h)
     if (h->npool == MAX_HELD)
         return;
     o = goconc_pool_get(pool);
+    add(&pool_gets, 1);
     CHECK(o != NULL, "pool get: NULL with new_obj set");
     if (o == NULL)
         return;
@@ -752,6 +811,7 @@ static void pool_put_obj(struct tobj *o, uint64_t token, const char *who)
     CHECK(tobj_ok(o, K_POOL), "%s: held object destroyed", who);
     CHECK(o->owner == token, "%s: held object %" PRIu64 " written by someone else", who, o->id);
     st(&o->held, 0);
+    add(&pool_puts, 1);
     goconc_pool_put(pool, o);
 }
 
@@ -1098,7 +1158,7 @@ static const struct weight mix[] = {
     { OP_POOL_TRIM, 2 },   { OP_ONCE_DO, 20 },    { OP_ONCE_TRY, 10 },
     { OP_SLICE_APPEND, 40 }, { OP_SLICE_VIEW, 1 }, { OP_SLICE_PRIV, 20 },
     { OP_DEFER, 20 },      { OP_SYNC, 1 },        { OP_BARRIER, 1 },
-    { OP_STASH, 10 },
+    { OP_STASH, 10 },      { OP_CMAP, 20 },
 };
 
 static unsigned mix_total; /* set before the workers start */
@@ -1137,6 +1197,7 @@ static void run_op(struct slot *s, struct held *h, enum op op)
     case OP_SYNC: sync_op(); break;
     case OP_BARRIER: barrier_op(s); break;
     case OP_STASH: (void)stash_pop(); break;
+    case OP_CMAP: cmap_op(s); break;
     case OP_COUNT: break;
     }
 }
@@ -1147,10 +1208,12 @@ static void *worker(void *arg)
     struct slot *s = arg;
     struct held h;
     memset(&h, 0, sizeof h);
+    tl_seen = calloc(nkeys(), sizeof *tl_seen);
     while (!ld(&stop))
         run_op(s, &h, pick_op(s));
     held_leave(&h, 0);
     tally_fold();
+    free(tl_seen);
     return NULL;
 }
 
@@ -1164,6 +1227,7 @@ static void *ephemeral(void *arg)
     struct held h;
     unsigned n = 20 + rndn(s, 600), k;
     memset(&h, 0, sizeof h);
+    tl_seen = calloc(nkeys(), sizeof *tl_seen);
     for (k = 0; k < n && !ld(&stop); k++)
         run_op(s, &h, pick_op(s));
     held_leave(&h, 1);
@@ -1174,6 +1238,7 @@ static void *ephemeral(void *arg)
         check_sync_ptr("exit in section");
     }
     tally_fold();
+    free(tl_seen);
     return NULL;
 }
 
@@ -1245,6 +1310,8 @@ static void setup(void)
     mo.on_drop = on_drop;
     mo.seed = seed0 | 1;
     rc = goconc_map_new(&map, &mo);
+    mo.on_drop = cmap_on_drop;
+    rc |= goconc_map_new(&cmap, &mo);
     rc |= goconc_value_new(&value, value_destroy, NULL);
     po.new_obj = pool_new_obj;
     po.free_obj = pool_free_obj;
@@ -1347,7 +1414,16 @@ static void final_checks(void)
     if (goconc_map_stats_get(map, &ms) == GOCONC_OK && !quiet)
         printf("  map: %zu shards, %" PRIu64 " grows, %" PRIu64 " shrinks, %" PRIu64
                " buckets moved\n", ms.shards, ms.grows, ms.shrinks, ms.buckets_moved);
+    {
+        goconc_pool_stats ps = GOCONC_POOL_STATS_INIT;
+        CHECK(goconc_pool_stats_get(pool, &ps) == GOCONC_OK && ps.gets == pool_gets &&
+                  ps.puts == pool_puts && ps.news == made[K_POOL],
+              "final pool stats: gets %" PRIu64 "/%" PRIu64 ", puts %" PRIu64 "/%" PRIu64
+              ", news %" PRIu64 "/%" PRIu64 " (stats/made)", ps.gets, pool_gets, ps.puts,
+              pool_puts, ps.news, made[K_POOL]);
+    }
     goconc_map_free(map);
+    goconc_map_free(cmap);
     goconc_value_free(value);
     goconc_pool_free(pool);
     goconc_slice_free(shared_slice);
@@ -1358,6 +1434,9 @@ static void final_checks(void)
     CHECK(map_drops == map_stored && map_drops_bad == 0,
           "final: on_drop saw %" PRIu64 " values (%" PRIu64 " malformed), %" PRIu64 " stored",
           map_drops, map_drops_bad, map_stored);
+    CHECK(cmap_drops == cmap_stored && cmap_drops_bad == 0,
+          "final: cleared map's on_drop saw %" PRIu64 " values (%" PRIu64 " malformed), %" PRIu64
+          " stored", cmap_drops, cmap_drops_bad, cmap_stored);
     for (k = 0; k < K_COUNT; k++)
         CHECK(ld(&live[k]) == 0, "final: %" PRId64 " %s objects never destroyed (of %" PRIu64 ")",
               ld(&live[k]), kind_names[k], made[k]);
