@@ -51,7 +51,7 @@ run() {
         "$dir/tests/torture" -s "$s" -d "$secs" -t "$threads" "$@" >"$log" 2>&1
     rc=$?
     cat "$log"
-    line=$(grep '^torture: seed .* ops, ' "$log" | tail -1)
+    line=$(grep '^torture: seed [0-9]*: ' "$log" | tail -1)
     if [ $rc -ne 0 ]; then
         failed=$((failed + 1))
         summary="$summary

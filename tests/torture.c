@@ -252,8 +252,9 @@ struct slot {
     uint64_t app_seq;           /* elements appended to the shared slice */
     goconc_slice *priv;         /* private slice and its model */
     uint64_t priv_model[PRIV_LEN];
-    pthread_t thread;
     pthread_t ctl;
+    uint64_t beats;             /* ops done, for the watchdog (atomic) */
+    int cur_op;                 /* the op running now (atomic) */
 };
 
 static unsigned nslots;
@@ -1174,6 +1175,8 @@ static enum op pick_op(struct slot *s)
 static void run_op(struct slot *s, struct held *h, enum op op)
 {
     tl_ops[op]++;
+    __atomic_store_n(&s->cur_op, (int)op, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->beats, s->beats + 1, __ATOMIC_RELAXED); /* only we write it */
     switch (op) {
     case OP_MAP_OWN: map_owner_op(s); break;
     case OP_MAP_READ: map_read_op(s); break;
@@ -1295,6 +1298,62 @@ static void *stalled_reader(void *arg)
         sleep_us(20000);
     }
     tally_fold();
+    return NULL;
+}
+
+/*
+ * Hangs are failures too: a slot whose threads finish no operation for
+ * STUCK_SECONDS (a lost wake-up, a deadlock), or a run that has not
+ * finished STUCK_SECONDS after it was told to stop.  Reported, then the
+ * process exits: the stuck threads cannot be joined.
+ */
+#define STUCK_SECONDS 60
+static int finished;
+
+static void die_hung(void)
+{
+    printf("torture: seed %" PRIu64 ": hung, %" PRIu64 " failures\n", seed0, ld(&failures));
+    fflush(stdout);
+    fflush(stderr);
+    _exit(1);
+}
+
+static void *watchdog(void *arg)
+{
+    uint64_t *last = calloc(nslots, sizeof *last);
+    double *since = calloc(nslots, sizeof *since), t, stop_at = 0;
+    unsigned i;
+    (void)arg;
+    if (last == NULL || since == NULL)
+        return NULL;
+    for (i = 0; i < nslots; i++)
+        since[i] = now_s();
+    while (!ld(&finished)) {
+        sleep_us(500000);
+        t = now_s();
+        if (ld(&stop)) {
+            if (stop_at == 0)
+                stop_at = t;
+            if (t - stop_at > STUCK_SECONDS) {
+                fail_at(__LINE__, "threads still running %d s after stop", STUCK_SECONDS);
+                die_hung();
+            }
+            continue;
+        }
+        for (i = 0; i < nslots; i++) {
+            uint64_t b = __atomic_load_n(&slots[i].beats, __ATOMIC_RELAXED);
+            if (b != last[i]) {
+                last[i] = b;
+                since[i] = t;
+            } else if (t - since[i] > STUCK_SECONDS) {
+                fail_at(__LINE__, "slot %u made no progress for %d s, in %s", i, STUCK_SECONDS,
+                        op_names[__atomic_load_n(&slots[i].cur_op, __ATOMIC_RELAXED)]);
+                die_hung();
+            }
+        }
+    }
+    free(last);
+    free(since);
     return NULL;
 }
 
@@ -1460,7 +1519,7 @@ int main(int argc, char **argv)
 {
     double secs = 10, t0, last;
     uint64_t stall_seed[2], ops = 0;
-    pthread_t stallers[2];
+    pthread_t stallers[2], dog;
     unsigned i;
     int c;
 
@@ -1495,6 +1554,7 @@ int main(int argc, char **argv)
         stall_seed[i] = seed0 + 0x1234567 * (i + 1);
         pthread_create(&stallers[i], NULL, stalled_reader, &stall_seed[i]);
     }
+    pthread_create(&dog, NULL, watchdog, NULL);
     t0 = last = now_s();
     while (now_s() - t0 < secs && ld(&failures) == 0) {
         sleep_us(100000);
@@ -1514,6 +1574,8 @@ int main(int argc, char **argv)
         pthread_join(stallers[i], NULL);
     final_checks();
     quarantine_drain();
+    st(&finished, 1);
+    pthread_join(dog, NULL);
 
     for (i = 0; i < OP_COUNT; i++)
         ops += total_ops[i];
