@@ -41,6 +41,7 @@
  * few.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -561,9 +562,11 @@ static void map_peek_op(struct slot *s)
 /* range: every stable key exactly once, no key twice.  scan: every
  * stable key at least once per cursor cycle, stopped or not. */
 struct walk {
-    unsigned char *seen; /* per owned id, then per stable id */
+    unsigned char *seen;   /* visits (saturating) per owned id, then per stable id */
     uint64_t twice, bad, stops_left;
     int stop_every;
+    struct slot *writer;   /* range: fn writes this slot's keys now and then */
+    unsigned entries;
 };
 
 static int walk_fn(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
@@ -579,8 +582,13 @@ static int walk_fn(void *ctx, const void *key, size_t klen, const void *val, siz
         w->bad++;
         return 0;
     }
-    if (w->seen[slot]++)
+    if (w->seen[slot])
         w->twice++;
+    if (w->seen[slot] < UCHAR_MAX)
+        w->seen[slot]++;
+    /* fn runs with no lock held and may write the map (map.h). */
+    if (w->writer != NULL && ++w->entries % 16 == 0)
+        map_owner_op(w->writer);
     if (w->stop_every && --w->stops_left == 0) {
         w->stops_left = (uint64_t)w->stop_every;
         return 1;
@@ -590,13 +598,14 @@ static int walk_fn(void *ctx, const void *key, size_t klen, const void *val, siz
 
 static void map_walk_op(struct slot *s)
 {
-    struct walk w = { calloc(nkeys() + NSTABLE, 1), 0, 0, 0, 0 };
+    struct walk w = { calloc(nkeys() + NSTABLE, 1), 0, 0, 0, 0, NULL, 0 };
     uint64_t i, missing = 0, cursor = 0, calls = 0;
     int rc, scan = rndn(s, 2);
 
     if (w.seen == NULL)
         return;
     if (!scan) {
+        w.writer = rndn(s, 2) ? s : NULL;
         rc = goconc_map_range(map, walk_fn, &w);
         CHECK(rc == GOCONC_OK, "range: rc %d", rc);
         CHECK(w.twice == 0, "range: %" PRIu64 " keys visited twice", w.twice);
@@ -829,7 +838,7 @@ static void pool_put_op(struct slot *s, struct held *h)
 
 /* --------------------------------------------------------------- once */
 
-#define NONCE 4096
+#define NONCE 65536 /* the cursor moves every ~64 once ops: enough for long runs */
 static goconc_once once_do_o[NONCE], once_try_o[NONCE];
 static uint64_t once_do_runs[NONCE], once_do_data[NONCE];
 static uint64_t once_try_ok[NONCE], once_try_data[NONCE];
@@ -1435,7 +1444,7 @@ static void final_checks(void)
     CHECK(goconc_map_len(map) == present + NSTABLE, "final: map_len %zu, model %" PRIu64,
           goconc_map_len(map), present + NSTABLE);
     {
-        struct walk w = { calloc(nkeys() + NSTABLE, 1), 0, 0, 0, 0 };
+        struct walk w = { calloc(nkeys() + NSTABLE, 1), 0, 0, 0, 0, NULL, 0 };
         uint64_t seen = 0;
         if (w.seen != NULL) {
             (void)goconc_map_range(map, walk_fn, &w);
