@@ -14,14 +14,25 @@
 #   TORTURE_BUILDS="plain tsan asan" chooses the builds (environment).
 # Not part of scripts/test.sh or CI.  Prints one summary line per build,
 # with its seed; exits non-zero if any build failed.  Rerun a failure
-# with: build-torture-<build>/tests/torture -s SEED -d SECONDS -t THREADS
+# with: build-torture[-tsan|-asan]/tests/torture -s SEED -d SECONDS -t THREADS
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
-minutes=${1:-2}
-threads=${2:-32}
-seed=${3:-}
-if [ $# -gt 3 ]; then shift 3; else shift $#; fi
+minutes=2
+threads=32
+seed=""
+# Up to three positional arguments, then "--" and the torture's own.
+n=0
+while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+    n=$((n + 1))
+    case $n in
+    1) minutes=$1 ;;
+    2) threads=$1 ;;
+    3) seed=$1 ;;
+    *) echo "usage: $0 [MINUTES] [THREADS] [SEED] [-- TORTURE_ARGS...]"; exit 2 ;;
+    esac
+    shift
+done
 [ "${1:-}" = "--" ] && shift
 secs=$(awk "BEGIN { printf \"%d\", $minutes * 60 }")
 jobs=${NINJA_JOBS:-2}
