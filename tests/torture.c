@@ -15,19 +15,21 @@
  * ephemeral: their threads run a few hundred operations, sometimes exit
  * inside a read section, and leave the pool objects and value references
  * they hold to other threads.  Two stalled readers sit in read sections
- * for up to 160 ms, checking that nothing they can see is
- * freed under them.  The oracles (one per module, see each section):
+ * for up to 160 ms, checking that nothing they can see is freed under
+ * them.  A watchdog fails a slot that stops making progress.  The oracles
+ * (doc/torture.md has the details):
  *
  *   map    per-slot key ownership with an exact model of every owned key;
  *          values encode key and version; foreign readers accept only
- *          values of the right key no newer than the owner announced;
- *          stable keys are found by every load, range and scan; on_drop
- *          sees every stored value exactly once by the end.
+ *          values of the right key no newer than the owner announced and
+ *          no older than they saw before; stable keys are found by every
+ *          load, range and scan; on_drop sees every stored value exactly
+ *          once by the end, also in a second map cleared while written.
  *   value  objects poisoned when destroyed: a load, reference or destroy
  *   pool   that meets a poisoned object is a use after free or a double
  *   defer  free; a pool object handed to two holders at once, or dropped
  *          while held, is caught by its holder flag; live counts per kind
- *          return to zero at the end.
+ *          return to zero at the end, and the pool's stats are exact.
  *   once   each fn runs exactly once (do) or succeeds at most once (try),
  *          its write is visible to every caller that returns, and re-entry
  *          from fn answers EDEADLK.
