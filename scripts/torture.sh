@@ -42,12 +42,13 @@ failed=0
 # build NAME DIR SETUP_ARGS...
 build() {
     name=$1; dir=$2; shift 2
+    mkdir -p "$dir" || return 1
     if [ ! -f "$dir/build.ninja" ]; then
         meson setup "$dir" -Dtiny_shards=true -Dperturb=true -Dbench=false "$@" \
-            >"$dir.setup.log" 2>&1 || { cat "$dir.setup.log"; return 1; }
+            >"$dir/torture-setup.log" 2>&1 || { cat "$dir/torture-setup.log"; return 1; }
     fi
-    ninja -C "$dir" -j"$jobs" tests/torture >"$dir.ninja.log" 2>&1 ||
-        { tail -40 "$dir.ninja.log"; return 1; }
+    ninja -C "$dir" -j"$jobs" tests/torture >"$dir/torture-ninja.log" 2>&1 ||
+        { tail -40 "$dir/torture-ninja.log"; return 1; }
 }
 
 # run NAME DIR
