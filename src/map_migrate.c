@@ -212,6 +212,7 @@ static void move_bucket(struct map_gx *gx, size_t i)
         map_insert_new(gx, n, &sh->dead_n, hs[k], map_tag(m, hs[k]), map_lens(meta, j),
                        at_load(&bk->s[j].k), at_load(&bk->s[j].v));
     }
+    GOCONC_PERTURB_POINT();
     /* Release: the copies are published before MOVED; a reader that sees
      * MOVED (acquire) and follows next finds them. */
     at_store_rel(&t->ctrl[i], ctrl | MAP_CTRL_MOVED);
@@ -238,6 +239,7 @@ static void start_moving(struct map_shard *sh)
     /* Release: the zeroed table is complete before readers can reach it
      * (map_lookup's acquire load of next, after a MOVED bit). */
     at_storep_rel(&sh->tbl->next, sh->nxt);
+    GOCONC_PERTURB_POINT();
     sh->move_pos = 0;
     sh->nmoved = 0;
     at_store(&sh->phase, MAP_MOVING);
@@ -259,6 +261,7 @@ static void finish(struct map_gx *gx)
     /* Release: every entry written into n before this store is visible
      * to a reader that loads cur (acquire) and never visits t. */
     at_store_rel(&m->cur[gx->idx], map_cur(n));
+    GOCONC_PERTURB_POINT();
     sh->tbl = n;
     sh->nxt = NULL;
     map_mig_limits(sh);

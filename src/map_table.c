@@ -313,6 +313,7 @@ void map_place(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
         map_bump(t->ctrl, (h + d) & t->mask, +1);
     bucket_publish(gx, t, dead, p->b, at_load(&t->ctrl[p->b]), p->i,
                    old && old->b == p->b ? (int)old->i : -1, tag, lens, kword, vword);
+    GOCONC_PERTURB_POINT();
     if (old && old->b != p->b) {
         struct map_bucket *ob = &t->bkt[old->b];
         uint64_t oc = recycle(gx, ob, at_load(&t->ctrl[old->b]), dead);
@@ -357,6 +358,7 @@ static void kill_at(struct map_gx *gx, struct map_table *t, size_t *dead, uint64
 
     map_meta_stamp(bk, gx->sh->gen);
     at_store_rel(&t->ctrl[p->b], map_ctrl_set(ctrl, p->i, MAP_TAG_DEAD));
+    GOCONC_PERTURB_POINT();
     for (d = 0; d < p->dist; d++)
         map_bump(t->ctrl, (h + d) & t->mask, -1);
     ++*dead;

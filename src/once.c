@@ -87,6 +87,7 @@ static AO_t wait_not_running(goconc_once *o)
 static void finish(goconc_once *o, AO_t to)
 {
     struct park *p = park_of(o);
+    GOCONC_PERTURB_POINT();
     /* Release: fn's effects happen before any acquire load that sees
      * DONE (goconc_once_done, wait_not_running). */
     AO_t old = at_xchg(state_of(o), to);
@@ -127,6 +128,7 @@ __attribute__((noinline)) static int once_run(goconc_once *o, int (*call)(void *
     me.prev = running_here;
     running_here = &me;
     gc_lock_enter();
+    GOCONC_PERTURB_POINT();
     rc = call(fn, ctx);
     gc_lock_exit();
     running_here = me.prev;

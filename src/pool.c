@@ -249,6 +249,7 @@ static __attribute__((noinline)) void *get_slow(goconc_pool *p)
             at_store_rel(&c->refilled, at_load(&c->refilled) + n);
             break;
         }
+        GOCONC_PERTURB_POINT();
         if (!stale)
             return call_new(p, &c->counts);
         pool_cache_age(p, c); /* a trim came first; then look again */

@@ -292,6 +292,7 @@ static void cache_handback(struct pcache *c)
     p->pins++;
     pthread_mutex_unlock(&reg_lock);
 
+    GOCONC_PERTURB_POINT();
     pool_cache_age(p, c);
     pool_cache_flush(p, c, pool_cache_n(c));
     cache_drop_all(p, c); /* what max_idle (or memory) left over */

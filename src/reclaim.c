@@ -215,6 +215,7 @@ static void thread_exit(void *arg)
      * stalls nobody. */
     gc_tls_reader = NULL;
     gc_tls.state = TS_DEAD;
+    GOCONC_PERTURB_POINT();
     record_retire(r);
     if (gc_tls.fb_spare) {
         gc_chunk_free(gc_tls.fb_spare);
@@ -364,6 +365,7 @@ int gc_try_advance(int wait)
         return 0;
     g = at_load(&goconc_gp.ctr);
     reader_barrier();
+    GOCONC_PERTURB_POINT();
     for (r = gc_reg.head; r && ok; r = r->next) {
         /* Acquire pairs with the reader's release stores of its counter:
          * whatever its earlier sections read happens before the free. */

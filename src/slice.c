@@ -269,6 +269,7 @@ static int sl_grow(goconc_slice *s, size_t need)
         if (nb == NULL)
             return GOCONC_ENOMEM;
         memcpy(sl_data(nb), sl_data(b) + s->off * es, len * es);
+        GOCONC_PERTURB_POINT();
         if (ng != NULL) {
             at_fetch_sub(&g->nhandles, 1); /* >= 2 before: g lives on */
             s->group = ng;
@@ -472,6 +473,7 @@ static __attribute__((noinline)) int sl_append_general(goconc_slice *s, const vo
         rc = sl_append_slow(s, elems, n, len);
     }
     if (rc == GOCONC_OK) {
+        GOCONC_PERTURB_POINT();
         /* Release: the elements are written before the length that shows
          * them (pairs with the acquire load in goconc_slice_len). */
         at_store_rel(&s->len, len + n);

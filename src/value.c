@@ -317,6 +317,7 @@ static int value_replace(goconc_value *v, void *obj, enum replace_mode mode,
             goconc_read_lock();
             continue;
         }
+        GOCONC_PERTURB_POINT();
         /* Full-barrier CAS: its release half publishes n's fields and the
          * caller's writes to obj to the acquire loads in load/acquire. */
         if (at_casp(&v->node, cur, n)) {
@@ -331,6 +332,7 @@ static int value_replace(goconc_value *v, void *obj, enum replace_mode mode,
          * outside the section; the count goes a grace period from now. */
         if (ref != NULL)
             *ref = node_ref(old);
+        GOCONC_PERTURB_POINT();
         (void)gc_retire(old, node_unstored, NULL); /* reserved */
     }
     if (n != NULL)
