@@ -1887,6 +1887,38 @@ static PyObject *value_compare_and_swap(ValueObject *self, PyObject *const *args
     }
 }
 
+/* The cyclic GC sees the current object (a Value holding a dict that
+ * holds the Value is collectable); clearing closes the handle, whose
+ * object then goes the way of every replaced one.  Both run with the GIL,
+ * which every store holds, so the object visited is the one owned. */
+static int value_traverse(ValueObject *self, visitproc visit, void *arg)
+{
+    PyObject *o;
+    int r = 0;
+
+    if (self->hd.h == NULL)
+        return 0;
+    goconc_read_lock();
+    o = goconc_value_load(VALUE(self));
+    if (o != NULL)
+        r = visit(o, arg);
+    goconc_read_unlock();
+    return r;
+}
+
+static int value_clear(ValueObject *self)
+{
+    self->hd.closing = 1;
+    handle_free_now(&self->hd);
+    return 0;
+}
+
+static void value_dealloc(ValueObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    handle_dealloc(&self->hd);
+}
+
 static PyMethodDef value_methods[] = {
     HANDLE_METHODS,
     {"load", (PyCFunction)value_load, METH_NOARGS,
@@ -1906,9 +1938,11 @@ static PyTypeObject ValueType = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "goconc._goconc.ValueBase",
     .tp_basicsize = sizeof(ValueObject),
-    .tp_dealloc = (destructor)handle_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+    .tp_dealloc = (destructor)value_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "The native part of goconc.Value.",
+    .tp_traverse = (traverseproc)value_traverse,
+    .tp_clear = (inquiry)value_clear,
     .tp_methods = value_methods,
     .tp_getset = handle_getset,
     .tp_init = (initproc)value_init,

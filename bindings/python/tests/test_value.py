@@ -153,6 +153,17 @@ class TestValue(unittest.TestCase):
                 break
         self.assertEqual([r() for r in refs if r() is not None], [])
 
+    def test_cycle_through_the_stored_object_is_collected(self):
+        v = goconc.Value()
+        holder = Obj(0)
+        holder.value = v
+        v.store(holder)
+        refs = [weakref.ref(v), weakref.ref(holder)]
+        del v, holder
+        settled()
+        settled()       # the first pass parks the object; this drops it
+        self.assertEqual([r() for r in refs], [None, None])
+
     def test_closed(self):
         v = goconc.Value(b"a")
         v.close()
