@@ -58,14 +58,16 @@ include_dirs, library_dirs = locate()
 
 ext = Extension(
     "goconc._goconc",
-    sources=["goconc/_goconc.c"],
+    sources=["goconc/_goconc.c", "goconc/_map.c", "goconc/_slice.c",
+             "goconc/_value.c", "goconc/_once.c", "goconc/_pool.c"],
+    depends=["goconc/_goconc.h"],
     include_dirs=include_dirs,
     library_dirs=library_dirs,
     # The versioned name: a build tree or a runtime-only install may lack
     # the libgoconc.so development link.
     libraries=[":libgoconc.so.1"],
     runtime_library_dirs=library_dirs,
-    extra_compile_args=["-std=c11", "-Wall", "-Wextra",
+    extra_compile_args=["-std=c11", "-fvisibility=hidden", "-Wall", "-Wextra",
                         "-Wno-missing-field-initializers",
                         "-Wno-cast-function-type"],
 )
