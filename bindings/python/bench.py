@@ -302,9 +302,8 @@ def main():
     print("goconc %s (%s), Python %s" % (goconc.version(), goconc.library_path(),
                                          sys.version.split()[0]))
     print("ratio = goconc time / baseline time per op (below 1.0: goconc faster)")
-    print("%-14s %s" % ("op", "".join("%24s" % ("T=%d ns(goconc/base) ratio" % t
-                                                 if False else "T=%d" % t)
-                                      for t in threads)))
+    print("each cell: goconc ns / baseline ns per op, and their ratio")
+    print("%-14s %s" % ("op", "".join("%24s" % ("T=%d" % t) for t in threads)))
     for name, make in CASES:
         setup, ours, base = make(keys)
         cells = []
