@@ -14,6 +14,9 @@ struct once_ctx {
     PyObject *et, *ev, *etb;
 };
 
+/* goconc_once_try calls fn on the thread that called it, which released
+ * the GIL: take it back for fn's duration only, so waiters and other
+ * threads run meanwhile. */
 static int once_cb(void *ctx)
 {
     struct once_ctx *c = ctx;
