@@ -12,7 +12,9 @@ typedef struct {
 
 static void map_release(void *h) { goconc_map_free(h); }
 
-/* A write: keeps the GIL unless a compute() holds a key of this map. */
+/* A write keeps the GIL unless a compute() on this map is inside the
+ * library: its Python function runs holding its key's shard, so a writer
+ * of that shard waits for a function that needs the GIL to finish. */
 #define MAP_WRITE(self, st, call)                                          \
     do {                                                                   \
         if ((self)->computing) {                                           \
