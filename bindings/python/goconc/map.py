@@ -1,5 +1,6 @@
 """goconc.Map: a concurrent MutableMapping of bytes to bytes."""
 
+import reprlib
 from collections import namedtuple
 from collections.abc import ItemsView, Mapping, MutableMapping, ValuesView
 
@@ -143,7 +144,8 @@ class Map(_goconc.MapBase, MutableMapping):
         if self.closed:
             return "<goconc.Map (closed)>"
         items = self._range(True, _REPR_MAX + 1)
-        body = ", ".join("%r: %r" % kv for kv in items[:_REPR_MAX])
+        body = ", ".join("%s: %s" % (reprlib.repr(k), reprlib.repr(v))
+                         for k, v in items[:_REPR_MAX])
         if len(items) > _REPR_MAX:
             return "goconc.Map({%s, ...}) (len=%d)" % (body, len(self))
         return "goconc.Map({%s})" % body

@@ -11,6 +11,7 @@ interpreter exit go with the process.
 """
 
 import copy as _copy
+import reprlib
 
 from . import _goconc
 
@@ -42,5 +43,6 @@ class Value(_goconc.ValueBase):
     def __repr__(self):
         if self.closed:
             return "<goconc.Value (closed)>"
-        return "<goconc.Value %s>" % ("empty" if self.load() is None
-                                      else repr(self.load()))
+        obj = self.load()
+        return "<goconc.Value %s>" % ("empty" if obj is None
+                                      else reprlib.repr(obj))

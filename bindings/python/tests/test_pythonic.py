@@ -184,6 +184,10 @@ class TestMapProtocol(unittest.TestCase):
         self.assertIn("...", r)
         self.assertIn("len=100", r)
         self.assertEqual(r.count(": b'v'"), 16)
+        r = repr(goconc.Map({b"k": b"x" * 100000}))
+        self.assertLess(len(r), 200)
+        self.assertIn("...", r)
+        self.assertLess(len(repr(goconc.Value(list(range(100000))))), 200)
 
 
 class TestSequenceProtocol(unittest.TestCase):
