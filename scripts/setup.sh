@@ -4,7 +4,8 @@
 # missing, so it is cheap to run again.
 set -eu
 pkgs="meson ninja-build pkg-config gcc g++ check libsubunit-dev libatomic-ops-dev
-      abigail-tools python3 cargo rustc valgrind cmake"
+      abigail-tools python3 python3-dev python3-setuptools python3-venv
+      cargo rustc valgrind cmake"
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs liburcu-dev libglib2.0-dev libtbb-dev libjemalloc-dev
           librust-dashmap-dev"

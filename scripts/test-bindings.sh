@@ -3,8 +3,11 @@
 # against the library built in BUILD_DIR (e.g. `build`, made by
 # `meson setup build && ninja -C build`).
 #
-# Installs nothing: Python imports the package from bindings/python with
-# GOCONC_LIBRARY pointing at BUILD_DIR/src/libgoconc.so.1; cargo builds
+# Installs nothing: Python builds the native extension goconc._goconc in
+# place (setup.py build_ext --inplace, for the $PYTHON under test, against
+# BUILD_DIR/src and include/), then imports the package from
+# bindings/python with GOCONC_LIBRARY pointing at
+# BUILD_DIR/src/libgoconc.so.1; cargo builds
 # into BUILD_DIR/rust-target (offline, no crates) with GOCONC_LIB_DIR and
 # LD_LIBRARY_PATH pointing at BUILD_DIR/src.
 #
@@ -42,6 +45,13 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 echo "=== bindings/python: $PYTHON -m unittest (GOCONC_LIBRARY=$libdir/libgoconc.so.1)"
 (
     cd "$root/bindings/python" &&
+    if ! GOCONC_LIB_DIR=$libdir GOCONC_INCLUDE_DIR=$root/include:$build/include \
+        "$PYTHON" setup.py -q build_ext --inplace --force \
+        --build-temp "$tmp/pybuild" >"$tmp/pybuild.log" 2>&1; then
+        cat "$tmp/pybuild.log"
+        echo "python: building the extension goconc._goconc failed"
+        exit 1
+    fi &&
     GOCONC_LIBRARY=$libdir/libgoconc.so.1 \
     PYTHONPATH=$root/bindings/python${PYTHONPATH:+:$PYTHONPATH} \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -18,7 +18,23 @@ failures: each method turns them into its return value or into KeyError /
 IndexError where Python's own containers would raise those.
 """
 
-from . import _lib
+from . import _goconc
+
+# Pinned by the ABI (include/goconc/common.h).
+OK = 0
+NOTFOUND = 1
+EXISTS = 2
+CHANGED = 3
+STOPPED = 4
+ENOMEM = -12
+EBUSY = -16
+EINVAL = -22
+ERANGE = -34
+EDEADLK = -35
+EOVERFLOW = -75
+
+strerror = _goconc.strerror
+ElementTypeError = _goconc.ElementTypeError
 
 
 class GoconcError(Exception):
@@ -65,32 +81,27 @@ class GoconcBusyError(GoconcError):
 
 
 _NAMES = {
-    _lib.OK: "GOCONC_OK",
-    _lib.NOTFOUND: "GOCONC_NOTFOUND",
-    _lib.EXISTS: "GOCONC_EXISTS",
-    _lib.CHANGED: "GOCONC_CHANGED",
-    _lib.STOPPED: "GOCONC_STOPPED",
-    _lib.ENOMEM: "GOCONC_ENOMEM",
-    _lib.EBUSY: "GOCONC_EBUSY",
-    _lib.EINVAL: "GOCONC_EINVAL",
-    _lib.ERANGE: "GOCONC_ERANGE",
-    _lib.EDEADLK: "GOCONC_EDEADLK",
-    _lib.EOVERFLOW: "GOCONC_EOVERFLOW",
+    OK: "GOCONC_OK",
+    NOTFOUND: "GOCONC_NOTFOUND",
+    EXISTS: "GOCONC_EXISTS",
+    CHANGED: "GOCONC_CHANGED",
+    STOPPED: "GOCONC_STOPPED",
+    ENOMEM: "GOCONC_ENOMEM",
+    EBUSY: "GOCONC_EBUSY",
+    EINVAL: "GOCONC_EINVAL",
+    ERANGE: "GOCONC_ERANGE",
+    EDEADLK: "GOCONC_EDEADLK",
+    EOVERFLOW: "GOCONC_EOVERFLOW",
 }
 
 _CLASSES = {
-    _lib.ENOMEM: GoconcMemoryError,
-    _lib.EINVAL: GoconcValueError,
-    _lib.ERANGE: GoconcIndexError,
-    _lib.EOVERFLOW: GoconcOverflowError,
-    _lib.EDEADLK: GoconcDeadlockError,
-    _lib.EBUSY: GoconcBusyError,
+    ENOMEM: GoconcMemoryError,
+    EINVAL: GoconcValueError,
+    ERANGE: GoconcIndexError,
+    EOVERFLOW: GoconcOverflowError,
+    EDEADLK: GoconcDeadlockError,
+    EBUSY: GoconcBusyError,
 }
-
-
-def strerror(status):
-    """goconc_strerror(status) as str."""
-    return _lib.lib.goconc_strerror(status).decode("utf-8", "replace")
 
 
 def error_for(status):

@@ -1,32 +1,9 @@
 """goconc.Once: Go's sync.Once over goconc_once."""
 
-import ctypes
-
-from . import _lib
-from .errors import check
-
-L = _lib.lib
+from . import _goconc
 
 
-class _Call:
-    __slots__ = ("fn", "exc")
-
-    def __init__(self, fn):
-        self.fn = fn
-        self.exc = None
-
-
-@_lib.ONCE_TRY_FN
-def _run(ctx):
-    try:
-        ctx.fn()
-        return 0
-    except BaseException as e:      # noqa: B902 - re-raised by do()
-        ctx.exc = e
-        return _lib.CALLBACK_FAILED
-
-
-class Once:
+class Once(_goconc.OnceBase):
     """Runs a function exactly once, however many threads call do().
 
     do(fn) calls fn() if no earlier call completed; callers that arrive
@@ -39,24 +16,16 @@ class Once:
     inside fn raises GoconcDeadlockError.
 
     A Once owns no C resource (a goconc_once is 16 bytes held inline), so
-    it needs no close()."""
+    it needs no close().  It cannot be copied or pickled: a copy would be
+    a second Once, running fn a second time."""
 
-    __slots__ = ("_o", "__weakref__")
+    __slots__ = ("__weakref__",)
 
-    def __init__(self):
-        self._o = _lib.Once()
+    def __reduce_ex__(self, protocol):
+        raise TypeError("cannot copy or pickle a goconc.Once")
 
-    def do(self, fn):
-        ctx = _Call(fn)
-        st = L.goconc_once_try(ctypes.byref(self._o), _run, ctx)
-        if ctx.exc is not None:
-            raise ctx.exc
-        check(st)
-
-    @property
-    def done(self):
-        """True once a do() has completed."""
-        return bool(L.goconc_once_done(ctypes.byref(self._o)))
+    def __reduce__(self):
+        raise TypeError("cannot copy or pickle a goconc.Once")
 
     def __repr__(self):
         return "<goconc.Once %s>" % ("done" if self.done else "not done")

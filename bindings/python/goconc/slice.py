@@ -1,38 +1,99 @@
 """goconc.Slice: a thread-safe Go slice of fixed-size struct elements, and
 goconc.View, its immutable snapshot."""
 
-import ctypes
-import operator
 import struct
 from collections.abc import Sequence
 
-from . import _lib
-from ._bytes import out_buffer
-from ._handle import Handle
-from .errors import check
+from . import _goconc
+from .errors import ElementTypeError
 
-L = _lib.lib
+# Native single-field formats the extension packs itself; any other format
+# goes through struct (a method call per element).
+_NATIVE = frozenset("bBhHiIlLqQnNfd")
+
+_INTS = frozenset("bBhHiIlLqQnNP")
+_FLOATS = frozenset("efd")
+_BYTES = frozenset("sp")
+
+
+def _codes(fmt):
+    """The field codes of struct format @fmt, one per value."""
+    out, count = [], ""
+    for ch in fmt.lstrip("@=<>!"):
+        if ch.isdigit():
+            count += ch
+        elif ch.isspace():
+            continue
+        else:
+            n = int(count) if count else 1
+            if ch in _BYTES:
+                out.append(ch)
+            elif ch != "x":
+                out.extend(ch * n)
+            count = ""
+    return out
+
+
+def _fits(code, x):
+    if code in _INTS:
+        return hasattr(type(x), "__index__")
+    if code in _FLOATS:
+        return hasattr(type(x), "__float__") or hasattr(type(x), "__index__")
+    if code in _BYTES:
+        return isinstance(x, (bytes, bytearray))
+    return True
 
 
 class _Format:
     """A struct format and whether its elements are scalars (one field) or
     tuples (several fields)."""
-    __slots__ = ("st", "scalar")
+    __slots__ = ("st", "scalar", "code", "codes")
 
     def __init__(self, fmt):
         self.st = fmt if isinstance(fmt, struct.Struct) else struct.Struct(fmt)
         self.scalar = len(self.st.unpack(bytes(self.st.size))) == 1
+        f = self.st.format
+        f = f.decode() if isinstance(f, bytes) else f
+        self.codes = _codes(f)
+        # Only native-order single characters ("q", "@d"): "<q" has the
+        # same size but no alignment promise worth a special case.
+        bare = f[1:] if f[:1] == "@" else f
+        self.code = bare if len(bare) == 1 and bare in _NATIVE else ""
+
+    def _type_error(self, values, e):
+        """e as ElementTypeError when a value has the wrong type."""
+        for code, x in zip(self.codes, values):
+            if not _fits(code, x):
+                return ElementTypeError(
+                    "goconc: element of format %r cannot hold %s"
+                    % (self.st.format, type(x).__name__))
+        if len(values) != len(self.codes):
+            return ElementTypeError(str(e))
+        return None
 
     def pack(self, x):
-        return self.st.pack(x) if self.scalar else self.st.pack(*x)
+        if self.scalar:
+            values = (x,)
+        else:
+            try:
+                values = tuple(x)
+            except TypeError as e:
+                raise ElementTypeError(
+                    "goconc: format %r needs a sequence of %d values, not %s"
+                    % (self.st.format, len(self.codes), type(x).__name__)) from e
+        try:
+            return self.st.pack(*values)
+        except struct.error as e:
+            err = self._type_error(values, e)
+            if err is None:
+                raise
+            raise err from e
 
     def pack_many(self, items):
-        if self.scalar:
-            return b"".join(self.st.pack(x) for x in items)
-        return b"".join(self.st.pack(*x) for x in items)
+        return b"".join(self.pack(x) for x in items)
 
-    def unpack_from(self, buf, offset=0):
-        r = self.st.unpack_from(buf, offset)
+    def unpack(self, b):
+        r = self.st.unpack(b)
         return r[0] if self.scalar else r
 
     def iter_unpack(self, buf):
@@ -41,39 +102,31 @@ class _Format:
         return self.st.iter_unpack(buf)
 
 
-class Slice(Handle, Sequence):
+def _is_sequence(other):
+    return isinstance(other, (list, tuple, Slice, View)) or (
+        isinstance(other, Sequence) and
+        not isinstance(other, (str, bytes, bytearray, memoryview)))
+
+
+class Slice(_goconc.SliceBase, Sequence):
     """A Go slice of fixed-size elements described by a struct format
     ("q", "d", "16s", "qd", ...): single-field formats give scalars,
     others tuples.  Every call is atomic with respect to every other call
-    on slices sharing the storage, from any number of threads.
+    on slices sharing the storage, from any number of threads.  An element
+    of the wrong type raises ElementTypeError (a TypeError and a
+    struct.error); a number out of the format's range raises struct.error.
 
     Slice(fmt, items=None, *, length=0, capacity=0): a new slice of
     @length zeroed elements and capacity max(@capacity, @length), then
     @items appended.
     """
-    _kind = "Slice"
+    __slots__ = ("__weakref__",)
 
     def __init__(self, fmt, items=None, *, length=0, capacity=0):
-        Handle.__init__(self)
-        _lib.require("slice")
-        self._fmt = _Format(fmt)
-        out = ctypes.c_void_p()
-        check(L.goconc_slice_new(ctypes.byref(out), self._fmt.st.size, length,
-                                 max(capacity, length)))
-        self._adopt(out.value)
+        f = _Format(fmt)
+        self._init(f, f.code, f.st.size, length, capacity)
         if items is not None:
             self.extend(items)
-
-    @classmethod
-    def _wrap(cls, fmt, ptr):
-        self = cls.__new__(cls)
-        Handle.__init__(self)
-        self._fmt = fmt
-        self._adopt(ptr)
-        return self
-
-    def _free(self, ptr):
-        L.goconc_slice_free(ptr)
 
     @property
     def format(self):
@@ -83,83 +136,24 @@ class Slice(Handle, Sequence):
     def itemsize(self):
         return self._fmt.st.size
 
-    def __len__(self):
-        h = self._enter()
-        try:
-            return L.goconc_slice_len(h)
-        finally:
-            self._exit()
-
-    def cap(self):
-        """Go's cap(s)."""
-        h = self._enter()
-        try:
-            return L.goconc_slice_cap(h)
-        finally:
-            self._exit()
-
-    def append(self, x):
-        """Append one element; returns its index."""
-        return self._append(self._fmt.pack(x), 1)
-
     def extend(self, items):
         """Append every element of @items in one atomic append (their
         indices are consecutive); returns the first index."""
-        data = self._fmt.pack_many(items)
-        return self._append(data, len(data) // self._fmt.st.size)
+        return self._append_bytes(self._fmt.pack_many(items))
 
-    def _append(self, data, n):
-        first = ctypes.c_size_t()
-        h = self._enter()
-        try:
-            if n == 0:
-                return L.goconc_slice_len(h)
-            st = L.goconc_slice_append(h, data, n, ctypes.byref(first))
-        finally:
-            self._exit()
-        check(st)
-        return first.value
+    def __iadd__(self, items):
+        self.extend(items)
+        return self
 
-    def _index(self, i, h):
-        i = operator.index(i)
-        if i < 0:
-            i += L.goconc_slice_len(h)
-            if i < 0:
-                raise IndexError("goconc.Slice index out of range")
-        return i
-
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            with self.snapshot() as v:
-                return v[i]
-        size = self._fmt.st.size
-        buf, _ = out_buffer(size)
-        h = self._enter()
-        try:
-            st = L.goconc_slice_get(h, self._index(i, h), buf)
-        finally:
-            self._exit()
-        if st == _lib.ERANGE:
-            raise IndexError("goconc.Slice index out of range")
-        check(st)
-        return self._fmt.unpack_from(buf)
-
-    def __setitem__(self, i, x):
-        if isinstance(i, slice):
-            raise TypeError("goconc.Slice does not support slice assignment")
-        data = self._fmt.pack(x)
-        h = self._enter()
-        try:
-            st = L.goconc_slice_set(h, self._index(i, h), data)
-        finally:
-            self._exit()
-        if st == _lib.ERANGE:
-            raise IndexError("goconc.Slice assignment index out of range")
-        check(st)
+    def _getslice(self, sl):
+        with self.snapshot() as v:
+            return v[sl]
 
     def __iter__(self):
         # Over a snapshot: a stable sequence even while others append.
-        return self.snapshot()._iter_and_release()
+        with self.snapshot() as v:
+            data = v.tobytes()
+        return self._fmt.iter_unpack(data)
 
     def snapshot(self):
         """An immutable View of the elements now; it never changes, whatever
@@ -170,137 +164,59 @@ class Slice(Handle, Sequence):
         with self.snapshot() as v:
             return v.tolist()
 
-    def reslice(self, low, high, max=None):
-        """Go's s[low:high:max] as a new Slice sharing this storage (a set
-        through one is seen through the other).  IndexError unless
-        0 <= low <= high <= max <= cap."""
-        out = ctypes.c_void_p()
-        h = self._enter()
-        try:
-            if max is None:
-                max = L.goconc_slice_cap(h)
-            if low < 0 or high < 0 or max < 0:
-                raise IndexError("goconc.Slice bounds out of range")
-            st = L.goconc_slice_reslice(h, low, high, max, ctypes.byref(out))
-        finally:
-            self._exit()
-        if st == _lib.ERANGE:
-            raise IndexError("goconc.Slice bounds out of range")
-        check(st)
-        return Slice._wrap(self._fmt, out.value)
+    def __eq__(self, other):
+        if not _is_sequence(other):
+            return NotImplemented
+        return self.tolist() == list(other)
 
-    def clone(self):
-        """A new Slice with its own storage, the same elements, cap == len."""
-        out = ctypes.c_void_p()
-        h = self._enter()
-        try:
-            st = L.goconc_slice_clone(h, ctypes.byref(out))
-        finally:
-            self._exit()
-        check(st)
-        return Slice._wrap(self._fmt, out.value)
+    __hash__ = None
 
-    def copy_from(self, src):
-        """Go's copy(self, src): min(len) elements, overlap-safe; returns
-        the count.  The formats must have the same element size."""
-        copied = ctypes.c_size_t()
-        h = self._enter()
-        try:
-            hs = src._enter()
-            try:
-                st = L.goconc_slice_copy(h, hs, ctypes.byref(copied))
-            finally:
-                src._exit()
-        finally:
-            self._exit()
-        check(st)
-        return copied.value
+    def __copy__(self):
+        return self.clone()
+
+    def __deepcopy__(self, memo):
+        return self.clone()     # elements are immutable values
+
+    def __reduce__(self):
+        return (_rebuild_slice, (type(self), self.format, self.tolist()))
 
     def __repr__(self):
         if self.closed:
-            return "<goconc.Slice %r (closed)>" % self.format
+            return "<goconc.Slice %r (closed)>" % (self.format,)
         return "<goconc.Slice %r len=%d cap=%d>" % (self.format, len(self),
                                                     self.cap())
 
 
-class View(Handle, Sequence):
+def _rebuild_slice(cls, fmt, items):
+    return cls(fmt, items)
+
+
+class View(_goconc.ViewBase, Sequence):
     """An immutable snapshot of a Slice (goconc_view): its contents never
     change, even while others append to or set the slice or after the slice
-    is closed.  Holds the snapshot's storage until close()."""
-    _kind = "View"
+    is closed.  Holds the snapshot's storage until close(); after that every
+    use, len() included, raises ValueError.  Copying or pickling a View
+    gives a list of its elements."""
+    __slots__ = ("__weakref__",)
 
-    def __init__(self, s):
-        Handle.__init__(self)
-        self._fmt = s._fmt
-        self._view = _lib.View()
-        h = s._enter()
-        try:
-            st = L.goconc_slice_snapshot(h, ctypes.byref(self._view))
-        finally:
-            s._exit()
-        check(st)
-        self._adopt(ctypes.addressof(self._view))
-        self._len = self._view.len
-        nbytes = self._len * self._view.elem_size
-        # The bytes stay valid and unchanged until goconc_view_release; no
-        # buffer over them is handed out, so none can outlive the view.
-        self._mem = memoryview((ctypes.c_char * nbytes).from_address(
-            self._view.data)).cast("B") if nbytes else memoryview(b"")
-
-    def _free(self, ptr):
-        self._mem = memoryview(b"")
-        L.goconc_view_release(ctypes.byref(self._view))
-
-    def __len__(self):
-        return self._len
-
-    def _item(self, i):
-        i = operator.index(i)
-        if i < 0:
-            i += self._len
-        if not 0 <= i < self._len:
-            raise IndexError("goconc.View index out of range")
-        return self._fmt.unpack_from(self._mem, i * self._fmt.st.size)
-
-    def __getitem__(self, i):
-        self._enter()
-        try:
-            if isinstance(i, slice):
-                start, stop, step = i.indices(self._len)
-                if step == 1:
-                    size = self._fmt.st.size
-                    if stop <= start:
-                        return []
-                    return list(self._fmt.iter_unpack(
-                        self._mem[start * size:stop * size]))
-                return [self._item(j) for j in range(start, stop, step)]
-            return self._item(i)
-        finally:
-            self._exit()
+    def _getslice(self, sl):
+        start, stop, step = sl.indices(len(self))
+        if step == 1:
+            if stop <= start:
+                return []
+            return list(self._fmt.iter_unpack(self._bytes(start, stop)))
+        return [self[j] for j in range(start, stop, step)]
 
     def __iter__(self):
-        self._enter()
-        try:
-            yield from self._fmt.iter_unpack(self._mem)
-        finally:
-            self._exit()
-
-    def _iter_and_release(self):
-        try:
-            yield from self
-        finally:
-            self.close()
+        data = self._bytes()
+        yield from self._fmt.iter_unpack(data)
 
     def tolist(self):
-        return self[:]
+        return list(self._fmt.iter_unpack(self._bytes()))
 
     def tobytes(self):
         """The snapshot's raw bytes (len * itemsize)."""
-        self._enter()
-        try:
-            return self._mem.tobytes()
-        finally:
-            self._exit()
+        return self._bytes()
 
     @property
     def format(self):
@@ -310,6 +226,17 @@ class View(Handle, Sequence):
     def itemsize(self):
         return self._fmt.st.size
 
+    def __eq__(self, other):
+        if not _is_sequence(other):
+            return NotImplemented
+        return self.tolist() == list(other)
+
+    __hash__ = None
+
+    def __reduce__(self):
+        return (list, (self.tolist(),))
+
     def __repr__(self):
-        return "<goconc.View %r len=%d%s>" % (self.format, self._len,
-                                              " (closed)" if self.closed else "")
+        if self.closed:
+            return "<goconc.View %r (closed)>" % (self.format,)
+        return "<goconc.View %r len=%d>" % (self.format, len(self))

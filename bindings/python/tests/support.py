@@ -1,18 +1,12 @@
 """Shared test helpers."""
 
-import os
 import threading
-import unittest
-
-from goconc import _lib
 
 
 def needs(module):
-    """Skip a test class when the library lacks @module -- only when
-    GOCONC_ALLOW_PARTIAL=1 (a development build made with meson -Donly=...).
-    Otherwise a missing module makes the tests fail, as it should."""
-    if module in _lib.missing and os.environ.get("GOCONC_ALLOW_PARTIAL") == "1":
-        return unittest.skip("library built without the %s module" % module)
+    """Mark a test class as using @module.  The native extension links every
+    module of the library, so a library built without one (meson -Donly=...)
+    fails the import, and with it every test, as it should."""
     return lambda cls: cls
 
 

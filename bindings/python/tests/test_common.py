@@ -8,7 +8,7 @@ import textwrap
 import unittest
 
 import goconc
-from goconc import _lib
+from goconc import _goconc
 from goconc.errors import error_for
 
 from .support import needs
@@ -39,8 +39,28 @@ class TestVersion(unittest.TestCase):
         self.assertTrue(goconc.version().startswith("1."))
 
     def test_library_path(self):
-        want = os.environ.get("GOCONC_LIBRARY") or "libgoconc.so.1"
-        self.assertEqual(goconc.library_path(), want)
+        # The file really loaded: the preloaded GOCONC_LIBRARY when set.
+        path = goconc.library_path()
+        self.assertTrue(os.path.isabs(path), path)
+        self.assertTrue(os.path.exists(path), path)
+        want = os.environ.get("GOCONC_LIBRARY")
+        if want:
+            self.assertEqual(os.path.realpath(path), os.path.realpath(want))
+
+    def test_found_without_variables(self):
+        # The extension's run path finds the library it was built against.
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("GOCONC_LIBRARY", "LD_LIBRARY_PATH")}
+        r = subprocess.run(
+            [sys.executable, "-c",
+             "import goconc; print(goconc.library_path()); "
+             "m = goconc.Map(); m[b'k'] = b'v'; print(m[b'k'])"],
+            env=dict(env, PYTHONPATH=PKG_ROOT), capture_output=True,
+            text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        path, val = r.stdout.split()
+        self.assertTrue(os.path.exists(path), path)
+        self.assertEqual(val, "b'v'")
 
 
 class TestLoading(unittest.TestCase):
@@ -104,29 +124,28 @@ class TestErrors(unittest.TestCase):
         self.assertIsNone(goconc.synchronize())
 
     def test_barrier_inside_read_section_is_deadlock_error(self):
-        _lib.lib.goconc_read_lock()
+        _goconc._read_lock()
         try:
             with self.assertRaises(goconc.GoconcDeadlockError) as cm:
                 goconc.barrier()
         finally:
-            _lib.lib.goconc_read_unlock()
+            _goconc._read_unlock()
         self.assertEqual(cm.exception.status, goconc.EDEADLK)
 
 
 class TestLayout(unittest.TestCase):
-    """The ctypes mirrors of the public structs have the header's sizes
-    (LP64 numbers, as tests/abi/structs.h)."""
+    """The extension was compiled against headers with the public structs'
+    sizes (LP64 numbers, as tests/abi/structs.h) and the loaded library's
+    version."""
 
     @unittest.skipUnless(ctypes.sizeof(ctypes.c_void_p) == 8, "LP64 sizes")
     def test_struct_sizes(self):
-        self.assertEqual(ctypes.sizeof(_lib.Once), 16)
-        self.assertEqual(ctypes.sizeof(_lib.View), 56)
-        self.assertEqual(ctypes.sizeof(_lib.MapOptions), 48)
-        self.assertEqual(ctypes.sizeof(_lib.MapStats), 72)
-        self.assertEqual(ctypes.sizeof(_lib.PoolOptions), 48)
-        self.assertEqual(ctypes.sizeof(_lib.PoolStats), 56)
-        self.assertEqual(ctypes.sizeof(_lib.ReclaimStats), 40)
-        self.assertEqual(ctypes.alignment(_lib.Once), 8)
+        self.assertEqual(_goconc.SIZEOF_ONCE, 16)
+        self.assertEqual(_goconc.SIZEOF_VIEW, 56)
+
+    def test_header_matches_library_major(self):
+        self.assertEqual(_goconc.GOCONC_VERSION_NUMBER // 10000,
+                         goconc.version_number() // 10000)
 
 
 # The allocator can only be swapped while nothing is alive, so these run in
@@ -134,7 +153,6 @@ class TestLayout(unittest.TestCase):
 # the bindings.
 _ALLOC_PRELUDE = """
     import ctypes, goconc
-    from goconc import _lib
     libc = ctypes.CDLL(None)
     libc.malloc.restype = ctypes.c_void_p
     libc.malloc.argtypes = [ctypes.c_size_t]
@@ -152,7 +170,7 @@ _ALLOC_PRELUDE = """
     def free(ctx, p):
         libc.free(p)
     a = Allocator(ctypes.sizeof(Allocator), alloc, free, None)
-    set_allocator = _lib.lib.goconc_set_allocator
+    set_allocator = ctypes.CDLL(goconc.library_path()).goconc_set_allocator
     set_allocator.argtypes = [ctypes.c_void_p]
     set_allocator.restype = ctypes.c_int
 """

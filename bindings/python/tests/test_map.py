@@ -244,6 +244,38 @@ class TestMapCompute(unittest.TestCase):
         self.assertEqual(self.m[b"k"], b"from B")
 
 
+    def test_writers_of_other_keys_in_the_shard_do_not_deadlock(self):
+        # compute's function holds its key's shard: with one shard, every
+        # writer waits for it, and must do so without the GIL.
+        m = goconc.Map(shards=1)
+        entered = threading.Event()
+        done = []
+
+        def fn(old):
+            entered.set()
+            time.sleep(0.1)         # writers reach the library meanwhile
+            return b"c"
+
+        def writer(t):
+            entered.wait(10)
+            for i in range(200):
+                m[b"w%d-%d" % (t, i)] = b"x"
+                m.load_or_store(b"s%d-%d" % (t, i), b"y")
+                m.pop(b"w%d-%d" % (t, i))
+            done.append(t)
+
+        ws = [threading.Thread(target=writer, args=(t,), daemon=True)
+              for t in range(3)]
+        for w in ws:
+            w.start()
+        self.assertEqual(m.compute(b"k", fn), b"c")
+        for w in ws:
+            w.join(30)
+        self.assertEqual(sorted(done), [0, 1, 2], "deadlock")
+        self.assertEqual(len(m), 1 + 3 * 200)
+        m.close()
+
+
 @needs("map")
 class TestMapLifetime(unittest.TestCase):
     def test_close_and_context_manager(self):

@@ -3,10 +3,23 @@
 import gc
 import threading
 import unittest
+import weakref
 
 import goconc
 
 from .support import needs, run_threads
+
+
+class Obj:
+    def __init__(self, n):
+        self.n = n
+
+
+def alive(refs):
+    """How many of @refs still have their object, once the objects the
+    pool dropped are released."""
+    goconc.barrier()
+    return sum(r() is not None for r in refs)
 
 
 @needs("pool")
@@ -71,38 +84,57 @@ class TestPool(unittest.TestCase):
         self.assertEqual(p.get(), "cached")
         p.close()
 
-    def test_cached_objects_are_exactly_the_registered_ones(self):
+    def test_cached_objects_are_exactly_the_idle_ones(self):
         p = goconc.Pool(max_idle=8)
+        refs = []
         for i in range(100):
-            p.put([i])
+            o = Obj(i)
+            refs.append(weakref.ref(o))
+            p.put(o)
+        del o
         st = p.stats()
-        self.assertEqual(len(p._state.objs), st.idle)
+        self.assertEqual(alive(refs), st.idle)
         self.assertEqual(st.drops + st.idle, 100)
         p.trim()
         p.trim()                            # idle across two trims: dropped
         st = p.stats()
         self.assertEqual(st.idle, 0)
-        self.assertEqual(len(p._state.objs), 0)
+        self.assertEqual(alive(refs), 0)
         self.assertEqual(st.drops, 100)
         p.close()
 
     def test_close_drops_everything(self):
         p = goconc.Pool()
+        refs = []
         for i in range(10):
-            p.put(object())
-        state = p._state
+            o = Obj(i)
+            refs.append(weakref.ref(o))
+            p.put(o)
+        del o
         p.close()
-        self.assertEqual(state.objs, {})
+        self.assertEqual(alive(refs), 0)
         with self.assertRaises(ValueError):
             p.get()
+        with self.assertRaises(ValueError):
+            p.put(Obj(0))
 
     def test_unreferenced_pool_is_freed(self):
         p = goconc.Pool(list)
-        p.put([1])
-        state = p._state
-        del p
+        o = Obj(1)
+        ref = weakref.ref(o)
+        p.put(o)
+        del p, o
         gc.collect()
-        self.assertEqual(state.objs, {})
+        goconc.barrier()
+        self.assertIsNone(ref())
+
+    def test_bad_arguments(self):
+        with self.assertRaises(ValueError):
+            goconc.Pool(max_idle=-1)
+        with self.assertRaises(OverflowError):
+            goconc.Pool(max_idle=2 ** 64)
+        with self.assertRaises(TypeError):
+            goconc.Pool(new=42)
 
     def test_threads_never_share_an_object(self):
         p = goconc.Pool(lambda: {"owner": None})
@@ -126,7 +158,7 @@ class TestPool(unittest.TestCase):
         self.assertEqual(st.gets, 8000)
         self.assertEqual(st.puts, 8000)
         self.assertEqual(st.hits + st.news, 8000)
-        self.assertLessEqual(st.news, 4 + st.drops + len(p._state.objs))
+        self.assertLessEqual(st.news, 4 + st.drops + st.idle)
         p.close()
 
 

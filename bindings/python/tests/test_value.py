@@ -4,20 +4,30 @@ import gc
 import struct
 import threading
 import unittest
+import weakref
 
 import goconc
-from goconc import value as value_module
 
 from .support import needs, run_threads
 
 
+class Obj:
+    """A stored object whose release a weak reference shows."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __eq__(self, other):
+        return isinstance(other, Obj) and other.n == self.n
+
+    __hash__ = None
+
+
 def settled():
-    """The number of registered objects once nothing is pending: collect
-    cyclic garbage (a traceback can hold a Value) and run the deferred
-    destroys."""
+    """Collect cyclic garbage (a traceback can hold a Value), run the
+    deferred destroys and drop what they released."""
     gc.collect()
     goconc.barrier()
-    return len(value_module._objects)
 
 
 @needs("value")
@@ -39,12 +49,11 @@ class TestValue(unittest.TestCase):
     def test_initial(self):
         self.assertEqual(goconc.Value(b"init").load(), b"init")
 
-    def test_bytes_like_is_copied(self):
-        ba = bytearray(b"abc")
-        v = goconc.Value(ba)
-        ba[0] = ord("z")
-        self.assertEqual(v.load(), b"abc")
-        self.assertIs(type(v.load()), bytes)
+    def test_any_object_is_stored_as_is(self):
+        for obj in (bytearray(b"abc"), "text", 42, [1, 2], {"k": 1}, Obj(1)):
+            v = goconc.Value(obj)
+            self.assertIs(v.load(), obj)
+            v.close()
 
     def test_bad_arguments(self):
         v = goconc.Value()
@@ -54,8 +63,6 @@ class TestValue(unittest.TestCase):
             v.swap(None)
         with self.assertRaises(ValueError):
             v.compare_and_swap(None, None)
-        with self.assertRaises(TypeError):
-            v.store("text")
         self.assertIsNone(v.load())
 
     def test_swap(self):
@@ -85,20 +92,77 @@ class TestValue(unittest.TestCase):
         self.assertEqual(v.load(), b"other")
 
     def test_replaced_objects_are_released(self):
-        base = settled()
         v = goconc.Value()
+        refs = []
         for i in range(200):
-            v.store(b"%d" % i)
-        self.assertEqual(settled(), base + 1)   # only the current one
+            o = Obj(i)
+            refs.append(weakref.ref(o))
+            v.store(o)
+        del o
+        settled()
+        alive = [r() for r in refs if r() is not None]
+        self.assertEqual(alive, [Obj(199)])     # only the current one
+        del alive
         v.close()
-        self.assertEqual(settled(), base)
+        settled()
+        self.assertIsNone(refs[-1]())
 
-    def test_failed_cas_registers_nothing(self):
+    def test_swap_and_cas_release_what_they_replace(self):
+        v = goconc.Value(Obj(0))
+        new = Obj(1)
+        ref = weakref.ref(new)
+        old = v.swap(new)
+        self.assertEqual(old, Obj(0))
+        self.assertTrue(v.compare_and_swap(Obj(1), Obj(2)))
+        del new, old
+        settled()
+        self.assertIsNone(ref())
+        self.assertEqual(v.load(), Obj(2))
+
+    def test_failed_cas_keeps_nothing(self):
         v = goconc.Value(b"a")
-        base = settled()
-        for _ in range(50):
-            self.assertFalse(v.compare_and_swap(b"zz", b"b"))
-        self.assertEqual(settled(), base)
+        refs = []
+        for i in range(50):
+            o = Obj(i)
+            refs.append(weakref.ref(o))
+            self.assertFalse(v.compare_and_swap(b"zz", o))
+        del o
+        settled()
+        self.assertEqual([r for r in refs if r() is not None], [])
+        self.assertEqual(v.load(), b"a")
+
+    def test_objects_stored_from_exiting_threads_are_released(self):
+        v = goconc.Value()
+        refs = []
+
+        def body():
+            for i in range(20):
+                o = Obj(i)
+                refs.append(weakref.ref(o))
+                v.store(o)
+        for _ in range(5):
+            t = threading.Thread(target=body)
+            t.start()
+            t.join()
+        v.store(b"last")
+        # Known core bug (2): goconc_barrier may return before destroys
+        # deferred by an exiting thread reach the orphans, so wait for them.
+        for _ in range(200):
+            settled()
+            if all(r() is None for r in refs):
+                break
+        self.assertEqual([r() for r in refs if r() is not None], [])
+
+    def test_cycle_through_the_stored_object_is_collected(self):
+        v = goconc.Value()
+        holder = Obj(0)
+        holder.value = v
+        v.store(holder)
+        refs = [weakref.ref(v), weakref.ref(holder)]
+        del v, holder
+        settled()
+        settled()       # the first pass parks the object; this drops it
+        self.assertEqual([r() for r in refs], [None, None])
 
     def test_closed(self):
         v = goconc.Value(b"a")
