@@ -292,7 +292,7 @@ static inline void bm_del(const struct bm *b, uint64_t k)
     switch (b->impl) {
 #ifndef BENCH_MAP_NO_GOCONC
     case I_GOCONC:
-        goconc_map_delete(b->m, &k, sizeof k);
+        bu_discard(goconc_map_delete(b->m, &k, sizeof k));
         break;
 #endif
 #ifdef HAVE_GLIB_2_0
@@ -374,7 +374,7 @@ static void bm_settle(const struct bm *b)
 {
 #ifndef BENCH_MAP_NO_GOCONC
     if (b->impl == I_GOCONC)
-        goconc_map_maintain(b->m, SIZE_MAX, NULL);
+        bu_discard(goconc_map_maintain(b->m, SIZE_MAX, NULL));
 #endif
     (void)b;
 }
@@ -701,13 +701,13 @@ static int child_main(char **argv)
 #ifndef BENCH_MAP_NO_GOCONC
         if (impl == I_GOCONC) {
             goconc_map_stats st = GOCONC_MAP_STATS_INIT;
-            goconc_map_stats_get(j.b.m, &st);
+            bu_discard(goconc_map_stats_get(j.b.m, &st));
             printf(" bytes=%zu buckets=%zu shards=%zu migrating=%zu", st.bytes,
                    st.buckets, st.shards, st.shards_migrating);
             /* And once migrations are done and retired tables freed. */
-            goconc_map_maintain(j.b.m, SIZE_MAX, NULL);
-            goconc_barrier();
-            goconc_map_stats_get(j.b.m, &st);
+            bu_discard(goconc_map_maintain(j.b.m, SIZE_MAX, NULL));
+            bu_discard(goconc_barrier());
+            bu_discard(goconc_map_stats_get(j.b.m, &st));
             printf(" rss_settled=%llu bytes_settled=%zu",
                    (unsigned long long)(rss_bytes() - before), st.bytes);
         }
@@ -778,7 +778,7 @@ static int child_main(char **argv)
 #ifndef BENCH_MAP_NO_GOCONC
         if (impl == I_GOCONC) {
             goconc_map_stats st = GOCONC_MAP_STATS_INIT;
-            goconc_map_stats_get(j.b.m, &st);
+            bu_discard(goconc_map_stats_get(j.b.m, &st));
             printf(" shards=%zu buckets=%zu migrating=%zu grows=%llu moved=%llu bytes=%zu",
                    st.shards, st.buckets, st.shards_migrating,
                    (unsigned long long)st.grows, (unsigned long long)st.buckets_moved,

@@ -308,7 +308,7 @@ int main(void)
             printf("  (the ring alone, objects from a fixed array: %.2f ns)\n",
                    bu_median(ring, (size_t)reps));
     }
-    goconc_pool_stats_get(pool, &st);
+    bu_discard(goconc_pool_stats_get(pool, &st));
     printf("\npool: gets %llu hits %llu news %llu drops %llu idle %zu\n",
            (unsigned long long)st.gets, (unsigned long long)st.hits,
            (unsigned long long)st.news, (unsigned long long)st.drops, st.idle);

@@ -350,7 +350,7 @@ static double run(enum impl impl, int readers, double secs)
     per /= readers;
     if (impl == GOCONC || impl == GOCONC_FFI) {
         goconc_value_free(B.v);
-        goconc_barrier();
+        bu_discard(goconc_barrier());
     } else {
         free(B.cur);
     }

@@ -96,7 +96,7 @@ static int concurrent_growth(void)
     for (k = 0; k < WRITERS * (uint64_t)PER_WRITER; k++)
         if (goconc_map_load(m, &k, sizeof k, &v, sizeof v, NULL) != GOCONC_OK || v != k * 2)
             missing++;
-    goconc_map_stats_get(m, &st);
+    DEMO_MUST(goconc_map_stats_get(m, &st));
     DEMO_SAY("Done: %zu entries, %ld missing or wrong.  Shards grew %llu times,",
              goconc_map_len(m), missing, (unsigned long long)st.grows);
     DEMO_SAY("moving %llu buckets a couple at a time, so no store ever waited for a",
@@ -121,9 +121,9 @@ static void *churner(void *p)
     while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
         uint64_t k = a->first + i % 20000, v = k;
         if (i % 3 == 2)
-            goconc_map_delete(a->m, &k, sizeof k);
+            DEMO_MUST_OR(goconc_map_delete(a->m, &k, sizeof k), GOCONC_NOTFOUND);
         else
-            goconc_map_store(a->m, &k, sizeof k, &v, sizeof v);
+            DEMO_MUST(goconc_map_store(a->m, &k, sizeof k, &v, sizeof v));
         i++;
     }
     return NULL;
@@ -164,7 +164,7 @@ static int range_while_writing(void)
     if (goconc_map_new(&m, NULL) != GOCONC_OK)
         return 1;
     for (k = 0; k < STABLE; k++)
-        goconc_map_store(m, &k, sizeof k, &k, sizeof k);
+        DEMO_MUST(goconc_map_store(m, &k, sizeof k, &k, sizeof k));
     for (i = 0; i < 2; i++) {
         c[i].m = m;
         c[i].first = 1000000 + (uint64_t)i * 100000;
@@ -226,7 +226,7 @@ static int reentry(void)
     r.m = m;
     r.rc = 0;
     rc = goconc_map_update(m, &k, sizeof k, bump, &r);
-    goconc_map_load(m, &k, sizeof k, &v, sizeof v, NULL);
+    DEMO_MUST(goconc_map_load(m, &k, sizeof k, &v, sizeof v, NULL));
     DEMO_SAY("the inner store returned %s; the update itself %s (counter = %llu).",
              goconc_strerror(r.rc), goconc_strerror(rc), (unsigned long long)v);
     goconc_map_free(m);
@@ -239,6 +239,6 @@ int demo_map(void)
     bad |= concurrent_growth();
     bad |= range_while_writing();
     bad |= reentry();
-    goconc_barrier();
+    DEMO_MUST(goconc_barrier());
     return bad ? 1 : 0;
 }

@@ -96,7 +96,7 @@ static void *work(void *arg)
 static goconc_pool_stats pool_stats(goconc_pool *p)
 {
     goconc_pool_stats s = GOCONC_POOL_STATS_INIT;
-    goconc_pool_stats_get(p, &s);
+    DEMO_MUST(goconc_pool_stats_get(p, &s));
     return s;
 }
 

@@ -110,7 +110,7 @@ int demo_reclaim(void)
              "(status %d).", rc);
     nanosleep(&ts, NULL); /* give an early free every chance to happen */
     freed_early = __atomic_load_n(&ds.freed, __ATOMIC_SEQ_CST);
-    goconc_reclaim_stats_get(&st);
+    DEMO_MUST(goconc_reclaim_stats_get(&st));
     DEMO_SAY("50 ms later: v1 %s; %zu destroy(s) pending.",
              freed_early ? "WAS FREED under its readers" : "is not freed yet",
              st.pending);
@@ -139,6 +139,6 @@ int demo_reclaim(void)
     old = __atomic_exchange_n(&current, NULL, __ATOMIC_ACQ_REL);
     if (old && goconc_defer_free(old, free_snapshot, NULL) != GOCONC_OK)
         free(old); /* ENOMEM: still ours */
-    goconc_barrier();
+    DEMO_MUST(goconc_barrier());
     return ok ? 0 : 1;
 }

@@ -86,14 +86,14 @@ static int pointer_across_append(void)
     DEMO_TITLE("slice 2.2: holding on to element 0 across a reallocating append");
     if (goconc_slice_new(&s, sizeof(uint64_t), 0, 1) != GOCONC_OK)
         return 1;
-    goconc_slice_append(s, &x, 1, NULL);
-    goconc_slice_snapshot(s, &v);
+    DEMO_MUST(goconc_slice_append(s, &x, 1, NULL));
+    DEMO_MUST(goconc_slice_snapshot(s, &v));
     cap0 = goconc_slice_cap(s);
     for (x = 0; x < 1000; x++)
-        goconc_slice_append(s, &x, 1, NULL);
+        DEMO_MUST(goconc_slice_append(s, &x, 1, NULL));
     x = 7;
-    goconc_slice_set(s, 0, &x);
-    goconc_slice_get(s, 0, &y);
+    DEMO_MUST(goconc_slice_set(s, 0, &x));
+    DEMO_MUST(goconc_slice_get(s, 0, &y));
     DEMO_SAY("Go: p := &s[0] keeps pointing at the old array; in C, realloc "
              "leaves it dangling.");
     DEMO_SAY("goconc: cap grew %zu -> %zu (storage moved); the view taken "
@@ -119,9 +119,9 @@ static void *mutator(void *p)
     while (!__atomic_load_n(&m->stop, __ATOMIC_ACQUIRE)) {
         size_t len = goconc_slice_len(m->s);
         x++;
-        goconc_slice_append(m->s, &x, 1, NULL);
+        DEMO_MUST(goconc_slice_append(m->s, &x, 1, NULL));
         if (len > 0)
-            goconc_slice_set(m->s, (size_t)(x % len), &(uint64_t){ 0 });
+            DEMO_MUST_OR(goconc_slice_set(m->s, (size_t)(x % len), &(uint64_t){ 0 }), GOCONC_ERANGE);
     }
     return NULL;
 }
@@ -156,13 +156,13 @@ static int range_while_modified(void)
     if (goconc_slice_new(&m.s, sizeof(uint64_t), 0, 0) != GOCONC_OK)
         return 1;
     for (x = 1; x <= 1000; x++)
-        goconc_slice_append(m.s, &x, 1, NULL);
+        DEMO_MUST(goconc_slice_append(m.s, &x, 1, NULL));
     pthread_create(&th, NULL, mutator, &m);
     while (goconc_slice_len(m.s) < 5000) /* let the mutator get going */
         sched_yield();
     /* Walk one snapshot twice: both walks see exactly the same elements,
      * however much the mutator appends and sets in between. */
-    goconc_slice_snapshot(m.s, &v);
+    DEMO_MUST(goconc_slice_snapshot(m.s, &v));
     for (i = 0; i < v.len; i++) {
         w1.sum += ((const uint64_t *)v.data)[i];
         w1.n++;
@@ -204,7 +204,7 @@ static int bounds(void)
     DEMO_SAY("Go: panic: slice bounds out of range / index out of range [3] with length 3");
     DEMO_SAY("goconc: s[2:1], s[0:6] and s[3] return %d, %d, %d: GOCONC_ERANGE (\"%s\")",
              rc1, rc2, rc3, goconc_strerror(GOCONC_ERANGE));
-    goconc_slice_reslice(s, 0, 5, 5, &t); /* up to cap is fine, as in Go */
+    DEMO_MUST(goconc_slice_reslice(s, 0, 5, 5, &t)); /* up to cap is fine, as in Go */
     DEMO_SAY("        s[0:5] (up to cap) is fine: len %zu, zero-filled", goconc_slice_len(t));
     goconc_slice_free(t);
     goconc_slice_free(s);
@@ -223,7 +223,7 @@ static int nil_and_empty(void)
     DEMO_TITLE("slice 2.5: nil versus empty slice");
     if (goconc_slice_new(&s, sizeof(uint64_t), 0, 0) != GOCONC_OK)
         return 1;
-    goconc_slice_snapshot(s, &v);
+    DEMO_MUST(goconc_slice_snapshot(s, &v));
     DEMO_SAY("Go: a nil slice and []T{} both have len 0 but differ (== nil, JSON null vs []).");
     DEMO_SAY("goconc: one kind of empty slice: len %zu cap %zu, view data %s NULL",
              goconc_slice_len(s), goconc_slice_cap(s), v.data != NULL ? "is never" : "is");

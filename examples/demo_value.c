@@ -96,7 +96,7 @@ static int config_reload(void)
 
     /* A second user wants v1 for long work: a counted reference. */
     held = goconc_value_acquire(r.cfg);
-    goconc_value_store(r.cfg, &v2);
+    DEMO_MUST(goconc_value_store(r.cfg, &v2));
     DEMO_SAY("writer: stored config v2; v1 destroyed yet? %s",
              __atomic_load_n(&v1.destroyed, __ATOMIC_RELAXED) ? "yes (BUG)" : "no");
     failed |= __atomic_load_n(&v1.destroyed, __ATOMIC_RELAXED);
@@ -106,14 +106,14 @@ static int config_reload(void)
              r.ok ? "yes" : "NO (BUG)");
     failed |= !r.ok;
 
-    goconc_barrier(); /* every pending destroy that may run has run */
+    DEMO_MUST(goconc_barrier()); /* every pending destroy that may run has run */
     held_ok = !__atomic_load_n(&v1.destroyed, __ATOMIC_RELAXED);
     DEMO_SAY("after the reader left: v1 still alive for the reference holder: %s",
              held_ok ? "yes" : "NO (BUG)");
     failed |= !held_ok;
     goconc_value_free(r.cfg); /* the reference outlives the value handle */
     goconc_value_release(held);
-    goconc_barrier();
+    DEMO_MUST(goconc_barrier());
     DEMO_SAY("reference released, value freed: v1 destroyed %s, v2 destroyed %s,"
              " %d destroys in all",
              v1.destroyed ? "once" : "never", v2.destroyed ? "once" : "never", destroys);
@@ -182,7 +182,7 @@ static int aba(void)
     y = account_new(50);
     if (y == NULL || goconc_value_store(acct, y) != GOCONC_OK)
         failed = 1, free(y);
-    goconc_barrier();
+    DEMO_MUST(goconc_barrier());
     z = account_new(70);
     if (z == NULL || goconc_value_store(acct, z) != GOCONC_OK)
         failed = 1, free(z);
@@ -214,7 +214,7 @@ static int aba(void)
     failed |= st != GOCONC_OK || cur->balance != 80;
     goconc_read_unlock();
     goconc_value_free(acct);
-    goconc_barrier();
+    DEMO_MUST(goconc_barrier());
     return failed;
 }
 

@@ -1,9 +1,11 @@
 #!/bin/sh
 # cross-aarch64.sh [BUILD_DIR] - the portability check: cross-build
 # libgoconc for aarch64 (Debian's gcc-aarch64-linux-gnu, arm64 Check and
-# libatomic_ops from multiarch) and run its unit and stress tests under
-# qemu-user.  Installs what is missing (as root; adds the arm64 dpkg
-# architecture).  Ends "N passed, N failed" like scripts/test.sh; a few
+# libc from multiarch; libatomic_ops's headers are the build machine's,
+# the same for every architecture) and run its unit and stress tests
+# under qemu-user.  Installs what is missing (as root; adds the arm64 dpkg
+# architecture, and only packages that coexist with the amd64 ones:
+# libatomic-ops-dev:arm64 would replace libatomic-ops-dev).  Ends "N passed, N failed" like scripts/test.sh; a few
 # minutes under emulation.  doc/platforms.md says what it covers.
 set -eu
 cd "$(dirname "$0")/.."
@@ -13,7 +15,7 @@ SUDO=""
 
 need=""
 for p in gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user check:arm64 \
-         libsubunit-dev:arm64 libatomic-ops-dev:arm64 meson ninja-build pkg-config; do
+         libsubunit-dev:arm64 libatomic-ops-dev meson ninja-build pkg-config; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need="$need $p"
 done
 if [ -n "$need" ]; then

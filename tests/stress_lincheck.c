@@ -324,7 +324,7 @@ static void map_op(struct worker *w, unsigned k, struct lc_op *op)
     else
         map_write(kind, kb, kl, op);
     if (r % 64 == 0)
-        goconc_map_maintain(g.map, 4, NULL); /* migration work from a bystander */
+        tu_discard(goconc_map_maintain(g.map, 4, NULL)); /* migration work from a bystander */
 }
 
 #endif /* LIN_MAP */

@@ -509,7 +509,7 @@ static void *construct_churn(void *p)
         goconc_slice *sl;
         goconc_pool *pl;
         if (goconc_map_new(&m, NULL) == GOCONC_OK) {
-            (void)goconc_map_store(m, "k", 1, "v", 1);
+            tu_discard(goconc_map_store(m, "k", 1, "v", 1));
             goconc_map_free(m);
         }
         if (goconc_value_new(&v, NULL, NULL) == GOCONC_OK)
@@ -518,7 +518,7 @@ static void *construct_churn(void *p)
             goconc_slice_free(sl);
         if (goconc_pool_new(&pl, &po) == GOCONC_OK)
             goconc_pool_free(pl);
-        (void)goconc_barrier(); /* so switches find nothing pending */
+        tu_discard(goconc_barrier()); /* so switches find nothing pending */
         (*n)++;
     }
     return NULL;

@@ -667,7 +667,7 @@ static int upd_reenter(void *ctx, const void *old, size_t oldlen, int found, con
     u->rc_sync = goconc_synchronize();
     u->rc_barrier = goconc_barrier();
     u->rc_range = 99;
-    goconc_map_range(u->m, visit_store_same, u);
+    tu_discard(goconc_map_range(u->m, visit_store_same, u));
     return GOCONC_UPDATE_KEEP;
 }
 

@@ -591,7 +591,7 @@ static void busy_fn(void *ctx)
     while (!ld_i(&busy_release))
         tu_sleep_ms(1);
 }
-static void *busy_runner(void *p) { goconc_once_do(&busy_o, busy_fn, NULL); return p; }
+static void *busy_runner(void *p) { tu_discard(goconc_once_do(&busy_o, busy_fn, NULL)); return p; }
 
 START_TEST(once_in_fork_child)
 {

@@ -936,9 +936,9 @@ static void *busy_worker(void *p)
             goconc_defer_free(&obj, count_destroy, &busy_destroyed) != GOCONC_OK)
             break;
         if (kind == 0 && i % 8 == 0)
-            goconc_synchronize();
+            tu_discard(goconc_synchronize());
         if (kind == 1 && i % 64 == 0)
-            goconc_barrier();
+            tu_discard(goconc_barrier());
         i++;
     }
     return NULL;
@@ -1468,10 +1468,10 @@ static void *outlive_main(void *p)
     double end = tu_now() + 10;
     goconc_reclaim_stats st = GOCONC_RECLAIM_STATS_INIT;
     (void)p;
-    goconc_reclaim_stats_get(&st);
+    tu_discard(goconc_reclaim_stats_get(&st)); /* st stays zeroed on failure */
     /* Wait for the main thread's exit to unregister it. */
     while (tu_now() < end) {
-        goconc_reclaim_stats_get(&st);
+        tu_discard(goconc_reclaim_stats_get(&st)); /* st stays zeroed on failure */
         if ((long)st.threads < shc->threads_before)
             break;
         tu_sleep_ms(5);
@@ -1493,7 +1493,7 @@ static int main_record_child(const char *mode, int fd)
     if (strcmp(mode, "pthread_exit") == 0) {
         goconc_reclaim_stats st = GOCONC_RECLAIM_STATS_INIT;
         pthread_t t;
-        goconc_reclaim_stats_get(&st);
+        tu_discard(goconc_reclaim_stats_get(&st)); /* st stays zeroed on failure */
         shc->threads_before = (long)st.threads;
         shc->stage = 1;
         if (pthread_create(&t, NULL, outlive_main, NULL) != 0)

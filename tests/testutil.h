@@ -47,6 +47,10 @@ double tu_now(void);
 /* splitmix64 */
 uint64_t tu_rand(uint64_t *state);
 
+/* A status its caller has no use for: a bystander's call whose effect,
+ * not its answer, the test is after (goconc's statuses warn if dropped). */
+static inline void tu_discard(int status) { (void)status; }
+
 /* Sleep ms milliseconds (restarted on EINTR). */
 void tu_sleep_ms(int ms);
 

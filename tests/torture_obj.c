@@ -265,7 +265,7 @@ void sync_op(void)
     int rc = goconc_synchronize();
     CHECK(rc == GOCONC_OK, "synchronize: rc %d", rc);
     if (rc != GOCONC_OK)
-        goconc_synchronize(); /* don't poison it early: just report */
+        torture_discard(goconc_synchronize()); /* don't poison it early: just report */
     tobj_kill(old, K_SYNC, "synchronize");
 }
 

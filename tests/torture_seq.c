@@ -191,12 +191,12 @@ void slice_priv_op(struct slot *s)
         CHECK(rc == GOCONC_OK, "private clone: rc %d", rc);
         if (rc != GOCONC_OK)
             break;
-        (void)goconc_slice_set(c, i, &e);
-        (void)goconc_slice_set(c, i, &s->priv_model[i]);
+        torture_discard(goconc_slice_set(c, i, &e));
+        torture_discard(goconc_slice_set(c, i, &s->priv_model[i]));
         rc = goconc_slice_copy(s->priv, c, &n);
         CHECK(rc == GOCONC_OK && n == PRIV_LEN, "private copy: rc %d, %zu copied", rc, n);
         for (i = 0; i < PRIV_LEN; i++) {
-            (void)goconc_slice_get(s->priv, i, &got);
+            torture_discard(goconc_slice_get(s->priv, i, &got));
             CHECK(got == s->priv_model[i], "private clone/copy: element %zu changed", i);
         }
         goconc_slice_free(c);

@@ -184,7 +184,7 @@ def header_decls(path):
             continue
         flat = ' '.join(s.split())
         if 'GOCONC_API' in flat:
-            flat = flat.replace('GOCONC_API ', '').replace('GOCONC_TLS_', '_Thread_local')
+            flat = flat.replace('GOCONC_API ', '').replace(' GOCONC_WARN_UNUSED', '').replace('GOCONC_TLS_', '_Thread_local')
             flat = re.sub(r'\s*__attribute__\(\(.*\)\)', '', flat)
             m = re.search(r'(goconc_\w+)\s*\(', flat)
             if m:

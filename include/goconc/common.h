@@ -51,6 +51,18 @@ extern "C" {
 #define GOCONC_API
 #endif
 
+/*
+ * Functions that return a status warn (GCC, Clang) when a caller drops it:
+ * an ignored GOCONC_ENOMEM or GOCONC_EDEADLK is a bug waiting.  Define
+ * GOCONC_NO_WARN_UNUSED before including goconc.h to turn it off.  An
+ * attribute of the declaration only: the ABI is the same either way.
+ */
+#if defined(__GNUC__) && !defined(GOCONC_NO_WARN_UNUSED)
+#define GOCONC_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define GOCONC_WARN_UNUSED
+#endif
+
 /* ---------------------------------------------------------------- status */
 
 /** Status codes.  The values are pinned forever (ABI). */
@@ -139,7 +151,7 @@ typedef struct goconc_allocator {
  *         handle, an unreleased view or value reference, or a deferred
  *         destroy not yet run (call goconc_barrier() first).
  */
-GOCONC_API int goconc_set_allocator(const goconc_allocator *a);
+GOCONC_API int goconc_set_allocator(const goconc_allocator *a) GOCONC_WARN_UNUSED;
 
 /* ---------------------------------------------------------- read sections */
 
@@ -187,7 +199,7 @@ GOCONC_API void goconc_read_unlock(void);
  *         nothing deferred, obj is still the caller's.
  */
 GOCONC_API int goconc_defer_free(void *obj, goconc_destroy_fn destroy,
-                                 void *ctx);
+                                 void *ctx) GOCONC_WARN_UNUSED;
 
 /**
  * Wait for a grace period: until every read section open at the call (on
@@ -200,7 +212,7 @@ GOCONC_API int goconc_defer_free(void *obj, goconc_destroy_fn destroy,
  *         section, a map update function, a once function or a deferred
  *         callback (waiting there could wait for itself).
  */
-GOCONC_API int goconc_synchronize(void);
+GOCONC_API int goconc_synchronize(void) GOCONC_WARN_UNUSED;
 
 /**
  * Wait until every destroy deferred before the call has run: those of
@@ -215,7 +227,7 @@ GOCONC_API int goconc_synchronize(void);
  *         section, a map update function, a once function or a deferred
  *         callback.
  */
-GOCONC_API int goconc_barrier(void);
+GOCONC_API int goconc_barrier(void) GOCONC_WARN_UNUSED;
 
 /** Reclamation counters; see goconc_reclaim_stats_get(). */
 typedef struct goconc_reclaim_stats {
@@ -236,7 +248,7 @@ typedef struct goconc_reclaim_stats {
  *            first; at most st->struct_size bytes are written.
  * @return GOCONC_OK; GOCONC_EINVAL for a NULL st or a bad struct_size.
  */
-GOCONC_API int goconc_reclaim_stats_get(goconc_reclaim_stats *st);
+GOCONC_API int goconc_reclaim_stats_get(goconc_reclaim_stats *st) GOCONC_WARN_UNUSED;
 
 /*
  * Inline fast path (doc/abi.md, "Read-section layout").  What it reads is

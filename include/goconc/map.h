@@ -59,7 +59,7 @@ typedef struct goconc_map_options {
  *         GOCONC_EOVERFLOW when capacity_hint needs shard tables beyond
  *         the largest size; GOCONC_ENOMEM.
  */
-GOCONC_API int goconc_map_new(goconc_map **out, const goconc_map_options *opts);
+GOCONC_API int goconc_map_new(goconc_map **out, const goconc_map_options *opts) GOCONC_WARN_UNUSED;
 
 /**
  * Free the map.  No other call may be running on @p m, and none may follow
@@ -89,7 +89,7 @@ GOCONC_API void goconc_map_free(goconc_map *m);
  *         a NULL val with cap > 0.
  */
 GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen,
-                               void *val, size_t cap, size_t *vlen);
+                               void *val, size_t cap, size_t *vlen) GOCONC_WARN_UNUSED;
 
 /**
  * Borrow the value of @p key without copying it.  Call inside a read
@@ -106,7 +106,7 @@ GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen
  *         for a NULL m or val, or a NULL key with klen > 0.
  */
 GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen,
-                               const void **val, size_t *vlen);
+                               const void **val, size_t *vlen) GOCONC_WARN_UNUSED;
 
 /**
  * Store @p val for @p key, inserting it or replacing the current value
@@ -119,7 +119,7 @@ GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen
  *         GOCONC_ENOMEM (nothing stored).
  */
 GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen,
-                                const void *val, size_t vlen);
+                                const void *val, size_t vlen) GOCONC_WARN_UNUSED;
 
 /**
  * Go's LoadOrStore: store @p val only if @p key is absent, else copy the
@@ -138,7 +138,7 @@ GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen,
  */
 GOCONC_API int goconc_map_load_or_store(goconc_map *m, const void *key, size_t klen,
                                         const void *val, size_t vlen, void *out,
-                                        size_t cap, size_t *outlen);
+                                        size_t cap, size_t *outlen) GOCONC_WARN_UNUSED;
 
 /**
  * Go's LoadAndDelete: delete @p key and copy the value it had to
@@ -155,7 +155,7 @@ GOCONC_API int goconc_map_load_or_store(goconc_map *m, const void *key, size_t k
  */
 GOCONC_API int goconc_map_load_and_delete(goconc_map *m, const void *key,
                                           size_t klen, void *out, size_t cap,
-                                          size_t *outlen);
+                                          size_t *outlen) GOCONC_WARN_UNUSED;
 
 /**
  * Delete @p key; its value goes to on_drop after a grace period.  A
@@ -165,7 +165,7 @@ GOCONC_API int goconc_map_load_and_delete(goconc_map *m, const void *key,
  *         (NULL m, or a NULL key with klen > 0); GOCONC_EDEADLK (inside an
  *         update function of this map); GOCONC_ENOMEM (nothing deleted).
  */
-GOCONC_API int goconc_map_delete(goconc_map *m, const void *key, size_t klen);
+GOCONC_API int goconc_map_delete(goconc_map *m, const void *key, size_t klen) GOCONC_WARN_UNUSED;
 
 /**
  * Go's Swap: store @p val for @p key and copy the value it replaced to
@@ -183,7 +183,7 @@ GOCONC_API int goconc_map_delete(goconc_map *m, const void *key, size_t klen);
  */
 GOCONC_API int goconc_map_swap(goconc_map *m, const void *key, size_t klen,
                                const void *val, size_t vlen, void *prev,
-                               size_t cap, size_t *prevlen);
+                               size_t cap, size_t *prevlen) GOCONC_WARN_UNUSED;
 
 /**
  * Go's CompareAndSwap: store @p val for @p key only if its current value
@@ -198,7 +198,7 @@ GOCONC_API int goconc_map_swap(goconc_map *m, const void *key, size_t klen,
 GOCONC_API int goconc_map_compare_and_swap(goconc_map *m, const void *key,
                                            size_t klen, const void *old,
                                            size_t oldlen, const void *val,
-                                           size_t vlen);
+                                           size_t vlen) GOCONC_WARN_UNUSED;
 
 /**
  * Go's CompareAndDelete: delete @p key only if its current value equals
@@ -211,7 +211,7 @@ GOCONC_API int goconc_map_compare_and_swap(goconc_map *m, const void *key,
  */
 GOCONC_API int goconc_map_compare_and_delete(goconc_map *m, const void *key,
                                              size_t klen, const void *old,
-                                             size_t oldlen);
+                                             size_t oldlen) GOCONC_WARN_UNUSED;
 
 enum { GOCONC_UPDATE_KEEP = 16, GOCONC_UPDATE_STORE = 17, GOCONC_UPDATE_DELETE = 18 };
 
@@ -249,7 +249,7 @@ typedef int (*goconc_map_update_fn)(void *ctx, const void *old, size_t oldlen,
  *         (klen + *newlen overflows); GOCONC_ENOMEM (nothing changed).
  */
 GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
-                                 goconc_map_update_fn fn, void *ctx);
+                                 goconc_map_update_fn fn, void *ctx) GOCONC_WARN_UNUSED;
 
 /**
  * Call fn(ctx, key, klen, val, vlen) for the entries of the map, shard by
@@ -268,7 +268,7 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
  *         64 keys share the top 47 bits of their keyed hash: the walk
  *         stopped there).
  */
-GOCONC_API int goconc_map_range(goconc_map *m, goconc_visit_fn fn, void *ctx);
+GOCONC_API int goconc_map_range(goconc_map *m, goconc_visit_fn fn, void *ctx) GOCONC_WARN_UNUSED;
 
 /**
  * range in resumable steps (Redis SCAN): start with *cursor = 0; each call
@@ -290,7 +290,7 @@ GOCONC_API int goconc_map_range(goconc_map *m, goconc_visit_fn fn, void *ctx);
  *         GOCONC_ENOMEM (as for range; resume from *cursor).
  */
 GOCONC_API int goconc_map_scan(goconc_map *m, uint64_t *cursor, size_t max_entries,
-                               goconc_visit_fn fn, void *ctx);
+                               goconc_visit_fn fn, void *ctx) GOCONC_WARN_UNUSED;
 
 /**
  * Prepare for @p entries entries: raise every shard's minimum size and
@@ -303,7 +303,7 @@ GOCONC_API int goconc_map_scan(goconc_map *m, uint64_t *cursor, size_t max_entri
  *         what the tables can hold); GOCONC_ENOMEM (every shard's target is
  *         restored).
  */
-GOCONC_API int goconc_map_reserve(goconc_map *m, size_t entries);
+GOCONC_API int goconc_map_reserve(goconc_map *m, size_t entries) GOCONC_WARN_UNUSED;
 
 /**
  * Do up to @p max_buckets buckets of pending migration work (growths,
@@ -316,7 +316,7 @@ GOCONC_API int goconc_map_reserve(goconc_map *m, size_t entries);
  *         could not start or finish: the work done stays done, the map is
  *         unchanged to readers and usable).
  */
-GOCONC_API int goconc_map_maintain(goconc_map *m, size_t max_buckets, size_t *moved);
+GOCONC_API int goconc_map_maintain(goconc_map *m, size_t max_buckets, size_t *moved) GOCONC_WARN_UNUSED;
 
 /**
  * Number of entries: exact when no write runs, approximate while writes
@@ -335,7 +335,7 @@ GOCONC_API size_t goconc_map_len(const goconc_map *m);
  * @return GOCONC_OK; GOCONC_EINVAL (NULL m); GOCONC_EDEADLK (inside an
  *         update function of this map); GOCONC_ENOMEM (nothing cleared).
  */
-GOCONC_API int goconc_map_clear(goconc_map *m);
+GOCONC_API int goconc_map_clear(goconc_map *m) GOCONC_WARN_UNUSED;
 
 typedef struct goconc_map_stats {
     size_t struct_size;
@@ -354,7 +354,7 @@ typedef struct goconc_map_stats {
  *            st->struct_size bytes are written.
  * @return GOCONC_OK; GOCONC_EINVAL for a NULL m or st or a bad struct_size.
  */
-GOCONC_API int goconc_map_stats_get(const goconc_map *m, goconc_map_stats *st);
+GOCONC_API int goconc_map_stats_get(const goconc_map *m, goconc_map_stats *st) GOCONC_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

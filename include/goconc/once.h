@@ -42,7 +42,7 @@ typedef struct goconc_once { uint64_t opaque[2]; } goconc_once;
  *         for a NULL o or fn; GOCONC_EDEADLK if fn (directly or through
  *         other onces) re-enters the same once on the same thread.
  */
-GOCONC_API int goconc_once_do(goconc_once *o, void (*fn)(void *ctx), void *ctx);
+GOCONC_API int goconc_once_do(goconc_once *o, void (*fn)(void *ctx), void *ctx) GOCONC_WARN_UNUSED;
 
 /**
  * Like goconc_once_do(), but fn may fail: a non-zero return leaves @p o not
@@ -55,7 +55,7 @@ GOCONC_API int goconc_once_do(goconc_once *o, void (*fn)(void *ctx), void *ctx);
  *         fn; GOCONC_EDEADLK if fn re-enters the same once on the same
  *         thread.
  */
-GOCONC_API int goconc_once_try(goconc_once *o, int (*fn)(void *ctx), void *ctx);
+GOCONC_API int goconc_once_try(goconc_once *o, int (*fn)(void *ctx), void *ctx) GOCONC_WARN_UNUSED;
 
 /**
  * 1 when @p o is done (fn has returned, and its effects are visible to the

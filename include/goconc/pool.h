@@ -43,7 +43,7 @@ typedef struct goconc_pool_options {
  * @return GOCONC_OK; GOCONC_EINVAL (NULL out, bad struct_size);
  *         GOCONC_ENOMEM.
  */
-GOCONC_API int goconc_pool_new(goconc_pool **out, const goconc_pool_options *opts);
+GOCONC_API int goconc_pool_new(goconc_pool **out, const goconc_pool_options *opts) GOCONC_WARN_UNUSED;
 
 /**
  * Free the pool and every cached object (through free_obj, on this
@@ -96,7 +96,7 @@ typedef struct goconc_pool_stats {
  *            st->struct_size bytes are written.
  * @return GOCONC_OK; GOCONC_EINVAL (NULL p or st, bad struct_size).
  */
-GOCONC_API int goconc_pool_stats_get(goconc_pool *p, goconc_pool_stats *st);
+GOCONC_API int goconc_pool_stats_get(goconc_pool *p, goconc_pool_stats *st) GOCONC_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

@@ -46,7 +46,7 @@ typedef struct goconc_view {
  *         GOCONC_ENOMEM.
  */
 GOCONC_API int goconc_slice_new(goconc_slice **out, size_t elem_size,
-                                size_t len, size_t cap);
+                                size_t len, size_t cap) GOCONC_WARN_UNUSED;
 
 /**
  * Drop this handle; the storage is freed with its last handle or view
@@ -73,7 +73,7 @@ GOCONC_API size_t goconc_slice_elem_size(const goconc_slice *s);
  * @return GOCONC_OK; GOCONC_EINVAL (NULL s or out); GOCONC_ERANGE
  *         (i >= len: Go's index out of range).
  */
-GOCONC_API int goconc_slice_get(const goconc_slice *s, size_t i, void *out);
+GOCONC_API int goconc_slice_get(const goconc_slice *s, size_t i, void *out) GOCONC_WARN_UNUSED;
 
 /**
  * Overwrite element @p i with elem_size bytes from @p elem; every handle
@@ -83,7 +83,7 @@ GOCONC_API int goconc_slice_get(const goconc_slice *s, size_t i, void *out);
  *         (i >= len); GOCONC_ENOMEM (the storage is covered by a live view
  *         and could not be copied: nothing written).
  */
-GOCONC_API int goconc_slice_set(goconc_slice *s, size_t i, const void *elem);
+GOCONC_API int goconc_slice_set(goconc_slice *s, size_t i, const void *elem) GOCONC_WARN_UNUSED;
 
 /**
  * Append @p n elements read from @p elems (Go's append, growth rule in
@@ -99,7 +99,7 @@ GOCONC_API int goconc_slice_set(goconc_slice *s, size_t i, const void *elem);
  *         GOCONC_ENOMEM (nothing appended).
  */
 GOCONC_API int goconc_slice_append(goconc_slice *s, const void *elems, size_t n,
-                                   size_t *first_index);
+                                   size_t *first_index) GOCONC_WARN_UNUSED;
 
 /**
  * Go's s[low:high:max] as a new handle sharing s's storage: len high - low,
@@ -112,7 +112,7 @@ GOCONC_API int goconc_slice_append(goconc_slice *s, const void *elems, size_t n,
  *         GOCONC_ENOMEM.
  */
 GOCONC_API int goconc_slice_reslice(const goconc_slice *s, size_t low,
-                                    size_t high, size_t max, goconc_slice **out);
+                                    size_t high, size_t max, goconc_slice **out) GOCONC_WARN_UNUSED;
 
 /**
  * Go's copy(dst, src): the first min(len(dst), len(src)) elements of src
@@ -125,7 +125,7 @@ GOCONC_API int goconc_slice_reslice(const goconc_slice *s, size_t low,
  *         and could not be copied: nothing written).
  */
 GOCONC_API int goconc_slice_copy(goconc_slice *dst, const goconc_slice *src,
-                                 size_t *copied);
+                                 size_t *copied) GOCONC_WARN_UNUSED;
 
 /**
  * A new handle over new storage holding a consistent copy of s's
@@ -134,7 +134,7 @@ GOCONC_API int goconc_slice_copy(goconc_slice *dst, const goconc_slice *src,
  * @param out  receives the new handle; free it with goconc_slice_free().
  * @return GOCONC_OK; GOCONC_EINVAL (NULL s or out); GOCONC_ENOMEM.
  */
-GOCONC_API int goconc_slice_clone(const goconc_slice *s, goconc_slice **out);
+GOCONC_API int goconc_slice_clone(const goconc_slice *s, goconc_slice **out) GOCONC_WARN_UNUSED;
 
 /**
  * O(1) snapshot of s's elements into the caller's @p view: view->data
@@ -145,7 +145,7 @@ GOCONC_API int goconc_slice_clone(const goconc_slice *s, goconc_slice **out);
  *
  * @return GOCONC_OK; GOCONC_EINVAL (NULL s or view).
  */
-GOCONC_API int goconc_slice_snapshot(const goconc_slice *s, goconc_view *view);
+GOCONC_API int goconc_slice_snapshot(const goconc_slice *s, goconc_view *view) GOCONC_WARN_UNUSED;
 
 /**
  * Release a view made by goconc_slice_snapshot() and zero it; the storage
@@ -167,7 +167,7 @@ GOCONC_API void goconc_view_release(goconc_view *view);
  *         (NULL s or fn).
  */
 GOCONC_API int goconc_slice_range(const goconc_slice *s, goconc_slice_visit_fn fn,
-                                  void *ctx);
+                                  void *ctx) GOCONC_WARN_UNUSED;
 
 #ifdef __cplusplus
 }

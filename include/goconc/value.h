@@ -37,7 +37,7 @@ typedef struct goconc_value_ref goconc_value_ref;
  * @return GOCONC_OK; GOCONC_EINVAL (NULL out); GOCONC_ENOMEM.
  */
 GOCONC_API int goconc_value_new(goconc_value **out, goconc_destroy_fn destroy,
-                                void *ctx);
+                                void *ctx) GOCONC_WARN_UNUSED;
 
 /**
  * Drop the handle; the current object is destroyed once no read section
@@ -68,7 +68,7 @@ GOCONC_API void *goconc_value_load(const goconc_value *v);
  *         storing nil); GOCONC_ENOMEM (nothing changed, obj stays the
  *         caller's).
  */
-GOCONC_API int goconc_value_store(goconc_value *v, void *obj);
+GOCONC_API int goconc_value_store(goconc_value *v, void *obj) GOCONC_WARN_UNUSED;
 
 /**
  * Store @p obj and hand back in *old a counted reference to the object it
@@ -80,7 +80,7 @@ GOCONC_API int goconc_value_store(goconc_value *v, void *obj);
  *         (nothing changed, obj stays the caller's).
  */
 GOCONC_API int goconc_value_swap(goconc_value *v, void *obj,
-                                 goconc_value_ref **old);
+                                 goconc_value_ref **old) GOCONC_WARN_UNUSED;
 
 /**
  * Store @p obj only if the current object is @p old (NULL: only if empty),
@@ -93,7 +93,7 @@ GOCONC_API int goconc_value_swap(goconc_value *v, void *obj,
  *         GOCONC_ENOMEM (nothing changed, obj stays the caller's).
  */
 GOCONC_API int goconc_value_compare_and_swap(goconc_value *v, const void *old,
-                                             void *obj);
+                                             void *obj) GOCONC_WARN_UNUSED;
 
 /**
  * A counted reference to the current object, valid outside read sections,
