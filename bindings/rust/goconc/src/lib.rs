@@ -69,7 +69,7 @@ pub use slice::{Slice, View, Zeroable};
 pub use typed_map::{Map, MapIter};
 pub use value::{Ref, Value};
 
-/// The loaded library's version string, e.g. `"1.0.0"`.
+/// The loaded library's version string, e.g. `"1.1.0"`.
 pub fn version() -> &'static str {
     // SAFETY: goconc_version_string returns a static NUL-terminated string.
     unsafe { CStr::from_ptr(sys::goconc_version_string()) }
