@@ -1,10 +1,14 @@
 #!/bin/sh
-# setup.sh [--bench] - install what building and testing libgoconc needs on
-# Debian 12 (as root; uses sudo when not root).  Installs only what is
-# missing, so it is cheap to run again.
+# setup.sh [--bench | --coverage] - install what building and testing
+# libgoconc needs on Debian 12 (as root; uses sudo when not root).  Installs
+# only what is missing, so it is cheap to run again.  clang and its
+# compiler-rt (libFuzzer) are for the fuzz build; --coverage adds gcovr.
 set -eu
 pkgs="meson ninja-build pkg-config gcc g++ check libsubunit-dev libatomic-ops-dev
-      abigail-tools python3 cargo rustc"
+      abigail-tools python3 cargo rustc clang libclang-rt-14-dev"
+if [ "${1:-}" = "--coverage" ]; then
+    pkgs="$pkgs gcovr"
+fi
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs liburcu-dev libglib2.0-dev libtbb-dev libjemalloc-dev
           librust-dashmap-dev valgrind"
