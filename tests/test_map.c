@@ -297,9 +297,46 @@ START_TEST(test_bad_input)
     ck_assert_int_eq(goconc_map_peek(m, &k, 8, &p, &n), GOCONC_NOTFOUND);
     goconc_read_unlock();
 
+    /* Key + value sizes that overflow size_t (doc/map.md): EOVERFLOW,
+     * before the value is read. */
+    ck_assert_int_eq(goconc_map_store(m, &k, 8, &v, SIZE_MAX - 4), GOCONC_EOVERFLOW);
+    ck_assert_int_eq(goconc_map_swap(m, &k, 8, &v, SIZE_MAX - 4, NULL, 0, NULL), GOCONC_EOVERFLOW);
+
     /* Nothing above changed the map. */
     ck_assert_uint_eq(goconc_map_len(m), 0);
     ck_assert_int_eq(goconc_map_load(m, &k, 8, NULL, 0, NULL), GOCONC_NOTFOUND);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+/* NULL is a valid empty key (klen 0) for every call, and the optional
+ * outputs (peek's vlen, swap's outlen) may be NULL. */
+START_TEST(test_null_key_optional_outs)
+{
+    goconc_map *m = mk(4);
+    uint64_t v = 7, out = 0;
+    size_t n = 99;
+    const void *p;
+
+    ck_assert_int_eq(goconc_map_load(m, NULL, 0, &out, 8, &n), GOCONC_NOTFOUND);
+    ck_assert_int_eq(goconc_map_store(m, NULL, 0, &v, 8), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load(m, NULL, 0, &out, 8, &n), GOCONC_OK);
+    ck_assert_uint_eq(out, 7);
+    ck_assert_uint_eq(n, 8);
+    goconc_read_lock();
+    ck_assert_int_eq(goconc_map_peek(m, NULL, 0, &p, NULL), GOCONC_OK);
+    ck_assert_int_eq(memcmp(p, &v, 8), 0);
+    ck_assert_int_eq(goconc_map_peek(m, "x", 1, &p, NULL), GOCONC_NOTFOUND);
+    goconc_read_unlock();
+    ck_assert_int_eq(goconc_map_update(m, NULL, 0, upd_keep, NULL), GOCONC_OK);
+    v = 9; /* swap of an absent key stores it: nothing to report */
+    ck_assert_int_eq(goconc_map_swap(m, "y", 1, &v, 8, NULL, 0, NULL), GOCONC_NOTFOUND);
+    ck_assert_int_eq(goconc_map_load(m, "y", 1, &out, 8, &n), GOCONC_OK);
+    ck_assert_uint_eq(out, 9);
+    ck_assert_int_eq(goconc_map_delete(m, NULL, 0), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load(m, NULL, 0, NULL, 0, NULL), GOCONC_NOTFOUND);
+    ck_assert_uint_eq(goconc_map_len(m), 1);
     goconc_map_free(m);
     barrier();
 }
@@ -1979,6 +2016,7 @@ static Suite *map_suite(void)
     tcase_add_test(tc, test_store_paths);
     tcase_add_test(tc, test_mapped_tables);
     tcase_add_test(tc, test_mapped_tables_kept);
+    tcase_add_test(tc, test_null_key_optional_outs);
     tcase_add_test(tc, test_reserve_maintain);
     tcase_add_test(tc, test_migration_steps);
     tcase_add_test(tc, test_migration_due);
@@ -1998,5 +2036,5 @@ static Suite *map_suite(void)
 int main(void)
 {
     tu_alloc_install();
-    return tu_run(map_suite(), 28);
+    return tu_run(map_suite(), 29);
 }

@@ -243,6 +243,14 @@ START_TEST(test_append_basic)
     ck_assert_int_eq(goconc_slice_append(s, big, 3, NULL), GOCONC_EOVERFLOW);
     ck_assert_uint_eq(goconc_slice_len(s), 0);
     goconc_slice_free(s);
+
+    /* 1-byte elements: n * 1 fits, len + n does not; append(s) with no
+     * index to report. */
+    s = mk(1, 1, 1);
+    ck_assert_int_eq(goconc_slice_append(s, v, SIZE_MAX, NULL), GOCONC_EOVERFLOW);
+    ck_assert_int_eq(goconc_slice_append(s, NULL, 0, NULL), GOCONC_OK);
+    ck_assert_uint_eq(goconc_slice_len(s), 1);
+    goconc_slice_free(s);
 }
 END_TEST
 
