@@ -422,7 +422,8 @@ END_TEST
 
 /* Child exit-status bits. */
 enum {
-    C_FROZEN = 1, C_MAP = 2, C_VALUE = 4, C_POOL = 8, C_BARRIER = 16, C_SECTION = 32
+    C_FROZEN = 1, C_MAP = 2, C_VALUE = 4, C_POOL = 8, C_BARRIER = 16, C_SECTION = 32,
+    C_OWN_POOL = 64
 };
 
 struct fk_worker {
@@ -522,6 +523,29 @@ static int child_pool_value(void)
 }
 
 /* What the child checks at once after the fork; returns the bits failed. */
+/*
+ * A pool only the forking thread uses (its cache holds `cached`): usable
+ * in the child, where the cached object comes back first and
+ * goconc_pool_free drops what the child's copy holds.
+ */
+static long fk_pool_freed;
+static void fk_pool_free_obj(void *ctx, void *obj)
+{
+    (void)ctx;
+    (void)obj;
+    add_l(&fk_pool_freed, 1);
+}
+
+static int fk_child_own_pool(goconc_pool *p, void *cached)
+{
+    void *o = goconc_pool_get(p);
+    int bad = o != cached;
+    goconc_pool_put(p, o);
+    fk_pool_freed = 0;
+    goconc_pool_free(p);
+    return bad || fk_pool_freed != 1 ? C_OWN_POOL : 0;
+}
+
 static int fk_child(const goconc_map *frozen)
 {
     goconc_map *m;
@@ -606,12 +630,18 @@ START_TEST(fork_while_threads_migrate_a_map)
     goconc_map_stats st = GOCONC_MAP_STATS_INIT;
     struct fk_worker w[FK_WORKERS];
     pthread_t t[FK_WORKERS];
+    goconc_pool_options po = GOCONC_POOL_OPTIONS_INIT;
     goconc_map *m, *frozen;
+    goconc_pool *own;
+    static int cached;
     long drops = 0;
     uint64_t i, stored = 0;
     int f, forks = 12, migrating = 0;
     unsigned k;
 
+    po.free_obj = fk_pool_free_obj;
+    ck_assert_int_eq(goconc_pool_new(&own, &po), GOCONC_OK);
+    goconc_pool_put(own, &cached);
     ck_assert_int_eq(goconc_map_new(&frozen, NULL), GOCONC_OK);
     for (i = 0; i < FK_FROZEN; i++)
         ck_assert_int_eq(lc_store(frozen, i, i + 1), GOCONC_OK);
@@ -638,7 +668,7 @@ START_TEST(fork_while_threads_migrate_a_map)
         pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0)
-            child_exit(fk_child(frozen));
+            child_exit(fk_child(frozen) | fk_child_own_pool(own, &cached));
         fk_park_all(0);
         expect_child_ok(pid);
     }
@@ -663,6 +693,12 @@ START_TEST(fork_while_threads_migrate_a_map)
     goconc_map_free(frozen);
     ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
     ck_assert_int_eq(ld_l(&drops), (long)stored); /* each value stored, dropped once */
+    /* The children's pool frees touched their copies only. */
+    ck_assert_int_eq(ld_l(&fk_pool_freed), 0);
+    ck_assert_ptr_eq(goconc_pool_get(own), &cached);
+    goconc_pool_put(own, &cached);
+    goconc_pool_free(own);
+    ck_assert_int_eq(ld_l(&fk_pool_freed), 1);
 }
 END_TEST
 
