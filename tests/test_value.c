@@ -104,6 +104,7 @@ START_TEST(test_bad_input)
     goconc_read_lock();
     ck_assert_ptr_null(goconc_value_load(NULL));   /* inline path */
     ck_assert_ptr_null((goconc_value_load)(NULL)); /* exported function */
+    ck_assert_ptr_null((goconc_value_load)(v));    /* empty */
     goconc_read_unlock();
     /* None of the rejected calls took ownership or stored anything. */
     ck_assert_ptr_null(current(v));
