@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # abi-update.sh [BUILD_DIR] - regenerate abi/ from a default build: the
 # abidw dump of libgoconc.so.1 and the sorted list of exported symbols.
 # Run it only when the exported interface changes on purpose, and say so

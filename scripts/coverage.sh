@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # coverage.sh [BUILD_DIR] - line and branch coverage of src/ by the unit
 # tests (meson test --suite unit: the Check tests, the lifecycle tests and
 # the fuzz corpus replays; not the stress suite nor the other builds of

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # setup.sh [--bench | --coverage] - install what building and testing
 # libgoconc needs on Debian 12 (as root; uses sudo when not root).  Installs
 # only what is missing, so it is cheap to run again.  clang and its

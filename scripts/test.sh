@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test.sh - install what is missing, then build and run every test:
 #   build/       the default build (-Dwerror=true): unit, stress, ABI tests
 #   build-tiny/  map with tiny shards, so migrations run constantly, and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # torture.sh - build the torture (tests/torture.c) three ways and run it:
 #   build-torture/       tiny shards + perturbation, optimized
 #   build-torture-tsan/  the same under ThreadSanitizer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_map.c - model-based libFuzzer target for goconc_map.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_replay.c - runs a libFuzzer target (fuzz_<target>.c, linked beside
  * it as fuzz_<target>_replay) without libFuzzer: every file of the corpus

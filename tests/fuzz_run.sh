@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # fuzz_run.sh FUZZER SEED_CORPUS WORK_DIR - a bounded libFuzzer run, as a
 # Meson test of the -Dfuzz=true build.  libFuzzer adds the inputs it finds
 # to its first corpus directory, so that is WORK_DIR (in the build tree),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_value_pool.c - model-based libFuzzer target for goconc_value and
  * goconc_pool.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lifecycle_dlopen.c - dlopen/dlclose of libgoconc.so.1 (argv[1]) by a
  * program that is not linked with it, while threads that used it live on.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_common.c - status codes, goconc_strerror, version, the allocator
  * (argument checks, EBUSY, every allocation routed through it, per-thread

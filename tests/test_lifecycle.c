@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_lifecycle.c - threads, processes and signals around the library's
  * objects: threads that exit inside read sections or holding pool caches

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_map.c - unit tests of goconc_map (API.md section 3): every
  * function and its statuses, bad input, peek's lending rule, on_drop

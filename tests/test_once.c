@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_once.c - goconc_once against the contract (API.md section 5).
  *

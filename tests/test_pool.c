@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pool.c - unit tests of goconc_pool (API.md section 6).
  *

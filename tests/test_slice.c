@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_slice - unit tests of goconc/slice.h: every function and its bad
  * input, Go's growth sequence, reslice bounds, aliasing, copy-on-write of

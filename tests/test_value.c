@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_value.c - unit tests of goconc_value (API.md section 4): every
  * function, bad input, destroy-exactly-once accounting, references that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // consumer.cpp - a C++ program built with CMake's find_package(goconc).
 #include <cstdio>
 #include <string>

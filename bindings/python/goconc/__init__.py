@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """goconc: Python bindings for libgoconc, Go's concurrency-safe containers
 for C (slice, map, value, once, pool), over a native extension.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Raw declarations of libgoconc's C ABI (`include/goconc.h`, ABI version 1).
 //!
 //! Everything here mirrors the public headers one to one: the pinned status

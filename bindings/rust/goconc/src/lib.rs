@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Safe Rust bindings for libgoconc: Go's concurrency-safe containers (a
 //! concurrent map, thread-safe slices with snapshots, an atomic value with
 //! safe reclamation, once, pool) over the C ABI of `libgoconc.so.1`.
