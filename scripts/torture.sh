@@ -84,7 +84,8 @@ $name: ok ${line#torture: }"
 lincheck() {
     [ "${TORTURE_LINCHECK:-1}" = 1 ] || return 0
     name=$1; dir=$2; s=$3
-    lsecs=$(( secs / 4 > 0 ? secs / 4 : 1 ))
+    lsecs=$((secs / 4))
+    [ "$lsecs" -gt 0 ] || lsecs=1
     log="$dir/lincheck.log"
     echo "=== $name: $dir/tests/stress_lincheck -d $lsecs -s $s -t 6 -v"
     TSAN_OPTIONS=halt_on_error=1 ASAN_OPTIONS=halt_on_error=1:abort_on_error=1 \
