@@ -1367,6 +1367,11 @@ static void expect_fresh(goconc_map *m, uint64_t stale_keys)
 
 START_TEST(test_mapped_tables_kept)
 {
+#ifdef GOCONC_TINY_SHARDS
+    /* Tiny-shard tables rehash every few writes: which block is kept
+     * for whom is the default build's to check. */
+    return;
+#endif
     /* Tables of 2^11 .. 2^15 buckets (about 290 KiB .. 4.6 MiB). */
     const size_t hint[5] = { 4u << 11, 4u << 12, 4u << 13, 4u << 14, 4u << 15 };
     goconc_map *anchor, *m[5], *n[3];

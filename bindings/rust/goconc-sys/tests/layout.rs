@@ -53,7 +53,11 @@ fn init_values_match_the_macros() {
     let p = goconc_pool_options::init();
     assert_eq!(p.struct_size, size_of::<goconc_pool_options>());
     assert_eq!(goconc_once::INIT.opaque, [0, 0]);
-    assert_eq!(GOCONC_VERSION_NUMBER, 10000);
+    assert_eq!(GOCONC_VERSION_NUMBER, 10100);
+    // The loaded library is at least the headers these bindings follow.
+    // SAFETY: goconc_version_number takes nothing and only reads a constant.
+    let loaded = unsafe { goconc_version_number() };
+    assert!(loaded >= GOCONC_VERSION_NUMBER && loaded / 10000 == GOCONC_VERSION_MAJOR);
 }
 
 /// (name, value) pairs, computed on the Rust side.
