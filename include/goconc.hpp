@@ -79,14 +79,13 @@ namespace detail {
 
 [[noreturn]] inline void throw_status(int status, const char *what)
 {
-    std::string msg = std::string(what) + ": " + goconc_strerror(status);
     switch (status) {
     case GOCONC_ENOMEM:
         throw std::bad_alloc();
     case GOCONC_EINVAL:
-        throw std::invalid_argument(msg);
+        throw std::invalid_argument(std::string(what) + ": " + goconc_strerror(status));
     case GOCONC_ERANGE:
-        throw std::out_of_range(msg);
+        throw std::out_of_range(std::string(what) + ": " + goconc_strerror(status));
     default:
         throw error(status, what);
     }
