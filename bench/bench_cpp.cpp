@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // bench_cpp.cpp - the cost of goconc.hpp over the C API: the same map
 // workloads through goconc_map_* and through goconc::map<uint64_t,
 // uint64_t>, in alternating reps of one run, and TBB's

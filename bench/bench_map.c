@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_map.c - goconc's map against the peers of issue 3 (item 8).
  *

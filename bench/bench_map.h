@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_map.h - what bench_map.c (the runs) and bench_map_report.c (the
  * figures: medians, paired ratios, tables, the target summary) share.

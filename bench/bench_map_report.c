@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_map_report.c - bench_map's figures: medians and paired ratios over
  * reps, the W1/W1b tables and the target summary (bench_map.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_map_tail.c - W2's repeatable latency tail.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_once.c - cost of asking a done once, in ns per call per thread.
  *

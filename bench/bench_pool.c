@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_pool.c - goconc_pool against glibc malloc/free and jemalloc.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_reclaim.c - cost of a read section (enter + exit).
  *

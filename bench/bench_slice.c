@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_slice - goconc_slice_append against a plain C vector.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_value.c - goconc_value loads against the peers of issue 4.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* benchutil.h - timing helpers shared by the benchmarks. */
 #ifndef GOCONC_BENCHUTIL_H
 #define GOCONC_BENCHUTIL_H

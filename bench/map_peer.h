@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * map_peer.h - the peer maps bench_map.c measures goconc's map against.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * map_peer_glib.c - GLib-based peers of bench_map: one GHashTable under one
  * GRWLock, and the seed article's 64 GHashTables each under its own

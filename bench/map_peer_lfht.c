@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * map_peer_lfht.c - liburcu's RCU lock-free resizable hash table (cds_lfht)
  * as a bench_map peer, used the way its examples use it: urcu-memb flavour

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // map_peer_tbb.cpp - oneTBB's tbb::concurrent_hash_map as a bench_map peer,
 // hashed with fmix64 like every other peer.  Loads take a const_accessor
 // (a per-entry reader lock), stores an accessor (insert-or-find, then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // cpp_service.cpp - libgoconc from C++ (goconc.hpp) in the shape of a
 // small service: worker threads answer requests from a shared response
 // cache (goconc::map), read a hot-reloaded configuration

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* demo.h - the scenarios of goconc-demo, one function per Go panic/race. */
 #ifndef GOCONC_DEMO_H
 #define GOCONC_DEMO_H

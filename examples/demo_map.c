@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * demo_map.c - the seed article's map scenarios, done safely.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * demo_once.c - the racy lazy initialisation, fixed by goconc_once.
  *

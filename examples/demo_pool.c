@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * demo_pool.c - the seed article's sync.Pool scenario: a pool of buffers
  * reused across goroutines, done in C.

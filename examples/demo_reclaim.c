@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * demo_reclaim.c - a snapshot replaced and freed under its readers.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * demo_slice - the seed article's slice scenarios (2.1-2.5), done safely
  * with goconc_slice.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * demo_value.c - the seed article's atomic.Value scenarios, done safely.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc-demo: for each Go runtime panic or data race of the seed article
  * that libgoconc covers, run the scenario safely and say what happened.

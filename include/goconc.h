@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc.h - libgoconc umbrella header: Go's concurrency-safe containers
  * for C, with a stable C ABI (libgoconc.so.1).

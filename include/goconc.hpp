@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc.hpp - the C++17 interface of libgoconc: RAII handles, typed
  * containers and exceptions over the C API of goconc.h.  Header-only;

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # bench-map-peers.sh - build bench_map and its peers, then run it.
 #
 #   scripts/bench-map-peers.sh [--install] [--build DIR] [bench_map args...]

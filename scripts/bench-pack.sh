@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # bench-pack.sh - pack built benchmarks to run on another machine.
 #
 #   scripts/bench-pack.sh OUT_DIR BUILD_DIR

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # bench-scaling.sh - multi-thread scaling run of the benchmarks, on programs
 # that are already built (no meson, no compiler, no network needed).
 #

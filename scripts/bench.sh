@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # bench.sh [NAME...] - build the benchmarks in release mode (peers from
 # Debian packages are installed first) and run them: all of them, or the
 # named ones (reclaim once map value pool slice).  Never part of CI.

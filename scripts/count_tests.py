@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """count_tests.py LOG... - sum meson testlog.json files: prints 'P F'."""
 import json
 import sys

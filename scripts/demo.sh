@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # demo.sh - install what is missing, build libgoconc, run goconc-demo.
 set -eu
 cd "$(dirname "$0")/.."

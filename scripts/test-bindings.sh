@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test-bindings.sh BUILD_DIR - run the Python and Rust bindings' tests
 # against the library built in BUILD_DIR (e.g. `build`, made by
 # `meson setup build && ninja -C build`).

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # test.sh - install what is missing, then build and run every test:
 #   build/       the default build (-Dwerror=true): unit, stress, ABI tests
 #   build-tiny/  map with tiny shards, so migrations run constantly, and
@@ -6,6 +7,7 @@
 #   build-tsan/  the whole suite under ThreadSanitizer (+ tiny-shard map)
 #   build-asan/  the whole suite under AddressSanitizer + UBSan, with
 #                huge-page tables
+#   build-fuzz/  clang: the libFuzzer targets, 30 s each (GOCONC_FUZZ_SECONDS)
 #   bindings     Python unittest and cargo test --offline
 # Ends with one line "N passed, N failed"; exits non-zero if any failed.
 set -u
@@ -39,6 +41,7 @@ run_build build-tiny "test_map stress_map fuzz_map_replay stress_lincheck" -Dtin
 run_build build-tsan "--no-suite abi" -Db_sanitize=thread -Dbench=false
 run_build build-tsan-tiny "test_map stress_map fuzz_map_replay stress_lincheck" -Db_sanitize=thread -Dtiny_shards=true -Donly=map -Dbench=false
 run_build build-asan "--no-suite abi" -Db_sanitize=address,undefined -Db_lundef=false -Dhugepages=true -Dbench=false
+CC=clang run_build build-fuzz "--suite fuzz" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
 
 set -- $(python3 scripts/count_tests.py $logs)
 passed=$((passed + $1))

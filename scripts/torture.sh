@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # torture.sh - build the torture (tests/torture.c) three ways and run it:
 #   build-torture/       tiny shards + perturbation, optimized
 #   build-torture-tsan/  the same under ThreadSanitizer
@@ -12,6 +13,8 @@
 #   SEED     default: a fresh one per build, printed in its summary
 #   TORTURE_ARGS  passed on, e.g. -K to skip checks of known core bugs
 #   TORTURE_BUILDS="plain tsan asan" chooses the builds (environment).
+# After each torture, stress_lincheck runs a quarter as long in the same
+# build (TORTURE_LINCHECK=0 skips it).
 # Not part of scripts/test.sh or CI.  Prints one summary line per build,
 # with its seed; exits non-zero if any build failed.  Rerun a failure
 # with: build-torture[-tsan|-asan]/tests/torture -s SEED -d SECONDS -t THREADS
@@ -47,7 +50,7 @@ build() {
         meson setup "$dir" -Dtiny_shards=true -Dperturb=true -Dbench=false "$@" \
             >"$dir/torture-setup.log" 2>&1 || { cat "$dir/torture-setup.log"; return 1; }
     fi
-    ninja -C "$dir" -j"$jobs" tests/torture >"$dir/torture-ninja.log" 2>&1 ||
+    ninja -C "$dir" -j"$jobs" tests/torture tests/stress_lincheck >"$dir/torture-ninja.log" 2>&1 ||
         { tail -40 "$dir/torture-ninja.log"; return 1; }
 }
 
@@ -71,6 +74,31 @@ $name: FAILED (exit $rc, seed $s) ${line:-no summary: crashed or sanitizer repor
     else
         summary="$summary
 $name: ok ${line#torture: }"
+    fi
+    lincheck "$name" "$dir" "$s"
+}
+
+# lincheck NAME DIR SEED: a quarter as long again of linearizability
+# checking (tests/stress_lincheck.c, doc/testing.md) in the same build:
+# map and value histories checked against their sequential models.
+lincheck() {
+    [ "${TORTURE_LINCHECK:-1}" = 1 ] || return 0
+    name=$1; dir=$2; s=$3
+    lsecs=$((secs / 4))
+    [ "$lsecs" -gt 0 ] || lsecs=1
+    log="$dir/lincheck.log"
+    echo "=== $name: $dir/tests/stress_lincheck -d $lsecs -s $s -t 6 -v"
+    TSAN_OPTIONS=halt_on_error=1 ASAN_OPTIONS=halt_on_error=1:abort_on_error=1 \
+        "$dir/tests/stress_lincheck" -d "$lsecs" -s "$s" -t 6 -v >"$log" 2>&1
+    rc=$?
+    tail -5 "$log"
+    if [ $rc -ne 0 ]; then
+        failed=$((failed + 1))
+        summary="$summary
+$name lincheck: FAILED (exit $rc, seed $s), see $log"
+    else
+        summary="$summary
+$name lincheck: ok $(grep -i 'histories' "$log" | tail -1)"
     fi
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alloc.c - the allocator every allocation of the library goes through,
  * the live-handle count behind goconc_set_allocator's EBUSY, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * atomics.h - the library's only window onto libatomic_ops.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hash.c - secrets and the long-key path of the keyed hash (hash.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hash.h - the library's keyed 64-bit hash (wyhash/rapidhash family:
  * 64x64->128-bit multiply-and-fold mixing), written for goconc.

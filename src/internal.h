@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * internal.h - what every module of the library shares: the allocator,
  * the live-object count behind goconc_set_allocator's EBUSY, options

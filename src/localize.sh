@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # localize.sh IN.a OUT.a CC... OBJCOPY AR - make libgoconc.a from the
 # library's objects: one relocatable object of all of them (the compiler
 # driver's partial link, so a cross build uses its own linker), every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * map.c - the public face of goconc_map: construction, lookups (lock-free,
  * writing nothing), single-key writes under the shard lock, update with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * map_internal.h - the objects behind a goconc_map and the lock-free
  * lookup every reader runs.  Shared by map.c (public calls), map_table.c

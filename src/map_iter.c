@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * map_iter.c - goconc_map_range and goconc_map_scan.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * map_migrate.c - the per-shard migration state machine:
  *

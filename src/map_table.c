@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * map_table.c - a map shard's writer side: locks, tables and entries,
  * grace tracking for slot reuse, slot writes, and the steps of one write

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * once.c - Go's sync.Once plus a retrying variant.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * perturb.h - schedule perturbation for torture builds (-Dperturb=true).
  *

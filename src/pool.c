@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool.c - goconc_pool: Go's sync.Pool with per-thread caches.  This
  * file: the API, the shared level and trim; pool_cache.c: the per-thread

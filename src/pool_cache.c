@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool_cache.c - goconc_pool's per-thread caches: finding the calling
  * thread's cache for a pool (the TLS hot pointer, then the thread's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool_impl.h - what the two halves of goconc_pool share: pool.c (the API,
  * the shared level, trim) and pool_cache.c (per-thread caches: lookup,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reclaim.c - epoch-based reclamation behind goconc's read sections.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reclaim.h - the epoch-based reclamation core every module builds on.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reclaim_bag.c - deferred destroys: per-thread bags of retired objects,
  * gc_retire/gc_poll, goconc_defer_free and goconc_barrier.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reclaim_internal.h - what the two halves of the reclamation core share:
  * reclaim.c (epochs, read sections, thread records, fork) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slice.c - Go slices, thread-safe (API.md section 2; doc/slice.md).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slice_internal.h - the objects behind a goconc_slice handle and the
  * handle's biased lock.  Only src/slice.c and white-box tests include it.

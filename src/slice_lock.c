@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * slice_lock.c - the slice handle's biased lock (doc/slice.md, "The
  * biased handle lock").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * value.c - goconc_value: Go's atomic.Value with safe reclamation.
  *

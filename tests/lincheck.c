@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lincheck.c - Wing & Gong's linearizability search with Lowe's
  * memoisation (lincheck.h, doc/testing.md).

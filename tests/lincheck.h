@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lincheck.h - a linearizability checker for single-key histories of the
  * map and of goconc_value (doc/testing.md).

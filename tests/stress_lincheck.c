@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stress_lincheck.c - threads run random map and value operations on a
  * few keys; every history is checked for linearizability (lincheck.h,

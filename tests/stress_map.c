@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stress_map.c - multi-threaded stress of goconc_map against exact models.
  *

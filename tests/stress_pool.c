@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stress_pool.c - many threads getting, putting, passing objects to each
  * other, trimming and exiting, against a model:

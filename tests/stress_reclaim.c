@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stress_reclaim.c - readers check objects that are poisoned when freed.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stress_slice - many threads on one slice, checked against an oracle.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stress_value.c - multi-threaded stress of goconc_value with oracles.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_common.c - status codes, goconc_strerror, version, the allocator
  * (argument checks, EBUSY, every allocation routed through it, per-thread
@@ -96,18 +97,18 @@ END_TEST
 /* ------------------------------------------------------------- version */
 
 _Static_assert(GOCONC_VERSION_MAJOR == 1, "version");
-_Static_assert(GOCONC_VERSION_MINOR == 0, "version");
+_Static_assert(GOCONC_VERSION_MINOR == 1, "version");
 _Static_assert(GOCONC_VERSION_PATCH == 0, "version");
-_Static_assert(GOCONC_VERSION_NUMBER == 10000, "version");
+_Static_assert(GOCONC_VERSION_NUMBER == 10100, "version");
 
 START_TEST(version)
 {
     const char *v = goconc_version_string();
-    ck_assert_int_eq(GOCONC_VERSION_NUMBER, 10000);
-    ck_assert_uint_eq(goconc_version_number(), 10000u);
+    ck_assert_int_eq(GOCONC_VERSION_NUMBER, 10100);
+    ck_assert_uint_eq(goconc_version_number(), 10100u);
     ck_assert_uint_eq(goconc_version_number(), GOCONC_VERSION_NUMBER);
     ck_assert_ptr_nonnull(v);
-    ck_assert_str_eq(v, "1.0.0");
+    ck_assert_str_eq(v, "1.1.0");
 }
 END_TEST
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_faults.c - allocation failures and bad input over the whole public
  * API, table-driven.

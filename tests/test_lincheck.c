@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_lincheck.c - the linearizability checker (lincheck.c) on histories
  * written by hand and generated: it must accept valid concurrent ones and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_map.c - unit tests of goconc_map (API.md section 3): every
  * function and its statuses, bad input, peek's lending rule, on_drop
@@ -315,9 +316,46 @@ START_TEST(test_bad_input)
     ck_assert_int_eq(goconc_map_peek(m, &k, 8, &p, &n), GOCONC_NOTFOUND);
     goconc_read_unlock();
 
+    /* Key + value sizes that overflow size_t (doc/map.md): EOVERFLOW,
+     * before the value is read. */
+    ck_assert_int_eq(goconc_map_store(m, &k, 8, &v, SIZE_MAX - 4), GOCONC_EOVERFLOW);
+    ck_assert_int_eq(goconc_map_swap(m, &k, 8, &v, SIZE_MAX - 4, NULL, 0, NULL), GOCONC_EOVERFLOW);
+
     /* Nothing above changed the map. */
     ck_assert_uint_eq(goconc_map_len(m), 0);
     ck_assert_int_eq(goconc_map_load(m, &k, 8, NULL, 0, NULL), GOCONC_NOTFOUND);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+/* NULL is a valid empty key (klen 0) for every call, and the optional
+ * outputs (peek's vlen, swap's outlen) may be NULL. */
+START_TEST(test_null_key_optional_outs)
+{
+    goconc_map *m = mk(4);
+    uint64_t v = 7, out = 0;
+    size_t n = 99;
+    const void *p;
+
+    ck_assert_int_eq(goconc_map_load(m, NULL, 0, &out, 8, &n), GOCONC_NOTFOUND);
+    ck_assert_int_eq(goconc_map_store(m, NULL, 0, &v, 8), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load(m, NULL, 0, &out, 8, &n), GOCONC_OK);
+    ck_assert_uint_eq(out, 7);
+    ck_assert_uint_eq(n, 8);
+    goconc_read_lock();
+    ck_assert_int_eq(goconc_map_peek(m, NULL, 0, &p, NULL), GOCONC_OK);
+    ck_assert_int_eq(memcmp(p, &v, 8), 0);
+    ck_assert_int_eq(goconc_map_peek(m, "x", 1, &p, NULL), GOCONC_NOTFOUND);
+    goconc_read_unlock();
+    ck_assert_int_eq(goconc_map_update(m, NULL, 0, upd_keep, NULL), GOCONC_OK);
+    v = 9; /* swap of an absent key stores it: nothing to report */
+    ck_assert_int_eq(goconc_map_swap(m, "y", 1, &v, 8, NULL, 0, NULL), GOCONC_NOTFOUND);
+    ck_assert_int_eq(goconc_map_load(m, "y", 1, &out, 8, &n), GOCONC_OK);
+    ck_assert_uint_eq(out, 9);
+    ck_assert_int_eq(goconc_map_delete(m, NULL, 0), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load(m, NULL, 0, NULL, 0, NULL), GOCONC_NOTFOUND);
+    ck_assert_uint_eq(goconc_map_len(m), 1);
     goconc_map_free(m);
     barrier();
 }
@@ -1289,6 +1327,91 @@ START_TEST(test_mapped_tables)
 }
 END_TEST
 
+/*
+ * Which kept block a new big table takes (src/alloc.c, default
+ * allocator): the shortest that covers it, else the longest (its head
+ * moved onto the fresh mapping); a longer one gives back its tail.  At
+ * most BIG_KEEP (4) blocks are kept, the shortest dropped first, and only
+ * while they are at most a quarter of the big bytes in use: `anchor`
+ * keeps enough in use.  A kept block is gone from its old address once
+ * taken (mremap) or dropped (munmap); every table that took one reads
+ * empty although the map that left it was full.
+ */
+static goconc_map *mk_hint(size_t hint)
+{
+    goconc_map_options o = GOCONC_MAP_OPTIONS_INIT;
+    goconc_map *m = NULL;
+    o.shards = 1;
+    o.seed = 0x1234567;
+    o.capacity_hint = hint;
+    ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_OK);
+    ck_assert_uint_eq(m->sh[0].tbl->how & GC_BIG_MAPPED, GC_BIG_MAPPED);
+    return m;
+}
+
+/* A map from kept pages: not born zero, yet empty; then usable. */
+static void expect_fresh(goconc_map *m, uint64_t stale_keys)
+{
+    uint64_t k, v;
+    ck_assert_uint_eq(m->sh[0].tbl->how & GC_BIG_ZERO, 0);
+    ck_assert_uint_eq(goconc_map_len(m), 0);
+    for (k = 0; k < stale_keys; k++)
+        ck_assert_int_eq(load_u64(m, k, &v), GOCONC_NOTFOUND);
+    for (k = 0; k < 1000; k++)
+        store_u64(m, k, ~k);
+    for (k = 0; k < 1000; k++) {
+        ck_assert_int_eq(load_u64(m, k, &v), GOCONC_OK);
+        ck_assert_uint_eq(v, ~k);
+    }
+}
+
+START_TEST(test_mapped_tables_kept)
+{
+    /* Tables of 2^11 .. 2^15 buckets (about 290 KiB .. 4.6 MiB). */
+    const size_t hint[5] = { 4u << 11, 4u << 12, 4u << 13, 4u << 14, 4u << 15 };
+    goconc_map *anchor, *m[5], *n[3];
+    void *raw[5];
+    uint64_t k;
+    unsigned i;
+
+    ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_OK);
+    anchor = mk_hint(4u << 18); /* ~37 MiB in use */
+    for (i = 0; i < 5; i++) {
+        m[i] = mk_hint(hint[i]);
+        raw[i] = m[i]->sh[0].tbl->raw;
+        for (k = 0; k < 2000; k++)
+            store_u64(m[i], k, k + i);
+    }
+    for (i = 0; i < 5; i++) {
+        goconc_map_free(m[i]);
+        barrier();
+    }
+    /* Five freed: the shortest went. */
+    ck_assert(!mapped(raw[0]));
+    for (i = 1; i < 5; i++)
+        ck_assert(mapped(raw[i]));
+    /* An exact fit takes its own size. */
+    n[0] = mk_hint(hint[2]);
+    ck_assert(!mapped(raw[2]) && mapped(raw[1]) && mapped(raw[3]) && mapped(raw[4]));
+    expect_fresh(n[0], 2000);
+    /* Bigger than all kept: the longest. */
+    n[1] = mk_hint(hint[4] * 2);
+    ck_assert(!mapped(raw[4]) && mapped(raw[1]) && mapped(raw[3]));
+    expect_fresh(n[1], 2000);
+    /* Smaller than all kept: the shortest that covers, its tail unmapped. */
+    n[2] = mk_hint(hint[0]);
+    ck_assert(!mapped(raw[1]) && mapped(raw[3]));
+    expect_fresh(n[2], 2000);
+    for (i = 0; i < 3; i++)
+        goconc_map_free(n[i]);
+    goconc_map_free(anchor);
+    barrier();
+    /* No big block in use: none kept. */
+    ck_assert(!mapped(raw[3]));
+    tu_alloc_install();
+}
+END_TEST
+
 START_TEST(test_reserve_maintain)
 {
     goconc_map *m = mk(8);
@@ -2101,6 +2224,8 @@ static Suite *map_suite(void)
     tcase_add_test(tc, test_grow_shrink);
     tcase_add_test(tc, test_store_paths);
     tcase_add_test(tc, test_mapped_tables);
+    tcase_add_test(tc, test_mapped_tables_kept);
+    tcase_add_test(tc, test_null_key_optional_outs);
     tcase_add_test(tc, test_reserve_maintain);
     tcase_add_test(tc, test_migration_steps);
     tcase_add_test(tc, test_migration_due);
@@ -2121,5 +2246,5 @@ static Suite *map_suite(void)
 int main(void)
 {
     tu_alloc_install();
-    return tu_run(map_suite(), 31);
+    return tu_run(map_suite(), 33);
 }

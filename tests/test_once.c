@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_once.c - goconc_once against the contract (API.md section 5).
  *
@@ -60,9 +61,12 @@ START_TEST(layout_and_init)
 }
 END_TEST
 
+static void count_run(void *ctx) { inc_i(ctx); }
+
 START_TEST(bad_arguments)
 {
     goconc_once o = GOCONC_ONCE_INIT;
+    int runs = 0;
     ck_assert_int_eq(goconc_once_do(NULL, NULL, NULL), GOCONC_EINVAL);
     ck_assert_int_eq(goconc_once_try(NULL, NULL, NULL), GOCONC_EINVAL);
     ck_assert_int_eq(goconc_once_do(&o, NULL, NULL), GOCONC_EINVAL);
@@ -75,6 +79,12 @@ START_TEST(bad_arguments)
     }
     ck_assert_int_eq(goconc_once_done(NULL), 0);
     ck_assert_int_eq((goconc_once_done)(NULL), 0);
+    /* A done once does not skip the check: still EINVAL, still done. */
+    ck_assert_int_eq(goconc_once_do(&o, count_run, &runs), GOCONC_OK);
+    ck_assert_int_eq(goconc_once_do(&o, NULL, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_once_try(&o, NULL, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_once_done(&o), 1);
+    ck_assert_int_eq(runs, 1);
 }
 END_TEST
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_pool.c - unit tests of goconc_pool (API.md section 6).
  *
@@ -677,6 +678,48 @@ START_TEST(test_stale_cache_same_thread)
 }
 END_TEST
 
+/*
+ * A get with an empty cache after a trim by another thread: it ages its
+ * own cache first (a trim missed), then serves the shared level's victim
+ * (doc/pool.md: victims are still served) rather than a new object.
+ */
+static void *get_put_one(void *arg)
+{
+    goconc_pool_put(arg, goconc_pool_get(arg));
+    return NULL;
+}
+
+static void *trim_once(void *arg)
+{
+    goconc_pool_trim(arg);
+    return NULL;
+}
+
+START_TEST(test_get_after_foreign_trim)
+{
+    LOOP_MODE();
+    struct tctx t;
+    goconc_pool *p = mkpool(&t, 0);
+    struct tobj *a, *b;
+
+    a = goconc_pool_get(p); /* main's cache: registered, empty */
+    run_thread(get_put_one, p); /* its object is handed back at exit */
+    ck_assert_uint_eq(stats(p).idle, 1);
+    run_thread(trim_once, p); /* that object becomes a victim */
+    b = goconc_pool_get(p);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_ptr_ne(b, a);
+    ck_assert_uint_eq(b->magic, MAGIC_LIVE);
+    ck_assert_int_eq(ld(&t.news), 2);
+    ck_assert_int_eq(ld(&t.frees), 0);
+    ck_assert_uint_eq(stats(p).hits, 1);
+    goconc_pool_put(p, a);
+    goconc_pool_put(p, b);
+    goconc_pool_free(p);
+    ck_assert_int_eq(ld(&t.live), 0);
+}
+END_TEST
+
 START_TEST(test_many_pools_one_thread)
 {
     LOOP_MODE();
@@ -1028,6 +1071,7 @@ int main(void)
     tcase_add_loop_test(tc, test_free_with_live_and_exited_threads, 0, 2);
     tcase_add_loop_test(tc, test_stale_cache_same_thread, 0, 2);
     tcase_add_loop_test(tc, test_many_pools_one_thread, 0, 2);
+    tcase_add_loop_test(tc, test_get_after_foreign_trim, 0, 2);
     tcase_add_loop_test(tc, test_stats_exact, 0, 2);
     tcase_add_test(tc, test_reentrant_callbacks);
     tcase_add_test(tc, test_call_after_thread_exit_hook);
@@ -1037,5 +1081,5 @@ int main(void)
     tcase_add_loop_test(tc, test_alloc_fail_ops_main, 0, 2);
     tcase_add_loop_test(tc, test_alloc_fail_pool_usable, 0, 2);
     suite_add_tcase(s, tc);
-    return tu_run(s, 25 + 16);
+    return tu_run(s, 25 + 18);
 }

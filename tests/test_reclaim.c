@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_reclaim.c - read sections and deferred reclamation, against the
  * contract (API.md section 1, "Read sections and deferred reclamation").

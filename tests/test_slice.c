@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_slice - unit tests of goconc/slice.h: every function and its bad
  * input, Go's growth sequence, reslice bounds, aliasing, copy-on-write of
@@ -242,6 +243,14 @@ START_TEST(test_append_basic)
     ck_assert_int_eq(goconc_slice_append(s, big, 4, NULL), GOCONC_EOVERFLOW);
     ck_assert_int_eq(goconc_slice_append(s, big, 3, NULL), GOCONC_EOVERFLOW);
     ck_assert_uint_eq(goconc_slice_len(s), 0);
+    goconc_slice_free(s);
+
+    /* 1-byte elements: n * 1 fits, len + n does not; append(s) with no
+     * index to report. */
+    s = mk(1, 1, 1);
+    ck_assert_int_eq(goconc_slice_append(s, v, SIZE_MAX, NULL), GOCONC_EOVERFLOW);
+    ck_assert_int_eq(goconc_slice_append(s, NULL, 0, NULL), GOCONC_OK);
+    ck_assert_uint_eq(goconc_slice_len(s), 1);
     goconc_slice_free(s);
 }
 END_TEST
@@ -802,6 +811,68 @@ START_TEST(test_bias_handoff)
 }
 END_TEST
 
+/*
+ * Threads appending to one handle at once, with snapshots taken beside
+ * them: the lock's contended paths (spin backoff, revoking a bias whose
+ * owner is inside).  Each element is (thread << 32 | sequence): every
+ * one lands once, and each thread's land in its order.
+ */
+#define CA_THREADS 4
+#define CA_EACH 5000u
+
+struct ca_arg {
+    goconc_slice *s;
+    uint64_t tag;
+    int bad;
+};
+
+static void *ca_worker(void *p)
+{
+    struct ca_arg *a = p;
+    uint64_t i, x;
+    for (i = 0; i < CA_EACH; i++) {
+        x = a->tag << 32 | i;
+        if (goconc_slice_append(a->s, &x, 1, NULL) != GOCONC_OK)
+            a->bad++;
+    }
+    return NULL;
+}
+
+START_TEST(test_concurrent_appends)
+{
+    struct ca_arg a[CA_THREADS];
+    pthread_t th[CA_THREADS];
+    uint64_t next[CA_THREADS] = { 0 };
+    goconc_slice *s = mk(8, 0, 0);
+    size_t i, views = 0;
+
+    for (i = 0; i < CA_THREADS; i++) {
+        a[i].s = s;
+        a[i].tag = i;
+        a[i].bad = 0;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, ca_worker, &a[i]), 0);
+    }
+    while (goconc_slice_len(s) < CA_THREADS * CA_EACH && views < 100000) {
+        goconc_view v;
+        ck_assert_int_eq(goconc_slice_snapshot(s, &v), GOCONC_OK);
+        goconc_view_release(&v);
+        views++;
+    }
+    for (i = 0; i < CA_THREADS; i++) {
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+        ck_assert_int_eq(a[i].bad, 0);
+    }
+    ck_assert_uint_eq(goconc_slice_len(s), CA_THREADS * CA_EACH);
+    for (i = 0; i < CA_THREADS * CA_EACH; i++) {
+        uint64_t x = at(s, i), t = x >> 32;
+        ck_assert_uint_lt(t, CA_THREADS);
+        ck_assert_uint_eq(x & 0xffffffffu, next[t]);
+        next[t]++;
+    }
+    goconc_slice_free(s);
+}
+END_TEST
+
 /* ---------------------------------------------- allocation-failure sweeps */
 
 enum op {
@@ -935,7 +1006,7 @@ END_TEST
 
 /* ---------------------------------------------------------------- main */
 
-#define N_TESTS (18 + OP_COUNT)
+#define N_TESTS (19 + OP_COUNT)
 
 int main(void)
 {
@@ -963,6 +1034,7 @@ int main(void)
     tcase_add_test(tc, test_range);
     tcase_add_test(tc, test_fast_path_invariants);
     tcase_add_test(tc, test_bias_handoff);
+    tcase_add_test(tc, test_concurrent_appends);
     tcase_add_loop_test(tc, test_alloc_failure_sweep, OP_NEW, OP_COUNT);
     suite_add_tcase(su, tc);
     return tu_run(su, N_TESTS);

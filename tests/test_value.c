@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_value.c - unit tests of goconc_value (API.md section 4): every
  * function, bad input, destroy-exactly-once accounting, references that
@@ -104,6 +105,7 @@ START_TEST(test_bad_input)
     goconc_read_lock();
     ck_assert_ptr_null(goconc_value_load(NULL));   /* inline path */
     ck_assert_ptr_null((goconc_value_load)(NULL)); /* exported function */
+    ck_assert_ptr_null((goconc_value_load)(v));    /* empty */
     goconc_read_unlock();
     /* None of the rejected calls took ownership or stored anything. */
     ck_assert_ptr_null(current(v));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * testutil.h - what the test programs share: a counting allocator that can
  * fail the Nth allocation, seeds, stress durations, a PRNG, and a Check

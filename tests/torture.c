@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * torture.c - every module at once, from many threads, against oracles.
  *

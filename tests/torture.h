@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * torture.h - what the torture's files share.  tests/torture.c has the
  * overview, the threads and main; torture_map.c the two maps;

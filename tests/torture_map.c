@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * torture_map.c - the torture's maps (oracles in tests/torture.c): the
  * main map whose keys the slots own, and a small one cleared while others

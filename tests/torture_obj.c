@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * torture_obj.c - tracked objects and the torture's value, pool, deferred
  * frees, synchronize, barrier and stash (oracles in tests/torture.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * torture_seq.c - the torture's once objects and slices (oracles in
  * tests/torture.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * valgrind_consumer.c - a small multi-threaded consumer of every module,
  * run under helgrind and DRD with src/goconc.supp (tests/meson.build):

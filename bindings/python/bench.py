@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Per-operation cost of goconc against the standard library behind a
 threading.Lock, the way a Python program shares a container today.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Build goconc._goconc, the native core of the bindings, against libgoconc.
 
 Where libgoconc comes from, first match wins:

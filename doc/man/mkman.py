@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Turn doc/api.md into section 3 man pages, or into one HTML page.
 
 doc/api.md is written in a small subset of Markdown that this script

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc/common.h - status codes, version, allocator and read sections.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc/map.h - sharded concurrent hash map (Go's sync.Map API).
  *

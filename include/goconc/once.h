@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc/once.h - Go's sync.Once, with a retrying variant.
  *

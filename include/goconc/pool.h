@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc/pool.h - Go's sync.Pool: per-thread caches of reusable objects.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc/slice.h - Go slices, thread-safe.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc/value.h - Go's atomic.Value with safe memory reclamation.
  *

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check_abi.sh LIB ABI_DIR INCLUDE_DIR
 # Fails if the library exports anything outside goconc_* / the GOCONC_1.0
 # node, if its exported symbol list differs from ABI_DIR/goconc.symbols, or

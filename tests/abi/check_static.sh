@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check_static.sh LIBGOCONC_A SYMBOLS CC CFLAGS... - the static archive
 # defines no global symbol but the exported ones (abi/goconc.symbols), and
 # a program that defines libgoconc's internal names itself links against

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check_warn_unused.sh CC INCLUDE_DIRS... - a dropped status warns
 # (GOCONC_WARN_UNUSED), a checked one does not, and GOCONC_NO_WARN_UNUSED
 # turns the warning off.

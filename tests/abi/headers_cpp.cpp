@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // The public headers as C++11 (-pedantic-errors -Werror), their inline fast
 // paths linked against the library, and the struct sizes.
 #include "goconc.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * static_clash.c - a program that defines names libgoconc uses inside
  * (map_lock, gc_alloc, pool_drop) and links libgoconc.a: the archive

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* structs.h - the ABI sizes of the public structs (LP64), shared by the C
  * and C++ header tests.  Returns the number of mismatches. */
 #include <stdio.h>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check_clang.sh CLANGXX SRCDIR BUILD_INCLUDE FILE... - compile each C++
 # file with clang++ as C++17 and C++20, warnings as errors (syntax and
 # template instantiation only: nothing is linked or run).

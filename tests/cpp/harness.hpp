@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // harness.hpp - a minimal test harness for the C++ tests: TEST(name)
 // registers a function, CHECK(cond) records a failure without stopping
 // the test (so one run reports every broken check), and main() ends with

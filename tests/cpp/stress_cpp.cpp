@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // stress_cpp.cpp - several threads through goconc.hpp at once, against
 // exact oracles:
 //  - map<uint64_t, uint64_t>: each thread owns a key range and keeps an

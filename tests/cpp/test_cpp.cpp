@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // test_cpp.cpp - unit tests of goconc.hpp: every class, the error
 // mapping, and a throw from every C++ callback the wrapper accepts,
 // after which the object is used again from this thread and another.

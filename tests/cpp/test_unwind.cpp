@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // test_unwind.cpp - C++ exceptions thrown by callbacks of the C API that
 // the library unwinds through cleanly (built with -fexceptions): the
 // object is usable afterwards from this thread and from another.  Every

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # check_install.sh SOURCE_ROOT - libgoconc as its users consume it, from a
 # fresh build of SOURCE_ROOT with both libraries, installed into a
 # temporary tree:

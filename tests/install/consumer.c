@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* consumer.c - a program built against an installed libgoconc (by
  * pkg-config, statically and dynamically) or as a Meson subproject. */
 #include <stdio.h>

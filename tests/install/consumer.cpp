@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // consumer.cpp - a C++ program built with CMake's find_package(goconc),
 // through the C API and the installed C++ header.
 #include <cstdio>

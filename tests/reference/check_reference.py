@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """The reference lives in the repository: fail when an exported symbol is
 not documented everywhere a reader looks for it.
 

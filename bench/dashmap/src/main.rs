@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! DashMap peer of bench/bench_map.c.
 //!
 //! bench_map runs this program once per measurement with the workload

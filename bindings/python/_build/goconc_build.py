@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """A PEP 517 build backend for goconc that needs setuptools and nothing else.
 
 setuptools.build_meta builds wheels through the `wheel` package (before

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """goconc: Python bindings for libgoconc, Go's concurrency-safe containers
 for C (slice, map, value, once, pool), over a native extension.
 
@@ -53,11 +54,11 @@ from .value import Value  # noqa: E402
 
 _goconc._setup(GoconcError, dict(_errors._CLASSES), KEEP)
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 
 def version():
-    """The loaded library's version string, e.g. "1.0.0"."""
+    """The loaded library's version string, e.g. "1.1.0"."""
     return _goconc.version()
 
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc._goconc - the native core of the Python bindings, written against
  * libgoconc's public C API (include/goconc.h) and linked with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * _goconc.h - what the files of the extension goconc._goconc share: the
  * handle every native type starts with, bytes arguments, statuses to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc.Map's native part: goconc_map under a MutableMapping.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc.Once's native part: goconc_once_try with a Python function.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc.Pool's native part: goconc_pool of Python objects.
  */

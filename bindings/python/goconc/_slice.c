@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc.Slice's and goconc.View's native parts: element packing,
  * goconc_slice and goconc_view.

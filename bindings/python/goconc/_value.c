@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * goconc.Value's native part: goconc_value holding Python objects.
  */

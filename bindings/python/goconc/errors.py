@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Status codes to exceptions (after pygit2's errors.py).
 
 Every exception the bindings raise for a library status is a GoconcError

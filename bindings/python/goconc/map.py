@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """goconc.Map: a concurrent MutableMapping of bytes to bytes."""
 
 import reprlib

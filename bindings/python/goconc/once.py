@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """goconc.Once: Go's sync.Once over goconc_once."""
 
 from . import _goconc

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """goconc.Pool: Go's sync.Pool of Python objects over goconc_pool.
 
 The C pool caches object pointers (each holding a reference) in per-thread

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """goconc.Slice: a thread-safe Go slice of fixed-size struct elements, and
 goconc.View, its immutable snapshot."""
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """goconc.Value: Go's atomic.Value holding any Python object.
 
 The library stores the object's pointer and owns one reference to it.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Loading, version, status codes and exceptions, struct layouts."""
 
 import ctypes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Interpreter and thread exit never hang or crash.
 
 Each scenario runs in RUNS fresh interpreters at once; every one must exit

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """`pip install --no-build-isolation bindings/python` in a fresh venv
 (offline: no wheel package, nothing fetched), then the installed package
 finds its library with no variable set."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """goconc.Map."""
 
 import threading

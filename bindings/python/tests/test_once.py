@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """goconc.Once."""
 
 import threading

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Copying, pickling, argument ranges and the dict/list-like protocol."""
 
 import copy

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """goconc.Slice and goconc.View."""
 
 import struct

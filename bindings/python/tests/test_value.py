@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """goconc.Value."""
 
 import gc

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Finds libgoconc for linking, without any crate:
 //!
 //! 1. `GOCONC_LIB_DIR`: the directory holding libgoconc.so (a build tree's

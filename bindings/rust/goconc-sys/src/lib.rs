@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Raw declarations of libgoconc's C ABI (`include/goconc.h`, ABI version 1).
 //!
 //! Everything here mirrors the public headers one to one: the pinned status
@@ -35,7 +36,7 @@ pub const GOCONC_UPDATE_STORE: c_int = 17;
 pub const GOCONC_UPDATE_DELETE: c_int = 18;
 
 pub const GOCONC_VERSION_MAJOR: c_uint = 1;
-pub const GOCONC_VERSION_MINOR: c_uint = 0;
+pub const GOCONC_VERSION_MINOR: c_uint = 1;
 pub const GOCONC_VERSION_PATCH: c_uint = 0;
 pub const GOCONC_VERSION_NUMBER: c_uint =
     GOCONC_VERSION_MAJOR * 10000 + GOCONC_VERSION_MINOR * 100 + GOCONC_VERSION_PATCH;

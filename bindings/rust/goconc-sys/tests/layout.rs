@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The `#[repr(C)]` mirrors have the C header's layout.
 //!
 //! Two checks: the LP64 sizes the ABI pins (the same numbers as the C

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `Encode` and `Decode`: how the typed [`Map`](crate::Map) turns keys and
 //! values into the bytes the library stores, and back.
 

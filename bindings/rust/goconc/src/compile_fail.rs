@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The safe API's compile-time promises, as doctests: each `compile_fail`
 //! example is an attempt to break a lifetime, variance, `Send` or `Sync`
 //! promise, and sits next to a twin that differs only in the broken part

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! The error type: a failing libgoconc status.
 use std::ffi::CStr;
 use std::fmt;

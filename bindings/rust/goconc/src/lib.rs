@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Safe Rust bindings for libgoconc: Go's concurrency-safe containers (a
 //! concurrent map, thread-safe slices with snapshots, an atomic value with
 //! safe reclamation, once, pool) over the C ABI of `libgoconc.so.1`.
@@ -69,7 +70,7 @@ pub use slice::{Slice, View, Zeroable};
 pub use typed_map::{Map, MapIter};
 pub use value::{Ref, Value};
 
-/// The loaded library's version string, e.g. `"1.0.0"`.
+/// The loaded library's version string, e.g. `"1.1.0"`.
 pub fn version() -> &'static str {
     // SAFETY: goconc_version_string returns a static NUL-terminated string.
     unsafe { CStr::from_ptr(sys::goconc_version_string()) }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `ByteMap`: the sharded concurrent hash map of byte strings.
 use std::collections::VecDeque;
 use std::os::raw::{c_int, c_void};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `Once`: Go's `sync.Once` over `goconc_once`.
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;

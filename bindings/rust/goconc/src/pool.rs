@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `Pool<T>`: Go's `sync.Pool` of boxed objects over `goconc_pool`.
 use std::cell::Cell;
 use std::marker::PhantomData;

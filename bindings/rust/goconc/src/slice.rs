@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `Slice<T>`: a thread-safe Go slice of `Copy` elements, and `View<T>`,
 //! its immutable snapshot.
 use std::marker::PhantomData;

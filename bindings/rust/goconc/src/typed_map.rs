@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `Map<K, V>`: the concurrent map with typed keys and values, over
 //! [`ByteMap`].
 use std::borrow::Borrow;

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! `Value<T>`: Go's `atomic.Value` holding a boxed `T`, with safe
 //! reclamation.
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! Version, errors, read guards.
 use goconc::{sys, version, version_number, Error, ErrorKind};
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! goconc::ByteMap.
 use std::collections::{HashMap, HashSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};

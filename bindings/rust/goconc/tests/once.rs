@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! goconc::Once.
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! goconc::Pool.
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};

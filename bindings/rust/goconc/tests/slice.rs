@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! goconc::Slice and goconc::View.
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! goconc::Map<K, V> and the Encode/Decode codecs.
 use std::collections::HashMap;
 use std::fmt::Debug;

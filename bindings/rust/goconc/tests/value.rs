@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 //! goconc::Value, goconc::Ref, ReadGuard, barrier.
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};

@@ -1,10 +1,11 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * fuzz_map_replay.c - runs the map fuzz target (fuzz_map.c) without
- * libFuzzer: every file of the corpus directories given as arguments
- * (tests/corpus/map in CI), then a batch of seeded random programs
- * (GOCONC_SEED) so each run also tries inputs nobody checked in.
- * A failing input aborts with the step that went wrong; rerun it alone
- * with `fuzz_map_replay FILE`.
+ * fuzz_replay.c - runs a libFuzzer target (fuzz_<target>.c, linked beside
+ * it as fuzz_<target>_replay) without libFuzzer: every file of the corpus
+ * directories given as arguments (tests/corpus/<target> in CI), then a
+ * batch of seeded random programs (GOCONC_SEED) so each run also tries
+ * inputs nobody checked in.  A failing input aborts with the step that
+ * went wrong; rerun it alone with `fuzz_<target>_replay FILE`.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -12,8 +13,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fuzz_map.c"
 #include "testutil.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int run_file(const char *path)
 {
@@ -75,12 +77,12 @@ int main(int argc, char **argv)
 
     for (a = 1; a < argc; a++) {
         if (run_path(argv[a], &files) != 0) {
-            fprintf(stderr, "fuzz_map_replay: cannot read %s\n", argv[a]);
+            fprintf(stderr, "%s: cannot read %s\n", argv[0], argv[a]);
             return 1;
         }
     }
     if (argc > 1 && files == 0) {
-        fprintf(stderr, "fuzz_map_replay: empty corpus\n");
+        fprintf(stderr, "%s: empty corpus\n", argv[0]);
         return 1;
     }
     s = tu_seed();
@@ -90,6 +92,6 @@ int main(int argc, char **argv)
             buf[j] = (unsigned char)tu_rand(&s);
         LLVMFuzzerTestOneInput(buf, len);
     }
-    printf("fuzz_map_replay: %zu corpus inputs and %zu random programs passed\n", files, nrand);
+    printf("%s: %zu corpus inputs and %zu random programs passed\n", argv[0], files, nrand);
     return 0;
 }
