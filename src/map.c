@@ -820,10 +820,30 @@ GOCONC_API int goconc_map_compare_and_delete(goconc_map *m, const void *key, siz
     return map_write(m, key, klen, &op);
 }
 
+/*
+ * If an update fn unwinds (a C++ exception, a cancellation) instead of
+ * returning, this runs as goconc_map_update's frame goes (the cleanup
+ * attribute; the library is built with -fexceptions) and ends the update
+ * as a negative return of fn would: nothing changed, the lock released.
+ */
+struct update_unwind {
+    struct map_wctx *w;
+    int in_fn;
+};
+
+static void update_unwound(struct update_unwind *u)
+{
+    if (!u->in_fn)
+        return;
+    at_fetch_sub(&u->w->gx.m->fn_active, 1);
+    w_unlock(u->w, GOCONC_EINVAL); /* any negative status: no map_w_end */
+}
+
 GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
                                  goconc_map_update_fn fn, void *ctx)
 {
     struct map_wctx w;
+    struct update_unwind unwind __attribute__((cleanup(update_unwound))) = { &w, 0 };
     struct map_view v = { NULL, NULL, 0, 0 };
     const void *nv = NULL;
     size_t nl = 0;
@@ -839,7 +859,9 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
         map_w_view(&w, &v);
     /* Any write to m from fn now returns EDEADLK (in_fn). */
     at_fetch_add(&m->fn_active, 1);
+    unwind.in_fn = 1;
     r = fn(ctx, v.val, v.vlen, w.found, &nv, &nl);
+    unwind.in_fn = 0;
     at_fetch_sub(&m->fn_active, 1);
     if (r < 0)
         rc = r;

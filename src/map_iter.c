@@ -157,6 +157,27 @@ static uint64_t resume_at(const struct iter_buf *b, size_t i, uint64_t p, uint64
 }
 
 /*
+ * If fn unwinds (a C++ exception, a cancellation) instead of returning,
+ * this runs as iter_step's frame goes (the cleanup attribute; the library
+ * is built with -fexceptions): the read section is left and the buffer
+ * freed, as a stop would.
+ */
+struct iter_unwind {
+    struct iter_buf *b;
+    const struct iter_item *local;
+    int in_fn;
+};
+
+static void iter_unwound(struct iter_unwind *u)
+{
+    if (!u->in_fn)
+        return;
+    goconc_read_unlock_inline_();
+    if (u->b->it != u->local)
+        gc_free(u->b->it);
+}
+
+/*
  * One window of shard s from *pp: report its entries to fn, in r order.
  * GOCONC_OK with *pp moved to the window's end, or GOCONC_STOPPED with
  * *pp where a resumed scan goes on (resume_at); *done says whether that
@@ -167,6 +188,7 @@ static int iter_step(struct goconc_map *m, unsigned s, uint64_t *pp, int *done,
 {
     struct iter_item local[ITER_BUF];
     struct iter_buf b = { local, 0, ITER_BUF };
+    struct iter_unwind unwind __attribute__((cleanup(iter_unwound))) = { &b, local, 0 };
     const struct map_table *t;
     uint64_t p = *pp, e;
     size_t i;
@@ -198,6 +220,7 @@ static int iter_step(struct goconc_map *m, unsigned s, uint64_t *pp, int *done,
         qsort(b.it, b.n, sizeof *b.it, by_position);
         *pp = e;
     }
+    unwind.in_fn = 1;
     for (i = 0; rc == GOCONC_OK && i < b.n; i++) {
         const struct map_view *v = &b.it[i].v;
         if (fn(ctx, v->key, v->klen, v->val, v->vlen) != 0) {
@@ -205,6 +228,7 @@ static int iter_step(struct goconc_map *m, unsigned s, uint64_t *pp, int *done,
             *pp = resume_at(&b, i, p, e);
         }
     }
+    unwind.in_fn = 0;
     goconc_read_unlock_inline_();
     if (b.it != local)
         gc_free(b.it);

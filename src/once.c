@@ -100,12 +100,35 @@ static void finish(goconc_once *o, AO_t to)
 }
 
 /*
+ * A once this thread runs: its entry in running_here, and whether fn is
+ * still running.  If fn unwinds instead of returning (a C++ exception, a
+ * thread cancellation), once_unwound runs as its frame goes (the cleanup
+ * attribute, with -fexceptions) and undoes what fn's return would have:
+ * the once goes back to not done, as a failed goconc_once_try leaves it,
+ * so a waiter or a later call runs its own fn (std::call_once's rule).
+ */
+struct once_run_state {
+    goconc_once *o;
+    struct running me;
+    int in_fn;
+};
+
+static void once_unwound(struct once_run_state *r)
+{
+    if (!r->in_fn)
+        return;
+    gc_lock_exit();
+    running_here = r->me.prev;
+    finish(r->o, 0);
+}
+
+/*
  * The shared body of do and try.  call(fn, ctx) returns 0 on success.
  */
 __attribute__((noinline)) static int once_run(goconc_once *o, int (*call)(void *fn, void *ctx), void *fn, void *ctx)
 {
     atword *st;
-    struct running me;
+    struct once_run_state run __attribute__((cleanup(once_unwound))) = { o, { o, NULL }, 0 };
     AO_t s;
     int rc;
 
@@ -125,14 +148,15 @@ __attribute__((noinline)) static int once_run(goconc_once *o, int (*call)(void *
         if (at_cas(st, s, ONCE_RUNNING))
             break;
     }
-    me.once = o;
-    me.prev = running_here;
-    running_here = &me;
+    run.me.prev = running_here;
+    running_here = &run.me;
     gc_lock_enter();
+    run.in_fn = 1;
     GOCONC_PERTURB_POINT();
     rc = call(fn, ctx);
+    run.in_fn = 0;
     gc_lock_exit();
-    running_here = me.prev;
+    running_here = run.me.prev;
     finish(o, rc == 0 ? ONCE_DONE : 0);
     return rc;
 }

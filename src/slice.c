@@ -741,10 +741,18 @@ GOCONC_API void goconc_view_release(goconc_view *view)
     gc_live_dec();
 }
 
+/* Releases range's snapshot also when fn unwinds (a C++ exception, a
+ * cancellation) instead of returning: the cleanup attribute, with the
+ * library built with -fexceptions.  A zeroed or released view is ignored. */
+static void range_view_unwound(goconc_view *v)
+{
+    goconc_view_release(v);
+}
+
 GOCONC_API int goconc_slice_range(const goconc_slice *s, goconc_slice_visit_fn fn,
                                   void *ctx)
 {
-    goconc_view v;
+    goconc_view v __attribute__((cleanup(range_view_unwound))) = { NULL, 0, 0, { NULL } };
     const unsigned char *p;
     size_t i;
     int rc;

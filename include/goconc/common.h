@@ -17,8 +17,12 @@
  *  - Options and stats structs start with struct_size: below the 1.0
  *    size, or larger with any non-zero byte past the fields this library
  *    knows, is GOCONC_EINVAL.  Stats calls write at most struct_size bytes.
- *  - Callbacks must return normally: no longjmp and no C++ exception out
- *    of a callback, ever (it would leave a lock held or a once running).
+ *  - No longjmp out of a callback, ever (it would leave a lock held or a
+ *    once running).  Callbacks that run during the call taking them
+ *    (update, visitors, once fn, pool new_obj/reset_obj) may end by an
+ *    exception (C++, "C-unwind"): the library unwinds, leaving the object
+ *    as a failing or stopping callback would.  Deferred callbacks and
+ *    free_obj must never throw.
  *  - Deferred callbacks (goconc_defer_free's destroy, a value's destroy, a
  *    map's on_drop) run after a grace period on whatever thread makes a
  *    later call that collects them (writes, frees, range, defer_free,

@@ -40,8 +40,9 @@ typedef struct goconc_map_options {
      *  exactly once per stored value, with the key and value bytes (valid
      *  only during the call).  It runs on any thread, holding no goconc
      *  lock, possibly after goconc_map_free() returned: it must not call
-     *  into this map, and ctx must stay valid until a goconc_barrier()
-     *  after the free.  NULL: values are simply forgotten. */
+     *  into this map, must not throw, and ctx must stay valid until a
+     *  goconc_barrier() after the free.  NULL: values are simply
+     *  forgotten. */
     void (*on_drop)(void *ctx, const void *key, size_t klen, const void *val,
                     size_t vlen);
     void *ctx;
@@ -237,8 +238,10 @@ typedef int (*goconc_map_update_fn)(void *ctx, const void *old, size_t oldlen,
  * every write to this map from inside fn (store, delete, update, clear,
  * reserve, maintain, also from a range callback) returns GOCONC_EDEADLK,
  * as do goconc_synchronize() and goconc_barrier(), and no deferred
- * callback runs on the thread during fn.  fn must return normally (a
- * longjmp leaves the shard locked forever) and must not free the map.
+ * callback runs on the thread during fn.  fn must not longjmp out (that
+ * leaves the shard locked forever) and must not free the map; if it ends
+ * by an exception (C++, "C-unwind") the update changes nothing, releases
+ * the lock and lets the exception go on.
  * Writing other maps from fn can deadlock with another thread doing the
  * reverse: keep a lock order.
  *
@@ -262,7 +265,8 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
  * value pointers are valid until fn returns.  It may load, peek and write
  * this map and others (writes made from an update function still get
  * GOCONC_EDEADLK); it must not free the map, should not block for long
- * (it holds back reclamation), and must return normally.
+ * (it holds back reclamation), and must not longjmp out; an exception out
+ * of it ends the walk (read section left) and goes on to the caller.
  *
  * @return GOCONC_OK (all visited); GOCONC_STOPPED (fn returned non-zero);
  *         GOCONC_EINVAL (NULL m or fn); GOCONC_ENOMEM (only when more than

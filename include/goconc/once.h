@@ -8,11 +8,14 @@
  * threads at once.  The function a once runs may use the library (other
  * onces included), but: re-entering the same once on the same thread is
  * GOCONC_EDEADLK; goconc_synchronize() and goconc_barrier() return
- * GOCONC_EDEADLK inside it; no deferred callback runs on its thread while
- * it runs; and it must return normally: a longjmp or a C++ exception out
- * of it leaves the once running forever, and every caller then sleeps
- * forever (unlike std::call_once, which lets a later call retry).  After
- * fork(), a once another thread was running is unusable in the child.
+ * GOCONC_EDEADLK inside it; and no deferred callback runs on its thread
+ * while it runs.  It may end by an exception (C++, or a Rust panic
+ * through "C-unwind") or a thread cancellation: the once is then left
+ * not done, a waiting or later caller runs its own fn, and the exception
+ * goes on to the caller (std::call_once's rule).  A longjmp out of it is
+ * never allowed: it leaves the once running forever, and every caller
+ * then sleeps forever.  After fork(), a once another thread was running
+ * is unusable in the child.
  */
 #ifndef GOCONC_ONCE_H
 #define GOCONC_ONCE_H

@@ -7,8 +7,10 @@
  * running.  Objects are the user's: the pool only keeps their pointers,
  * and hands each cached object to exactly one get or one free_obj.
  * Callbacks run on the calling thread with no library lock held; they may
- * use the pool (even the same one) but must not free it, and must return
- * normally.  See doc/pool.md.
+ * use the pool (even the same one) but must not free it, nor longjmp out.
+ * An exception out of new_obj or reset_obj goes on to the caller of get
+ * or put (the object is then not cached and stays the caller's; the call
+ * is not counted); free_obj must not throw.  See doc/pool.md.
  */
 #ifndef GOCONC_POOL_H
 #define GOCONC_POOL_H

@@ -161,7 +161,8 @@ GOCONC_API void goconc_view_release(goconc_view *view);
  * order; a non-zero return stops.  elem is valid only during the call.
  * fn runs holding no lock, so it may call anything on this slice (appends
  * and sets go to the slice, not the snapshot) but must not free the
- * handle, and must return normally (a longjmp leaks the snapshot, which
+ * handle, and must not longjmp out (an exception is fine: the snapshot is
+ * released and the exception goes on; a longjmp leaks the snapshot, which
  * keeps goconc_set_allocator() busy).
  *
  * @return GOCONC_OK; GOCONC_STOPPED (fn returned non-zero); GOCONC_EINVAL

@@ -48,6 +48,7 @@ cp "$here/consumer.cpp" "$tmp/cmake-src/"
 cat >"$tmp/cmake-src/CMakeLists.txt" <<CMAKE
 cmake_minimum_required(VERSION 3.13)
 project(goconc_consumer CXX)
+set(CMAKE_CXX_STANDARD 17)
 find_package(goconc $majmin REQUIRED)
 add_executable(consumer consumer.cpp)
 target_link_libraries(consumer PRIVATE goconc::goconc)

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-// consumer.cpp - a C++ program built with CMake's find_package(goconc).
+// consumer.cpp - a C++ program built with CMake's find_package(goconc),
+// through the C API and the installed C++ header.
 #include <cstdio>
 #include <string>
 
 #include <goconc.h>
+#include <goconc.hpp>
 
 int main()
 {
@@ -19,6 +21,10 @@ int main()
     goconc_read_unlock();
     goconc_value_free(v);
     if (!ok)
+        return 1;
+    goconc::map<int, int> m;
+    m.store(1, 2);
+    if (m.load(1) != std::optional<int>(2))
         return 1;
     std::printf("cmake consumer: ok (%s)\n", goconc_version_string());
     return 0;
