@@ -15,7 +15,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
 need=""
-for p in gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user check:arm64 \
+for p in gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user libc6:arm64 check:arm64 \
          libsubunit-dev:arm64 libatomic-ops-dev meson ninja-build pkg-config; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || need="$need $p"
 done
@@ -39,7 +39,7 @@ ar = 'aarch64-linux-gnu-ar'
 strip = 'aarch64-linux-gnu-strip'
 objcopy = 'aarch64-linux-gnu-objcopy'
 pkgconfig = 'pkg-config'
-exe_wrapper = ['qemu-aarch64', '-L', '/usr/aarch64-linux-gnu']
+exe_wrapper = ['qemu-aarch64']
 
 [properties]
 pkg_config_libdir = ['/usr/lib/aarch64-linux-gnu/pkgconfig', '/usr/share/pkgconfig']
@@ -56,38 +56,27 @@ if [ ! -f "$build/build.ninja" ]; then
         -Dstress_seconds=1 >"$build/cross-setup.log" 2>&1 || { cat "$build/cross-setup.log"; exit 1; }
 fi
 ninja -C "$build" >"$build/cross-ninja.log" 2>&1 || { tail -40 "$build/cross-ninja.log"; exit 1; }
-qemu="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+# qemu-aarch64 without -L: the guest's loader and libc both come from the
+# multiarch libc6:arm64.  (-L /usr/aarch64-linux-gnu would pair that
+# loader with the cross toolchain's libc of another Debian revision, and
+# the guest then hangs in its first pthread_create or fork.)
+qemu="qemu-aarch64"
 # A single-threaded consumer first: the library loads and works.
 aarch64-linux-gnu-gcc -std=c11 -Iinclude -I"$build/include" tests/install/consumer.c \
     -o "$build/consumer" -L"$build/src" -lgoconc -pthread
-# shellcheck disable=SC2086
 $qemu -E LD_LIBRARY_PATH="$build/src" "$build/consumer"
-# Can qemu-user run threads here?  (On some hosts qemu 7.2 spins in the
-# guest's first pthread_create: then only the build is checked.)
-printf '#include <pthread.h>\nstatic void *f(void *p) { return p; }\nint main(void) { pthread_t t; return pthread_create(&t, 0, f, 0) || pthread_join(t, 0); }\n' \
-    >"$build/threads_probe.c"
-aarch64-linux-gnu-gcc "$build/threads_probe.c" -o "$build/threads_probe" -pthread
-# shellcheck disable=SC2086
-if ! timeout 30 $qemu "$build/threads_probe"; then
-    echo "aarch64: built with -Werror and the consumer ran, but qemu-user cannot run threads on this"
-    echo "host (a pthread_create probe hung), so the tests were not run"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
 
-# Forks under qemu-user are not to be trusted (doc/platforms.md), so Check
-# runs each test in the test process (CK_FORK=no) and the programs that
-# fork themselves are left out: test_reclaim, test_once, stress_pool, test_lifecycle,
-# lifecycle_dlopen.  Emulation is ~10-50x slower: longer timeouts.
-# Valgrind, the install test and the docs checks are host tools.
+# Emulation is ~10-50x slower: longer timeouts.  Valgrind, the install
+# test and the ABI and documentation checks are host tools.
+# Left out by name, and said so: two tests whose fork child starts
+# threads (qemu-user 7.2 itself then fails assertions in its TCG and
+# plugin code) and one that runs its own program again through
+# posix_spawn (the host cannot exec an aarch64 binary without binfmt).
 rm -f "$build/meson-logs/testlog.json"
-tests=$(meson test -C "$build" --list 2>/dev/null | sed -n 's/^libgoconc:[a-z+]* \/ //p' |
-    grep -v -x -e test_reclaim -e test_once -e stress_pool -e test_lifecycle -e lifecycle_dlopen \
-        -e 'helgrind_.*' -e 'drd_.*' -e install_consumers -e reference -e abi -e warn_unused \
-        -e static_symbols)
-# shellcheck disable=SC2086
-CK_FORK=no meson test -C "$build" --print-errorlogs --timeout-multiplier 10 $tests || true
+GOCONC_TEST_SKIP=once_in_fork_child,fork_child_uses_library_at_once,main_thread_record_cleaned \
+meson test -C "$build" --print-errorlogs --timeout-multiplier 10 \
+    --no-suite valgrind --no-suite install --no-suite abi || true
 set -- $(python3 scripts/count_tests.py "$build/meson-logs/testlog.json")
-echo "aarch64 (qemu-user; not run there: the five programs that fork): $1 passed, $2 failed"
+echo "aarch64 (qemu-user): $1 passed, $2 failed"
 echo "$1 passed, $2 failed"
 [ "$2" -eq 0 ]
