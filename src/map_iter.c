@@ -178,12 +178,13 @@ static void iter_unwound(struct iter_unwind *u)
 }
 
 /*
- * One window of shard s from *pp: report its entries to fn, in r order.
+ * One window of shard s from *pp: report its entries to fn, in r order
+ * when `resumable` (a scan; range never resumes, so it skips the sort).
  * GOCONC_OK with *pp moved to the window's end, or GOCONC_STOPPED with
  * *pp where a resumed scan goes on (resume_at); *done says whether that
  * is the shard's end.  GOCONC_ENOMEM (see below) leaves *pp unchanged.
  */
-static int iter_step(struct goconc_map *m, unsigned s, uint64_t *pp, int *done,
+static int iter_step(struct goconc_map *m, unsigned s, uint64_t *pp, int *done, int resumable,
                      goconc_visit_fn fn, void *ctx, size_t *visited)
 {
     struct iter_item local[ITER_BUF];
@@ -217,7 +218,8 @@ static int iter_step(struct goconc_map *m, unsigned s, uint64_t *pp, int *done,
     }
     if (rc == GOCONC_OK) {
         /* In r order, so a stop inside the window can resume inside it. */
-        qsort(b.it, b.n, sizeof *b.it, by_position);
+        if (resumable)
+            qsort(b.it, b.n, sizeof *b.it, by_position);
         *pp = e;
     }
     unwind.in_fn = 1;
@@ -225,7 +227,8 @@ static int iter_step(struct goconc_map *m, unsigned s, uint64_t *pp, int *done,
         const struct map_view *v = &b.it[i].v;
         if (fn(ctx, v->key, v->klen, v->val, v->vlen) != 0) {
             rc = GOCONC_STOPPED;
-            *pp = resume_at(&b, i, p, e);
+            if (resumable)
+                *pp = resume_at(&b, i, p, e);
         }
     }
     unwind.in_fn = 0;
@@ -249,7 +252,7 @@ GOCONC_API int goconc_map_range(goconc_map *m, goconc_visit_fn fn, void *ctx)
         uint64_t p = 0;
         int done;
         do
-            rc = iter_step(m, s, &p, &done, fn, ctx, &visited);
+            rc = iter_step(m, s, &p, &done, 0, fn, ctx, &visited);
         while (rc == GOCONC_OK && !done);
     }
     gc_poll();
@@ -277,7 +280,7 @@ GOCONC_API int goconc_map_scan(goconc_map *m, uint64_t *cursor, size_t max_entri
     s = m->sb ? (unsigned)(c >> (64 - m->sb)) : 0;
     p = m->sb ? c << m->sb : c;
     for (;;) {
-        rc = iter_step(m, s, &p, &done, fn, ctx, &visited);
+        rc = iter_step(m, s, &p, &done, 1, fn, ctx, &visited);
         if (done && ++s == m->nshards) {
             *cursor = 0;
             break;
