@@ -741,9 +741,9 @@ GOCONC_API void goconc_view_release(goconc_view *view)
     gc_live_dec();
 }
 
-/* Releases range's snapshot also when fn unwinds (a C++ exception, a
- * cancellation) instead of returning: the cleanup attribute, with the
- * library built with -fexceptions.  A zeroed or released view is ignored. */
+/* Releases range's snapshot however the call ends: returning, or fn
+ * unwinding (a C++ exception, a cancellation; the cleanup attribute, with
+ * the library built with -fexceptions).  A zeroed view is ignored. */
 static void range_view_unwound(goconc_view *v)
 {
     goconc_view_release(v);
@@ -769,6 +769,5 @@ GOCONC_API int goconc_slice_range(const goconc_slice *s, goconc_slice_visit_fn f
             break;
         }
     }
-    goconc_view_release(&v);
-    return rc;
+    return rc; /* v released by range_view_unwound */
 }
