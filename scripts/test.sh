@@ -37,9 +37,9 @@ run_build() {
 }
 
 run_build build "" -Dwerror=true -Dbench=true
-run_build build-tiny "test_map stress_map fuzz_map_replay stress_lincheck" -Dtiny_shards=true -Dhugepages=true -Donly=map -Dbench=false
+run_build build-tiny "test_map stress_map fuzz_map_replay stress_lincheck" -Dtiny_shards=true -Dhugepages=true -Dbench=false
 run_build build-tsan "--no-suite abi" -Db_sanitize=thread -Dbench=false
-run_build build-tsan-tiny "test_map stress_map fuzz_map_replay stress_lincheck" -Db_sanitize=thread -Dtiny_shards=true -Donly=map -Dbench=false
+run_build build-tsan-tiny "test_map stress_map fuzz_map_replay stress_lincheck" -Db_sanitize=thread -Dtiny_shards=true -Dbench=false
 run_build build-asan "--no-suite abi" -Db_sanitize=address,undefined -Db_lundef=false -Dhugepages=true -Dbench=false
 CC=clang run_build build-fuzz "--suite fuzz" -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbench=false
 

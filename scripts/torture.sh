@@ -5,7 +5,7 @@
 #   build-torture-tsan/  the same under ThreadSanitizer
 #   build-torture-asan/  the same under AddressSanitizer + UBSan
 # All three use -Dtiny_shards=true (migrations never stop) and
-# -Dperturb=true (yields and short sleeps at race windows, src/perturb.h).
+# -Dperturb=true (yields and short sleeps at race windows, src/core/perturb.h).
 #
 # Usage: scripts/torture.sh [MINUTES] [THREADS] [SEED] [-- TORTURE_ARGS...]
 #   MINUTES  run time per build (default 2; fractions allowed, e.g. 0.5)

@@ -11,9 +11,9 @@
  */
 #include <pthread.h>
 
-#include "atomics.h"
-#include "internal.h"
-#include "reclaim.h"
+#include "core/atomics.h"
+#include "core/internal.h"
+#include "reclaim/reclaim.h"
 
 #define ONCE_DONE ((AO_t)GOCONC_ONCE_DONE_)
 #define ONCE_RUNNING ((AO_t)2)

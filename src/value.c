@@ -18,9 +18,9 @@
  */
 #include <stdint.h>
 
-#include "atomics.h"
-#include "internal.h"
-#include "reclaim.h"
+#include "core/atomics.h"
+#include "core/internal.h"
+#include "reclaim/reclaim.h"
 
 struct goconc_value {
     /* struct value_node *, NULL when empty.  ABI: first word.  Readers load

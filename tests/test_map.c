@@ -7,7 +7,7 @@
  * fn doing the churn), allocation-failure sweeps, and the hash's quality.
  *
  * Each test runs in its own process (Check's fork mode) with the counting
- * allocator of testutil.  White-box checks include src/map_internal.h.
+ * allocator of testutil.  White-box checks include src/map/map_internal.h.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -16,11 +16,11 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "map_internal.h"
+#include "map/map_internal.h"
 #include "testutil.h"
 
 /* The hash is internal (hidden): compile it in for its quality test. */
-#include "hash.c"
+#include "map/hash.c"
 
 #define MAXK 64
 #define MAXV 1100
@@ -1257,7 +1257,7 @@ static int mapped(const void *p)
 /*
  * Under the default allocator, tables of 256 KiB and more are mapped
  * directly, and a new one takes the pages of big tables freed before
- * (src/alloc.c), so it is not zero: ZEROING must clear what the old
+ * (src/core/alloc.c), so it is not zero: ZEROING must clear what the old
  * table left.  The values change between the tables that leave their
  * pages and the ones that take them, so a stale entry would show.  Then
  * shrink, reserve and clear through such tables (in -Dhugepages=true
@@ -1328,7 +1328,7 @@ START_TEST(test_mapped_tables)
 END_TEST
 
 /*
- * Which kept block a new big table takes (src/alloc.c, default
+ * Which kept block a new big table takes (src/core/alloc.c, default
  * allocator): the shortest that covers it, else the longest (its head
  * moved onto the fresh mapping); a longer one gives back its tail.  At
  * most BIG_KEEP (4) blocks are kept, the shortest dropped first, and only

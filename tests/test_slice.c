@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "slice_internal.h"
+#include "slice/slice_internal.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------ helpers */

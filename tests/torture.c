@@ -8,7 +8,7 @@
  * torture_obj.c and torture_seq.c the operations and their oracles.
  *
  * Not a meson test: scripts/torture.sh builds it in tiny-shard, perturb
- * (src/perturb.h) builds, plain and under the sanitizers, and runs it for
+ * (src/core/perturb.h) builds, plain and under the sanitizers, and runs it for
  * minutes (doc/torture.md).  THREADS worker slots (default 32, far more
  * than cores) each run a random mix of operations on one shared map,
  * slice, value, pool and a set of once objects, plus read sections,

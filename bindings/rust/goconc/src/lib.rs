@@ -109,7 +109,7 @@ pub fn barrier() -> Result<()> {
 /// a closure that must accept any lifetime for it.  An owned guard could be
 /// leaked (`Box::leak`, safe), lending `&'static` borrows; a `&'static T`
 /// with `T: Sync` may be sent to another thread, and when the leaking
-/// thread exits the library ends its section (`src/reclaim.c`,
+/// thread exits the library ends its section (`src/reclaim/epoch.c`,
 /// `thread_exit`) and reclaims what the borrow points to.  doc/bindings.md
 /// has the whole argument.
 ///

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "goconc.h"
-#include "perturb.h"
+#include "core/perturb.h"
 
 #define GC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define GC_UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -28,7 +28,7 @@
  */
 #include <stdlib.h>
 
-#include "map_internal.h"
+#include "map/map_internal.h"
 
 #define ITER_BUF 64
 /* Windows are split (when one holds more than ITER_BUF entries), and a

@@ -18,7 +18,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "slice_internal.h"
+#include "slice/slice_internal.h"
 
 /* Slow-path runs that earn a thread the bias, at first; doubles at each
  * revocation so handles that ping-pong stop paying for membarrier(). */

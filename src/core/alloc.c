@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "atomics.h"
-#include "internal.h"
-#include "reclaim.h"
+#include "core/atomics.h"
+#include "core/internal.h"
+#include "reclaim/reclaim.h"
 
 static void *default_alloc(void *ctx, size_t size)
 {

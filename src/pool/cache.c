@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "pool_impl.h"
+#include "pool/pool_impl.h"
 
 /* A thread's caches, most recently used first.  Owner only. */
 struct pool_rec {

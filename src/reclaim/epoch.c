@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "reclaim_internal.h"
+#include "reclaim/reclaim_internal.h"
 
 /* ------------------------------------------------------------ ABI data */
 

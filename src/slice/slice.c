@@ -17,7 +17,7 @@
  * at the copy, so every handle of the group follows.  Nothing here waits
  * for a grace period or retires memory: the last reference frees.
  */
-#include "slice_internal.h"
+#include "slice/slice_internal.h"
 
 /* Tag in goconc_view.internal[1] that tells a live view from garbage. */
 #define SL_VIEW_TAG ((uintptr_t)0x5a1cef1e7a9c0de5ull)

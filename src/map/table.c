@@ -12,7 +12,7 @@
  */
 #include <sched.h>
 
-#include "map_internal.h"
+#include "map/map_internal.h"
 
 _Static_assert(sizeof(struct map_bucket) == MAP_BUCKET_BYTES, "bucket is two cache lines");
 _Static_assert(sizeof(AO_t) == 8, "the map keeps 8-byte words inline");

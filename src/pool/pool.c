@@ -44,7 +44,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "pool_impl.h"
+#include "pool/pool_impl.h"
 
 /* ------------------------------------------------------------ helpers */
 

@@ -2,7 +2,7 @@
 /*
  * status.c - status strings and version of the loaded library.
  */
-#include "internal.h"
+#include "core/internal.h"
 
 #define GC_STR2(x) #x
 #define GC_STR(x) GC_STR2(x)

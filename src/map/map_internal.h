@@ -44,10 +44,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "atomics.h"
-#include "hash.h"
-#include "internal.h"
-#include "reclaim.h"
+#include "core/atomics.h"
+#include "map/hash.h"
+#include "core/internal.h"
+#include "reclaim/reclaim.h"
 
 /* ------------------------------------------------------------ tunables */
 

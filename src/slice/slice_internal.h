@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * slice_internal.h - the objects behind a goconc_slice handle and the
- * handle's biased lock.  Only src/slice.c and white-box tests include it.
+ * handle's biased lock.  Only src/slice/slice.c and white-box tests include it.
  *
  *   handle (goconc_slice) --group--> storage group --buf--> storage buffer
  *                                                      ^
@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "atomics.h"
-#include "internal.h"
+#include "core/atomics.h"
+#include "core/internal.h"
 
 /*
  * Storage: this header, then cap elements at SL_HDR.  Only the group that

@@ -6,7 +6,7 @@
  * map_table.c, the migration state machine with reserve and maintain in
  * map_migrate.c, range/scan in map_iter.c; doc/map.md has the design.
  */
-#include "map_internal.h"
+#include "map/map_internal.h"
 
 /* ------------------------------------------------------------ helpers */
 

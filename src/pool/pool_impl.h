@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "atomics.h"
-#include "internal.h"
+#include "core/atomics.h"
+#include "core/internal.h"
 
 #define POOL_DEFAULT_MAX_IDLE 1024 /* max_idle = 0 */
 #define POOL_LOCAL_MAX 64          /* per-thread allowance cap */

@@ -13,7 +13,7 @@
  * but those and map_mig_help run under the shard's lock.  doc/map.md has
  * the invariants.
  */
-#include "map_internal.h"
+#include "map/map_internal.h"
 
 /*
  * Writes one migration can see before it ends, in the worst case: each

@@ -9,9 +9,9 @@
 
 #include <pthread.h>
 
-#include "atomics.h"
-#include "internal.h"
-#include "reclaim.h"
+#include "core/atomics.h"
+#include "core/internal.h"
+#include "reclaim/reclaim.h"
 
 #define NEST_BITS GOCONC_READER_NEST_BITS
 #define NEST_MASK GOCONC_READER_NEST_MASK

@@ -12,7 +12,7 @@
  * every such step also multiplies the same words offset by two more
  * secrets (gc_hash_mix), so no word can be zeroed out of the hash.
  */
-#include "hash.h"
+#include "map/hash.h"
 
 static inline uint64_t rd64(const unsigned char *p)
 {

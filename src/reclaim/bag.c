@@ -11,7 +11,7 @@
  */
 #include <pthread.h>
 
-#include "reclaim_internal.h"
+#include "reclaim/reclaim_internal.h"
 
 struct gc_bag gc_orphans = { PTHREAD_MUTEX_INITIALIZER, NULL, NULL, NULL, 0, 0 };
 
