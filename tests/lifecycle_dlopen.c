@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "goconc.h"
+#include "testutil.h" /* its Check runner alone: testrun.c */
 
 static const char *lib_path;
 
@@ -228,25 +229,15 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-    Suite *s = suite_create("lifecycle_dlopen");
-    TCase *tc = tcase_create("dlopen");
-    SRunner *sr;
-    int ran, failed;
+    const struct tu_case cases[] = {
+        TU_CASE(dlclose_while_users_live),
+        TU_CASE(dlopen_dlclose_cycles),
+    };
 
     if (argc != 2) {
         fprintf(stderr, "usage: %s PATH-TO-libgoconc.so.1\n", argv[0]);
         return 2;
     }
     lib_path = argv[1];
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, dlclose_while_users_live);
-    tcase_add_test(tc, dlopen_dlclose_cycles);
-    suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    ran = srunner_ntests_run(sr);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    /* Check reports success for zero tests: insist on both. */
-    return ran == 2 && failed == 0 ? 0 : 1;
+    return TU_RUN(cases, .name = "lifecycle_dlopen", .timeout = 60);
 }

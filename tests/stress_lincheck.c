@@ -42,10 +42,6 @@
 #include "lincheck.h"
 #include "testutil.h"
 
-#if !defined(LIN_MAP) && !defined(LIN_VALUE)
-#error "stress_lincheck needs the map or the value module"
-#endif
-
 #define MAX_THREADS 64
 #define MAX_KEYS 64
 #define EPOCH_ROUNDS 64     /* rounds between fresh map and value */
@@ -79,14 +75,10 @@ struct worker {
 
 static struct {
     struct config cf;
-    unsigned ntargets;           /* keys, then the value if built */
+    unsigned ntargets;           /* keys, then the value */
     uint64_t salt;               /* key bytes differ from run to run */
-#ifdef LIN_MAP
     goconc_map *map;
-#endif
-#ifdef LIN_VALUE
     goconc_value *val;
-#endif
     pthread_barrier_t start, done;
     unsigned ready;              /* workers past the start barrier this round */
     int stop;
@@ -146,7 +138,6 @@ static void note_seen(struct worker *w, unsigned t, uint64_t id)
 }
 
 /* ----------------------------------------------------------------- map */
-#ifdef LIN_MAP
 
 /* A compare operand: mostly the last value this thread saw there (so
  * compares succeed now and then), else one nobody stored. */
@@ -328,10 +319,7 @@ static void map_op(struct worker *w, unsigned k, struct lc_op *op)
         tu_discard(goconc_map_maintain(g.map, 4, NULL)); /* migration work from a bystander */
 }
 
-#endif /* LIN_MAP */
-
 /* --------------------------------------------------------------- value */
-#ifdef LIN_VALUE
 
 struct obj {
     uint64_t id;
@@ -449,8 +437,6 @@ static int value_op(struct worker *w, struct lc_op *ops)
     }
 }
 
-#endif /* LIN_VALUE */
-
 /* ------------------------------------------------------------- workers */
 
 static struct rec *log_next(struct worker *w, unsigned target)
@@ -470,11 +456,8 @@ static void run_round(struct worker *w)
         unsigned t = (unsigned)(tu_rand(&w->rng) % g.ntargets);
         struct rec *r = log_next(w, t);
         if (t < g.cf.keys) {
-#ifdef LIN_MAP
             map_op(w, t, &r->op);
-#endif
         } else {
-#ifdef LIN_VALUE
             struct lc_op pair[2] = { r->op, r->op };
             int n = value_op(w, pair);
             r->op = pair[0];
@@ -482,7 +465,6 @@ static void run_round(struct worker *w)
                 note_seen(w, t, pair[0].out);
                 log_next(w, t)->op = pair[1];
             }
-#endif
         }
         note_seen(w, t, w->log[w->nlog - 1].op.out);
         if (tu_rand(&w->rng) % 32 == 0)
@@ -537,17 +519,12 @@ static void final_load(unsigned t, struct lc_op *op)
 {
     memset(op, 0, sizeof *op);
     op->thread = g.cf.threads; /* "t<threads>" in dumps: the checker */
-    (void)t;
-#ifdef LIN_MAP
     if (t < g.cf.keys) {
         unsigned char kb[16];
         map_load(kb, key_of(t, kb), 0, op);
         return;
     }
-#endif
-#ifdef LIN_VALUE
     value_load(0, op);
-#endif
 }
 
 static void report(const struct checker_state *cs, unsigned t, const struct lc_stats *st)
@@ -634,20 +611,17 @@ static void check_round(struct checker_state *cs, struct worker *ws)
 
 /* ----------------------------------------------- main: objects, setup */
 
-#ifdef LIN_MAP
 static void count_drop(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
 {
     (void)key, (void)klen, (void)val, (void)vlen;
     __atomic_fetch_add((uint64_t *)ctx, 1, __ATOMIC_RELAXED);
 }
 static uint64_t drops;
-#endif
 
 /* Free map and value (between rounds: no worker runs), keeping the map's
  * migration counts. */
 static void retire_objects(struct totals *tt)
 {
-#ifdef LIN_MAP
     goconc_map_stats ms = GOCONC_MAP_STATS_INIT;
     if (g.map != NULL && goconc_map_stats_get(g.map, &ms) == GOCONC_OK) {
         tt->grows += ms.grows;
@@ -656,12 +630,8 @@ static void retire_objects(struct totals *tt)
     }
     goconc_map_free(g.map);
     g.map = NULL;
-#endif
-#ifdef LIN_VALUE
     goconc_value_free(g.val);
     g.val = NULL;
-#endif
-    (void)tt;
 }
 
 /* Replace map and value with fresh, empty ones; the map's options vary
@@ -670,7 +640,6 @@ static void renew_objects(struct checker_state *cs, uint64_t epoch)
 {
     unsigned t;
     retire_objects(&cs->tot);
-#ifdef LIN_MAP
     static const unsigned shard_choices[] = { 0, 1, 2, 8 };
     goconc_map_options o = GOCONC_MAP_OPTIONS_INIT;
     uint64_t r = mix(g.cf.seed + epoch);
@@ -682,14 +651,10 @@ static void renew_objects(struct checker_state *cs, uint64_t epoch)
         fprintf(stderr, "stress_lincheck: goconc_map_new failed\n");
         exit(2);
     }
-#endif
-#ifdef LIN_VALUE
     if (goconc_value_new(&g.val, obj_free, NULL) != GOCONC_OK) {
         fprintf(stderr, "stress_lincheck: goconc_value_new failed\n");
         exit(2);
     }
-#endif
-    (void)epoch;
     for (t = 0; t < g.ntargets; t++)
         cs->init[t] = LC_ABSENT;
 }
@@ -730,9 +695,6 @@ static void parse_args(int argc, char **argv, struct config *cf)
         fprintf(stderr, "seed %" PRIu64 " (rerun with -s %" PRIu64 ")\n", cf->seed, cf->seed);
     else
         cf->seed = tu_seed();
-#ifndef LIN_MAP
-    cf->keys = 0;
-#endif
 }
 
 static void setup_checker(struct checker_state *cs)
@@ -772,21 +734,18 @@ static void print_outcomes(const struct totals *tt)
 static void print_totals(const struct totals *tt, double secs, int outcomes)
 {
     fprintf(stderr,
-            "stress_lincheck: seed %" PRIu64 ", %u threads, %u keys%s, %u ops/thread/round,"
+            "stress_lincheck: seed %" PRIu64 ", %u threads, %u keys + value, %u ops/thread/round,"
             " %.1f s: %" PRIu64 " rounds, %" PRIu64 " operations\n"
             "  %" PRIu64 " histories checked (up to %zu operations, %" PRIu64
             " search steps): %" PRIu64 " linearizable, %" PRIu64 " violations, %" PRIu64
             " undecided\n"
             "  %" PRIu64 " operations overlapped another on their target\n",
-            g.cf.seed, g.cf.threads, g.cf.keys, g.ntargets > g.cf.keys ? " + value" : "",
-            g.cf.ops, secs, tt->rounds, tt->ops, tt->histories, tt->max_len, tt->max_steps,
+            g.cf.seed, g.cf.threads, g.cf.keys, g.cf.ops, secs, tt->rounds, tt->ops, tt->histories, tt->max_len, tt->max_steps,
             tt->linearizable, tt->violations, tt->undecided, tt->overlapping);
     if (outcomes)
         print_outcomes(tt);
-#ifdef LIN_MAP
     fprintf(stderr, "  map migrations: %" PRIu64 " grows, %" PRIu64 " shrinks, %" PRIu64
                     " buckets moved\n", tt->grows, tt->shrinks, tt->moved);
-#endif
 }
 
 int main(int argc, char **argv)
@@ -799,10 +758,7 @@ int main(int argc, char **argv)
 
     memset(&cs, 0, sizeof cs);
     parse_args(argc, argv, &g.cf);
-    g.ntargets = g.cf.keys;
-#ifdef LIN_VALUE
-    g.ntargets++;
-#endif
+    g.ntargets = g.cf.keys + 1; /* the keys, then the value */
     g.salt = mix(g.cf.seed ^ 0x243f6a8885a308d3ull);
     setup_checker(&cs);
     renew_objects(&cs, 0);

@@ -840,23 +840,17 @@ START_TEST(test_growth_no_drop)
 }
 END_TEST
 
-static Suite *stress_suite(void)
-{
-    Suite *s = suite_create("map-stress");
-    TCase *tc = tcase_create("stress");
-    tcase_set_timeout(tc, 300);
-    tcase_add_test(tc, test_model_default);
-    tcase_add_test(tc, test_model_two_shards);
-    tcase_add_test(tc, test_model_no_drop);
-    tcase_add_test(tc, test_model_two_shards_no_drop);
-    tcase_add_test(tc, test_clear_churn);
-    tcase_add_test(tc, test_growth);
-    tcase_add_test(tc, test_growth_no_drop);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
-    return tu_run(stress_suite(), 7);
+    const struct tu_case cases[] = {
+        TU_CASE(test_model_default),
+        TU_CASE(test_model_two_shards),
+        TU_CASE(test_model_no_drop),
+        TU_CASE(test_model_two_shards_no_drop),
+        TU_CASE(test_clear_churn),
+        TU_CASE(test_growth),
+        TU_CASE(test_growth_no_drop),
+    };
+
+    return TU_RUN(cases, .name = "map-stress", .timeout = 300);
 }

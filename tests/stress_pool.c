@@ -379,15 +379,13 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("pool-stress");
-    TCase *tc = tcase_create("stress");
+    const struct tu_case cases[] = {
+        TU_CASE(test_churn_default),
+        TU_CASE(test_churn_tiny_failing),
+        TU_CASE(test_free_under_live_threads),
+    };
 
     tu_alloc_install();
     tu_seed();
-    tcase_set_timeout(tc, 240);
-    tcase_add_test(tc, test_churn_default);
-    tcase_add_test(tc, test_churn_tiny_failing);
-    tcase_add_test(tc, test_free_under_live_threads);
-    suite_add_tcase(s, tc);
-    return tu_run(s, 3);
+    return TU_RUN(cases, .name = "pool-stress", .timeout = 240);
 }

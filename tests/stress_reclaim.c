@@ -348,11 +348,10 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("stress_reclaim");
-    TCase *tc = tcase_create("stress");
+    const struct tu_case cases[] = {
+        TU_CASE(stress_poisoned_reads),
+    };
+
     tu_alloc_install();
-    tcase_set_timeout(tc, tu_stress_seconds() * 3 + 120);
-    tcase_add_test(tc, stress_poisoned_reads);
-    suite_add_tcase(s, tc);
-    return tu_run(s, 1);
+    return TU_RUN(cases, .name = "stress_reclaim", .timeout = tu_stress_seconds() * 3 + 120);
 }

@@ -451,13 +451,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *su = suite_create("stress_slice");
-    TCase *tc = tcase_create("stress");
+    const struct tu_case cases[] = {
+        TU_CASE(test_stress_append_snapshot),
+        TU_CASE(test_stress_shared_group),
+    };
 
     tu_alloc_install();
-    tcase_set_timeout(tc, 240);
-    tcase_add_test(tc, test_stress_append_snapshot);
-    tcase_add_test(tc, test_stress_shared_group);
-    suite_add_tcase(su, tc);
-    return tu_run(su, 2);
+    return TU_RUN(cases, .name = "stress_slice", .timeout = 240);
 }

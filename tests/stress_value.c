@@ -479,12 +479,11 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("value_stress");
-    TCase *tc = tcase_create("stress");
+    const struct tu_case cases[] = {
+        TU_CASE(test_poison),
+        TU_CASE(test_cas_counter),
+    };
+
     tu_alloc_install();
-    tcase_set_timeout(tc, 240);
-    tcase_add_test(tc, test_poison);
-    tcase_add_test(tc, test_cas_counter);
-    suite_add_tcase(s, tc);
-    return tu_run(s, 2);
+    return TU_RUN(cases, .name = "value_stress", .timeout = 240);
 }

@@ -500,32 +500,24 @@ END_TEST
  * constructor and destructor in a loop against a toggling allocator;
  * the tags catch a block freed through the wrong one.
  */
-/* Every constructor this build has (-Donly= builds leave modules out). */
 static void construct_each(void)
 {
-#if TEST_HAVE_MAP
+    static const goconc_pool_options po = GOCONC_POOL_OPTIONS_INIT;
     goconc_map *m;
+    goconc_value *v;
+    goconc_slice *sl;
+    goconc_pool *pl;
+
     if (goconc_map_new(&m, NULL) == GOCONC_OK) {
         tu_discard(goconc_map_store(m, "k", 1, "v", 1));
         goconc_map_free(m);
     }
-#endif
-#if TEST_HAVE_VALUE
-    goconc_value *v;
     if (goconc_value_new(&v, NULL, NULL) == GOCONC_OK)
         goconc_value_free(v);
-#endif
-#if TEST_HAVE_SLICE
-    goconc_slice *sl;
     if (goconc_slice_new(&sl, 8, 1, 4) == GOCONC_OK)
         goconc_slice_free(sl);
-#endif
-#if TEST_HAVE_POOL
-    static const goconc_pool_options po = GOCONC_POOL_OPTIONS_INIT;
-    goconc_pool *pl;
     if (goconc_pool_new(&pl, &po) == GOCONC_OK)
         goconc_pool_free(pl);
-#endif
 }
 
 static void *construct_churn(void *p)
@@ -641,29 +633,25 @@ START_TEST(reclaim_stats_counts)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("common");
-    const double timeout = 30;
-    ADD_TEST(s, status_values_pinned);
-    ADD_TEST(s, strerror_known_codes);
-    ADD_TEST(s, strerror_unknown_codes);
-    ADD_TEST(s, version);
-    ADD_TEST(s, allocator_null_restores);
-    ADD_TEST(s, allocator_bad_struct_size);
-    ADD_TEST(s, allocator_null_functions);
-    ADD_TEST(s, allocator_ebusy_while_pending);
-    ADD_TEST(s, allocator_gets_every_allocation);
-    ADD_TEST(s, allocator_records_freed_by_their_allocator);
-    ADD_TEST(s, allocator_switch_races_registration);
-    ADD_TEST(s, allocator_switch_races_construction);
-    ADD_TEST(s, reclaim_stats_bad_input);
-    ADD_TEST(s, reclaim_stats_counts);
-    return s;
-}
-
 int main(void)
 {
+    const struct tu_case cases[] = {
+        TU_CASE(status_values_pinned),
+        TU_CASE(strerror_known_codes),
+        TU_CASE(strerror_unknown_codes),
+        TU_CASE(version),
+        TU_CASE(allocator_null_restores),
+        TU_CASE(allocator_bad_struct_size),
+        TU_CASE(allocator_null_functions),
+        TU_CASE(allocator_ebusy_while_pending),
+        TU_CASE(allocator_gets_every_allocation),
+        TU_CASE(allocator_records_freed_by_their_allocator),
+        TU_CASE(allocator_switch_races_registration),
+        TU_CASE(allocator_switch_races_construction),
+        TU_CASE(reclaim_stats_bad_input),
+        TU_CASE(reclaim_stats_counts),
+    };
+
     tu_alloc_install();
-    return tu_run(suite(), 14);
+    return TU_RUN(cases, .name = "common", .timeout = 30);
 }

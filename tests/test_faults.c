@@ -2480,32 +2480,49 @@ END_TEST
 
 /* ---------------------------------------------------------------- main */
 
-int main(void)
+/*
+ * The loop ranges over fault_rows and groups that FAULTS_ROW leaves: all
+ * of them, or the one fault row of that name and the one group holding
+ * the bad-argument row of that name (each range empty where there is no
+ * such row).  Returns 0 when neither table has the row.
+ */
+static int only_row_ranges(int *fault_lo, int *fault_hi, int *group_lo, int *group_hi)
 {
-    Suite *s = suite_create("faults");
-    TCase *tc = tcase_create("faults");
-    int i, g, n = 0;
-
-    only_row = getenv("FAULTS_ROW"); /* one row alone (debugging) */
-    tu_alloc_install();
-    tu_alloc_limit(ALLOC_LIMIT);
-    tcase_set_timeout(tc, 120);
+    int i, found = 0;
+    if (only_row == NULL)
+        return 1;
+    *fault_lo = *fault_hi = *group_lo = *group_hi = 0;
     for (i = 0; i < N_FAULT_ROWS; i++)
         if (selected(fault_rows[i].name)) {
-            tcase_add_loop_test(tc, fault_sweep, i, i + 1);
-            n++;
+            *fault_lo = i;
+            *fault_hi = i + 1;
+            found = 1;
         }
-    for (g = 0; g < N_GROUPS; g++)
-        for (i = 0; i < N_BAD_ROWS; i++)
-            if (group_of(bad_rows[i].name) == g && selected(bad_rows[i].name)) {
-                tcase_add_loop_test(tc, bad_arguments, g, g + 1);
-                n++;
-                break;
-            }
-    if (n == 0) {
+    for (i = 0; i < N_BAD_ROWS; i++)
+        if (selected(bad_rows[i].name)) {
+            *group_lo = group_of(bad_rows[i].name);
+            *group_hi = *group_lo + 1;
+            found = 1;
+        }
+    return found;
+}
+
+int main(void)
+{
+    int fault_lo = 0, fault_hi = N_FAULT_ROWS, group_lo = 0, group_hi = N_GROUPS;
+
+    only_row = getenv("FAULTS_ROW"); /* one row alone (debugging) */
+    if (!only_row_ranges(&fault_lo, &fault_hi, &group_lo, &group_hi)) {
         fprintf(stderr, "FAULTS_ROW=%s: no such row\n", only_row);
         return EXIT_FAILURE;
     }
-    suite_add_tcase(s, tc);
-    return tu_run(s, n);
+    tu_alloc_install();
+    tu_alloc_limit(ALLOC_LIMIT);
+    {
+        const struct tu_case cases[] = {
+            TU_LOOP(fault_sweep, fault_lo, fault_hi),
+            TU_LOOP(bad_arguments, group_lo, group_hi),
+        };
+        return TU_RUN(cases, .name = "faults", .timeout = 120);
+    }
 }

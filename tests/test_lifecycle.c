@@ -948,20 +948,16 @@ START_TEST(signal_handlers_call_map_load)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("lifecycle");
-    const double timeout = 110;
-    ADD_TEST(s, exit_inside_read_section_with_borrows);
-    ADD_TEST(s, exit_holding_pool_cache_and_value_refs);
-    ADD_TEST(s, fork_while_threads_migrate_a_map);
-    ADD_TEST(s, many_short_lived_threads);
-    ADD_TEST(s, signal_handlers_call_map_load);
-    return s;
-}
-
 int main(void)
 {
+    const struct tu_case cases[] = {
+        TU_CASE(exit_inside_read_section_with_borrows),
+        TU_CASE(exit_holding_pool_cache_and_value_refs),
+        TU_CASE(fork_while_threads_migrate_a_map),
+        TU_CASE(many_short_lived_threads),
+        TU_CASE(signal_handlers_call_map_load),
+    };
+
     tu_alloc_install();
-    return tu_run(suite(), 5);
+    return TU_RUN(cases, .name = "lifecycle", .timeout = 110);
 }

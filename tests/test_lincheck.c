@@ -508,27 +508,23 @@ START_TEST(budget_and_malformed)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("lincheck");
-    const double timeout = 60;
-    ADD_TEST(s, spec_from_absent);
-    ADD_TEST(s, spec_from_present);
-    ADD_TEST(s, sequential_every_wrong_result_rejected);
-    ADD_TEST(s, concurrent_valid_histories);
-    ADD_TEST(s, stale_read_rejected);
-    ADD_TEST(s, lost_write_rejected);
-    ADD_TEST(s, wrong_cas_result_rejected);
-    ADD_TEST(s, double_delete_rejected);
-    ADD_TEST(s, read_from_future_rejected);
-    ADD_TEST(s, new_then_old_rejected);
-    ADD_TEST(s, wrong_update_rejected);
-    ADD_TEST(s, generated_histories);
-    ADD_TEST(s, budget_and_malformed);
-    return s;
-}
-
 int main(void)
 {
-    return tu_run(suite(), 13);
+    const struct tu_case cases[] = {
+        TU_CASE(spec_from_absent),
+        TU_CASE(spec_from_present),
+        TU_CASE(sequential_every_wrong_result_rejected),
+        TU_CASE(concurrent_valid_histories),
+        TU_CASE(stale_read_rejected),
+        TU_CASE(lost_write_rejected),
+        TU_CASE(wrong_cas_result_rejected),
+        TU_CASE(double_delete_rejected),
+        TU_CASE(read_from_future_rejected),
+        TU_CASE(new_then_old_rejected),
+        TU_CASE(wrong_update_rejected),
+        TU_CASE(generated_histories),
+        TU_CASE(budget_and_malformed),
+    };
+
+    return TU_RUN(cases, .name = "lincheck", .timeout = 60);
 }

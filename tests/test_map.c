@@ -19,8 +19,8 @@
 #include "map/map_internal.h"
 #include "testutil.h"
 
-/* The hash is internal (hidden): compile it in for its quality test. */
-#include "map/hash.c"
+/* The hash is internal (hidden): tests/meson.build builds src/map/hash.c
+ * into this program for its quality test. */
 
 #define MAXK 64
 #define MAXV 1100
@@ -1367,11 +1367,10 @@ static void expect_fresh(goconc_map *m, uint64_t stale_keys)
 
 START_TEST(test_mapped_tables_kept)
 {
-#ifdef GOCONC_TINY_SHARDS
     /* Tiny-shard tables rehash every few writes: which block is kept
      * for whom is the default build's to check. */
-    return;
-#endif
+    if (tu_tiny_shards())
+        return;
     /* Tables of 2^11 .. 2^15 buckets (about 290 KiB .. 4.6 MiB). */
     const size_t hint[5] = { 4u << 11, 4u << 12, 4u << 13, 4u << 14, 4u << 15 };
     goconc_map *anchor, *m[5], *n[3];
@@ -2206,50 +2205,44 @@ START_TEST(test_hash_no_vanishing_word)
 }
 END_TEST
 
-static Suite *map_suite(void)
-{
-    Suite *s = suite_create("map");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, test_new_options);
-    tcase_add_test(tc, test_bad_input);
-    tcase_add_test(tc, test_sizes);
-    tcase_add_test(tc, test_peek_stable);
-    tcase_add_test(tc, test_load_or_store);
-    tcase_add_test(tc, test_load_and_delete);
-    tcase_add_test(tc, test_delete);
-    tcase_add_test(tc, test_swap);
-    tcase_add_test(tc, test_cas_cad);
-    tcase_add_test(tc, test_update);
-    tcase_add_test(tc, test_range);
-    tcase_add_test(tc, test_scan);
-    tcase_add_test(tc, test_scan_stop_progress);
-    tcase_add_test(tc, test_big_hint_untouched);
-    tcase_add_test(tc, test_clear_free_reclaim_soon);
-    tcase_add_test(tc, test_grow_shrink);
-    tcase_add_test(tc, test_store_paths);
-    tcase_add_test(tc, test_mapped_tables);
-    tcase_add_test(tc, test_mapped_tables_kept);
-    tcase_add_test(tc, test_null_key_optional_outs);
-    tcase_add_test(tc, test_reserve_maintain);
-    tcase_add_test(tc, test_migration_steps);
-    tcase_add_test(tc, test_migration_due);
-    tcase_add_test(tc, test_clear);
-    tcase_add_test(tc, test_stats);
-    tcase_add_test(tc, test_on_drop);
-    tcase_add_test(tc, test_on_drop_long);
-    tcase_add_test(tc, test_enomem_new);
-    tcase_add_test(tc, test_enomem_ops);
-    tcase_add_test(tc, test_enomem_ops_drop);
-    tcase_add_test(tc, test_enomem_full_table);
-    tcase_add_test(tc, test_hash);
-    tcase_add_test(tc, test_hash_no_vanishing_word);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
+    const struct tu_case cases[] = {
+        TU_CASE(test_new_options),
+        TU_CASE(test_bad_input),
+        TU_CASE(test_sizes),
+        TU_CASE(test_peek_stable),
+        TU_CASE(test_load_or_store),
+        TU_CASE(test_load_and_delete),
+        TU_CASE(test_delete),
+        TU_CASE(test_swap),
+        TU_CASE(test_cas_cad),
+        TU_CASE(test_update),
+        TU_CASE(test_range),
+        TU_CASE(test_scan),
+        TU_CASE(test_scan_stop_progress),
+        TU_CASE(test_big_hint_untouched),
+        TU_CASE(test_clear_free_reclaim_soon),
+        TU_CASE(test_grow_shrink),
+        TU_CASE(test_store_paths),
+        TU_CASE(test_mapped_tables),
+        TU_CASE(test_mapped_tables_kept),
+        TU_CASE(test_null_key_optional_outs),
+        TU_CASE(test_reserve_maintain),
+        TU_CASE(test_migration_steps),
+        TU_CASE(test_migration_due),
+        TU_CASE(test_clear),
+        TU_CASE(test_stats),
+        TU_CASE(test_on_drop),
+        TU_CASE(test_on_drop_long),
+        TU_CASE(test_enomem_new),
+        TU_CASE(test_enomem_ops),
+        TU_CASE(test_enomem_ops_drop),
+        TU_CASE(test_enomem_full_table),
+        TU_CASE(test_hash),
+        TU_CASE(test_hash_no_vanishing_word),
+    };
+
     tu_alloc_install();
-    return tu_run(map_suite(), 33);
+    return TU_RUN(cases, .name = "map", .timeout = 120);
 }

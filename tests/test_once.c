@@ -633,28 +633,24 @@ START_TEST(once_in_fork_child)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("once");
-    const double timeout = 50;
-    ADD_TEST(s, layout_and_init);
-    ADD_TEST(s, bad_arguments);
-    ADD_TEST(s, do_runs_once_across_threads);
-    ADD_TEST(s, many_onces_raced);
-    ADD_TEST(s, edeadlk_direct_reentry);
-    ADD_TEST(s, edeadlk_reentry_via_other_once);
-    ADD_TEST(s, reentry_is_per_thread);
-    ADD_TEST(s, try_failure_then_retry);
-    ADD_TEST(s, do_after_failed_try);
-    ADD_TEST(s, waiters_wake_when_try_fails);
-    ADD_TEST(s, try_retries_under_contention);
-    ADD_TEST(s, done_values);
-    ADD_TEST(s, once_in_fork_child);
-    return s;
-}
-
 int main(void)
 {
+    const struct tu_case cases[] = {
+        TU_CASE(layout_and_init),
+        TU_CASE(bad_arguments),
+        TU_CASE(do_runs_once_across_threads),
+        TU_CASE(many_onces_raced),
+        TU_CASE(edeadlk_direct_reentry),
+        TU_CASE(edeadlk_reentry_via_other_once),
+        TU_CASE(reentry_is_per_thread),
+        TU_CASE(try_failure_then_retry),
+        TU_CASE(do_after_failed_try),
+        TU_CASE(waiters_wake_when_try_fails),
+        TU_CASE(try_retries_under_contention),
+        TU_CASE(done_values),
+        TU_CASE(once_in_fork_child),
+    };
+
     tu_alloc_install();
-    return tu_run(suite(), 13);
+    return TU_RUN(cases, .name = "once", .timeout = 50);
 }

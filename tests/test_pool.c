@@ -1049,37 +1049,35 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("pool");
-    TCase *tc = tcase_create("unit");
+    const struct tu_case cases[] = {
+        TU_CASE(test_new_bad_args),
+        TU_CASE(test_null_handles),
+        TU_CASE(test_stats_larger_struct),
+        TU_CASE(test_no_new_obj),
+        TU_LOOP(test_reuse_before_new, 0, 2),
+        TU_CASE(test_reset_on_put),
+        TU_LOOP(test_trim_victim_local, 0, 2),
+        TU_LOOP(test_trim_victim_shared, 0, 2),
+        TU_LOOP(test_thread_exit_hands_back, 0, 2),
+        TU_LOOP(test_cross_thread_flush, 0, 2),
+        TU_LOOP(test_max_idle_bound, 0, 2),
+        TU_LOOP(test_max_idle_one, 0, 2),
+        TU_LOOP(test_default_max_idle, 0, 2),
+        TU_LOOP(test_lazy_aging_other_thread, 0, 2),
+        TU_LOOP(test_free_with_live_and_exited_threads, 0, 2),
+        TU_LOOP(test_stale_cache_same_thread, 0, 2),
+        TU_LOOP(test_many_pools_one_thread, 0, 2),
+        TU_LOOP(test_get_after_foreign_trim, 0, 2),
+        TU_LOOP(test_stats_exact, 0, 2),
+        TU_CASE(test_reentrant_callbacks),
+        TU_CASE(test_call_after_thread_exit_hook),
+        TU_CASE(test_allocator_busy_while_pool_lives),
+        TU_CASE(test_alloc_fail_new),
+        TU_LOOP(test_alloc_fail_ops_thread, 0, 2),
+        TU_LOOP(test_alloc_fail_ops_main, 0, 2),
+        TU_LOOP(test_alloc_fail_pool_usable, 0, 2),
+    };
 
     tu_alloc_install();
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_new_bad_args);
-    tcase_add_test(tc, test_null_handles);
-    tcase_add_test(tc, test_stats_larger_struct);
-    tcase_add_test(tc, test_no_new_obj);
-    tcase_add_loop_test(tc, test_reuse_before_new, 0, 2);
-    tcase_add_test(tc, test_reset_on_put);
-    tcase_add_loop_test(tc, test_trim_victim_local, 0, 2);
-    tcase_add_loop_test(tc, test_trim_victim_shared, 0, 2);
-    tcase_add_loop_test(tc, test_thread_exit_hands_back, 0, 2);
-    tcase_add_loop_test(tc, test_cross_thread_flush, 0, 2);
-    tcase_add_loop_test(tc, test_max_idle_bound, 0, 2);
-    tcase_add_loop_test(tc, test_max_idle_one, 0, 2);
-    tcase_add_loop_test(tc, test_default_max_idle, 0, 2);
-    tcase_add_loop_test(tc, test_lazy_aging_other_thread, 0, 2);
-    tcase_add_loop_test(tc, test_free_with_live_and_exited_threads, 0, 2);
-    tcase_add_loop_test(tc, test_stale_cache_same_thread, 0, 2);
-    tcase_add_loop_test(tc, test_many_pools_one_thread, 0, 2);
-    tcase_add_loop_test(tc, test_get_after_foreign_trim, 0, 2);
-    tcase_add_loop_test(tc, test_stats_exact, 0, 2);
-    tcase_add_test(tc, test_reentrant_callbacks);
-    tcase_add_test(tc, test_call_after_thread_exit_hook);
-    tcase_add_test(tc, test_allocator_busy_while_pool_lives);
-    tcase_add_test(tc, test_alloc_fail_new);
-    tcase_add_loop_test(tc, test_alloc_fail_ops_thread, 0, 2);
-    tcase_add_loop_test(tc, test_alloc_fail_ops_main, 0, 2);
-    tcase_add_loop_test(tc, test_alloc_fail_pool_usable, 0, 2);
-    suite_add_tcase(s, tc);
-    return tu_run(s, 25 + 18);
+    return TU_RUN(cases, .name = "pool", .timeout = 60);
 }

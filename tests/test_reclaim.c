@@ -1557,40 +1557,36 @@ START_TEST(main_thread_record_cleaned)
 }
 END_TEST
 
-static Suite *suite(void)
-{
-    Suite *s = suite_create("reclaim");
-    const double timeout = 110;
-    ADD_TEST(s, nesting_inline);
-    ADD_TEST(s, synchronize_waits_for_reader);
-    ADD_TEST(s, exported_functions);
-    ADD_TEST(s, inline_layout_sees_the_library);
-    ADD_TEST(s, defer_free_null_destroy);
-    ADD_TEST(s, destroy_runs_once_after_barrier);
-    ADD_TEST(s, barrier_runs_other_threads_destroys);
-    ADD_TEST(s, edeadlk_in_read_section);
-    ADD_TEST(s, edeadlk_in_deferred_callback);
-    ADD_TEST(s, edeadlk_in_once_function);
-    ADD_TEST(s, synchronize_not_starved_by_busy_readers);
-    ADD_TEST(s, thread_exit_inside_section);
-    ADD_TEST(s, foreign_tls_destructor_calls_in);
-    ADD_TEST(s, fork_child_uses_library_at_once);
-    ADD_TEST(s, fork_during_activity);
-    ADD_TEST(s, unreclaimed_memory_bounded);
-    ADD_TEST(s, stalled_reader_bounds_retire_work);
-    ADD_TEST(s, barrier_races_exiting_thread);
-    ADD_TEST(s, defer_free_allocation_failure_sweep);
-    ADD_TEST(s, defer_free_failures_at_bag_boundaries);
-    ADD_TEST(s, read_section_without_record);
-    ADD_TEST(s, unregistered_thread_exit_inside_section);
-    ADD_TEST(s, main_thread_record_cleaned);
-    return s;
-}
-
 int main(int argc, char **argv)
 {
+    const struct tu_case cases[] = {
+        TU_CASE(nesting_inline),
+        TU_CASE(synchronize_waits_for_reader),
+        TU_CASE(exported_functions),
+        TU_CASE(inline_layout_sees_the_library),
+        TU_CASE(defer_free_null_destroy),
+        TU_CASE(destroy_runs_once_after_barrier),
+        TU_CASE(barrier_runs_other_threads_destroys),
+        TU_CASE(edeadlk_in_read_section),
+        TU_CASE(edeadlk_in_deferred_callback),
+        TU_CASE(edeadlk_in_once_function),
+        TU_CASE(synchronize_not_starved_by_busy_readers),
+        TU_CASE(thread_exit_inside_section),
+        TU_CASE(foreign_tls_destructor_calls_in),
+        TU_CASE(fork_child_uses_library_at_once),
+        TU_CASE(fork_during_activity),
+        TU_CASE(unreclaimed_memory_bounded),
+        TU_CASE(stalled_reader_bounds_retire_work),
+        TU_CASE(barrier_races_exiting_thread),
+        TU_CASE(defer_free_allocation_failure_sweep),
+        TU_CASE(defer_free_failures_at_bag_boundaries),
+        TU_CASE(read_section_without_record),
+        TU_CASE(unregistered_thread_exit_inside_section),
+        TU_CASE(main_thread_record_cleaned),
+    };
+
     if (argc == 4 && strcmp(argv[1], "--main-record-child") == 0)
         return main_record_child(argv[2], atoi(argv[3]));
     tu_alloc_install();
-    return tu_run(suite(), 23);
+    return TU_RUN(cases, .name = "reclaim", .timeout = 110);
 }

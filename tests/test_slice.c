@@ -1006,36 +1006,31 @@ END_TEST
 
 /* ---------------------------------------------------------------- main */
 
-#define N_TESTS (19 + OP_COUNT)
-
 int main(void)
 {
-    Suite *su = suite_create("slice");
-    TCase *tc = tcase_create("core");
+    const struct tu_case cases[] = {
+        TU_CASE(test_new_and_accessors),
+        TU_CASE(test_nil_and_empty),
+        TU_CASE(test_free_order),
+        TU_CASE(test_get_set),
+        TU_CASE(test_append_basic),
+        TU_CASE(test_growth_sequence),
+        TU_CASE(test_growth_bulk),
+        TU_CASE(test_growth_zero_tail),
+        TU_CASE(test_reslice_bounds),
+        TU_CASE(test_reslice_aliasing),
+        TU_CASE(test_append_aliasing),
+        TU_CASE(test_copy),
+        TU_CASE(test_clone),
+        TU_CASE(test_snapshot_cow),
+        TU_CASE(test_cow_paths),
+        TU_CASE(test_range),
+        TU_CASE(test_fast_path_invariants),
+        TU_CASE(test_bias_handoff),
+        TU_CASE(test_concurrent_appends),
+        TU_LOOP(test_alloc_failure_sweep, OP_NEW, OP_COUNT),
+    };
 
     tu_alloc_install();
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_new_and_accessors);
-    tcase_add_test(tc, test_nil_and_empty);
-    tcase_add_test(tc, test_free_order);
-    tcase_add_test(tc, test_get_set);
-    tcase_add_test(tc, test_append_basic);
-    tcase_add_test(tc, test_growth_sequence);
-    tcase_add_test(tc, test_growth_bulk);
-    tcase_add_test(tc, test_growth_zero_tail);
-    tcase_add_test(tc, test_reslice_bounds);
-    tcase_add_test(tc, test_reslice_aliasing);
-    tcase_add_test(tc, test_append_aliasing);
-    tcase_add_test(tc, test_copy);
-    tcase_add_test(tc, test_clone);
-    tcase_add_test(tc, test_snapshot_cow);
-    tcase_add_test(tc, test_cow_paths);
-    tcase_add_test(tc, test_range);
-    tcase_add_test(tc, test_fast_path_invariants);
-    tcase_add_test(tc, test_bias_handoff);
-    tcase_add_test(tc, test_concurrent_appends);
-    tcase_add_loop_test(tc, test_alloc_failure_sweep, OP_NEW, OP_COUNT);
-    suite_add_tcase(su, tc);
-    return tu_run(su, N_TESTS);
+    return TU_RUN(cases, .name = "slice", .timeout = 60, .setup = setup, .teardown = teardown);
 }

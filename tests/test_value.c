@@ -542,35 +542,28 @@ START_TEST(test_enomem_release)
 }
 END_TEST
 
-static Suite *value_suite(void)
-{
-    Suite *s = suite_create("value");
-    TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, NULL);
-    tcase_set_timeout(tc, 60);
-    tcase_add_test(tc, test_new_free);
-    tcase_add_test(tc, test_bad_input);
-    tcase_add_test(tc, test_store_load);
-    tcase_add_test(tc, test_null_destroy);
-    tcase_add_test(tc, test_swap);
-    tcase_add_test(tc, test_cas);
-    tcase_add_test(tc, test_acquire_release);
-    tcase_add_test(tc, test_ref_outlives_value);
-    tcase_add_test(tc, test_read_section_protects);
-    tcase_add_test(tc, test_enomem_store);
-    tcase_add_test(tc, test_enomem_swap);
-    tcase_add_test(tc, test_enomem_cas);
-    tcase_add_test(tc, test_enomem_cas_empty);
-    tcase_add_test(tc, test_enomem_new);
-    tcase_add_test(tc, test_enomem_acquire);
-    tcase_add_test(tc, test_enomem_free);
-    tcase_add_test(tc, test_enomem_release);
-    suite_add_tcase(s, tc);
-    return s;
-}
-
 int main(void)
 {
+    const struct tu_case cases[] = {
+        TU_CASE(test_new_free),
+        TU_CASE(test_bad_input),
+        TU_CASE(test_store_load),
+        TU_CASE(test_null_destroy),
+        TU_CASE(test_swap),
+        TU_CASE(test_cas),
+        TU_CASE(test_acquire_release),
+        TU_CASE(test_ref_outlives_value),
+        TU_CASE(test_read_section_protects),
+        TU_CASE(test_enomem_store),
+        TU_CASE(test_enomem_swap),
+        TU_CASE(test_enomem_cas),
+        TU_CASE(test_enomem_cas_empty),
+        TU_CASE(test_enomem_new),
+        TU_CASE(test_enomem_acquire),
+        TU_CASE(test_enomem_free),
+        TU_CASE(test_enomem_release),
+    };
+
     tu_alloc_install();
-    return tu_run(value_suite(), 17);
+    return TU_RUN(cases, .name = "value", .timeout = 60, .setup = setup);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * testutil.h - what the test programs share: a counting allocator that can
- * fail the Nth allocation, seeds, stress durations, a PRNG, and a Check
- * runner that asserts how many tests ran.
+ * fail the Nth allocation, seeds, stress durations, a PRNG, the build's
+ * configuration, and a Check runner that runs a suite from one table of
+ * its tests and asserts that each of them ran.
  */
 #ifndef GOCONC_TESTUTIL_H
 #define GOCONC_TESTUTIL_H
@@ -77,27 +78,77 @@ void tu_holder_release(struct tu_holder *h, pthread_t t);
 #endif
 
 /*
+ * A suite is one table of its tests (doc/testing.md, "Adding a test"):
+ *
+ *     int main(void)
+ *     {
+ *         const struct tu_case cases[] = {
+ *             TU_CASE(test_new_free),
+ *             TU_LOOP(test_alloc_failure_sweep, OP_NEW, OP_COUNT),
+ *         };
+ *         tu_alloc_install();
+ *         return TU_RUN(cases, .name = "slice", .timeout = 60, .setup = setup);
+ *     }
+ *
+ * Each row becomes a Check test case named after its function, so
+ * CK_RUN_CASE=<name> runs that one alone; a TU_LOOP row runs its function
+ * once for each _i in [start, end), each in its own process.  TU_RUN
+ * counts the tests the table holds and fails unless exactly that many ran
+ * and passed, so there is no count to keep by hand, and Check's "100%"
+ * for zero tests run cannot pass.  A START_TEST left out of the table is
+ * an unused variable (-Wunused-variable; an error with -Dwerror=true).
+ *
+ * The table is a local array: START_TEST names are pointer variables, not
+ * constants, so they cannot initialize a static one.
+ */
+struct tu_case {
+    const char *name;
+    const TTest *test;
+    int start, end; /* _i runs over [start, end); a plain test is [0, 1) */
+};
+
+#define TU_CASE(fn) { #fn, fn, 0, 1 }
+#define TU_LOOP(fn, start, end) { #fn, fn, (start), (end) }
+
+/* How a suite's tests run: every field but the fixture is required. */
+struct tu_suite {
+    const char *name;
+    double timeout;       /* seconds, for each test */
+    SFun setup, teardown; /* checked fixture, run in each test's process; may be NULL */
+};
+
+/* Run @p n rows of @p cases as suite @p suite (CK_NORMAL output), less
+ * the rows GOCONC_TEST_SKIP leaves out and, when CK_RUN_CASE names one,
+ * every other row.  Fails on a row listed twice, or unless exactly the
+ * tests of the rows kept ran and all passed.  Returns the exit status. */
+int tu_run_cases(const struct tu_suite *suite, const struct tu_case *cases, size_t n);
+
+/* The number of rows of table @p a; refuses to compile for a pointer. */
+#define TU_COUNT(a)                                                         \
+    (sizeof(a) / sizeof((a)[0]) +                                           \
+     0 * sizeof(struct {                                                    \
+         int not_an_array_ : 1 - 2 * __builtin_types_compatible_p(         \
+                                     __typeof__(a), __typeof__(&(a)[0]));   \
+     }))
+
+/* TU_RUN(cases, .name = ..., .timeout = ...[, .setup = ..., .teardown = ...]) */
+#define TU_RUN(cases, ...)                                                  \
+    tu_run_cases(&(const struct tu_suite){ __VA_ARGS__ }, (cases), TU_COUNT(cases))
+
+/*
  * Whether GOCONC_TEST_SKIP (comma-separated test names) leaves this test
  * out: for an environment that cannot run it (scripts/cross-aarch64.sh:
  * qemu-user crashes in threads started by a fork child).  Counted, said,
- * and subtracted from tu_run's expected count.
+ * and left out of TU_RUN's expected count.
  */
 int tu_skipped(const char *name);
 
-/* One test case per test, so CK_RUN_CASE=<test name> runs just that one
- * (tu_run then reports the smaller count).  Uses a `timeout` in scope. */
-#define ADD_TEST(s, fn)                                                     \
-    do {                                                                    \
-        if (!tu_skipped(#fn)) {                                             \
-            TCase *tc_ = tcase_create(#fn);                                 \
-            tcase_set_timeout(tc_, timeout);                                \
-            tcase_add_test(tc_, fn);                                        \
-            suite_add_tcase(s, tc_);                                        \
-        }                                                                   \
-    } while (0)
-
-/* Run @p s (CK_NORMAL), fail unless exactly @p expected tests ran and all
- * passed.  Returns the process exit status. */
-int tu_run(Suite *s, int expected);
+/*
+ * The build's configuration, the one place tests learn it (doc/testing.md):
+ * nonzero in a -Dtiny_shards=true build, whose maps have few shards and
+ * one-bucket tables that migrate every few writes.  Test code asks this
+ * rather than testing the library's macros itself.
+ */
+int tu_tiny_shards(void);
 
 #endif
