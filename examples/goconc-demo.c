@@ -13,24 +13,12 @@ int main(void)
         const char *name;
         int (*run)(void);
     } scenarios[] = {
-#ifdef DEMO_ONCE
         { "once", demo_once },
-#endif
-#ifdef DEMO_RECLAIM
         { "reclaim", demo_reclaim },
-#endif
-#ifdef DEMO_MAP
         { "map", demo_map },
-#endif
-#ifdef DEMO_SLICE
         { "slice", demo_slice },
-#endif
-#ifdef DEMO_VALUE
         { "value", demo_value },
-#endif
-#ifdef DEMO_POOL
         { "pool", demo_pool },
-#endif
     };
     size_t i, n = sizeof scenarios / sizeof scenarios[0];
     int failed = 0;

@@ -4,13 +4,6 @@
 import threading
 
 
-def needs(module):
-    """Mark a test class as using @module.  The native extension links every
-    module of the library, so a library built without one (meson -Donly=...)
-    fails the import, and with it every test, as it should."""
-    return lambda cls: cls
-
-
 def run_threads(n, target, timeout=60):
     """Run target(i) on @n threads started together; re-raise the first
     exception a thread raised; fail if one does not finish in time."""

@@ -12,7 +12,6 @@ import goconc
 from goconc import _goconc
 from goconc.errors import error_for
 
-from .support import needs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PKG_ROOT = os.path.dirname(HERE)
@@ -177,7 +176,6 @@ _ALLOC_PRELUDE = """
 """
 
 
-@needs("map")
 class TestRealStatuses(unittest.TestCase):
     def test_enomem_is_memory_error_and_ebusy(self):
         # The allocator's callbacks are Python functions: the process ends

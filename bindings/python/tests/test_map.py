@@ -8,10 +8,9 @@ from collections.abc import MutableMapping
 
 import goconc
 
-from .support import needs, run_threads
+from .support import run_threads
 
 
-@needs("map")
 class TestMapBasics(unittest.TestCase):
     def setUp(self):
         self.m = goconc.Map()
@@ -166,7 +165,6 @@ class TestMapBasics(unittest.TestCase):
             goconc.Map(shards=6)
 
 
-@needs("map")
 class TestMapCompute(unittest.TestCase):
     def setUp(self):
         self.m = goconc.Map()
@@ -277,7 +275,6 @@ class TestMapCompute(unittest.TestCase):
         m.close()
 
 
-@needs("map")
 class TestMapLifetime(unittest.TestCase):
     def test_close_and_context_manager(self):
         with goconc.Map() as m:
@@ -319,7 +316,6 @@ class TestMapLifetime(unittest.TestCase):
             m[b"k"]
 
 
-@needs("map")
 class TestMapThreads(unittest.TestCase):
     THREADS = 8
     KEYS = 2000

@@ -8,7 +8,7 @@ import weakref
 
 import goconc
 
-from .support import needs, run_threads
+from .support import run_threads
 
 
 class Obj:
@@ -23,7 +23,6 @@ def alive(refs):
     return sum(r() is not None for r in refs)
 
 
-@needs("pool")
 class TestPool(unittest.TestCase):
     def test_new_then_reuse_on_the_same_thread(self):
         made = []

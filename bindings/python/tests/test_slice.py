@@ -9,10 +9,9 @@ from collections.abc import Sequence
 
 import goconc
 
-from .support import needs, run_threads
+from .support import run_threads
 
 
-@needs("slice")
 class TestSlice(unittest.TestCase):
     def test_append_get_len_cap_go_growth(self):
         with goconc.Slice("q") as s:
@@ -146,7 +145,6 @@ class TestSlice(unittest.TestCase):
         self.assertIn("closed", repr(s))
 
 
-@needs("slice")
 class TestView(unittest.TestCase):
     def test_snapshot_is_immutable_sequence(self):
         s = goconc.Slice("q", range(5))

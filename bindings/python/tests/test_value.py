@@ -9,7 +9,7 @@ import weakref
 
 import goconc
 
-from .support import needs, run_threads
+from .support import run_threads
 
 
 class Obj:
@@ -31,7 +31,6 @@ def settled():
     goconc.barrier()
 
 
-@needs("value")
 class TestValue(unittest.TestCase):
     def test_empty(self):
         with goconc.Value() as v:
@@ -175,7 +174,6 @@ class TestValue(unittest.TestCase):
         goconc.barrier()
 
 
-@needs("value")
 class TestValueThreads(unittest.TestCase):
     def test_loads_are_linearizable(self):
         # Writers store (writer, seq); each reader must never see a writer's
