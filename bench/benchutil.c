@@ -37,21 +37,29 @@ struct bu_start {
 struct bu_thread {
     struct bu_start *st;
     int idx;
+    double t0, t1; /* this thread's start (after the barrier) and finish */
 };
 
 static void *bu_trampoline(void *p)
 {
     struct bu_thread *t = p;
+    void *r;
     pthread_barrier_wait(&t->st->bar);
-    return t->st->fn(t->st->arg, t->idx);
+    t->t0 = bu_now();
+    r = t->st->fn(t->st->arg, t->idx);
+    t->t1 = bu_now();
+    return r;
 }
 
+/* The workers stamp their own start and finish: the calling thread may be
+ * descheduled right after the barrier (a busy machine) and would start
+ * its clock after the work was done. */
 double bu_run_threads(int n, void *(*fn)(void *, int), void *arg)
 {
     struct bu_start st;
     struct bu_thread th[64];
     pthread_t tid[64];
-    double t0;
+    double t0, t1;
     int i;
     if (n > 64)
         n = 64;
@@ -64,11 +72,16 @@ double bu_run_threads(int n, void *(*fn)(void *, int), void *arg)
         pthread_create(&tid[i], NULL, bu_trampoline, &th[i]);
     }
     pthread_barrier_wait(&st.bar);
-    t0 = bu_now();
     for (i = 0; i < n; i++)
         pthread_join(tid[i], NULL);
     pthread_barrier_destroy(&st.bar);
-    return bu_now() - t0;
+    t0 = th[0].t0;
+    t1 = th[0].t1;
+    for (i = 1; i < n; i++) {
+        t0 = th[i].t0 < t0 ? th[i].t0 : t0;
+        t1 = th[i].t1 > t1 ? th[i].t1 : t1;
+    }
+    return t1 - t0;
 }
 
 int bu_reps(int dflt)
