@@ -22,12 +22,12 @@
  * measured) makes the race very unlikely; bench_map also kills a run that
  * takes far too long and reports it as failed.
  */
-#include "benchutil.h"
 #include "map_peer.h"
 
 #define _LGPL_SOURCE 1
 #include <urcu/urcu-memb.h>
 #include <urcu/rculfhash.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define LFHT_INIT 4096ul
@@ -156,7 +156,9 @@ static void lfht_destroy(void *p)
             urcu_memb_call_rcu(&caa_container_of(n, struct node, node)->rcu, free_node);
     urcu_memb_read_unlock();
     urcu_memb_barrier();
-    bu_discard(cds_lfht_destroy(m->ht, NULL));
+    /* Fails (and leaks) only if a node survived the walk: say so. */
+    if (cds_lfht_destroy(m->ht, NULL) != 0)
+        fprintf(stderr, "map_peer_lfht: cds_lfht_destroy failed: the table was not empty\n");
     free(m);
 }
 
