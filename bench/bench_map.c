@@ -7,15 +7,15 @@
  * Workloads (doc/bench.md, "Map benchmark", has the details):
  *   check  same-stream check: every implementation runs the same 2N
  *          single-threaded W1 ops and must report the same hits and length
- *   mem    RSS growth per entry at N (1M) 8-byte keys/values; goconc also
- *          reports stats.bytes per entry
+ *   mem    RSS growth per entry at N (1M) 8-byte keys/values, and again
+ *          after the map's settle; goconc also reports stats.bytes
  *   w1     read-mostly: prefill N keys from [0, 2N), then T = 1 and 2
  *          threads (or the counts in GOCONC_BENCH_THREADS, e.g.
  *          "1,2,4,8,16") for GOCONC_BENCH_SECONDS: 90% load, 9% store,
  *          1% delete
  *   w1b    the same prefilled map, 100% load
  *   w2     growth: one thread stores G (10M) distinct keys into an empty
- *          map; total time and per-store latency p50/p99/p99.99/max
+ *          map; total time and per-store latency p50/p99/p99.9/p99.99/max
  *   w2b    the same G stores split over 2 threads on disjoint key ranges
  *
  * Every measurement runs in a fresh child process (this program re-executed
