@@ -1137,7 +1137,8 @@ static void usage(void)
             "       GOCONC_BENCH_MAP_KEYS (1000000), GOCONC_BENCH_MAP_GROW (10000000),\n"
             "       GOCONC_DASHMAP_BIN (path of bench/dashmap's program),\n"
             "       GOCONC_BENCH_THREADS (W1/W1b thread counts, default 1,2),\n"
-            "       GOCONC_BENCH_MAP_CLOCK=cpu (W2 latency by thread CPU time: diagnostic)\n");
+            "       GOCONC_BENCH_MAP_CLOCK=cpu (W2 latency by thread CPU time: diagnostic),\n"
+            "       GOCONC_BENCH_JSON=FILE (append every figure to FILE as JSON lines)\n");
 }
 
 int main(int argc, char **argv)
