@@ -7,15 +7,15 @@
  * Workloads (doc/bench.md, "Map benchmark", has the details):
  *   check  same-stream check: every implementation runs the same 2N
  *          single-threaded W1 ops and must report the same hits and length
- *   mem    RSS growth per entry at N (1M) 8-byte keys/values; goconc also
- *          reports stats.bytes per entry
+ *   mem    RSS growth per entry at N (1M) 8-byte keys/values, and again
+ *          after the map's settle; goconc also reports stats.bytes
  *   w1     read-mostly: prefill N keys from [0, 2N), then T = 1 and 2
  *          threads (or the counts in GOCONC_BENCH_THREADS, e.g.
  *          "1,2,4,8,16") for GOCONC_BENCH_SECONDS: 90% load, 9% store,
  *          1% delete
  *   w1b    the same prefilled map, 100% load
  *   w2     growth: one thread stores G (10M) distinct keys into an empty
- *          map; total time and per-store latency p50/p99/p99.99/max
+ *          map; total time and per-store latency p50/p99/p99.9/p99.99/max
  *   w2b    the same G stores split over 2 threads on disjoint key ranges
  *
  * Every measurement runs in a fresh child process (this program re-executed
@@ -28,8 +28,10 @@
  * GOCONC_BENCH_MAP_GROW (G) shrink the runs for quick checks.  The
  * parent's figures, tables and target summary are in bench_map_report.c.
  *
- * Build with -DBENCH_MAP_NO_GOCONC to run the peers alone (harness work
- * before the map exists).
+ * The maps sit behind ops tables (map_peer.h): one adapter file per peer,
+ * registered in map_peers.c.  With GOCONC_BENCH_JSON=FILE every figure is
+ * also appended to FILE as one JSON object per line (benchutil.h,
+ * bu_json), which scripts/bench-report.sh turns into bench/report/.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -37,10 +39,6 @@
 #include "bench_map.h"
 #include "benchutil.h"
 #include "map_peer.h"
-
-#ifndef BENCH_MAP_NO_GOCONC
-#include <goconc.h>
-#endif
 
 #include <errno.h>
 #include <limits.h>
@@ -144,240 +142,116 @@ static inline uint64_t thread_rng(uint64_t seed, uint64_t t)
 
 const char *const wl_name[W_N] = {"check", "mem", "w1", "w1b", "w2", "w2b"};
 
-struct impl impls[I_N] = {
-    [I_GOCONC] = {"goconc", "goconc_map (default options)", W_ALL, 0},
-    [I_DASHMAP] = {"dashmap", "Rust DashMap 5.4, fmix64 hasher (subprocess)", W_ALL, 0},
-    [I_SHARD64] = {"seed64", "64 GHashTables x pthread_rwlock (seed design)", W_ALL, 0},
-    [I_TBB] = {"tbb", "oneTBB concurrent_hash_map", W_ALL, 0},
-    [I_LFHT] = {"lfht", "liburcu cds_lfht, auto-resize from 4096 buckets", W_ALL, 0},
-    [I_LFHTP] = {"lfht-pre", "liburcu cds_lfht presized to 2N buckets",
-                 WB(W_CHECK) | WB(W_1) | WB(W_1B), 0},
-    [I_GLIB] = {"glib", "GHashTable under one GRWLock", W_ALL, 0},
-    [I_GLIB1] = {"glib-1t", "GHashTable, no lock (single-thread baseline)",
-                 WB(W_CHECK) | WB(W_MEM) | WB(W_2), 0},
+struct impl impls[MAX_IMPLS];
+int n_impls;
+
+/* Bench/dashmap's program: run as a subprocess, never through ops. */
+static const struct map_peer dashmap_peer = {
+    .name = "dashmap",
+    .desc = "Rust DashMap 5.4, fmix64 hasher (subprocess)",
+    .flags = MP_EXTERNAL,
 };
 
-static void impl_probe(const char *dashmap_bin)
+/* The workloads a map takes part in: one-thread maps skip W2b (and the
+ * multi-thread cells of W1/W1b, run_cell), presized ones measure W1/W1b
+ * lookups only. */
+static unsigned peer_workloads(const struct map_peer *p)
 {
-#ifndef BENCH_MAP_NO_GOCONC
-    impls[I_GOCONC].avail = 1;
-#endif
-    impls[I_DASHMAP].avail = dashmap_bin && access(dashmap_bin, X_OK) == 0;
-#ifdef HAVE_GLIB_2_0
-    impls[I_SHARD64].avail = impls[I_GLIB].avail = impls[I_GLIB1].avail = 1;
-#endif
-#ifdef HAVE_TBB
-    impls[I_TBB].avail = 1;
-#endif
-#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
-    impls[I_LFHT].avail = impls[I_LFHTP].avail = 1;
-#endif
+    if (p->flags & MP_PRESIZED)
+        return WB(W_CHECK) | WB(W_1) | WB(W_1B);
+    if (p->flags & MP_ONE_THREAD)
+        return W_ALL & ~WB(W_2B);
+    return W_ALL;
 }
 
-/* A map of one implementation; calls dispatch on a switch that the branch
- * predictor resolves, so every C peer pays the same (tiny) overhead. */
+static void impl_add(const struct map_peer *p, int avail)
+{
+    struct impl *im = &impls[n_impls++];
+    im->p = p;
+    im->name = p->name;
+    im->desc = p->desc;
+    im->wls = peer_workloads(p);
+    im->avail = avail;
+}
+
+/* The registry's maps (goconc first, I_GOCONC), DashMap second (I_DASHMAP). */
+static void impl_probe(void)
+{
+    size_t i;
+    for (i = 0; i < map_peer_count && n_impls < MAX_IMPLS - 1; i++) {
+        impl_add(map_peers[i], 1);
+        if (i == 0)
+            impl_add(&dashmap_peer, 0); /* main sees whether its program exists */
+    }
+}
+
+int impl_by_name(const char *s)
+{
+    int i;
+    for (i = 0; i < n_impls; i++)
+        if (strcmp(impls[i].name, s) == 0)
+            return i;
+    return -1;
+}
+
+/* One map and its ops; every call is one indirect call, the same for all. */
 struct bm {
-    int impl;
+    const struct map_peer *p;
     void *m;
 };
 
 static int bm_new(struct bm *b, int impl, uint64_t seed, size_t presize)
 {
-    uint64_t hs = hash_seed(seed);
-    b->impl = impl;
-    b->m = NULL;
-    switch (impl) {
-#ifndef BENCH_MAP_NO_GOCONC
-    case I_GOCONC: {
-        goconc_map_options o = GOCONC_MAP_OPTIONS_INIT;
-        goconc_map *m;
-        o.seed = hs;
-        if (goconc_map_new(&m, &o) != GOCONC_OK)
-            return -1;
-        b->m = m;
-        break;
-    }
-#endif
-#ifdef HAVE_GLIB_2_0
-    case I_SHARD64:
-        b->m = mp_shard64_new(hs, presize);
-        break;
-    case I_GLIB:
-    case I_GLIB1:
-        b->m = mp_glib_new(hs, presize, impl == I_GLIB);
-        break;
-#endif
-#ifdef HAVE_TBB
-    case I_TBB:
-        b->m = mp_tbb_new(hs, presize);
-        break;
-#endif
-#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
-    case I_LFHT:
-    case I_LFHTP:
-        b->m = mp_lfht_new(hs, presize);
-        break;
-#endif
-    default:
-        break;
-    }
-    (void)presize;
+    b->p = impls[impl].p;
+    b->m = b->p->create(hash_seed(seed), presize);
     return b->m ? 0 : -1;
 }
 
 static inline int bm_load(const struct bm *b, uint64_t k, uint64_t *v)
 {
-    switch (b->impl) {
-#ifndef BENCH_MAP_NO_GOCONC
-    case I_GOCONC: {
-        size_t vl;
-        return goconc_map_load(b->m, &k, sizeof k, v, sizeof *v, &vl) == GOCONC_OK;
-    }
-#endif
-#ifdef HAVE_GLIB_2_0
-    case I_SHARD64:
-        return mp_shard64_load(b->m, k, v);
-    case I_GLIB:
-    case I_GLIB1:
-        return mp_glib_load(b->m, k, v);
-#endif
-#ifdef HAVE_TBB
-    case I_TBB:
-        return mp_tbb_load(b->m, k, v);
-#endif
-#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
-    case I_LFHT:
-    case I_LFHTP:
-        return mp_lfht_load(b->m, k, v);
-#endif
-    default:
-        return 0;
-    }
+    return b->p->load(b->m, k, v);
 }
 
-/* Returns 0, or -1 if the map reported a failure (goconc only). */
+/* 0, or -1 if the map refused the store or failed. */
 static inline int bm_store(const struct bm *b, uint64_t k, uint64_t v)
 {
-    switch (b->impl) {
-#ifndef BENCH_MAP_NO_GOCONC
-    case I_GOCONC:
-        return goconc_map_store(b->m, &k, sizeof k, &v, sizeof v) == GOCONC_OK ? 0 : -1;
-#endif
-#ifdef HAVE_GLIB_2_0
-    case I_SHARD64:
-        mp_shard64_store(b->m, k, v);
-        return 0;
-    case I_GLIB:
-    case I_GLIB1:
-        mp_glib_store(b->m, k, v);
-        return 0;
-#endif
-#ifdef HAVE_TBB
-    case I_TBB:
-        mp_tbb_store(b->m, k, v);
-        return 0;
-#endif
-#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
-    case I_LFHT:
-    case I_LFHTP:
-        mp_lfht_store(b->m, k, v);
-        return 0;
-#endif
-    default:
-        return -1;
-    }
+    return b->p->store(b->m, k, v);
 }
 
 static inline void bm_del(const struct bm *b, uint64_t k)
 {
-    switch (b->impl) {
-#ifndef BENCH_MAP_NO_GOCONC
-    case I_GOCONC:
-        bu_discard(goconc_map_delete(b->m, &k, sizeof k));
-        break;
-#endif
-#ifdef HAVE_GLIB_2_0
-    case I_SHARD64:
-        mp_shard64_del(b->m, k);
-        break;
-    case I_GLIB:
-    case I_GLIB1:
-        mp_glib_del(b->m, k);
-        break;
-#endif
-#ifdef HAVE_TBB
-    case I_TBB:
-        mp_tbb_del(b->m, k);
-        break;
-#endif
-#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
-    case I_LFHT:
-    case I_LFHTP:
-        mp_lfht_del(b->m, k);
-        break;
-#endif
-    default:
-        break;
-    }
+    b->p->erase(b->m, k);
 }
 
 static size_t bm_len(const struct bm *b)
 {
-    switch (b->impl) {
-#ifndef BENCH_MAP_NO_GOCONC
-    case I_GOCONC:
-        return goconc_map_len(b->m);
-#endif
-#ifdef HAVE_GLIB_2_0
-    case I_SHARD64:
-        return mp_shard64_len(b->m);
-    case I_GLIB:
-    case I_GLIB1:
-        return mp_glib_len(b->m);
-#endif
-#ifdef HAVE_TBB
-    case I_TBB:
-        return mp_tbb_len(b->m);
-#endif
-#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
-    case I_LFHT:
-    case I_LFHTP:
-        return mp_lfht_len(b->m);
-#endif
-    default:
-        return 0;
-    }
+    return b->p->len(b->m);
 }
 
-/* liburcu maps need every thread that touches them registered. */
 static void bm_thread_enter(const struct bm *b)
 {
-#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
-    if (b->impl == I_LFHT || b->impl == I_LFHTP)
-        mp_lfht_thread_enter();
-#endif
-    (void)b;
+    if (b->p->thread_enter)
+        b->p->thread_enter();
 }
 
 static void bm_thread_exit(const struct bm *b)
 {
-#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
-    if (b->impl == I_LFHT || b->impl == I_LFHTP)
-        mp_lfht_thread_exit();
-#endif
-    (void)b;
+    if (b->p->thread_exit)
+        b->p->thread_exit();
 }
 
 /* Finish pending work after the (untimed) prefill so W1 starts from a
- * steady state: goconc completes its incremental migrations, as the
- * synchronously resizing peers already have. */
+ * steady state (map_peer.h, settle). */
 static void bm_settle(const struct bm *b)
 {
-#ifndef BENCH_MAP_NO_GOCONC
-    if (b->impl == I_GOCONC)
-        bu_discard(goconc_map_maintain(b->m, SIZE_MAX, NULL));
-#endif
-    (void)b;
+    if (b->p->settle)
+        b->p->settle(b->m);
+}
+
+static void bm_stats(const struct bm *b, const char *suffix)
+{
+    if (b->p->stats)
+        b->p->stats(b->m, suffix, stdout);
 }
 
 /* ------------------------------------------------------ latency histogram */
@@ -647,15 +521,6 @@ static int prefill(struct bm *b, uint64_t seed, uint64_t n)
     return 0;
 }
 
-static int impl_by_name(const char *s)
-{
-    int i;
-    for (i = 0; i < I_N; i++)
-        if (strcmp(impls[i].name, s) == 0)
-            return i;
-    return -1;
-}
-
 static int wl_by_name(const char *s)
 {
     int i;
@@ -699,25 +564,18 @@ static int child_main(char **argv)
         after = rss_bytes();
         printf("RESULT rss=%llu n=%zu", (unsigned long long)(after - before),
                bm_len(&j.b));
-#ifndef BENCH_MAP_NO_GOCONC
-        if (impl == I_GOCONC) {
-            goconc_map_stats st = GOCONC_MAP_STATS_INIT;
-            bu_discard(goconc_map_stats_get(j.b.m, &st));
-            printf(" bytes=%zu buckets=%zu shards=%zu migrating=%zu", st.bytes,
-                   st.buckets, st.shards, st.shards_migrating);
-            /* And once migrations are done and retired tables freed. */
-            bu_discard(goconc_map_maintain(j.b.m, SIZE_MAX, NULL));
-            bu_discard(goconc_barrier());
-            bu_discard(goconc_map_stats_get(j.b.m, &st));
-            printf(" rss_settled=%llu bytes_settled=%zu",
-                   (unsigned long long)(rss_bytes() - before), st.bytes);
+        bm_stats(&j.b, "");
+        /* And once deferred work is done and retired tables are freed. */
+        if (j.b.p->settle) {
+            bm_settle(&j.b);
+            printf(" rss_settled=%llu", (unsigned long long)(rss_bytes() - before));
+            bm_stats(&j.b, "_settled");
         }
-#endif
         printf("\n");
         return 0;
     }
 
-    if (bm_new(&j.b, impl, j.seed, impl == I_LFHTP ? 2 * j.n : 0))
+    if (bm_new(&j.b, impl, j.seed, impls[impl].p->flags & MP_PRESIZED ? 2 * j.n : 0))
         return 1;
     bm_thread_enter(&j.b);
 
@@ -728,6 +586,9 @@ static int child_main(char **argv)
         for (i = 0; i < 2 * j.n; i++)
             hits += (uint64_t)w1_op(&j.b, sm_next(&s), 2 * j.n, 0, &sink);
         printf("RESULT hits=%llu len=%zu\n", (unsigned long long)hits, bm_len(&j.b));
+        /* The one workload that frees its map: every destroy runs once. */
+        j.b.p->destroy(j.b.m);
+        bm_thread_exit(&j.b);
         return 0;
     }
 
@@ -771,21 +632,14 @@ static int child_main(char **argv)
                     impls[impl].name, errors, bm_len(&j.b), (unsigned long long)j.n);
             return 1;
         }
-        printf("RESULT secs=%.6f n=%llu unit=%s p50=%llu p99=%llu p9999=%llu max=%llu",
-               el, (unsigned long long)tot.n, g_clock == CLOCK_TSC ? CLK_UNIT : "ns",
+        printf("RESULT secs=%.6f n=%llu unit=%s p50=%llu p99=%llu p999=%llu p9999=%llu"
+               " max=%llu", el, (unsigned long long)tot.n,
+               g_clock == CLOCK_TSC ? CLK_UNIT : "ns",
                (unsigned long long)hist_pct(&tot, 0.50),
                (unsigned long long)hist_pct(&tot, 0.99),
+               (unsigned long long)hist_pct(&tot, 0.999),
                (unsigned long long)hist_pct(&tot, 0.9999), (unsigned long long)tot.max);
-#ifndef BENCH_MAP_NO_GOCONC
-        if (impl == I_GOCONC) {
-            goconc_map_stats st = GOCONC_MAP_STATS_INIT;
-            bu_discard(goconc_map_stats_get(j.b.m, &st));
-            printf(" shards=%zu buckets=%zu migrating=%zu grows=%llu moved=%llu bytes=%zu",
-                   st.shards, st.buckets, st.shards_migrating,
-                   (unsigned long long)st.grows, (unsigned long long)st.buckets_moved,
-                   st.bytes);
-        }
-#endif
+        bm_stats(&j.b, "");
         printf("\n");
         return 0;
     }
@@ -831,7 +685,7 @@ static void run_child(int impl, int wl, int threads, uint64_t n, struct result *
     snprintf(a_s, sizeof a_s, "%.3f", g_secs);
     snprintf(a_seed, sizeof a_seed, "%llu", (unsigned long long)g_seed);
     snprintf(a_n, sizeof a_n, "%llu", (unsigned long long)n);
-    if (impl == I_DASHMAP) {
+    if (impls[impl].p->flags & MP_EXTERNAL) {
         char *v[] = {dashmap_bin, (char *)wl_name[wl], a_t, a_s, a_seed, a_n, NULL};
         memcpy(argv, v, sizeof v);
     } else {
@@ -841,7 +695,7 @@ static void run_child(int impl, int wl, int threads, uint64_t n, struct result *
     }
     memset(r, 0, sizeof *r);
     fflush(stdout);
-    if (g_slowdir[0] && wl == W_2 && threads == 1 && impl != I_DASHMAP) {
+    if (g_slowdir[0] && wl == W_2 && threads == 1 && !(impls[impl].p->flags & MP_EXTERNAL)) {
         char path[128], env[160];
         slowlog_path(path, sizeof path, g_slowdir, impl, g_cur_rep);
         snprintf(env, sizeof env, "%s %llu", path, (unsigned long long)g_slow_ticks);
@@ -904,7 +758,7 @@ static void run_child(int impl, int wl, int threads, uint64_t n, struct result *
 static int impl_list(int wl, int *out)
 {
     int i, n = 0;
-    for (i = 0; i < I_N; i++)
+    for (i = 0; i < n_impls; i++)
         if (impls[i].avail && (impls[i].wls & WB(wl)))
             out[n++] = i;
     return n;
@@ -916,7 +770,7 @@ static void run_cell(int wl, int threads, uint64_t n, struct cell *c, int *list,
     for (rep = 0; rep < g_reps; rep++) {
         for (k = 0; k < nl; k++) {
             int impl = list[(k + rep) % nl]; /* rotate the order each rep */
-            if (wl == W_2 && threads > 1 && impl == I_GLIB1)
+            if (threads > 1 && (impls[impl].p->flags & MP_ONE_THREAD))
                 continue;
             g_cur_rep = rep;
             run_child(impl, wl, threads, n, &c->r[rep][impl]);
@@ -931,7 +785,7 @@ static void do_w1(int wl)
 {
     static struct cell cells[MAX_TC];
     struct cell *cp[MAX_TC];
-    int list[I_N], nl = impl_list(wl, list), t;
+    int list[MAX_IMPLS], nl = impl_list(wl, list), t;
     int i1 = bu_thread_index(g_tc, g_ntc, 1), i2 = bu_thread_index(g_tc, g_ntc, 2);
     printf("\n%s: prefill %llu keys from [0, %llu), %s, %.1f s per run, median of %d\n",
            wl == W_1 ? "W1 read-mostly" : "W1b read-only", (unsigned long long)g_keys,
@@ -987,6 +841,7 @@ static void measure_noise(double secs, int keep)
     printf("  machine noise: an empty loop is interrupted for >= 10 us %.0f times per second"
            " (median %.0f us)\n",
            (double)total / secs, n ? bu_median(gaps, n) : 0);
+    bu_json("map", "noise", "machine", 1, "gaps_10us_per_s", (double)total / secs, "1/s");
     if (keep) { /* for the target summary; bu_median sorted gaps */
         T.gap_rate = (double)total / secs;
         T.gap_med_us = n ? gaps[n / 2] : 0;
@@ -1041,7 +896,7 @@ static void print_repeatable_tail(const struct cell *c, const int *list, int nl)
     for (k = 0; k < nl && g_slowdir[0]; k++) {
         int i = list[k], n = 0;
         struct tail_stat ts;
-        if (i == I_DASHMAP)
+        if (impls[i].p->flags & MP_EXTERNAL)
             continue;
         for (rep = 0; rep < g_reps; rep++)
             if (c->r[rep][i].ok) {
@@ -1067,6 +922,9 @@ static void print_repeatable_tail(const struct cell *c, const int *list, int nl)
             printf("  %-10s %10.1f", impls[i].name, (double)ts.p9999 / per_ns / 1e3);
         printf(" %10.3f %16llu\n", (double)ts.max / per_ns / 1e6,
                (unsigned long long)ts.over);
+        if (!ts.below)
+            bu_json("map", "w2", impls[i].name, 1, "repeatable_p9999",
+                    (double)ts.p9999 / per_ns, "ns");
         if (i == I_GOCONC) /* below: under the 2 us threshold, report that bound */
             T.w2_rep_p9999 = ts.below ? 2000.0 : (double)ts.p9999 / per_ns;
     }
@@ -1082,10 +940,29 @@ static void print_repeatable_tail(const struct cell *c, const int *list, int nl)
     g_slowdir[0] = 0;
 }
 
+/* W2's figures of impl for the report: medians over the reps, in s / ns. */
+static void w2_json(int wl, int threads, int i, const struct cell *c, const struct cell *cu)
+{
+    static const struct {
+        const char *name;
+        metric_fn f;
+    } lat[] = {{"p50", m_p50}, {"p99", m_p99}, {"p999", m_p999}, {"p9999", m_p9999},
+               {"max", m_max}};
+    const char *w = wl_name[wl], *n = impls[i].name;
+    size_t k;
+    bu_json("map", w, n, threads, "secs", med_metric(c, i, m_secs), "s");
+    bu_json("map", w, n, threads, "plain_secs", med_metric(cu, i, m_secs), "s");
+    for (k = 0; k < sizeof lat / sizeof lat[0]; k++)
+        bu_json("map", w, n, threads, lat[k].name, med_metric(c, i, lat[k].f), "ns");
+    bu_json("map", w, n, threads, "worst_max", max_metric(c, i, m_max), "ns");
+    if (i != I_GOCONC)
+        bu_json("map", w, n, threads, "goconc_over_peer", med_ratio(cu, i, m_secs), "x");
+}
+
 static void do_w2(int wl)
 {
     static struct cell c, cu;
-    int list[I_N], nl = impl_list(wl, list), k, threads = wl == W_2 ? 1 : 2;
+    int list[MAX_IMPLS], nl = impl_list(wl, list), k, threads = wl == W_2 ? 1 : 2;
     memset(&c, 0, sizeof c);
     memset(&cu, 0, sizeof cu);
     printf("\n%s: %s %llu distinct keys into an empty map (no reserve), median of %d\n",
@@ -1102,20 +979,22 @@ static void do_w2(int wl)
         fprintf(stderr, "bench_map: no directory for the slow-store logs: no repeatable tail\n");
     run_cell(wl, threads, g_grow, &c, list, nl);
     run_cell_untimed(wl, threads, &cu, list, nl); /* untimed children log nothing */
-    printf("  %-10s %8s %8s %8s %8s %8s %8s %10s %10s %8s\n", "impl", "total s", "gc/peer",
-           "plain s", "gc/peer", "p50", "p99", "p99.99", "max ms", "worst ms");
+    printf("  %-10s %8s %8s %8s %8s %8s %8s %8s %10s %10s %8s\n", "impl", "total s",
+           "gc/peer", "plain s", "gc/peer", "p50", "p99", "p99.9", "p99.99", "max ms",
+           "worst ms");
     for (k = 0; k < nl; k++) {
         int i = list[k];
         double secs = med_metric(&c, i, m_secs);
         char nb[64];
         if (isnan(secs))
             continue;
-        printf("  %-10s %8.3f %8.2f %8.3f %8.2f %8.0f %8.0f %10.0f %10.3f %8.3f\n",
+        printf("  %-10s %8.3f %8.2f %8.3f %8.2f %8.0f %8.0f %8.0f %10.0f %10.3f %8.3f\n",
                cell_name(&c, i, nb, sizeof nb), secs, med_ratio(&c, i, m_secs),
                med_metric(&cu, i, m_secs), med_ratio(&cu, i, m_secs),
                med_metric(&c, i, m_p50), med_metric(&c, i, m_p99),
-               med_metric(&c, i, m_p9999), med_metric(&c, i, m_max) / 1e6,
-               max_metric(&c, i, m_max) / 1e6);
+               med_metric(&c, i, m_p999), med_metric(&c, i, m_p9999),
+               med_metric(&c, i, m_max) / 1e6, max_metric(&c, i, m_max) / 1e6);
+        w2_json(wl, threads, i, &c, &cu);
         if (wl == W_2) {
             T.w2_max_med[i] = med_metric(&c, i, m_max);
             T.w2_secs[i] = secs;
@@ -1139,26 +1018,38 @@ static void do_w2(int wl)
 
 static void do_mem(void)
 {
-    int list[I_N], nl = impl_list(W_MEM, list), k;
+    int list[MAX_IMPLS], nl = impl_list(W_MEM, list), k;
     printf("\nMemory: RSS growth from /proc/self/statm while storing %llu 8-byte keys"
            " with 8-byte values (one run, fresh process)\n",
            (unsigned long long)g_keys);
-    printf("  %-10s %12s %12s\n", "impl", "RSS B/entry", "stats B/ent");
+    printf("  %-10s %12s %12s %12s\n", "impl", "RSS B/entry", "settled", "stats B/ent");
     for (k = 0; k < nl; k++) {
         struct result r;
         int i = list[k];
+        double n = (double)g_keys, rss, settled;
         run_child(i, W_MEM, 1, g_keys, &r);
         if (!r.ok)
             continue;
-        printf("  %-10s %12.1f", impls[i].name, res_get(&r, "rss") / (double)g_keys);
+        /* settled: after the map's settle (map_peer.h); the same without one */
+        rss = res_get(&r, "rss") / n;
+        settled = res_get(&r, "rss_settled") / n;
+        if (isnan(settled))
+            settled = rss;
+        printf("  %-10s %12.1f %12.1f", impls[i].name, rss, settled);
+        bu_json("map", "mem", impls[i].name, 1, "rss_per_entry", rss, "B");
+        bu_json("map", "mem", impls[i].name, 1, "rss_settled_per_entry", settled, "B");
+        if (!isnan(res_get(&r, "bytes"))) {
+            printf(" %12.1f", res_get(&r, "bytes") / n);
+            bu_json("map", "mem", impls[i].name, 1, "stats_per_entry",
+                    res_get(&r, "bytes_settled") / n, "B");
+        }
         if (i == I_GOCONC) {
-            T.mem_rss = res_get(&r, "rss") / (double)g_keys;
-            T.mem_bytes = res_get(&r, "bytes") / (double)g_keys;
+            T.mem_rss = rss;
+            T.mem_bytes = res_get(&r, "bytes") / n;
             T.have_mem = 1;
-            printf(" %12.1f   (after maintain + barrier: RSS %.1f, stats %.1f;"
-                   " %.0f of %.0f shards migrating at the end)",
-                   T.mem_bytes, res_get(&r, "rss_settled") / (double)g_keys,
-                   res_get(&r, "bytes_settled") / (double)g_keys, res_get(&r, "migrating"),
+            printf("   (settled: after maintain + barrier, stats %.1f;"
+                   " %.0f of %.0f shards migrating before)",
+                   res_get(&r, "bytes_settled") / n, res_get(&r, "migrating"),
                    res_get(&r, "shards"));
         }
         printf("\n");
@@ -1167,7 +1058,7 @@ static void do_mem(void)
 
 static void do_check(void)
 {
-    int list[I_N], nl = impl_list(W_CHECK, list), k, bad = 0;
+    int list[MAX_IMPLS], nl = impl_list(W_CHECK, list), k, bad = 0;
     struct result first;
     uint64_t n = g_keys;
     printf("\nSame-stream check: prefill %llu, then %llu single-threaded W1 ops;"
@@ -1184,6 +1075,8 @@ static void do_check(void)
         }
         printf("  %-10s hits %.0f len %.0f\n", impls[i].name, res_get(&r, "hits"),
                res_get(&r, "len"));
+        bu_json("map", "check", impls[i].name, 1, "hits", res_get(&r, "hits"), "");
+        bu_json("map", "check", impls[i].name, 1, "len", res_get(&r, "len"), "");
         if (!first.ok)
             first = r;
         else if (res_get(&r, "hits") != res_get(&first, "hits") ||
@@ -1192,6 +1085,7 @@ static void do_check(void)
     }
     printf("  %s\n", bad ? "MISMATCH: the implementations did not see the same stream"
                          : "all agree");
+    bu_json("map", "check", "all", 1, "agree", !bad, "");
 }
 
 static void calibrate_clock(void)
@@ -1243,7 +1137,8 @@ static void usage(void)
             "       GOCONC_BENCH_MAP_KEYS (1000000), GOCONC_BENCH_MAP_GROW (10000000),\n"
             "       GOCONC_DASHMAP_BIN (path of bench/dashmap's program),\n"
             "       GOCONC_BENCH_THREADS (W1/W1b thread counts, default 1,2),\n"
-            "       GOCONC_BENCH_MAP_CLOCK=cpu (W2 latency by thread CPU time: diagnostic)\n");
+            "       GOCONC_BENCH_MAP_CLOCK=cpu (W2 latency by thread CPU time: diagnostic),\n"
+            "       GOCONC_BENCH_JSON=FILE (append every figure to FILE as JSON lines)\n");
 }
 
 int main(int argc, char **argv)
@@ -1254,6 +1149,7 @@ int main(int argc, char **argv)
     int i, k;
     FILE *f;
 
+    impl_probe();
     if (argc == 8 && strcmp(argv[1], "--child") == 0)
         return child_main(argv + 2);
 
@@ -1304,9 +1200,9 @@ int main(int argc, char **argv)
                      "dashmap-target/release/goconc-dashmap-bench");
         }
     }
-    impl_probe(dashmap_bin);
+    impls[I_DASHMAP].avail = access(dashmap_bin, X_OK) == 0;
     if (only) {
-        for (k = 0; k < I_N; k++) {
+        for (k = 0; k < n_impls; k++) {
             char pat[64];
             snprintf(pat, sizeof pat, ",%s,", impls[k].name);
             char list[512];
@@ -1319,6 +1215,10 @@ int main(int argc, char **argv)
     printf("bench_map: seed %llu, %d reps, %.1f s per W1 run, N = %llu, G = %llu\n",
            (unsigned long long)g_seed, g_reps, g_secs, (unsigned long long)g_keys,
            (unsigned long long)g_grow);
+    bu_json("map", "settings", "", 0, "reps", g_reps, "");
+    bu_json("map", "settings", "", 0, "seconds", g_secs, "s");
+    bu_json("map", "settings", "", 0, "keys", (double)g_keys, "");
+    bu_json("map", "settings", "", 0, "grow", (double)g_grow, "");
     if ((f = fopen("/proc/loadavg", "r"))) {
         if (fscanf(f, "%lf", &load) != 1)
             load = 0;
@@ -1334,11 +1234,15 @@ int main(int argc, char **argv)
                            ? "  (more threads than CPUs: they share cores)" : "");
     }
     printf("Implementations (all hash with fmix64(key ^ seed) except goconc):\n");
-    for (k = 0; k < I_N; k++)
+    for (k = 0; k < n_impls; k++)
         printf("  %-10s %-50s %s\n", impls[k].name, impls[k].desc,
                impls[k].avail ? "" : "(not built / not selected)");
-    if (!impls[I_GOCONC].avail)
-        printf("  (goconc excluded at build time: ratios are not printed)\n");
+    for (k = 0; map_peers_absent[k]; k++) {
+        printf("  not built, package not found: %s\n", map_peers_absent[k]);
+        bu_json("map", "peers", map_peers_absent[k], 0, "built", 0, "");
+    }
+    for (k = 0; k < n_impls; k++)
+        bu_json("map", "peers", impls[k].name, 0, "built", impls[k].avail, "");
     calibrate_clock();
 
     if (want & WB(W_CHECK))

@@ -9,17 +9,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { I_GOCONC, I_DASHMAP, I_SHARD64, I_TBB, I_LFHT, I_LFHTP, I_GLIB, I_GLIB1, I_N };
 enum { W_CHECK, W_MEM, W_1, W_1B, W_2, W_2B, W_N };
 #define WB(w) (1u << (w))
 #define W_ALL (WB(W_CHECK) | WB(W_MEM) | WB(W_1) | WB(W_1B) | WB(W_2) | WB(W_2B))
 
+/*
+ * The implementations of this run: map_peers[] (goconc first, at I_GOCONC)
+ * and, when its program exists, the DashMap peer.  `wls` are the workloads
+ * each takes part in, from its flags; `avail` is cleared by --impls=.
+ */
+#define MAX_IMPLS 24
+#define I_GOCONC 0
+#define I_DASHMAP 1
+struct map_peer;
 struct impl {
+    const struct map_peer *p;
     const char *name, *desc;
-    unsigned wls; /* workloads it takes part in */
+    unsigned wls;
     int avail;
 };
-extern struct impl impls[I_N];
+extern struct impl impls[MAX_IMPLS];
+extern int n_impls;
+int impl_by_name(const char *s); /* -1 if not in this run */
 extern const char *const wl_name[W_N];
 
 /* The run's settings (bench_map.c's main sets them). */
@@ -28,10 +39,10 @@ extern uint64_t g_keys, g_grow;
 extern double tsc_per_ns;     /* to convert "tsc" latencies to ns */
 
 /* One child's "RESULT k=v ..." line. */
-#define MAXKV 16
+#define MAXKV 24
 struct result {
     int ok, nkv;
-    char key[MAXKV][16];
+    char key[MAXKV][24];
     double val[MAXKV];
     char unit[8];
 };
@@ -41,7 +52,7 @@ void res_parse(struct result *r, char *buf);           /* ok = 0 if no line */
 /* results[rep][impl] for one (workload, threads) cell. */
 #define MAX_REPS 32
 struct cell {
-    struct result r[MAX_REPS][I_N];
+    struct result r[MAX_REPS][MAX_IMPLS];
 };
 
 /* Figures of one result, and their medians / paired ratios over reps. */
@@ -50,6 +61,7 @@ double m_mops(const struct result *r);
 double m_secs(const struct result *r);
 double m_p50(const struct result *r);
 double m_p99(const struct result *r);
+double m_p999(const struct result *r);
 double m_p9999(const struct result *r);
 double m_max(const struct result *r);
 double med_metric(const struct cell *c, int impl, metric_fn f);
@@ -96,8 +108,8 @@ int tail_analyze(char *const *paths, int nreps, uint64_t nstores, uint64_t over_
 /* Figures the target summary needs ([1] and [2]: 1 and 2 threads; NAN
  * where not measured). */
 struct targets {
-    double w1[3][I_N], w1r[3][I_N], w1b[3][I_N], w1br[3][I_N], w1b_scale;
-    double w2_p9999, w2_rep_p9999, w2_max_med[I_N], w2_secs[I_N], w2_ratio[I_N], w2_plain_ratio[I_N];
+    double w1[3][MAX_IMPLS], w1r[3][MAX_IMPLS], w1b[3][MAX_IMPLS], w1br[3][MAX_IMPLS], w1b_scale;
+    double w2_p9999, w2_rep_p9999, w2_max_med[MAX_IMPLS], w2_secs[MAX_IMPLS], w2_ratio[MAX_IMPLS], w2_plain_ratio[MAX_IMPLS];
     double mem_rss, mem_bytes;
     double gap_rate, gap_med_us; /* machine noise before W2 */
     int have_w1, have_w1b, have_w2, have_mem;

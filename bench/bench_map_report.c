@@ -8,6 +8,7 @@
 #endif
 #include "bench_map.h"
 #include "benchutil.h"
+#include "map_peer.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -119,6 +120,10 @@ double m_p99(const struct result *r)
 {
     return to_ns(r, "p99");
 }
+double m_p999(const struct result *r)
+{
+    return to_ns(r, "p999");
+}
 double m_p9999(const struct result *r)
 {
     return to_ns(r, "p9999");
@@ -160,14 +165,24 @@ void print_mops_table(int wl, const int *list, int nl, struct cell *const *cells
         int i = list[k];
         const char *name = impls[i].name;
         char nb[64];
-        /* Name the first cell where reps failed, if any. */
+        /* Name the first cell where reps failed, if any (a one-thread map
+         * has no cells at T > 1). */
         for (t = 0; t < nt && name == impls[i].name; t++)
-            name = cell_name(cells[t], i, nb, sizeof nb);
+            if (tc[t] == 1 || !(impls[i].p->flags & MP_ONE_THREAD))
+                name = cell_name(cells[t], i, nb, sizeof nb);
         printf("  %-10s", name);
         for (t = 0; t < nt; t++) {
             double spread, m = mops_spread(cells[t], i, &spread);
             double r = med_ratio(cells[t], i, m_mops);
+            if (isnan(m)) { /* a one-thread map at T > 1 */
+                printf("%s %9s %9s %8s", t ? "  " : "", "-", "-", "-");
+                continue;
+            }
             printf("%s %9.2f %8.0f%% %8.2f", t ? "  " : "", m, spread, r);
+            bu_json("map", wl_name[wl], impls[i].name, tc[t], "mops", m, "Mop/s");
+            bu_json("map", wl_name[wl], impls[i].name, tc[t], "spread", spread, "%");
+            if (i != I_GOCONC)
+                bu_json("map", wl_name[wl], impls[i].name, tc[t], "goconc_over_peer", r, "x");
             if (tc[t] > 2)
                 continue;
             if (wl == W_1) {
@@ -199,8 +214,13 @@ void print_scaling_table(const int *list, int nl, struct cell *const *cells, con
     for (k = 0; k < nl; k++) {
         int i = list[k];
         printf("  %-10s", impls[i].name);
-        for (t = 1; t < nt; t++)
-            printf(" %7.2fx", med_paired(cells[t], i, cells[0], i, m_mops));
+        for (t = 1; t < nt; t++) {
+            double x = med_paired(cells[t], i, cells[0], i, m_mops);
+            if (isnan(x))
+                printf(" %8s", "-");
+            else
+                printf(" %7.2fx", x);
+        }
         printf("\n");
     }
 }
@@ -212,7 +232,7 @@ void targets_init(void)
     int t, i;
     memset(&T, 0, sizeof T);
     for (t = 0; t < 3; t++)
-        for (i = 0; i < I_N; i++)
+        for (i = 0; i < MAX_IMPLS; i++)
             T.w1[t][i] = T.w1r[t][i] = T.w1b[t][i] = T.w1br[t][i] = NAN;
     T.w1b_scale = T.gap_rate = T.gap_med_us = T.w2_rep_p9999 = NAN;
 }
@@ -225,20 +245,28 @@ static void target(const char *what, double got, double want, int at_most, const
            unit, (at_most ? got <= want : got >= want) ? "met" : "MISSED");
 }
 
+/* The implementation's index when it takes part in this run, else -1. */
+static int avail_by_name(const char *name)
+{
+    int i = impl_by_name(name);
+    return i >= 0 && impls[i].avail ? i : -1;
+}
+
 void print_targets(void)
 {
-    int i;
+    int i, dash = avail_by_name("dashmap"), seed = avail_by_name("seed64");
+    int glib1 = avail_by_name("glib-1t");
     if (!impls[I_GOCONC].avail)
         return;
     printf("\nTargets (issue 3), goconc/peer ratios from the same reps:\n");
-    if (T.have_w1 && impls[I_DASHMAP].avail) {
-        target("W1 2 threads vs DashMap", T.w1r[2][I_DASHMAP], 1.0, 0, "x");
-        target("W1 1 thread vs DashMap", T.w1r[1][I_DASHMAP], 0.8, 0, "x");
+    if (T.have_w1 && dash >= 0) {
+        target("W1 2 threads vs DashMap", T.w1r[2][dash], 1.0, 0, "x");
+        target("W1 1 thread vs DashMap", T.w1r[1][dash], 0.8, 0, "x");
     }
-    if (T.have_w1 && impls[I_SHARD64].avail)
-        target("W1 2 threads vs seed design (seed64)", T.w1r[2][I_SHARD64], 1.5, 0, "x");
-    if (T.have_w1b && impls[I_DASHMAP].avail)
-        target("W1b 2 threads vs DashMap", T.w1br[2][I_DASHMAP], 1.2, 0, "x");
+    if (T.have_w1 && seed >= 0)
+        target("W1 2 threads vs seed design (seed64)", T.w1r[2][seed], 1.5, 0, "x");
+    if (T.have_w1b && dash >= 0)
+        target("W1b 2 threads vs DashMap", T.w1br[2][dash], 1.2, 0, "x");
     if (T.have_w1b)
         target("W1b goconc 2 threads vs its own 1 thread", T.w1b_scale, 1.5, 0, "x");
     if (T.have_w2) {
@@ -253,7 +281,7 @@ void print_targets(void)
         if (!isnan(T.w2_rep_p9999))
             target("W2 p99.99, repeatable (per-store median over reps)",
                    T.w2_rep_p9999 / 1e3, 10.0, 1, "us");
-        for (i = 0; i < I_N; i++)
+        for (i = 0; i < n_impls; i++)
             if (i != I_GOCONC && impls[i].avail && (impls[i].wls & WB(W_2)) &&
                 T.w2_max_med[i] > 0 && !(T.w2_max_med[i] >= peer_min)) {
                 peer_min = T.w2_max_med[i];
@@ -267,11 +295,11 @@ void print_targets(void)
         }
         target("W2 max store latency (absolute bound)", T.w2_max_med[I_GOCONC] / 1e6, 5.0, 1,
                "ms");
-        if (impls[I_GLIB1].avail) {
+        if (glib1 >= 0) {
             target("W2 total time vs single-threaded GHashTable (glib-1t)",
-                   T.w2_plain_ratio[I_GLIB1], 1.0, 1, "x");
+                   T.w2_plain_ratio[glib1], 1.0, 1, "x");
             printf("    (the untimed run, as issue 3 timed its peers; in the timed run"
-                   " %.2fx)\n", T.w2_ratio[I_GLIB1]);
+                   " %.2fx)\n", T.w2_ratio[glib1]);
         }
     }
     {

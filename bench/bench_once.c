@@ -101,6 +101,7 @@ int main(void)
         fprintf(stderr, "bench_once: a done once ran its function again\n");
         return 1;
     }
+    bu_json_grid("once", "done", vname, NV, threads, nt, med);
 
     printf("bench_once: call on a done once, ns per call per thread, median "
            "of %d interleaved runs\n", reps);

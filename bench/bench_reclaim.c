@@ -150,6 +150,7 @@ int main(void)
         fprintf(stderr, "bench_reclaim: out of memory\n");
         return 1;
     }
+    bu_json_grid("reclaim", "section", vname, nv, threads, nt, med);
 
 #if defined(__GNUC__) && !defined(GOCONC_NO_INLINE)
     fenced = (int)__atomic_load_n(&goconc_gp.need_fence, __ATOMIC_RELAXED);

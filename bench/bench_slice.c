@@ -172,11 +172,15 @@ static double run_slice2(int threads)
 /* ------------------------------------------------------------ driver */
 
 /* n: appends per run; target NULL: none set for this case. */
-static void report(const char *clock, double *base, double *mine, int reps, size_t n,
-                   const char *bname, const char *target)
+static void report(const char *clock, int threads, double *base, double *mine, int reps,
+                   size_t n, const char *bname, const char *target)
 {
     double b = bu_median(base, (size_t)reps) / (double)n * 1e9;
     double m = bu_median(mine, (size_t)reps) / (double)n * 1e9;
+    char metric[16];
+    snprintf(metric, sizeof metric, "%s_ns", clock);
+    bu_json("slice", "append", bname, threads, metric, b, "ns");
+    bu_json("slice", "append", "goconc", threads, metric, m, "ns");
     printf("  %-5s %-24s %7.2f ns/append\n", clock, bname, b);
     printf("  %-5s %-24s %7.2f ns/append\n", clock, "goconc_slice_append", m);
     if (target)
@@ -216,8 +220,8 @@ int main(void)
         }
     }
     printf("1 thread, one element per append:\n");
-    report("wall", v1, s1, reps, n_total, "realloc-doubling vector", "<= 1.5x");
-    report("cpu", v1c, s1c, reps, n_total, "realloc-doubling vector", "<= 1.5x");
+    report("wall", 1, v1, s1, reps, n_total, "realloc-doubling vector", "<= 1.5x");
+    report("cpu", 1, v1c, s1c, reps, n_total, "realloc-doubling vector", "<= 1.5x");
     for (ti = 0; ti < nt; ti++) {
         if (threads[ti] == 2)
             printf("2 threads, one slice, one element per append:\n");
@@ -225,7 +229,7 @@ int main(void)
             printf("%d thread%s, one slice, one element per append (%zu each):\n",
                    threads[ti], threads[ti] > 1 ? "s" : "", n_total / threads[ti]);
         /* The target is set for 2 threads. */
-        report("wall", v2[ti], s2[ti], reps, n_total / threads[ti] * threads[ti],
+        report("wall", threads[ti], v2[ti], s2[ti], reps, n_total / threads[ti] * threads[ti],
                "vector + pthread_mutex",
                threads[ti] == 2 ? "<= 0.7x" : NULL);
     }

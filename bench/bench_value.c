@@ -417,8 +417,14 @@ int main(void)
             continue;
         }
         printf("  %-11s", impl_name[k]);
-        for (ti = 0; ti < nt; ti++)
+        for (ti = 0; ti < nt; ti++) {
             printf(" %10.1f %9.2fx", med[ti][k] / 1e6, rmed[ti][k]);
+            bu_json("value", "load", impl_name[k], tcount[ti], "mops_per_reader",
+                    med[ti][k] / 1e6, "M/s");
+            if (k != GOCONC)
+                bu_json("value", "load", impl_name[k], tcount[ti], "goconc_over_peer",
+                        rmed[ti][k], "x");
+        }
         printf("\n");
     }
     n = 0;

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "benchutil.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,21 +38,29 @@ struct bu_start {
 struct bu_thread {
     struct bu_start *st;
     int idx;
+    double t0, t1; /* this thread's start (after the barrier) and finish */
 };
 
 static void *bu_trampoline(void *p)
 {
     struct bu_thread *t = p;
+    void *r;
     pthread_barrier_wait(&t->st->bar);
-    return t->st->fn(t->st->arg, t->idx);
+    t->t0 = bu_now();
+    r = t->st->fn(t->st->arg, t->idx);
+    t->t1 = bu_now();
+    return r;
 }
 
+/* The workers stamp their own start and finish: the calling thread may be
+ * descheduled right after the barrier (a busy machine) and would start
+ * its clock after the work was done. */
 double bu_run_threads(int n, void *(*fn)(void *, int), void *arg)
 {
     struct bu_start st;
     struct bu_thread th[64];
     pthread_t tid[64];
-    double t0;
+    double t0, t1;
     int i;
     if (n > 64)
         n = 64;
@@ -64,11 +73,16 @@ double bu_run_threads(int n, void *(*fn)(void *, int), void *arg)
         pthread_create(&tid[i], NULL, bu_trampoline, &th[i]);
     }
     pthread_barrier_wait(&st.bar);
-    t0 = bu_now();
     for (i = 0; i < n; i++)
         pthread_join(tid[i], NULL);
     pthread_barrier_destroy(&st.bar);
-    return bu_now() - t0;
+    t0 = th[0].t0;
+    t1 = th[0].t1;
+    for (i = 1; i < n; i++) {
+        t0 = th[i].t0 < t0 ? th[i].t0 : t0;
+        t1 = th[i].t1 > t1 ? th[i].t1 : t1;
+    }
+    return t1 - t0;
 }
 
 int bu_reps(int dflt)
@@ -194,4 +208,66 @@ long bu_calibrate(void *(*fn)(void *, int), int variant, double secs)
             return (long)((double)n * secs / (t > 0 ? t : 1e-9)) + 1;
         n *= 4;
     }
+}
+
+/* ------------------------------------------------------ JSON lines output */
+
+static FILE *json_file(void)
+{
+    static FILE *f;
+    static int tried;
+    const char *path;
+    if (tried)
+        return f;
+    tried = 1;
+    path = getenv("GOCONC_BENCH_JSON");
+    if (path == NULL || *path == 0)
+        return NULL;
+    if ((f = fopen(path, "a")) == NULL)
+        fprintf(stderr, "benchutil: cannot append to GOCONC_BENCH_JSON=%s\n", path);
+    return f;
+}
+
+/* A JSON string: the names here are plain words, but quote what must be. */
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        if ((unsigned char)*s >= 0x20)
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+void bu_json(const char *bench, const char *cas, const char *impl, int threads,
+             const char *metric, double value, const char *unit)
+{
+    FILE *f = json_file();
+    if (f == NULL || !isfinite(value))
+        return;
+    fputs("{\"bench\":", f);
+    json_str(f, bench);
+    fputs(",\"case\":", f);
+    json_str(f, cas);
+    fputs(",\"impl\":", f);
+    json_str(f, impl);
+    fprintf(f, ",\"threads\":%d,\"metric\":", threads);
+    json_str(f, metric);
+    fprintf(f, ",\"value\":%.17g,\"unit\":", value);
+    json_str(f, unit);
+    fputs("}\n", f);
+    fflush(f); /* whole lines, even if the program dies later */
+}
+
+void bu_json_grid(const char *bench, const char *cas, const char *const *name, int nv,
+                  const int *threads, int nt, double med[][BU_MAX_COUNTS][2])
+{
+    int v, i;
+    for (v = 0; v < nv; v++)
+        for (i = 0; i < nt; i++) {
+            bu_json(bench, cas, name[v], threads[i], "cpu_ns", med[v][i][BU_CPU], "ns");
+            bu_json(bench, cas, name[v], threads[i], "wall_ns", med[v][i][BU_WALL], "ns");
+        }
 }

@@ -54,6 +54,26 @@ long bu_calibrate(void *(*fn)(void *, int), int variant, double secs);
 int bu_measure_grid(void *(*fn)(void *, int), int nv, const int *threads, int nt, int reps,
                     double secs, double med[][BU_MAX_COUNTS][2]);
 
+/*
+ * Machine-readable figures.  When GOCONC_BENCH_JSON names a file, each
+ * call appends one JSON object on a line of its own, for
+ * scripts/bench-report.sh to read instead of the printed tables:
+ *   {"bench":"map","case":"w1","impl":"goconc","threads":2,
+ *    "metric":"mops","value":12.5,"unit":"Mop/s"}
+ * bench: the program (map, once...); case: the workload or scenario;
+ * impl: the implementation or variant; threads: 0 where it means nothing.
+ * A non-finite value writes nothing (JSON has no NaN).  Without the
+ * variable, or when the file cannot be opened (said once on stderr), it
+ * does nothing.
+ */
+void bu_json(const char *bench, const char *cas, const char *impl, int threads,
+             const char *metric, double value, const char *unit);
+
+/* bu_measure_grid's medians as JSON lines: for each variant name[v] and
+ * count threads[i], metrics "cpu_ns" and "wall_ns" (per iteration). */
+void bu_json_grid(const char *bench, const char *cas, const char *const *name, int nv,
+                  const int *threads, int nt, double med[][BU_MAX_COUNTS][2]);
+
 /* Keep a value alive against the optimiser. */
 #define BU_KEEP(x) __asm__ volatile("" : : "r"(x) : "memory")
 

@@ -1,16 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * map_peer_glib.c - GLib-based peers of bench_map: one GHashTable under one
- * GRWLock, and the seed article's 64 GHashTables each under its own
- * pthread_rwlock_t.  Keys and values are stored in the table's pointer
- * slots (no allocation per entry), which is how a careful C programmer
- * would use GHashTable for 8-byte keys.
- *
- * Maps are never freed: each measurement runs in its own child process.
+ * map_peer_glib.c - GLib-based peers of bench_map: one GHashTable with no
+ * lock (the single-threaded baseline), one under one GRWLock, and the seed
+ * article's 64 GHashTables each under its own pthread_rwlock_t.  Keys and
+ * values are stored in the table's pointer slots (no allocation per
+ * entry), which is how a careful C programmer would use GHashTable for
+ * 8-byte keys.
  */
 #include "map_peer.h"
-
-#ifdef HAVE_GLIB_2_0
 
 #include <glib.h>
 #include <pthread.h>
@@ -32,6 +29,12 @@ static gboolean glib_equal(gconstpointer a, gconstpointer b)
 
 #define K2P(k) ((gpointer)(uintptr_t)(k))
 
+static GHashTable *ght_new(uint64_t seed)
+{
+    glib_seed = seed;
+    return g_hash_table_new(glib_hash, glib_equal);
+}
+
 static int ght_load(GHashTable *t, uint64_t k, uint64_t *v)
 {
     gpointer ok, ov;
@@ -41,64 +44,120 @@ static int ght_load(GHashTable *t, uint64_t k, uint64_t *v)
     return 1;
 }
 
+/* ---- one GHashTable, no lock: the single-threaded baseline ------------ */
+
+static void *plain_create(uint64_t seed, size_t presize)
+{
+    (void)presize; /* GHashTable has no reserve call */
+    return ght_new(seed);
+}
+
+static void plain_destroy(void *m)
+{
+    g_hash_table_destroy(m);
+}
+
+static int plain_load(void *m, uint64_t k, uint64_t *v)
+{
+    return ght_load(m, k, v);
+}
+
+static int plain_store(void *m, uint64_t k, uint64_t v)
+{
+    g_hash_table_insert(m, K2P(k), K2P(v));
+    return 0;
+}
+
+static void plain_erase(void *m, uint64_t k)
+{
+    g_hash_table_remove(m, K2P(k));
+}
+
+static size_t plain_len(void *m)
+{
+    return g_hash_table_size(m);
+}
+
+const struct map_peer mp_glib1_peer = {
+    .name = "glib-1t",
+    .desc = "GHashTable, no lock (single-thread baseline)",
+    .flags = MP_ONE_THREAD,
+    .create = plain_create,
+    .destroy = plain_destroy,
+    .load = plain_load,
+    .store = plain_store,
+    .erase = plain_erase,
+    .len = plain_len,
+};
+
 /* ---- one GHashTable, one GRWLock ------------------------------------- */
 
-struct mp_glib {
+struct locked {
     GRWLock lock;
-    int locked;
     GHashTable *t;
 };
 
-mp_glib *mp_glib_new(uint64_t seed, size_t presize, int lock)
+static void *locked_create(uint64_t seed, size_t presize)
 {
-    mp_glib *m = calloc(1, sizeof *m);
-    (void)presize; /* GHashTable has no reserve call */
+    struct locked *m = calloc(1, sizeof *m);
+    (void)presize;
     if (!m)
         return NULL;
-    glib_seed = seed;
     g_rw_lock_init(&m->lock);
-    m->locked = lock;
-    m->t = g_hash_table_new(glib_hash, glib_equal);
+    m->t = ght_new(seed);
     return m;
 }
 
-int mp_glib_load(mp_glib *m, uint64_t k, uint64_t *v)
+static void locked_destroy(void *p)
 {
+    struct locked *m = p;
+    g_hash_table_destroy(m->t);
+    g_rw_lock_clear(&m->lock);
+    free(m);
+}
+
+static int locked_load(void *p, uint64_t k, uint64_t *v)
+{
+    struct locked *m = p;
     int r;
-    if (!m->locked)
-        return ght_load(m->t, k, v);
     g_rw_lock_reader_lock(&m->lock);
     r = ght_load(m->t, k, v);
     g_rw_lock_reader_unlock(&m->lock);
     return r;
 }
 
-void mp_glib_store(mp_glib *m, uint64_t k, uint64_t v)
+static int locked_store(void *p, uint64_t k, uint64_t v)
 {
-    if (!m->locked) {
-        g_hash_table_insert(m->t, K2P(k), K2P(v));
-        return;
-    }
+    struct locked *m = p;
     g_rw_lock_writer_lock(&m->lock);
     g_hash_table_insert(m->t, K2P(k), K2P(v));
     g_rw_lock_writer_unlock(&m->lock);
+    return 0;
 }
 
-void mp_glib_del(mp_glib *m, uint64_t k)
+static void locked_erase(void *p, uint64_t k)
 {
-    if (!m->locked) {
-        g_hash_table_remove(m->t, K2P(k));
-        return;
-    }
+    struct locked *m = p;
     g_rw_lock_writer_lock(&m->lock);
     g_hash_table_remove(m->t, K2P(k));
     g_rw_lock_writer_unlock(&m->lock);
 }
 
-size_t mp_glib_len(mp_glib *m)
+static size_t locked_len(void *p)
 {
-    return g_hash_table_size(m->t);
+    return g_hash_table_size(((struct locked *)p)->t);
 }
+
+const struct map_peer mp_glib_peer = {
+    .name = "glib",
+    .desc = "GHashTable under one GRWLock",
+    .create = locked_create,
+    .destroy = locked_destroy,
+    .load = locked_load,
+    .store = locked_store,
+    .erase = locked_erase,
+    .len = locked_len,
+};
 
 /* ---- the seed article's design: 64 rwlocked GHashTables ----------------- */
 
@@ -109,34 +168,44 @@ struct shard {
     GHashTable *t;
 } __attribute__((aligned(64)));
 
-struct mp_shard64 {
+struct shard64 {
     struct shard s[SHARDS];
 };
 
 /* The top 6 bits pick the shard; GHashTable indexes with the low bits. */
-static struct shard *shard_of(mp_shard64 *m, uint64_t k)
+static struct shard *shard_of(struct shard64 *m, uint64_t k)
 {
     return &m->s[mp_hash(glib_seed, k) >> 58];
 }
 
-mp_shard64 *mp_shard64_new(uint64_t seed, size_t presize)
+static void *shard64_create(uint64_t seed, size_t presize)
 {
-    mp_shard64 *m;
+    struct shard64 *m;
     int i;
     (void)presize;
     if (posix_memalign((void **)&m, 64, sizeof *m))
         return NULL;
-    glib_seed = seed;
     for (i = 0; i < SHARDS; i++) {
         pthread_rwlock_init(&m->s[i].lock, NULL);
-        m->s[i].t = g_hash_table_new(glib_hash, glib_equal);
+        m->s[i].t = ght_new(seed);
     }
     return m;
 }
 
-int mp_shard64_load(mp_shard64 *m, uint64_t k, uint64_t *v)
+static void shard64_destroy(void *p)
 {
-    struct shard *s = shard_of(m, k);
+    struct shard64 *m = p;
+    int i;
+    for (i = 0; i < SHARDS; i++) {
+        g_hash_table_destroy(m->s[i].t);
+        pthread_rwlock_destroy(&m->s[i].lock);
+    }
+    free(m);
+}
+
+static int shard64_load(void *p, uint64_t k, uint64_t *v)
+{
+    struct shard *s = shard_of(p, k);
     int r;
     pthread_rwlock_rdlock(&s->lock);
     r = ght_load(s->t, k, v);
@@ -144,24 +213,26 @@ int mp_shard64_load(mp_shard64 *m, uint64_t k, uint64_t *v)
     return r;
 }
 
-void mp_shard64_store(mp_shard64 *m, uint64_t k, uint64_t v)
+static int shard64_store(void *p, uint64_t k, uint64_t v)
 {
-    struct shard *s = shard_of(m, k);
+    struct shard *s = shard_of(p, k);
     pthread_rwlock_wrlock(&s->lock);
     g_hash_table_insert(s->t, K2P(k), K2P(v));
     pthread_rwlock_unlock(&s->lock);
+    return 0;
 }
 
-void mp_shard64_del(mp_shard64 *m, uint64_t k)
+static void shard64_erase(void *p, uint64_t k)
 {
-    struct shard *s = shard_of(m, k);
+    struct shard *s = shard_of(p, k);
     pthread_rwlock_wrlock(&s->lock);
     g_hash_table_remove(s->t, K2P(k));
     pthread_rwlock_unlock(&s->lock);
 }
 
-size_t mp_shard64_len(mp_shard64 *m)
+static size_t shard64_len(void *p)
 {
+    struct shard64 *m = p;
     size_t n = 0;
     int i;
     for (i = 0; i < SHARDS; i++)
@@ -169,6 +240,13 @@ size_t mp_shard64_len(mp_shard64 *m)
     return n;
 }
 
-#else
-typedef int mp_glib_absent; /* keep the translation unit non-empty */
-#endif /* HAVE_GLIB_2_0 */
+const struct map_peer mp_seed64_peer = {
+    .name = "seed64",
+    .desc = "64 GHashTables x pthread_rwlock (seed design)",
+    .create = shard64_create,
+    .destroy = shard64_destroy,
+    .load = shard64_load,
+    .store = shard64_store,
+    .erase = shard64_erase,
+    .len = shard64_len,
+};

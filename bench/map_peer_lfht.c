@@ -21,21 +21,18 @@
  * fastest, so starting at 4096 buckets (0.4% of the 1M-entry tables
  * measured) makes the race very unlikely; bench_map also kills a run that
  * takes far too long and reports it as failed.
- *
- * Maps are never freed: each measurement runs in its own child process.
  */
 #include "map_peer.h"
-
-#if defined(HAVE_LIBURCU_CDS) && defined(HAVE_LIBURCU_MEMB)
 
 #define _LGPL_SOURCE 1
 #include <urcu/urcu-memb.h>
 #include <urcu/rculfhash.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define LFHT_INIT 4096ul
 
-struct mp_lfht {
+struct lfht {
     struct cds_lfht *ht;
     uint64_t seed;
 };
@@ -56,19 +53,19 @@ static void free_node(struct rcu_head *h)
     free(caa_container_of(h, struct node, rcu));
 }
 
-void mp_lfht_thread_enter(void)
+static void lfht_thread_enter(void)
 {
     urcu_memb_register_thread();
 }
 
-void mp_lfht_thread_exit(void)
+static void lfht_thread_exit(void)
 {
     urcu_memb_unregister_thread();
 }
 
-mp_lfht *mp_lfht_new(uint64_t seed, size_t presize)
+static void *lfht_create(uint64_t seed, size_t presize)
 {
-    mp_lfht *m = malloc(sizeof *m);
+    struct lfht *m = malloc(sizeof *m);
     unsigned long init = LFHT_INIT;
     if (!m)
         return NULL;
@@ -85,8 +82,9 @@ mp_lfht *mp_lfht_new(uint64_t seed, size_t presize)
     return m;
 }
 
-int mp_lfht_load(mp_lfht *m, uint64_t k, uint64_t *v)
+static int lfht_load(void *p, uint64_t k, uint64_t *v)
 {
+    struct lfht *m = p;
     struct cds_lfht_iter it;
     struct cds_lfht_node *n;
     int r = 0;
@@ -101,12 +99,13 @@ int mp_lfht_load(mp_lfht *m, uint64_t k, uint64_t *v)
     return r;
 }
 
-void mp_lfht_store(mp_lfht *m, uint64_t k, uint64_t v)
+static int lfht_store(void *p, uint64_t k, uint64_t v)
 {
+    struct lfht *m = p;
     struct node *nn = malloc(sizeof *nn);
     struct cds_lfht_node *old;
     if (!nn)
-        return;
+        return -1;
     cds_lfht_node_init(&nn->node);
     nn->key = k;
     nn->val = v;
@@ -115,10 +114,12 @@ void mp_lfht_store(mp_lfht *m, uint64_t k, uint64_t v)
     if (old)
         urcu_memb_call_rcu(&caa_container_of(old, struct node, node)->rcu, free_node);
     urcu_memb_read_unlock();
+    return 0;
 }
 
-void mp_lfht_del(mp_lfht *m, uint64_t k)
+static void lfht_erase(void *p, uint64_t k)
 {
+    struct lfht *m = p;
     struct cds_lfht_iter it;
     struct cds_lfht_node *n;
     urcu_memb_read_lock();
@@ -129,8 +130,9 @@ void mp_lfht_del(mp_lfht *m, uint64_t k)
     urcu_memb_read_unlock();
 }
 
-size_t mp_lfht_len(mp_lfht *m)
+static size_t lfht_len(void *p)
 {
+    struct lfht *m = p;
     long before, after;
     unsigned long count;
     urcu_memb_read_lock();
@@ -139,6 +141,44 @@ size_t mp_lfht_len(mp_lfht *m)
     return count;
 }
 
-#else
-typedef int mp_lfht_absent; /* keep the translation unit non-empty */
-#endif
+/* Unlink every node (their frees go through call_rcu), wait for those
+ * callbacks, then destroy the empty table.  The caller is a registered
+ * thread outside any read-side critical section, as cds_lfht_destroy
+ * requires. */
+static void lfht_destroy(void *p)
+{
+    struct lfht *m = p;
+    struct cds_lfht_iter it;
+    struct cds_lfht_node *n;
+    urcu_memb_read_lock();
+    cds_lfht_for_each(m->ht, &it, n)
+        if (cds_lfht_del(m->ht, n) == 0)
+            urcu_memb_call_rcu(&caa_container_of(n, struct node, node)->rcu, free_node);
+    urcu_memb_read_unlock();
+    urcu_memb_barrier();
+    /* Fails (and leaks) only if a node survived the walk: say so. */
+    if (cds_lfht_destroy(m->ht, NULL) != 0)
+        fprintf(stderr, "map_peer_lfht: cds_lfht_destroy failed: the table was not empty\n");
+    free(m);
+}
+
+/* Both tables share every operation; only the initial size differs. */
+#define LFHT_OPS                                                                   \
+    .create = lfht_create, .destroy = lfht_destroy, .load = lfht_load,             \
+    .store = lfht_store, .erase = lfht_erase, .len = lfht_len,                     \
+    .thread_enter = lfht_thread_enter, .thread_exit = lfht_thread_exit
+
+const struct map_peer mp_lfht_peer = {
+    .name = "lfht",
+    .desc = "liburcu cds_lfht, auto-resize from 4096 buckets",
+    LFHT_OPS,
+};
+
+/* Created with buckets for the whole W1 key range, so W1 measures lookups
+ * without auto-resize's uneven chains. */
+const struct map_peer mp_lfht_pre_peer = {
+    .name = "lfht-pre",
+    .desc = "liburcu cds_lfht presized to 2N buckets",
+    .flags = MP_PRESIZED,
+    LFHT_OPS,
+};

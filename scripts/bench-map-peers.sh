@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: MIT
 # bench-map-peers.sh - build bench_map and its peers, then run it.
 #
-#   scripts/bench-map-peers.sh [--install] [--build DIR] [bench_map args...]
+#   scripts/bench-map-peers.sh [--install] [--build DIR] [--build-only]
+#                              [bench_map args...]
 #
-#   --install     apt-get install the peers' Debian packages first (root)
+#   --install     install the peers' Debian packages first (scripts/setup.sh
+#                 --bench)
+#   --build-only  build bench_map and the DashMap program, run nothing
 #   --build DIR   meson build directory (default: build-bench); configured
 #                 with -Dbuildtype=release if it does not exist yet
 #   args          passed to bench_map: all (default) | check | mem | w1 | w1b
@@ -22,17 +25,22 @@ set -eu
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$src/build-bench
 install=0
+run=1
 while [ $# -gt 0 ]; do
     case $1 in
     --install) install=1; shift ;;
+    --build-only) run=0; shift ;;
     --build) build=$2; shift 2 ;;
     *) break ;;
     esac
 done
 
+# Absolute: cargo runs from a copy of the crate below it.
+mkdir -p "$build"
+build=$(cd "$build" && pwd)
+
 if [ $install = 1 ]; then
-    apt-get install -y liburcu-dev libglib2.0-dev libtbb-dev g++ \
-        librust-dashmap-dev cargo
+    "$src/scripts/setup.sh" --bench
 fi
 
 if [ ! -f "$build/build.ninja" ]; then
@@ -60,4 +68,5 @@ else
     echo "bench-map-peers: cargo or librust-dashmap-dev missing; no DashMap peer" >&2
 fi
 
+[ $run = 1 ] || exit 0
 exec "$build/bench/bench_map" "$@"

@@ -26,13 +26,14 @@
 # Settings and run time with THREADS = 1,2,4,8,16 on a 16-CPU machine
 # (per-run costs measured on a 2.1 GHz 2-core KVM guest; a current server
 # core prefills faster, so the map figure is an upper estimate):
-#   bench_map w1 w1b  N = 1M keys, 3 reps, 1 s per run, 6 implementations
-#                     (goconc dashmap seed64 tbb lfht glib; lfht-pre, the
-#                     presized lfht, is left out to save time).  Every run
+#   bench_map w1 w1b  N = 1M keys, 3 reps, 1 s per run, 9 implementations
+#                     (goconc dashmap cuckoo absl64 ck tbb lfht seed64
+#                     glib; lfht-pre, the presized lfht, and the 1-thread
+#                     baselines are left out to save time).  Every run
 #                     is a fresh process that prefills 1M keys first: 0.15 s
-#                     (dashmap) to 0.67 s (lfht), 2.3-2.5 s for the six.
-#                     2 workloads x 5 counts x 3 reps x (6 x 1 s + 2.5 s)
-#                     = 30 x 8.5 s = 255 s (the runs are time-bounded, so
+#                     (dashmap) to 0.67 s (lfht), ~3.5 s for the nine.
+#                     2 workloads x 5 counts x 3 reps x (9 x 1 s + 3.5 s)
+#                     = 30 x 12.5 s = 375 s (the runs are time-bounded, so
 #                     this part does not grow with contention)
 #   bench_reclaim     3 reps x 0.03 s per run, with iterations calibrated at
 #                     1 thread, so the contended baselines (rwlock and
@@ -44,7 +45,7 @@
 #                     ~10 s
 #   bench_slice       N = 2M appends, 5 counts, 3 reps (the mutex vector
 #                     slows down under contention): ~10 s
-#   total             ~330-360 s: 5.5-6 minutes
+#   total             ~450-480 s: 7.5-8 minutes
 set -eu
 
 usage() {
@@ -85,7 +86,7 @@ export GOCONC_BENCH_THREADS="$threads"
 # The caller's settings win over the defaults of each program's run.
 u_reps=${GOCONC_BENCH_REPS:-}
 u_secs=${GOCONC_BENCH_SECONDS:-}
-map_impls=${BENCH_SCALING_MAP_IMPLS:-dashmap,seed64,tbb,lfht,glib}
+map_impls=${BENCH_SCALING_MAP_IMPLS:-dashmap,cuckoo,absl64,ck,tbb,lfht,seed64,glib}
 export GOCONC_BENCH_MAP_KEYS="${GOCONC_BENCH_MAP_KEYS:-1000000}"
 export GOCONC_BENCH_N="${GOCONC_BENCH_N:-2000000}"
 

@@ -12,8 +12,11 @@ if [ "${1:-}" = "--coverage" ]; then
     pkgs="$pkgs gcovr"
 fi
 if [ "${1:-}" = "--bench" ]; then
+    # The benchmarks' peers (bench/meson.build builds in what it finds) and
+    # scripts/bench-report.sh's charts.
     pkgs="$pkgs liburcu-dev libglib2.0-dev libtbb-dev libjemalloc-dev
-          librust-dashmap-dev"
+          librust-dashmap-dev libcuckoo-dev libabsl-dev libck-dev
+          python3-matplotlib"
 fi
 missing=""
 for p in $pkgs; do
