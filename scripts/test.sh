@@ -4,7 +4,8 @@
 #   build/       the default build (-Dwerror=true): unit, stress, ABI tests
 #   build-tiny/  map with tiny shards, so migrations run constantly, and
 #                huge-page tables (-Dhugepages=true)
-#   build-tsan/  the whole suite under ThreadSanitizer (+ tiny-shard map)
+#   build-tsan/  the whole suite under ThreadSanitizer
+#   build-tsan-tiny/  the map tests under ThreadSanitizer with tiny shards
 #   build-asan/  the whole suite under AddressSanitizer + UBSan, with
 #                huge-page tables
 #   build-fuzz/  clang: the libFuzzer targets, 30 s each (GOCONC_FUZZ_SECONDS)
