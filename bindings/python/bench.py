@@ -7,13 +7,15 @@ threading.Lock, the way a Python program shares a container today.
 
 For each operation and thread count T, T threads run the operation N/T
 times each (started together); the time per operation is the wall time
-over N, best of R runs.  The ratio is goconc / baseline: below 1.0 goconc
-is faster.  Baselines: dict, deque and list each behind one Lock, and an
-attribute read under the Lock for Value.load.
+over N, best of R runs, goconc's and the baseline's runs interleaved.
+The ratio is goconc / baseline: below 1.0 goconc is faster.  Baselines:
+dict, deque and list each behind one Lock, and an attribute read under
+the Lock for Value.load.
 
-The memory line compares the resident-set growth of a Map and of a dict
-holding the same 1M entries (8-byte keys and values), each built in a
-fresh interpreter.
+The memory line compares the resident-set growth (/proc/self/statm) of a
+Map and of a dict holding the same 1M entries (8-byte keys, 8-byte values
+other than the keys), each built in a fresh interpreter from keys and
+values made as they are stored.
 
 Run from bindings/python after building the extension
 (`python3 setup.py build_ext --inplace`).
@@ -240,36 +242,36 @@ def timed(loop, state, ops, threads):
     return (time.perf_counter() - t0) / (per * threads)
 
 
-def best(loop, setup, ops, threads, repeat):
-    out = []
+def best_pair(ours, base, setup, ops, threads, repeat):
+    """Best time per op of each loop, their runs interleaved so that both
+    see the same load on a shared machine."""
+    got = ([], [])
     for _ in range(repeat):
-        state = setup()
-        out.append(timed(loop, state, ops, threads))
-        if hasattr(state[0], "close"):
-            state[0].close()
-    return min(out)
+        for out, loop in zip(got, (ours, base)):
+            state = setup()
+            out.append(timed(loop, state, ops, threads))
+            if hasattr(state[0], "close"):
+                state[0].close()
+    return min(got[0]), min(got[1])
 
 
 MEMORY_CHILD = r"""
 import gc, os, sys
 import goconc
-n = int(sys.argv[2])
-keys = [(b"%08d" % i) for i in range(n)]
+kind, n = sys.argv[1], int(sys.argv[2])
 def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 gc.collect()
 before = rss()
-if sys.argv[1] == "map":
-    m = goconc.Map()
-    for k in keys:
-        m[k] = k
-    assert len(m) == n
-else:
-    d = {}
-    for k in keys:
-        d[bytes(k)] = bytes(k)       # a dict holds its own key/value objects
-    assert len(d) == n
+# Keys and values are made as they are stored: the dict keeps its own two
+# objects per entry, the Map copies their bytes and drops them.  (A list of
+# keys made beforehand and stored as dict values would hide the objects
+# from the dict's growth: bytes(k) of a bytes k is k itself.)
+c = goconc.Map() if kind == "map" else {}
+for i in range(n):
+    c[b"%08d" % i] = b"%08x" % i
+assert len(c) == n
 gc.collect()
 print(rss() - before)
 """
@@ -309,15 +311,15 @@ def main():
         setup, ours, base = make(keys)
         cells = []
         for t in threads:
-            a = best(ours, setup, args.ops, t, args.repeat)
-            b = best(base, setup, args.ops, t, args.repeat)
+            a, b = best_pair(ours, base, setup, args.ops, t, args.repeat)
             cells.append("%5.0f/%5.0f ns %5.2fx" % (a * 1e9, b * 1e9, a / b))
         print("%-14s %s" % (name, "".join("%24s" % c for c in cells)))
     if not args.no_memory:
         m, d = memory(args.entries)
-        print("memory, %d entries (8-byte keys and values): Map %.1f MiB, "
-              "dict %.1f MiB, ratio %.2fx" % (args.entries, m / 2 ** 20,
-                                              d / 2 ** 20, m / d))
+        n = args.entries
+        print("memory, %d entries (8-byte keys and values), RSS growth: "
+              "Map %.1f MiB (%.1f B/entry), dict %.1f MiB (%.1f B/entry), "
+              "ratio %.2fx" % (n, m / 2 ** 20, m / n, d / 2 ** 20, d / n, m / d))
 
 
 if __name__ == "__main__":
