@@ -12,7 +12,7 @@ if [ "${1:-}" = "--coverage" ]; then
     pkgs="$pkgs gcovr"
 fi
 if [ "${1:-}" = "--bench" ]; then
-    pkgs="$pkgs liburcu-dev libglib2.0-dev libtbb-dev libjemalloc-dev
+    pkgs="$pkgs liburcu-dev libglib2.0-dev libtbb-dev libjemalloc-dev libmimalloc-dev
           librust-dashmap-dev"
 fi
 missing=""

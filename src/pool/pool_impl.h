@@ -24,7 +24,7 @@
 #define POOL_DEFAULT_MAX_IDLE 1024 /* max_idle = 0 */
 #define POOL_LOCAL_MAX 64          /* per-thread allowance cap */
 #define POOL_CHUNK_OBJS POOL_LOCAL_MAX /* a whole cache fits in one chunk */
-#define POOL_SPARE_MAX 2           /* empty chunks kept per pool */
+#define POOL_SPARE_MAX 8           /* empty chunks kept per pool */
 #define POOL_ANY_GEN ((size_t)-1)
 #define POOL_NO_STAMP ((size_t)-1) /* matches no cache's seen */
 

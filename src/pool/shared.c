@@ -6,10 +6,11 @@
  * the pool's mutex.
  *
  * Caches move objects a whole chunk at a time.  A flush copies its
- * objects into the cache's own empty chunk (its mag) and links it onto
- * cur; a refill unlinks cur's top chunk, gives its old mag to the spares,
- * and copies the chunk out after unlocking, keeping it as its next mag.
- * The lock is held for a few pointer updates and one copy of a batch.  When one thread only gets and another only
+ * objects into the cache's own empty chunk (its mag) before locking and
+ * links it onto cur; a refill unlinks cur's top chunk, gives its old mag
+ * to the spares, and copies the chunk out after unlocking, keeping it as
+ * its next mag.  The lock is held for a few pointer updates per batch,
+ * whatever the batch size.  When one thread only gets and another only
  * puts, the getter's emptied chunks come back to the putter through the
  * spares: nothing is allocated in the steady state and the mutex's line
  * moves once per batch on each side, as a remote free costs in jemalloc
@@ -134,11 +135,12 @@ static int shared_stale(const goconc_pool *p, size_t gen, int *stale)
  * has moved the pool past it, moves nothing and sets *stale: the objects
  * belong to an older generation.
  *
- * What fits joins the stack's top chunk: threads that exit with a few
- * objects each must not leave a chunk apiece behind.  Otherwise the
- * objects go in a chunk of their own, linked whole: the caller's *mag, a
+ * A full batch goes in a chunk of its own, linked whole, so that a
+ * refill can take it whole: the caller's *mag (filled before locking), a
  * spare, or one allocated with the lock dropped; a linked *mag is
- * replaced by a spare, or NULL.
+ * replaced by a spare, or NULL.  Less than a batch joins the top chunk
+ * when it fits: threads that exit with a few objects each must not
+ * leave a chunk apiece behind.
  */
 size_t pool_shared_give(goconc_pool *p, struct pool_chunk **mag,
                         void *const *objs, size_t k, int to_vic, size_t gen,
@@ -147,19 +149,28 @@ size_t pool_shared_give(goconc_pool *p, struct pool_chunk **mag,
     struct pool_stack *st = to_vic ? &p->vic : &p->cur;
     struct pool_chunk *ch = *mag, *top;
     size_t done = 0;
+    int filled = ch != NULL;
 
+    if (k == 0)
+        return 0;
+    /* Ours until linked; the unlock that follows the link publishes it
+     * to the refill that locks after us. */
+    if (filled)
+        memcpy(ch->obj, objs, k * sizeof objs[0]);
     pthread_mutex_lock(&p->lock);
-    while (k != 0 && !shared_stale(p, gen, stale) &&
+    while (!shared_stale(p, gen, stale) &&
            (done = pool_min(k, shared_room(p))) != 0) {
         top = st->top;
-        if (top != NULL && top->n + done <= POOL_CHUNK_OBJS) {
+        if (done < p->batch && top != NULL &&
+            top->n + done <= POOL_CHUNK_OBJS) {
             memcpy(top->obj + top->n, objs, done * sizeof objs[0]);
             top->n += done;
             st->n += done;
             break;
         }
         if (ch != NULL || (ch = spare_take(p)) != NULL) {
-            memcpy(ch->obj, objs, done * sizeof objs[0]);
+            if (!filled)
+                memcpy(ch->obj, objs, done * sizeof objs[0]);
             ch->n = done;
             stack_link(st, ch);
             ch = spare_take(p);
