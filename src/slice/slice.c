@@ -6,7 +6,7 @@
  * storage group is shared by several handles, the group's spin lock.
  * Handle locks are taken before group locks, each kind in address order
  * (only copy takes two), so there is no cycle.  The handle lock is biased
- * (slice_lock.c): the thread that uses a handle alone enters it with plain
+ * (slice/lock.c): the thread that uses a handle alone enters it with plain
  * stores, which is what lets one-thread append cost about what a plain C
  * vector costs (one lock-prefixed instruction alone costs 10 ns here,
  * three times a vector append).
