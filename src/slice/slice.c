@@ -486,35 +486,53 @@ static __attribute__((noinline)) int sl_append_general(goconc_slice *s, const vo
 }
 
 /*
- * The common append, inline: one element of a common size into spare
- * capacity of storage this handle alone can see (xdata, see sl_refresh),
- * so only the handle is touched, under the lock's no-wait entry
- * (sl_trylock: the bias, or one CAS on word).  Anything else, with
- * nothing changed yet, takes sl_append_general as a tail call.
+ * The common append's work, under the handle lock: one element of a
+ * common size into spare capacity of storage this handle alone can see
+ * (xdata, see sl_refresh), so only the handle is touched.  0 when that
+ * does not apply, with nothing changed.
+ */
+static inline __attribute__((always_inline)) int
+sl_append_one(goconc_slice *s, const void *elem, size_t *first_index)
+{
+    unsigned char *x = s->xdata;
+    size_t len = at_load(&s->len);
+
+    if (GC_LIKELY(x != NULL && len < at_load(&s->cap) &&
+                  sl_put_small(x, len, elem, s->es))) {
+        if (first_index != NULL)
+            *first_index = len;
+        /* Release: the element before the length that shows it (pairs
+         * with the acquire load in goconc_slice_len). */
+        at_store_rel(&s->len, len + 1);
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * The common append, inline, under the lock's no-wait entry (sl_trylock:
+ * the bias, or one CAS on word).  The work is written out once per way
+ * in so that the compiler keeps each way's exit apart: the bias's is a
+ * single release store, with no test of which way we came.  Anything
+ * else, with nothing changed, takes sl_append_general as a tail call.
  */
 GOCONC_API int goconc_slice_append(goconc_slice *s, const void *elems, size_t n,
                                    size_t *first_index)
 {
-    unsigned char *x;
-    size_t len;
-    int fast;
+    int fast, done;
 
     if (GC_UNLIKELY(n != 1) || s == NULL || elems == NULL)
         return sl_append_general(s, elems, n, first_index);
     if (GC_LIKELY(sl_trylock(s, sl_self(), &fast))) {
-        x = s->xdata;
-        len = at_load(&s->len);
-        if (GC_LIKELY(x != NULL && len < at_load(&s->cap) &&
-                      sl_put_small(x, len, elems, s->es))) {
-            if (first_index != NULL)
-                *first_index = len;
-            /* Release: the element before the length that shows it
-             * (pairs with the acquire load in goconc_slice_len). */
-            at_store_rel(&s->len, len + 1);
+        if (GC_LIKELY(fast != 0)) {
+            done = sl_append_one(s, elems, first_index);
             sl_unlock(s, fast);
-            return GOCONC_OK;
+        } else {
+            done = sl_append_one(s, elems, first_index);
+            sl_unlock(s, 0);
         }
-        sl_unlock(s, fast);
+        if (GC_LIKELY(done))
+            return GOCONC_OK;
     }
     return sl_append_general(s, elems, n, first_index);
 }
