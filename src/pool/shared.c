@@ -135,12 +135,13 @@ static int shared_stale(const goconc_pool *p, size_t gen, int *stale)
  * has moved the pool past it, moves nothing and sets *stale: the objects
  * belong to an older generation.
  *
- * A full batch goes in a chunk of its own, linked whole, so that a
- * refill can take it whole: the caller's *mag (filled before locking), a
- * spare, or one allocated with the lock dropped; a linked *mag is
- * replaced by a spare, or NULL.  Less than a batch joins the top chunk
- * when it fits: threads that exit with a few objects each must not
- * leave a chunk apiece behind.
+ * The objects join the stack's top chunk when they fit, so the shared
+ * level holds as few chunks as its objects need, whatever the order of
+ * gives (threads that exit with a few objects each leave no chunk apiece
+ * behind).  Otherwise they go in a chunk of their own, linked whole: the
+ * caller's *mag (filled before locking), a spare, or one allocated with
+ * the lock dropped; a linked *mag is replaced by a spare, or NULL.  When
+ * takers keep up, cur is empty at each flush and batches go over whole.
  */
 size_t pool_shared_give(goconc_pool *p, struct pool_chunk **mag,
                         void *const *objs, size_t k, int to_vic, size_t gen,
@@ -161,8 +162,7 @@ size_t pool_shared_give(goconc_pool *p, struct pool_chunk **mag,
     while (!shared_stale(p, gen, stale) &&
            (done = pool_min(k, shared_room(p))) != 0) {
         top = st->top;
-        if (done < p->batch && top != NULL &&
-            top->n + done <= POOL_CHUNK_OBJS) {
+        if (top != NULL && top->n + done <= POOL_CHUNK_OBJS) {
             memcpy(top->obj + top->n, objs, done * sizeof objs[0]);
             top->n += done;
             st->n += done;
