@@ -11,7 +11,13 @@
  *  W5b. a producer/consumer pair: one thread gets (mallocs) and passes the
  *     object through a single-producer single-consumer ring, the other
  *     puts it back (frees it): wall ns per object; also the ring alone
- *     with objects from a fixed array, the floor of this scenario.
+ *     with objects from a fixed array, the floor of this scenario.  A
+ *     second, timed pass reads the cycle counter around every get and put
+ *     and reports their mean cost in ns: what the contender itself costs
+ *     in this pattern, without the ring and without the time a thread
+ *     spends descheduled (calls longer than PAIR_OUTLIER, preempted
+ *     inside, are left out), which on a loaded machine swamps the wall
+ *     figure.
  *
  * Every run writes one byte of each object, as a user would.  Runs are
  * interleaved (pool, glibc, jemalloc, mimalloc, pool, ...); each figure
@@ -167,6 +173,29 @@ static double run_loop(int impl, int nthreads)
 
 /* ---------------------------------------------------- producer/consumer */
 
+/* The timed pass (pair_timed): cycles inside get and put, and how many
+ * calls they cover, per side. */
+#define PAIR_OUTLIER 20000 /* cycles: a call preempted inside */
+static int pair_timed;
+static struct {
+    _Alignas(128) unsigned long long cycles;
+    unsigned long long calls;
+} pair_cost[2];
+
+static inline unsigned long long cycles_now(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_ia32_rdtsc();
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+#endif
+}
+
+/* Time one call into pair_cost[side] in the timed pass. */
+#define PAIR_CALL(side, call)                                                  do {                                                                           if (pair_timed) {                                                              unsigned long long t0_ = cycles_now(), d_;                                 call;                                                                      d_ = cycles_now() - t0_;                                                   if (d_ < PAIR_OUTLIER) {                                                       pair_cost[side].cycles += d_;                                              pair_cost[side].calls++;                                               }                                                                      } else {                                                                       call;                                                                  }                                                                      } while (0)
+
 static struct {
     _Alignas(128) volatile size_t head; /* written by the producer */
     _Alignas(128) volatile size_t tail; /* written by the consumer */
@@ -193,7 +222,8 @@ static inline void backoff(int *spins)
         (void)arg;                                                         \
         if (idx == 0) { /* producer */                                     \
             for (k = 0; k < (size_t)iters_pair; k++) {                     \
-                char *o = ACQ();                                           \
+                char *o;                                                   \
+                PAIR_CALL(0, o = ACQ());                                   \
                 o[0] = (char)k;                                            \
                 /* Acquire: pairs with the consumer's release of tail:     \
                  * the slot is free before we overwrite it. */             \
@@ -213,7 +243,7 @@ static inline void backoff(int *spins)
                 o = ring.slot[k % RING];                                   \
                 __atomic_store_n(&ring.tail, k + 1, __ATOMIC_RELEASE);     \
                 o[1] = o[0];                                               \
-                REL(o);                                                    \
+                PAIR_CALL(1, REL(o));                                      \
             }                                                              \
         }                                                                  \
         return NULL;                                                       \
@@ -233,6 +263,40 @@ static double run_pair(int impl)
     ring.head = ring.tail = 0;
     t = bu_run_threads(2, pair_fn[impl], NULL);
     return t * 1e9 / (double)iters_pair;
+}
+
+static double cycles_per_ns = 1.0;
+
+/* The cycle counter's rate, against CLOCK_MONOTONIC over 50 ms. */
+static void calibrate_cycles(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    struct timespec a, b, nap = { 0, 50000000 };
+    unsigned long long c0, c1;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    c0 = cycles_now();
+    nanosleep(&nap, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    c1 = cycles_now();
+    cycles_per_ns = (double)(c1 - c0) /
+                    ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec));
+#endif
+}
+
+/* The timed pass: mean ns inside one get plus one put. */
+static double run_pair_calls(int impl)
+{
+    double per_call[2];
+    int side;
+    memset(pair_cost, 0, sizeof pair_cost);
+    pair_timed = 1;
+    run_pair(impl);
+    pair_timed = 0;
+    for (side = 0; side < 2; side++)
+        per_call[side] = pair_cost[side].calls != 0
+                             ? (double)pair_cost[side].cycles / (double)pair_cost[side].calls
+                             : 0;
+    return (per_call[0] + per_call[1]) / cycles_per_ns;
 }
 
 /* ---------------------------------------------------------------- main */
@@ -267,10 +331,11 @@ int main(void)
 {
     goconc_pool_options o = GOCONC_POOL_OPTIONS_INIT;
     static const int dflt[2] = { 1, 2 };
-    /* Scenarios: the get+put loop at each thread count, then the pair. */
-    int threads[MAXT], nt, nscen, s_pair, have[NIMPL], last;
-    static double res[MAXT + 1][NIMPL][32];
-    double med[MAXT + 1][NIMPL], ring[32], calls[32];
+    /* Scenarios: the get+put loop at each thread count, the pair, the
+     * pair's calls timed. */
+    int threads[MAXT], nt, nscen, s_pair, s_calls, have[NIMPL], last;
+    static double res[MAXT + 2][NIMPL][32];
+    double med[MAXT + 2][NIMPL], ring[32], calls[32], timer[32];
     int reps = bu_reps(5), r, s, i;
     double scale = bu_seconds(1.0);
     goconc_pool_stats st = GOCONC_POOL_STATS_INIT;
@@ -279,7 +344,8 @@ int main(void)
         reps = 5;
     nt = bu_thread_list(threads, MAXT, dflt, 2);
     s_pair = nt;
-    nscen = nt + 1;
+    s_calls = nt + 1;
+    nscen = nt + 2;
     iters_loop = (long)(20e6 * scale);
     iters_pair = (long)(4e6 * scale);
     glibc_malloc = LIBC_MALLOC;
@@ -295,6 +361,7 @@ int main(void)
                                     &mi_malloc_fn, &mi_free_fn);
     for (last = NIMPL - 1; !have[last]; last--)
         ;
+    calibrate_cycles();
     o.new_obj = obj_new;
     o.free_obj = obj_free;
     if (goconc_pool_new(&pool, &o) != GOCONC_OK) {
@@ -317,14 +384,18 @@ int main(void)
             for (s = 0; s < nt; s++)
                 res[s][i][r] = run_loop(i, threads[s]);
             res[s_pair][i][r] = run_pair(i);
+            res[s_calls][i][r] = run_pair_calls(i);
             if (i == last) {
-                calls[r] = run_loop(NIMPL, 1); /* two empty calls */
-                ring[r] = run_pair(NIMPL);     /* the ring alone */
+                calls[r] = run_loop(NIMPL, 1);   /* two empty calls */
+                ring[r] = run_pair(NIMPL);       /* the ring alone */
+                timer[r] = run_pair_calls(NIMPL); /* the timer alone */
             }
         }
     for (s = 0; s < nscen; s++) {
         if (s == s_pair)
             printf("\nW5b: producer/consumer pair via ring (wall ns per object)\n");
+        else if (s == s_calls)
+            printf("\nW5b, timed: ns inside one get + one put in that pair (mean)\n");
         else if (threads[s] == 1)
             printf("\nW5: get+put, 1 thread  (CPU ns per get+put)\n");
         else
@@ -339,6 +410,9 @@ int main(void)
         if (s == s_pair)
             printf("  (the ring alone, objects from a fixed array: %.2f ns)\n",
                    bu_median(ring, (size_t)reps));
+        if (s == s_calls)
+            printf("  (the timer around no call: %.2f ns, included above)\n",
+                   bu_median(timer, (size_t)reps));
     }
     bu_discard(goconc_pool_stats_get(pool, &st));
     printf("\npool: gets %llu hits %llu news %llu drops %llu idle %zu\n",
