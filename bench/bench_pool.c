@@ -1,28 +1,39 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench_pool.c - goconc_pool against glibc malloc/free and jemalloc.
+ * bench_pool.c - goconc_pool against glibc malloc/free, jemalloc and
+ * mimalloc.
  *
- *  1. get+put (malloc+free) of a 256-byte object in a loop, on 1 and on
+ *  W5. get+put (malloc+free) of a 256-byte object in a loop, on 1 and on
  *     2 threads sharing one pool (or the counts listed in
  *     GOCONC_BENCH_THREADS, e.g. "1,2,4,8,16"): CPU ns per get+put per
  *     thread; also two empty calls through pointers, the floor of this
  *     scenario.
- *  2. a producer/consumer pair: one thread gets (mallocs) and passes the
+ *  W5b. a producer/consumer pair: one thread gets (mallocs) and passes the
  *     object through a single-producer single-consumer ring, the other
  *     puts it back (frees it): wall ns per object; also the ring alone
- *     with objects from a fixed array, the floor of this scenario.
+ *     with objects from a fixed array, the floor of this scenario.  A
+ *     second, timed pass reads the cycle counter around every get and put
+ *     and reports their mean cost in ns: what the contender itself costs
+ *     in this pattern, without the ring and without the time a thread
+ *     spends descheduled (calls longer than PAIR_OUTLIER, preempted
+ *     inside, are left out), which on a loaded machine swamps the wall
+ *     figure.
  *
  * Every run writes one byte of each object, as a user would.  Runs are
- * interleaved (pool, glibc, jemalloc, pool, ...); each figure is the median
- * of 5 (GOCONC_BENCH_REPS).  GOCONC_BENCH_SECONDS scales the work.
+ * interleaved (pool, glibc, jemalloc, mimalloc, pool, ...); each figure
+ * is the median of 5 (GOCONC_BENCH_REPS).  GOCONC_BENCH_SECONDS scales
+ * the work.
  *
  * glibc is called through __libc_malloc/__libc_free, which stay glibc's
  * even when jemalloc replaces the process allocator (bench/meson.build
  * links -ljemalloc when it is installed: -DHAVE_JEMALLOC).  jemalloc is
  * called through malloc/free looked up in its own handle, so the figures
- * do not depend on which allocator the process ended up with.  All three
- * contenders are called the same way: through function pointers set at
- * run time (one indirect call each, no PLT hop for anyone).
+ * do not depend on which allocator the process ended up with.  mimalloc
+ * is dlopen()ed too (RTLD_LOCAL, so it replaces nothing) and called
+ * through mi_malloc/mi_free, the entry points its own malloc/free wrap.
+ * Every contender is called the same way: through function pointers set
+ * at run time (one indirect call each, no PLT hop for anyone).  A
+ * contender whose library is not installed is left out.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -50,11 +61,14 @@ extern void __libc_free(void *ptr);
 #define LIBC_FREE free
 #endif
 
-enum { IMPL_POOL, IMPL_GLIBC, IMPL_JEMALLOC, NIMPL };
-static const char *impl_name[NIMPL] = { "goconc_pool", "glibc", "jemalloc" };
+enum { IMPL_POOL, IMPL_GLIBC, IMPL_JEMALLOC, IMPL_MIMALLOC, NIMPL };
+static const char *impl_name[NIMPL] = { "goconc_pool", "glibc", "jemalloc",
+                                        "mimalloc" };
 
 static void *(*je_malloc)(size_t);
 static void (*je_free)(void *);
+static void *(*mi_malloc_fn)(size_t);
+static void (*mi_free_fn)(void *);
 static void *(*glibc_malloc)(size_t);
 static void (*glibc_free)(void *);
 static void *(*pool_get)(goconc_pool *);
@@ -84,6 +98,8 @@ static void obj_free(void *ctx, void *obj)
 #define REL_GLIBC(o) glibc_free(o)
 #define ACQ_JE() je_malloc(OBJ_SIZE)
 #define REL_JE(o) je_free(o)
+#define ACQ_MI() mi_malloc_fn(OBJ_SIZE)
+#define REL_MI(o) mi_free_fn(o)
 /* The ring alone: objects from a fixed array, reused round robin (the
  * same writes to each object, no allocator at all). */
 #define RING_OBJS (4 * RING)
@@ -120,6 +136,7 @@ static double loop_cpu[64]; /* bu_run_threads' limit */
 LOOP_FN(loop_pool, ACQ_POOL, REL_POOL)
 LOOP_FN(loop_glibc, ACQ_GLIBC, REL_GLIBC)
 LOOP_FN(loop_je, ACQ_JE, REL_JE)
+LOOP_FN(loop_mi, ACQ_MI, REL_MI)
 
 /* The floor of the loop: two calls through pointers that do nothing. */
 static char noop_obj[OBJ_SIZE];
@@ -137,7 +154,7 @@ static __attribute__((noinline)) void noop_put_fn(goconc_pool *p, void *o)
 #define REL_NOOP(o) noop_put(pool, (o))
 LOOP_FN(loop_noop, ACQ_NOOP, REL_NOOP)
 static void *(*const loop_fn[NIMPL + 1])(void *, int) = {
-    loop_pool, loop_glibc, loop_je, loop_noop
+    loop_pool, loop_glibc, loop_je, loop_mi, loop_noop
 };
 
 /* Per-thread CPU time, not wall time: on a shared 2-core machine other
@@ -155,6 +172,29 @@ static double run_loop(int impl, int nthreads)
 }
 
 /* ---------------------------------------------------- producer/consumer */
+
+/* The timed pass (pair_timed): cycles inside get and put, and how many
+ * calls they cover, per side. */
+#define PAIR_OUTLIER 20000 /* cycles: a call preempted inside */
+static int pair_timed;
+static struct {
+    _Alignas(128) unsigned long long cycles;
+    unsigned long long calls;
+} pair_cost[2];
+
+static inline unsigned long long cycles_now(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_ia32_rdtsc();
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000000000ull + (unsigned long long)ts.tv_nsec;
+#endif
+}
+
+/* Time one call into pair_cost[side] in the timed pass. */
+#define PAIR_CALL(side, call)                                                  do {                                                                           if (pair_timed) {                                                              unsigned long long t0_ = cycles_now(), d_;                                 call;                                                                      d_ = cycles_now() - t0_;                                                   if (d_ < PAIR_OUTLIER) {                                                       pair_cost[side].cycles += d_;                                              pair_cost[side].calls++;                                               }                                                                      } else {                                                                       call;                                                                  }                                                                      } while (0)
 
 static struct {
     _Alignas(128) volatile size_t head; /* written by the producer */
@@ -182,7 +222,8 @@ static inline void backoff(int *spins)
         (void)arg;                                                         \
         if (idx == 0) { /* producer */                                     \
             for (k = 0; k < (size_t)iters_pair; k++) {                     \
-                char *o = ACQ();                                           \
+                char *o;                                                   \
+                PAIR_CALL(0, o = ACQ());                                   \
                 o[0] = (char)k;                                            \
                 /* Acquire: pairs with the consumer's release of tail:     \
                  * the slot is free before we overwrite it. */             \
@@ -202,7 +243,7 @@ static inline void backoff(int *spins)
                 o = ring.slot[k % RING];                                   \
                 __atomic_store_n(&ring.tail, k + 1, __ATOMIC_RELEASE);     \
                 o[1] = o[0];                                               \
-                REL(o);                                                    \
+                PAIR_CALL(1, REL(o));                                      \
             }                                                              \
         }                                                                  \
         return NULL;                                                       \
@@ -210,9 +251,10 @@ static inline void backoff(int *spins)
 PAIR_FN(pair_pool, ACQ_POOL, REL_POOL)
 PAIR_FN(pair_glibc, ACQ_GLIBC, REL_GLIBC)
 PAIR_FN(pair_je, ACQ_JE, REL_JE)
+PAIR_FN(pair_mi, ACQ_MI, REL_MI)
 PAIR_FN(pair_none, ACQ_NONE, REL_NONE)
 static void *(*const pair_fn[NIMPL + 1])(void *, int) = {
-    pair_pool, pair_glibc, pair_je, pair_none
+    pair_pool, pair_glibc, pair_je, pair_mi, pair_none
 };
 
 static double run_pair(int impl)
@@ -223,30 +265,78 @@ static double run_pair(int impl)
     return t * 1e9 / (double)iters_pair;
 }
 
+static double cycles_per_ns = 1.0;
+
+/* The cycle counter's rate, against CLOCK_MONOTONIC over 50 ms. */
+static void calibrate_cycles(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    struct timespec a, b, nap = { 0, 50000000 };
+    unsigned long long c0, c1;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    c0 = cycles_now();
+    nanosleep(&nap, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    c1 = cycles_now();
+    cycles_per_ns = (double)(c1 - c0) /
+                    ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec));
+#endif
+}
+
+/* The timed pass: mean ns inside one get plus one put. */
+static double run_pair_calls(int impl)
+{
+    double per_call[2];
+    int side;
+    memset(pair_cost, 0, sizeof pair_cost);
+    pair_timed = 1;
+    run_pair(impl);
+    pair_timed = 0;
+    for (side = 0; side < 2; side++)
+        per_call[side] = pair_cost[side].calls != 0
+                             ? (double)pair_cost[side].cycles / (double)pair_cost[side].calls
+                             : 0;
+    return (per_call[0] + per_call[1]) / cycles_per_ns;
+}
+
 /* ---------------------------------------------------------------- main */
 
-static void load_jemalloc(void)
+/* malloc and free of the library @p so named @p m and @p f, or 0. */
+static int load_peer(const char *so, const char *m, const char *f,
+                     void *(**mp)(size_t), void (**fp)(void *))
 {
-    void *h = dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
     if (h == NULL)
-        return;
-    *(void **)&je_malloc = dlsym(h, "malloc");
-    *(void **)&je_free = dlsym(h, "free");
-    if (je_malloc == NULL || je_free == NULL)
-        je_malloc = NULL;
+        return 0;
+    *(void **)mp = dlsym(h, m);
+    *(void **)fp = dlsym(h, f);
+    return *mp != NULL && *fp != NULL;
 }
 
 #define MAXT 16 /* thread counts */
+
+static void print_scenario(double med[NIMPL], const int *have)
+{
+    int i;
+    for (i = 0; i < NIMPL; i++)
+        if (have[i])
+            printf("  %-12s %8.2f ns\n", impl_name[i], med[i]);
+    for (i = IMPL_GLIBC; i < NIMPL; i++)
+        if (have[i])
+            printf("  ratio pool/%-9s %.2fx\n", impl_name[i],
+                   med[IMPL_POOL] / med[i]);
+}
 
 int main(void)
 {
     goconc_pool_options o = GOCONC_POOL_OPTIONS_INIT;
     static const int dflt[2] = { 1, 2 };
-    /* Scenarios: the get+put loop at each thread count, then the pair. */
-    int threads[MAXT], nt, nscen, s_pair;
-    static double res[MAXT + 1][NIMPL][32];
-    double med[MAXT + 1][NIMPL], ring[32], calls[32];
-    int reps = bu_reps(5), nimpl, r, s, i;
+    /* Scenarios: the get+put loop at each thread count, the pair, the
+     * pair's calls timed. */
+    int threads[MAXT], nt, nscen, s_pair, s_calls, have[NIMPL], last;
+    static double res[MAXT + 2][NIMPL][32];
+    double med[MAXT + 2][NIMPL], ring[32], calls[32], timer[32];
+    int reps = bu_reps(5), r, s, i;
     double scale = bu_seconds(1.0);
     goconc_pool_stats st = GOCONC_POOL_STATS_INIT;
 
@@ -254,60 +344,75 @@ int main(void)
         reps = 5;
     nt = bu_thread_list(threads, MAXT, dflt, 2);
     s_pair = nt;
-    nscen = nt + 1;
+    s_calls = nt + 1;
+    nscen = nt + 2;
     iters_loop = (long)(20e6 * scale);
     iters_pair = (long)(4e6 * scale);
-    load_jemalloc();
     glibc_malloc = LIBC_MALLOC;
     glibc_free = LIBC_FREE;
     pool_get = goconc_pool_get;
     pool_put = goconc_pool_put;
     noop_get = noop_get_fn;
     noop_put = noop_put_fn;
-    nimpl = je_malloc != NULL ? NIMPL : IMPL_JEMALLOC;
+    have[IMPL_POOL] = have[IMPL_GLIBC] = 1;
+    have[IMPL_JEMALLOC] = load_peer("libjemalloc.so.2", "malloc", "free",
+                                    &je_malloc, &je_free);
+    have[IMPL_MIMALLOC] = load_peer("libmimalloc.so.2", "mi_malloc", "mi_free",
+                                    &mi_malloc_fn, &mi_free_fn);
+    for (last = NIMPL - 1; !have[last]; last--)
+        ;
+    calibrate_cycles();
     o.new_obj = obj_new;
     o.free_obj = obj_free;
     if (goconc_pool_new(&pool, &o) != GOCONC_OK) {
         fprintf(stderr, "goconc_pool_new failed\n");
         return 1;
     }
-    printf("bench_pool: %d-byte objects, median of %d interleaved runs%s\n",
-           OBJ_SIZE, reps, je_malloc ? "" : " (jemalloc not found)");
+    printf("bench_pool: %d-byte objects, median of %d interleaved runs%s%s\n",
+           OBJ_SIZE, reps, have[IMPL_JEMALLOC] ? "" : " (jemalloc not found)",
+           have[IMPL_MIMALLOC] ? "" : " (mimalloc not found)");
 
-    for (i = 0; i < nimpl; i++) { /* warm-up */
-        run_loop(i, 1);
-        run_pair(i);
-    }
+    for (i = 0; i < NIMPL; i++) /* warm-up */
+        if (have[i]) {
+            run_loop(i, 1);
+            run_pair(i);
+        }
     for (r = 0; r < reps; r++)
-        for (i = 0; i < nimpl; i++) {
+        for (i = 0; i < NIMPL; i++) {
+            if (!have[i])
+                continue;
             for (s = 0; s < nt; s++)
                 res[s][i][r] = run_loop(i, threads[s]);
             res[s_pair][i][r] = run_pair(i);
-            if (i == nimpl - 1) {
-                calls[r] = run_loop(NIMPL, 1); /* two empty calls */
-                ring[r] = run_pair(NIMPL);     /* the ring alone */
+            res[s_calls][i][r] = run_pair_calls(i);
+            if (i == last) {
+                calls[r] = run_loop(NIMPL, 1);   /* two empty calls */
+                ring[r] = run_pair(NIMPL);       /* the ring alone */
+                timer[r] = run_pair_calls(NIMPL); /* the timer alone */
             }
         }
     for (s = 0; s < nscen; s++) {
         if (s == s_pair)
-            printf("\nproducer/consumer pair via ring (wall ns per object)\n");
+            printf("\nW5b: producer/consumer pair via ring (wall ns per object)\n");
+        else if (s == s_calls)
+            printf("\nW5b, timed: ns inside one get + one put in that pair (mean)\n");
         else if (threads[s] == 1)
-            printf("\nget+put, 1 thread  (CPU ns per get+put)\n");
+            printf("\nW5: get+put, 1 thread  (CPU ns per get+put)\n");
         else
-            printf("\nget+put, %d threads (CPU ns per get+put per thread)\n", threads[s]);
-        for (i = 0; i < nimpl; i++) {
-            med[s][i] = bu_median(res[s][i], (size_t)reps);
-            printf("  %-12s %8.2f ns\n", impl_name[i], med[s][i]);
-        }
-        printf("  ratio pool/glibc    %.2fx\n", med[s][IMPL_POOL] / med[s][IMPL_GLIBC]);
-        if (nimpl == NIMPL)
-            printf("  ratio pool/jemalloc %.2fx\n", med[s][IMPL_POOL] / med[s][IMPL_JEMALLOC]);
+            printf("\nW5: get+put, %d threads (CPU ns per get+put per thread)\n",
+                   threads[s]);
+        for (i = 0; i < NIMPL; i++)
+            med[s][i] = have[i] ? bu_median(res[s][i], (size_t)reps) : 0;
+        print_scenario(med[s], have);
         if (s < nt && threads[s] == 1)
             printf("  (two empty calls through pointers: %.2f ns)\n",
                    bu_median(calls, (size_t)reps));
         if (s == s_pair)
             printf("  (the ring alone, objects from a fixed array: %.2f ns)\n",
                    bu_median(ring, (size_t)reps));
+        if (s == s_calls)
+            printf("  (the timer around no call: %.2f ns, included above)\n",
+                   bu_median(timer, (size_t)reps));
     }
     bu_discard(goconc_pool_stats_get(pool, &st));
     printf("\npool: gets %llu hits %llu news %llu drops %llu idle %zu\n",

@@ -14,7 +14,7 @@ fi
 if [ "${1:-}" = "--bench" ]; then
     # The benchmarks' peers (bench/meson.build builds in what it finds) and
     # scripts/bench-report.sh's charts.
-    pkgs="$pkgs liburcu-dev libglib2.0-dev libtbb-dev libjemalloc-dev
+    pkgs="$pkgs liburcu-dev libglib2.0-dev libtbb-dev libjemalloc-dev libmimalloc-dev
           librust-dashmap-dev libcuckoo-dev libabsl-dev libck-dev
           python3-matplotlib"
 fi

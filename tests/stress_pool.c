@@ -9,11 +9,15 @@
  *    goconc_pool_free, whatever threads cached (exited ones and live ones);
  *  - the library's own memory returns to its baseline (tu_alloc_live).
  * Phases: default max_idle without reset_obj; a tiny max_idle with
- * reset_obj and a window where every library allocation fails; then pools freed under live threads' caches
- * and replaced by a new pool those threads go on using.
+ * reset_obj and a window where every library allocation fails; pairs of
+ * threads where one only gets and hands each object through a ring to one
+ * that only puts (the pattern whose caches fill on one side and drain on
+ * the other), with trims between rounds; then pools freed under live
+ * threads' caches and replaced by a new pool those threads go on using.
  * Workers only count; main asserts.  The seed is printed (GOCONC_SEED).
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +35,7 @@
 struct sobj {
     unsigned magic;
     int in_use;
+    long serial; /* producer/consumer pairs: its index in the ring */
 };
 
 struct sctx {
@@ -292,6 +297,144 @@ START_TEST(test_churn_tiny_failing)
 }
 END_TEST
 
+/* --------------------------------------------- producer/consumer pairs */
+
+#define PC_PAIRS 2
+#define PC_RING 128 /* power of two */
+
+/* One single-producer single-consumer ring per pair. */
+struct pc_ring {
+    _Alignas(64) size_t head; /* written by the getter */
+    _Alignas(64) size_t tail; /* written by the putter */
+    struct sobj *slot[PC_RING];
+};
+
+struct pc_thread {
+    pthread_t th;
+    goconc_pool *p;
+    struct pc_ring *ring;
+    long n;  /* objects to move this round */
+    long bad; /* an object out of order in the ring */
+};
+
+static void pc_wait(int *spins)
+{
+    if (++*spins % 64 == 0)
+        sched_yield(); /* the partner may not be running */
+}
+
+/* Gets n objects, stamps each with its index and passes it on, in use. */
+static void *pc_getter(void *arg)
+{
+    struct pc_thread *t = arg;
+    struct pc_ring *r = t->ring;
+    long k;
+    int spins;
+    for (k = 0; k < t->n; k++) {
+        struct sobj *o = take(t->p); /* NULL: counted, passed on as is */
+        if (o != NULL)
+            o->serial = k;
+        /* Acquire: pairs with the putter's release of tail. */
+        for (spins = 0; k - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) ==
+                        PC_RING;)
+            pc_wait(&spins);
+        r->slot[k % PC_RING] = o;
+        /* Release: the slot and the object's serial before head. */
+        __atomic_store_n(&r->head, (size_t)k + 1, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+/* Puts every object the getter passes, checking it comes in order. */
+static void *pc_putter(void *arg)
+{
+    struct pc_thread *t = arg;
+    struct pc_ring *r = t->ring;
+    long k;
+    int spins;
+    for (k = 0; k < t->n; k++) {
+        struct sobj *o;
+        for (spins = 0; __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) ==
+                        (size_t)k;)
+            pc_wait(&spins);
+        o = r->slot[k % PC_RING];
+        __atomic_store_n(&r->tail, (size_t)k + 1, __ATOMIC_RELEASE);
+        if (o == NULL)
+            continue;
+        if (o->serial != k)
+            t->bad++;
+        give(t->p, o);
+    }
+    return NULL;
+}
+
+/*
+ * Rounds of PC_PAIRS getter/putter pairs on fresh threads (so every round
+ * ends with caches handed back at exit: the getters' empty, the putters'
+ * full), a trim now and then between rounds.  Returns the objects moved;
+ * every one was got once and put once.
+ */
+static long pc_rounds(goconc_pool *p, double secs, uint64_t seed)
+{
+    static struct pc_ring rings[PC_PAIRS];
+    static struct pc_thread g[PC_PAIRS], q[PC_PAIRS];
+    uint64_t rs = seed;
+    double t0 = tu_now();
+    long moved = 0, bad = 0, rounds;
+    int i;
+
+    for (rounds = 0; rounds < 4 || tu_now() - t0 < secs; rounds++) {
+        for (i = 0; i < PC_PAIRS; i++) {
+            rings[i].head = rings[i].tail = 0;
+            g[i].p = q[i].p = p;
+            g[i].ring = q[i].ring = &rings[i];
+            g[i].n = q[i].n = 1 + (long)(tu_rand(&rs) % 20000);
+            q[i].bad = 0;
+            ck_assert_int_eq(pthread_create(&g[i].th, NULL, pc_getter, &g[i]), 0);
+            ck_assert_int_eq(pthread_create(&q[i].th, NULL, pc_putter, &q[i]), 0);
+        }
+        for (i = 0; i < PC_PAIRS; i++) {
+            ck_assert_int_eq(pthread_join(g[i].th, NULL), 0);
+            ck_assert_int_eq(pthread_join(q[i].th, NULL), 0);
+            moved += q[i].n;
+            bad += q[i].bad;
+        }
+        if (tu_rand(&rs) % 4 == 0)
+            goconc_pool_trim(p);
+    }
+    ck_assert_int_eq(bad, 0);
+    fprintf(stderr, "  %ld rounds, %ld objects moved\n", rounds, moved);
+    return moved;
+}
+
+START_TEST(test_producer_consumer)
+{
+    /* Default limits; a max_idle below two batches, with reset_obj; a
+     * max_idle that cuts a batch short. */
+    static const size_t max_idle[3] = { 0, 40, 70 };
+    goconc_pool_stats s = GOCONC_POOL_STATS_INIT;
+    struct sctx c;
+    goconc_pool *p;
+    uint64_t seed = tu_seed();
+    long base, moved;
+
+    warm_thread();
+    base = tu_alloc_live();
+    p = mkpool(&c, max_idle[_i], _i == 1);
+    moved = pc_rounds(p, tu_stress_seconds() * 0.1, seed + (uint64_t)_i);
+    check_model(p, &c);
+    ck_assert_int_eq(goconc_pool_stats_get(p, &s), GOCONC_OK);
+    ck_assert_uint_eq(s.gets, (uint64_t)moved);
+    ck_assert_uint_eq(s.puts, (uint64_t)moved);
+    goconc_pool_free(p);
+    ck_assert_int_eq(ld(&errors), 0);
+    ck_assert_int_eq(ld(&c.bad_free), 0);
+    ck_assert_int_eq(ld(&c.live), 0);
+    ck_assert_int_eq(ld(&c.news), ld(&c.frees));
+    ck_assert_int_eq(tu_alloc_live(), base);
+}
+END_TEST
+
 /* Threads that keep caches of pool A while A is freed, then use B. */
 struct holder {
     pthread_t th;
@@ -382,6 +525,7 @@ int main(void)
     const struct tu_case cases[] = {
         TU_CASE(test_churn_default),
         TU_CASE(test_churn_tiny_failing),
+        TU_LOOP(test_producer_consumer, 0, 3),
         TU_CASE(test_free_under_live_threads),
     };
 

@@ -426,6 +426,68 @@ START_TEST(test_cross_thread_flush)
 }
 END_TEST
 
+/* A live thread that puts what main hands it, round after round. */
+struct feeder {
+    struct putter a;
+    pthread_barrier_t bar;
+    int quit;
+};
+
+static void *feed(void *arg)
+{
+    struct feeder *f = arg;
+    for (;;) {
+        pthread_barrier_wait(&f->bar); /* a round is ready, or quit */
+        if (f->quit)
+            return NULL;
+        put_all(&f->a);
+        pthread_barrier_wait(&f->bar); /* round done */
+    }
+}
+
+START_TEST(test_handoff_steady)
+{
+    LOOP_MODE();
+    /* One thread only puts, main only gets: batches go over in chunks
+     * whose emptied shells main's refills hand back for the putter's
+     * next flushes.  Once the objects in circulation exist, neither
+     * new_obj nor the library's allocator is called again. */
+    static struct feeder f;
+    struct tctx t;
+    pthread_t th;
+    long news = 0, calls = 0;
+    int round, i;
+
+    f.a.p = mkpool(&t, 0);
+    f.a.n = 2 * ALLOWANCE;
+    f.quit = 0;
+    pthread_barrier_init(&f.bar, NULL, 2);
+    ck_assert_int_eq(pthread_create(&th, NULL, feed, &f), 0);
+    for (round = 0; round < 8; round++) {
+        if (round == 4) {
+            news = ld(&t.news);
+            calls = tu_alloc_calls();
+        }
+        get_all(&f.a);
+        for (i = 0; i < f.a.n; i++)
+            ck_assert_ptr_nonnull(f.a.objs[i]);
+        pthread_barrier_wait(&f.bar);
+        pthread_barrier_wait(&f.bar);
+    }
+    ck_assert_int_eq(ld(&t.news), news);
+    ck_assert_int_eq(tu_alloc_calls(), calls);
+    /* Made in rounds 0 and 1: one round's worth, and the allowance the
+     * putter's cache keeps. */
+    ck_assert_int_eq(news, f.a.n + ALLOWANCE);
+    f.quit = 1;
+    pthread_barrier_wait(&f.bar);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    pthread_barrier_destroy(&f.bar);
+    goconc_pool_free(f.a.p);
+    ck_assert_int_eq(ld(&t.live), 0);
+}
+END_TEST
+
 static void *hold_n(goconc_pool *p, int n)
 {
     void **v = malloc(sizeof(void *) * (size_t)n);
@@ -1060,6 +1122,7 @@ int main(void)
         TU_LOOP(test_trim_victim_shared, 0, 2),
         TU_LOOP(test_thread_exit_hands_back, 0, 2),
         TU_LOOP(test_cross_thread_flush, 0, 2),
+        TU_LOOP(test_handoff_steady, 0, 2),
         TU_LOOP(test_max_idle_bound, 0, 2),
         TU_LOOP(test_max_idle_one, 0, 2),
         TU_LOOP(test_default_max_idle, 0, 2),

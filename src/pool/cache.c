@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pool_cache.c - goconc_pool's per-thread caches: finding the calling
+ * cache.c - goconc_pool's per-thread caches: finding the calling
  * thread's cache for a pool (the TLS hot pointer, then the thread's
  * list), creating and registering it, aging it after trims, flushing it to
- * the shared level, handing it back at thread exit, and releasing every
- * cache of a pool being freed.  See pool.c for the design.
+ * and refilling it from the shared level (shared.c, the layer below),
+ * handing it back at thread exit, and releasing every cache of a pool
+ * being freed.  See pool.c for the design.
  *
  * Locks: reg_lock (global) guards every pool's registry of caches, the
  * caches' refs and the pools' pins/dying; it is taken before a pool's
@@ -40,6 +41,14 @@ static void cache_dealloc(struct pcache *c)
 {
     struct gc_allocator_ref ref = c->ref;
     gc_free_ref(&ref, c->raw);
+}
+
+/* A cache that goes away frees its empty chunk rather than make it a
+ * spare: threads that live briefly must not grow the pool's chunks. */
+static void cache_free_mag(struct pcache *c)
+{
+    gc_free(c->mag);
+    c->mag = NULL;
 }
 
 /* Drop one of the two references; the last frees. */
@@ -103,7 +112,7 @@ void pool_cache_age(goconc_pool *p, struct pcache *c)
         n = pool_cache_n(c);
         if (trims - c->trims_seen == 1 && n != 0) {
             stale = 0;
-            k = pool_shared_put(p, c->obj, n, 1, trims, &stale);
+            k = pool_shared_give(p, &c->mag, c->obj, n, 1, trims, &stale);
             cache_shift(c, k);
             if (stale)
                 continue; /* another trim: the rest is two behind */
@@ -124,11 +133,28 @@ void pool_cache_flush(goconc_pool *p, struct pcache *c, size_t want)
 {
     size_t k;
     int stale = 0;
-    k = pool_shared_put(p, c->obj, pool_min(want, pool_cache_n(c)), 0, c->trims_seen,
-                   &stale);
+    k = pool_shared_give(p, &c->mag, c->obj, pool_min(want, pool_cache_n(c)),
+                         0, c->trims_seen, &stale);
     cache_shift(c, k);
     if (stale)
         pool_cache_age(p, c);
+}
+
+/*
+ * Fill an empty cache with up to `batch` objects from the shared level;
+ * returns how many.  0 with *stale set: a trim came first, the caller
+ * ages the cache and tries again.
+ */
+size_t pool_cache_refill(goconc_pool *p, struct pcache *c, int *stale)
+{
+    size_t n = pool_shared_take(p, &c->mag, c->obj, p->batch, c->trims_seen,
+                                stale);
+    if (n != 0) {
+        at_store(&c->pushes, at_load(&c->pushes) + n);
+        /* Release: after pushes (see struct pcache). */
+        at_store_rel(&c->refilled, at_load(&c->refilled) + n);
+    }
+    return n;
 }
 
 static struct pool_rec *rec_create(void)
@@ -152,7 +178,7 @@ static struct pool_rec *rec_create(void)
 /* The calling thread's record, or NULL (none yet; past its exit hook). */
 static struct pool_rec *rec_self(void)
 {
-    struct pcache *h = pool_tls_hot;
+    struct pcache *h = *pool_hot_slot();
     if (h == &exited_cache)
         return NULL;
     if (h != &nil_cache)
@@ -162,7 +188,7 @@ static struct pool_rec *rec_self(void)
 
 static void rec_sync_hot(struct pool_rec *r)
 {
-    pool_tls_hot = r->head != NULL ? r->head : &nil_cache;
+    *pool_hot_slot() = r->head != NULL ? r->head : &nil_cache;
 }
 
 static struct pcache *cache_create(goconc_pool *p, struct pool_rec *r)
@@ -208,7 +234,8 @@ struct pcache *pool_cache_find(goconc_pool *p, int create)
     struct pool_rec *r = rec_self();
     struct pcache **link, *c;
     if (r == NULL) {
-        if (!create || pool_tls_hot == &exited_cache || (r = rec_create()) == NULL)
+        if (!create || *pool_hot_slot() == &exited_cache ||
+            (r = rec_create()) == NULL)
             return NULL;
     }
     for (link = &r->head; (c = *link) != NULL;) {
@@ -297,6 +324,7 @@ static void cache_handback(struct pcache *c)
     pool_cache_age(p, c);
     pool_cache_flush(p, c, pool_cache_n(c));
     cache_drop_all(p, c); /* what max_idle (or memory) left over */
+    cache_free_mag(c);
 
     pthread_mutex_lock(&reg_lock);
     counts_fold(&p->counts, c);
@@ -320,7 +348,7 @@ static void rec_exit(void *arg)
     struct pool_rec *r = arg;
     struct pool_rec local = *r;
     struct pcache *c;
-    pool_tls_hot = &exited_cache;
+    *pool_hot_slot() = &exited_cache;
     gc_free_ref(&local.ref, r);
     while ((c = local.head) != NULL) {
         local.head = c->tnext;
@@ -387,6 +415,7 @@ void pool_caches_free(goconc_pool *p)
         n = pool_cache_n(c);
         for (i = 0; i < n; i++)
             pool_drop(p, c->obj[i]);
+        cache_free_mag(c);
         if (c == mine)
             cache_dealloc(c); /* both references were ours */
         else

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pool.c - goconc_pool: Go's sync.Pool with per-thread caches.  This
- * file: the API, the shared level and trim; pool_cache.c: the per-thread
- * caches.
+ * file: the API, on top of cache.c (the per-thread caches), itself on top
+ * of shared.c (the shared level); see pool_impl.h.
  *
  * Three levels (doc/pool.md):
  *  - per-thread caches: for each (thread, pool) a small array of at most
@@ -12,9 +12,12 @@
  *    shared cache line is written and no lock is taken.
  *  - the shared level: two stacks under the pool's mutex, `cur` and `vic`
  *    (Go's victim cache), of library-owned chunks of object pointers.  A
- *    thread moves `batch` objects at a time between its cache and `cur`.
- *    cur.n + vic.n <= max_idle.  No lock-free list runs through user
- *    objects: a pop never reads memory that a user may have freed.
+ *    thread moves `batch` objects at a time between its cache and `cur`,
+ *    as one chunk linked or unlinked under the lock (shared.c), so a
+ *    thread that only puts feeds one that only gets at a few pointer
+ *    updates per batch.  cur.n + vic.n <= max_idle.  No lock-free list
+ *    runs through user objects: a pop never reads memory that a user may
+ *    have freed.
  *  - victims: trim drops `vic`, turns `cur` into `vic` (Go's GC step) and
  *    stamps the pool.  When a cache's owner next sees a new stamp it moves
  *    its objects to `vic` (one trim missed) or drops them (two or more), so
@@ -53,12 +56,6 @@ static atword last_stamp;
 /* Unique, never 0: pool ids and stamps come from one counter. */
 static size_t new_stamp(void) { return at_fetch_add(&last_stamp, 1) + 1; }
 
-void pool_drop(goconc_pool *p, void *obj)
-{
-    if (p->free_obj != NULL)
-        p->free_obj(p->ctx, obj);
-}
-
 static void count_new(goconc_pool *p, struct pool_counts *own, void *obj)
 {
     atword *w = obj != NULL ? (own ? &own->news : &p->counts.news)
@@ -76,159 +73,13 @@ static void *call_new(goconc_pool *p, struct pool_counts *own)
     return obj;
 }
 
-static void chunks_free(struct pool_chunk *ch)
-{
-    struct pool_chunk *next;
-    for (; ch != NULL; ch = next) {
-        next = ch->next;
-        gc_free(ch);
-    }
-}
-
-/* ------------------------------------------------ shared level (locked) */
-
-/* Precondition: st->n > 0.  An emptied chunk goes to the spares or to
- * *freed (released by the caller after unlocking). */
-static void *stack_pop(goconc_pool *p, struct pool_stack *st,
-                       struct pool_chunk **freed)
-{
-    struct pool_chunk *ch = st->top;
-    void *obj = ch->obj[--ch->n];
-    st->n--;
-    if (ch->n == 0) {
-        st->top = ch->next;
-        if (p->nspare < POOL_SPARE_MAX) {
-            ch->next = p->spare;
-            p->spare = ch;
-            p->nspare++;
-        } else {
-            ch->next = *freed;
-            *freed = ch;
-        }
-    }
-    return obj;
-}
-
-/* 0 when a chunk is needed and no spare is left. */
-static int stack_push(goconc_pool *p, struct pool_stack *st, void *obj)
-{
-    struct pool_chunk *ch = st->top;
-    if (ch == NULL || ch->n == POOL_CHUNK_OBJS) {
-        if (p->spare == NULL)
-            return 0;
-        ch = p->spare;
-        p->spare = ch->next;
-        p->nspare--;
-        ch->n = 0;
-        ch->next = st->top;
-        st->top = ch;
-    }
-    ch->obj[ch->n++] = obj;
-    st->n++;
-    return 1;
-}
-
-/*
- * Move objs[0..k) to the shared level (vic when @p to_vic, else cur) as
- * far as max_idle and memory allow; returns how many moved (a prefix).
- * When @p gen is not POOL_ANY_GEN and a trim has moved the pool past it,
- * stops and sets *stale: the caller's objects belong to an older
- * generation (what moved before the trim was aged by it, as it should).
- * Chunks are allocated with the lock dropped: the allocator never runs
- * under it.
- */
-size_t pool_shared_put(goconc_pool *p, void *const *objs, size_t k,
-                       int to_vic, size_t gen, int *stale)
-{
-    struct pool_stack *st = to_vic ? &p->vic : &p->cur;
-    size_t done = 0;
-    pthread_mutex_lock(&p->lock);
-    while (done < k) {
-        struct pool_chunk *ch;
-        if (gen != POOL_ANY_GEN && at_load(&p->trims) != gen) {
-            *stale = 1;
-            break;
-        }
-        if (p->cur.n + p->vic.n >= p->max_idle)
-            break;
-        if (stack_push(p, st, objs[done])) {
-            done++;
-            continue;
-        }
-        pthread_mutex_unlock(&p->lock);
-        ch = gc_alloc(sizeof *ch);
-        pthread_mutex_lock(&p->lock);
-        if (ch == NULL)
-            break; /* ENOMEM: the caller drops what did not move */
-        ch->next = p->spare;
-        p->spare = ch;
-        p->nspare++;
-    }
-    pthread_mutex_unlock(&p->lock);
-    return done;
-}
-
-/*
- * Take objects without waiting (trylock: the contract's "a cached object
- * this thread can take without waiting"): up to @p want from cur, the
- * newest on top of out[]; when cur is empty, one victim (it goes to a
- * user at once, so it is not kept idle for another generation).  Same
- * @p gen / *stale rule as shared_put.
- */
-static size_t shared_take(goconc_pool *p, void **out, size_t want,
-                          size_t gen, int *stale)
-{
-    struct pool_chunk *freed = NULL;
-    size_t k = 0, i;
-    if (pthread_mutex_trylock(&p->lock) != 0)
-        return 0;
-    if (gen != POOL_ANY_GEN && at_load(&p->trims) != gen) {
-        *stale = 1;
-    } else if (p->cur.n != 0) {
-        k = pool_min(want, p->cur.n);
-        for (i = 0; i < k; i++)
-            out[k - 1 - i] = stack_pop(p, &p->cur, &freed);
-    } else if (p->vic.n != 0) {
-        out[0] = stack_pop(p, &p->vic, &freed);
-        k = 1;
-    }
-    pthread_mutex_unlock(&p->lock);
-    chunks_free(freed);
-    return k;
-}
-
-/* Drop every object of a detached stack and free its chunks. */
-static void stack_drop(goconc_pool *p, struct pool_stack *st, int count)
-{
-    struct pool_chunk *ch;
-    size_t i;
-    if (count && st->n != 0)
-        at_fetch_add(&p->counts.drops, st->n);
-    for (ch = st->top; ch != NULL; ch = ch->next)
-        for (i = 0; i < ch->n; i++)
-            pool_drop(p, ch->obj[i]);
-    chunks_free(st->top);
-    st->top = NULL;
-    st->n = 0;
-}
-
-/* Objects in the shared level now (for stats). */
-size_t pool_shared_idle(goconc_pool *p)
-{
-    size_t n;
-    pthread_mutex_lock(&p->lock);
-    n = p->cur.n + p->vic.n;
-    pthread_mutex_unlock(&p->lock);
-    return n;
-}
-
 /* ------------------------------------------------------------ slow paths */
 
 static void *get_nocache(goconc_pool *p)
 {
     void *obj;
     int stale = 0;
-    if (shared_take(p, &obj, 1, POOL_ANY_GEN, &stale) == 1) {
+    if (pool_shared_take(p, NULL, &obj, 1, POOL_ANY_GEN, &stale) == 1) {
         at_fetch_add(&p->counts.hits, 1);
         return obj;
     }
@@ -244,12 +95,8 @@ static __attribute__((noinline)) void *get_slow(goconc_pool *p)
         return get_nocache(p);
     while ((n = pool_cache_n(c)) == 0) {
         stale = 0;
-        n = shared_take(p, c->obj, p->batch, c->trims_seen, &stale);
-        if (n != 0) {
-            at_store(&c->pushes, at_load(&c->pushes) + n);
-            at_store_rel(&c->refilled, at_load(&c->refilled) + n);
+        if ((n = pool_cache_refill(p, c, &stale)) != 0)
             break;
-        }
         GOCONC_PERTURB_POINT();
         if (!stale)
             return call_new(p, &c->counts);
@@ -261,9 +108,8 @@ static __attribute__((noinline)) void *get_slow(goconc_pool *p)
 
 static void put_nocache(goconc_pool *p, void *obj)
 {
-    int stale = 0;
     at_fetch_add(&p->counts.puts, 1);
-    if (pool_shared_put(p, &obj, 1, 0, POOL_ANY_GEN, &stale) == 0) {
+    if (!pool_shared_put1(p, obj)) {
         at_fetch_add(&p->counts.drops, 1);
         pool_drop(p, obj);
     }
@@ -324,7 +170,7 @@ GOCONC_API int goconc_pool_new(goconc_pool **out, const goconc_pool_options *opt
     }
     p = (goconc_pool *)(((uintptr_t)raw + GC_PAD - 1) & ~(uintptr_t)(GC_PAD - 1));
     memset(p, 0, sizeof *p);
-    if (pthread_mutex_init(&p->lock, NULL) != 0) {
+    if (!pool_shared_init(p)) {
         gc_free(raw);
         gc_live_dec();
         return GOCONC_ENOMEM;
@@ -350,10 +196,7 @@ GOCONC_API void goconc_pool_free(goconc_pool *p)
     if (p == NULL)
         return;
     pool_caches_free(p); /* every thread's cache: live, exiting, exited */
-    stack_drop(p, &p->cur, 0);
-    stack_drop(p, &p->vic, 0);
-    chunks_free(p->spare);
-    pthread_mutex_destroy(&p->lock);
+    pool_shared_fini(p);
     gc_free(p->raw);
     gc_live_dec();
 }
@@ -365,7 +208,7 @@ GOCONC_API void *goconc_pool_get(goconc_pool *p)
 
     if (GC_UNLIKELY(p == NULL))
         return NULL;
-    c = pool_tls_hot;
+    c = *pool_hot_slot();
     if (GC_LIKELY(c->seen == at_load(&p->stamp))) {
         pops = at_load(&c->pops);
         n = at_load(&c->pushes) - pops;
@@ -382,7 +225,7 @@ GOCONC_API void *goconc_pool_get(goconc_pool *p)
  * and has room (n < cap); 0 otherwise. */
 static inline int put_push(void *obj, const atword *stamp, size_t cap)
 {
-    struct pcache *c = pool_tls_hot;
+    struct pcache *c = *pool_hot_slot();
     size_t n, pushes;
     if (GC_LIKELY(c->seen == at_load(stamp))) {
         pushes = at_load(&c->pushes);
@@ -420,26 +263,12 @@ GOCONC_API void goconc_pool_put(goconc_pool *p, void *obj)
 
 GOCONC_API void goconc_pool_trim(goconc_pool *p)
 {
-    struct pool_stack dropped;
     size_t stamp;
 
     if (p == NULL)
         return;
-    pthread_mutex_lock(&p->lock);
-    dropped = p->vic;
-    p->vic = p->cur;
-    p->cur.top = NULL;
-    p->cur.n = 0;
-    at_store(&p->trims, at_load(&p->trims) + 1);
-    /* Release: a cache that sees the new stamp (acquire in cache_age)
-     * also sees the trims count it goes with.  put_stamp follows; until
-     * it does, a put still matching the old one is a put just before the
-     * trim. */
     stamp = new_stamp();
-    at_store_rel(&p->stamp, stamp);
-    at_store_rel(&p->put_stamp, put_stamp_for(p, stamp));
-    pthread_mutex_unlock(&p->lock);
-    stack_drop(p, &dropped, 1);
+    pool_shared_rotate(p, stamp, put_stamp_for(p, stamp));
     (void)pool_cache_find(p, 0); /* ages the calling thread's cache */
 }
 

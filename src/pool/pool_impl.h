@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pool_impl.h - what the two halves of goconc_pool share: pool.c (the API,
- * the shared level, trim) and pool_cache.c (per-thread caches: lookup,
- * aging, exit hand-back, the registry).  The design is described at the
- * top of pool.c and in doc/pool.md.
+ * pool_impl.h - what the three layers of goconc_pool share.  Each layer
+ * calls only the ones below it:
+ *
+ *   pool.c    the API: get, put, trim, stats, new, free
+ *   cache.c   per-thread caches: lookup, aging, flush and refill, exit
+ *             hand-back, the registry of a pool's caches
+ *   shared.c  the shared level: chunks of object pointers under the
+ *             pool's mutex, moved a whole chunk at a time
+ *
+ * The design is described at the top of pool.c and in doc/pool.md.
  */
 #ifndef GOCONC_POOL_IMPL_H
 #define GOCONC_POOL_IMPL_H
@@ -17,8 +23,8 @@
 
 #define POOL_DEFAULT_MAX_IDLE 1024 /* max_idle = 0 */
 #define POOL_LOCAL_MAX 64          /* per-thread allowance cap */
-#define POOL_CHUNK_OBJS 62         /* chunk = 64 words */
-#define POOL_SPARE_MAX 2           /* empty chunks kept per pool */
+#define POOL_CHUNK_OBJS POOL_LOCAL_MAX /* a whole cache fits in one chunk */
+#define POOL_SPARE_MAX 8           /* empty chunks kept per pool */
 #define POOL_ANY_GEN ((size_t)-1)
 #define POOL_NO_STAMP ((size_t)-1) /* matches no cache's seen */
 
@@ -28,7 +34,9 @@ struct pool_chunk {
     void *obj[POOL_CHUNK_OBJS];
 };
 
-/* A stack of chunks: top may be partly filled, the others are full. */
+/* A stack of chunks, each holding 1..POOL_CHUNK_OBJS objects, oldest
+ * first in obj[]: a flush links its chunk whole, single puts fill the
+ * top one. */
 struct pool_stack {
     struct pool_chunk *top;
     size_t n;
@@ -68,6 +76,7 @@ struct pcache {
     size_t trims_seen;
     uint64_t id;   /* the pool's id, immutable */
     int busy;      /* dropping objects: re-entrant calls bypass the cache */
+    struct pool_chunk *mag; /* an empty chunk for the next flush, or NULL */
     struct pcache *tnext; /* the thread's list */
     struct pool_rec *rec;
     /* Under reg_lock. */
@@ -117,26 +126,42 @@ static inline size_t pool_cache_n(const struct pcache *c)
     return at_load(&c->pushes) - at_load(&c->pops);
 }
 
+static inline void pool_drop(goconc_pool *p, void *obj)
+{
+    if (p->free_obj != NULL)
+        p->free_obj(p->ctx, obj);
+}
+
 /*
  * The thread's hot cache: its most recently used one, or a sentinel whose
  * `seen` is 0 (no cache yet, or past the thread's exit hook).  The
- * pool's only static TLS (pool_cache.c): one pointer.
+ * pool's only static TLS (cache.c): one pointer, reached only through
+ * pool_hot_slot(), so that where it lives can change in one place.
  */
 extern _Thread_local struct pcache *pool_tls_hot
     __attribute__((tls_model("initial-exec")));
 
-/* pool.c: the shared level. */
-void pool_drop(goconc_pool *p, void *obj);
-size_t pool_shared_put(goconc_pool *p, void *const *objs, size_t k,
-                       int to_vic, size_t gen, int *stale);
-size_t pool_shared_idle(goconc_pool *p);
+static inline struct pcache **pool_hot_slot(void) { return &pool_tls_hot; }
 
-/* pool_cache.c: per-thread caches. */
+/* cache.c: per-thread caches. */
 void pool_threads_init(void);
 struct pcache *pool_cache_find(goconc_pool *p, int create);
 void pool_cache_age(goconc_pool *p, struct pcache *c);
 void pool_cache_flush(goconc_pool *p, struct pcache *c, size_t want);
+size_t pool_cache_refill(goconc_pool *p, struct pcache *c, int *stale);
 void pool_caches_free(goconc_pool *p);
 void pool_stats_collect(goconc_pool *p, goconc_pool_stats *s);
+
+/* shared.c: the shared level. */
+int pool_shared_init(goconc_pool *p);
+void pool_shared_fini(goconc_pool *p);
+size_t pool_shared_give(goconc_pool *p, struct pool_chunk **mag,
+                        void *const *objs, size_t k, int to_vic, size_t gen,
+                        int *stale);
+size_t pool_shared_take(goconc_pool *p, struct pool_chunk **mag, void **out,
+                        size_t want, size_t gen, int *stale);
+int pool_shared_put1(goconc_pool *p, void *obj);
+void pool_shared_rotate(goconc_pool *p, size_t stamp, size_t put_stamp);
+size_t pool_shared_idle(goconc_pool *p);
 
 #endif /* GOCONC_POOL_IMPL_H */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * slice_lock.c - the slice handle's biased lock (doc/slice.md, "The
+ * lock.c - the slice handle's biased lock (doc/slice.md, "The
  * biased handle lock").
  *
  * A handle's lock is a test-and-test-and-set spin lock (word) plus a bias:
@@ -144,12 +144,7 @@ void sl_lock_slow(goconc_slice *s, uintptr_t me)
         if (s->rebias_at < SL_REBIAS_MAX)
             s->rebias_at *= 2;
     }
-    if (s->last == me) {
-        s->run++;
-    } else {
-        s->last = me;
-        s->run = 1;
-    }
+    sl_note_holder(s, me);
 }
 
 void sl_unlock_slow(goconc_slice *s)

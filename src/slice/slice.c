@@ -6,7 +6,7 @@
  * storage group is shared by several handles, the group's spin lock.
  * Handle locks are taken before group locks, each kind in address order
  * (only copy takes two), so there is no cycle.  The handle lock is biased
- * (slice_lock.c): the thread that uses a handle alone enters it with plain
+ * (slice/lock.c): the thread that uses a handle alone enters it with plain
  * stores, which is what lets one-thread append cost about what a plain C
  * vector costs (one lock-prefixed instruction alone costs 10 ns here,
  * three times a vector append).
@@ -486,67 +486,53 @@ static __attribute__((noinline)) int sl_append_general(goconc_slice *s, const vo
 }
 
 /*
- * The common append, inline: one element of a common size into spare
- * capacity of storage this handle alone can see (xdata, see sl_refresh),
- * so only the handle is touched.  The thread holding the bias enters with
- * sl_lock's two plain stores; any other thread with one CAS on word when
- * no bias is granted (appends from several threads).  Anything else, with
- * nothing changed yet, takes sl_append_general as a tail call.
+ * The common append's work, under the handle lock: one element of a
+ * common size into spare capacity of storage this handle alone can see
+ * (xdata, see sl_refresh), so only the handle is touched.  0 when that
+ * does not apply, with nothing changed.
+ */
+static inline __attribute__((always_inline)) int
+sl_append_one(goconc_slice *s, const void *elem, size_t *first_index)
+{
+    unsigned char *x = s->xdata;
+    size_t len = at_load(&s->len);
+
+    if (GC_LIKELY(x != NULL && len < at_load(&s->cap) &&
+                  sl_put_small(x, len, elem, s->es))) {
+        if (first_index != NULL)
+            *first_index = len;
+        /* Release: the element before the length that shows it (pairs
+         * with the acquire load in goconc_slice_len). */
+        at_store_rel(&s->len, len + 1);
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * The common append, inline, under the lock's no-wait entry (sl_trylock:
+ * the bias, or one CAS on word).  The work is written out once per way
+ * in so that the compiler keeps each way's exit apart: the bias's is a
+ * single release store, with no test of which way we came.  Anything
+ * else, with nothing changed, takes sl_append_general as a tail call.
  */
 GOCONC_API int goconc_slice_append(goconc_slice *s, const void *elems, size_t n,
                                    size_t *first_index)
 {
-    uintptr_t w, me;
-    atword *busy;
-    unsigned char *x;
-    size_t len;
+    int fast, done;
 
     if (GC_UNLIKELY(n != 1) || s == NULL || elems == NULL)
         return sl_append_general(s, elems, n, first_index);
-    w = at_load(&s->bias);
-    me = sl_self();
-    if (GC_LIKELY((w & ~SL_EPOCH_MASK) == me)) {
-        busy = &s->busy[w & SL_EPOCH_MASK];
-        at_store(busy, 1);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST); /* as in sl_lock */
-        if (GC_LIKELY(at_load(&s->bias) == w)) {
-            x = s->xdata;
-            len = at_load(&s->len);
-            if (GC_LIKELY(x != NULL && len < at_load(&s->cap) &&
-                          sl_put_small(x, len, elems, s->es))) {
-                if (first_index != NULL)
-                    *first_index = len;
-                /* Release: elements before the length (goconc_slice_len),
-                 * then the section before the busy flag (sl_lock_slow). */
-                at_store_rel(&s->len, len + 1);
-                at_store_rel(busy, 0);
-                return GOCONC_OK;
-            }
+    if (GC_LIKELY(sl_trylock(s, sl_self(), &fast))) {
+        if (GC_LIKELY(fast != 0)) {
+            done = sl_append_one(s, elems, first_index);
+            sl_unlock(s, fast);
+        } else {
+            done = sl_append_one(s, elems, first_index);
+            sl_unlock(s, 0);
         }
-        at_store_rel(busy, 0);
-    } else if (w == 0 && at_load(&s->word) == 0 && at_cas(&s->word, 0, 1)) {
-        /* Holding word.  Only a holder of word grants a bias, so one seen
-         * now stays until we release: then take the general path, which
-         * revokes it. */
-        if (GC_LIKELY(at_load(&s->bias) == 0)) {
-            x = s->xdata;
-            len = at_load(&s->len);
-            if (GC_LIKELY(x != NULL && len < at_load(&s->cap) &&
-                          sl_put_small(x, len, elems, s->es))) {
-                if (first_index != NULL)
-                    *first_index = len;
-                at_store_rel(&s->len, len + 1); /* as above */
-                if (s->last == me) {
-                    s->run++;
-                } else {
-                    s->last = me;
-                    s->run = 1;
-                }
-                sl_unlock(s, 0);
-                return GOCONC_OK;
-            }
-        }
-        sl_spin_unlock(&s->word);
+        if (GC_LIKELY(done))
+            return GOCONC_OK;
     }
     return sl_append_general(s, elems, n, first_index);
 }

@@ -99,7 +99,7 @@ struct goconc_slice {
     atword busy[SL_EPOCHS]; /* busy[e]: epoch e's owner is inside */
 };
 
-/* ------------------------------------------- the lock (slice_lock.c) */
+/* ------------------------------------------- the lock (slice/lock.c) */
 
 /* Slow paths and setup. */
 void sl_lock_init(goconc_slice *s);            /* word free, biased to the caller */
@@ -128,10 +128,28 @@ static inline void sl_spin_lock(atword *w)
 /* Release: pairs with the CAS of the next sl_spin_lock(). */
 static inline void sl_spin_unlock(atword *w) { at_store_rel(w, 0); }
 
-/* Take s's lock: epoch + 1 when entered on the bias, 0 through word. */
-static inline int sl_lock(goconc_slice *s)
+/* A thread's consecutive acquisitions through word earn it the bias
+ * (sl_unlock_slow); count them (holding word). */
+static inline void sl_note_holder(goconc_slice *s, uintptr_t me)
 {
-    uintptr_t me = sl_self(), w = at_load(&s->bias);
+    if (s->last == me) {
+        s->run++;
+    } else {
+        s->last = me;
+        s->run = 1;
+    }
+}
+
+/*
+ * The one entry that never waits: on the bias when @p me holds it (two
+ * plain stores, no read-modify-write), else with one CAS on word when no
+ * bias is granted.  Returns 1 with *fast = epoch + 1 (bias) or 0 (word),
+ * or 0 with nothing held: the caller goes to sl_lock_slow or its own
+ * general path.
+ */
+static inline int sl_trylock(goconc_slice *s, uintptr_t me, int *fast)
+{
+    uintptr_t w = at_load(&s->bias);
 
     if (GC_LIKELY((w & ~SL_EPOCH_MASK) == me)) {
         atword *busy = &s->busy[w & SL_EPOCH_MASK];
@@ -139,10 +157,33 @@ static inline int sl_lock(goconc_slice *s)
         /* A compiler barrier only: the revoker's membarrier() supplies
          * the store-load fence between busy and the reload of bias. */
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        if (GC_LIKELY(at_load(&s->bias) == w))
-            return (int)(w & SL_EPOCH_MASK) + 1;
+        if (GC_LIKELY(at_load(&s->bias) == w)) {
+            *fast = (int)(w & SL_EPOCH_MASK) + 1;
+            return 1;
+        }
         at_store_rel(busy, 0);
+    } else if (w == 0 && at_load(&s->word) == 0 && at_cas(&s->word, 0, 1)) {
+        /* Holding word.  Only a holder of word grants a bias, so one seen
+         * now stays until we release: leave it to sl_lock_slow, which
+         * revokes it. */
+        if (GC_LIKELY(at_load(&s->bias) == 0)) {
+            sl_note_holder(s, me);
+            *fast = 0;
+            return 1;
+        }
+        sl_spin_unlock(&s->word);
     }
+    return 0;
+}
+
+/* Take s's lock: epoch + 1 when entered on the bias, 0 through word. */
+static inline int sl_lock(goconc_slice *s)
+{
+    uintptr_t me = sl_self();
+    int fast;
+
+    if (GC_LIKELY(sl_trylock(s, me, &fast)))
+        return fast;
     sl_lock_slow(s, me);
     return 0;
 }
