@@ -23,14 +23,8 @@
  * Retired memory and its destroys live in reclaim_bag.c.
  * doc/reclaim.md has the full argument.
  */
-#include <errno.h>
-#include <linux/membarrier.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "reclaim/reclaim_internal.h"
 
@@ -70,31 +64,26 @@ static int use_membarrier;
 
 /* ---------------------------------------------------------- membarrier */
 
-static int sys_membarrier(int cmd)
-{
-    return (int)syscall(__NR_membarrier, cmd, 0, 0);
-}
-
-static void membarrier_setup(void)
+/*
+ * Whether readers may skip their fence: only where membarrier works
+ * (core/sys.h), and never under ThreadSanitizer, which cannot see the
+ * ordering an IPI gives.  At load and in a fork child (sys.h: the fork
+ * question), when only one thread runs.
+ */
+static void reader_fence_setup(void)
 {
 #ifndef GOCONC_TSAN_
-    int cmds = sys_membarrier(MEMBARRIER_CMD_QUERY);
-    if (cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-        sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0) {
-        use_membarrier = 1;
-        at_store(&goconc_gp.need_fence, 0);
-        return;
-    }
-#endif
-    /* ThreadSanitizer cannot see the ordering an IPI gives: fence. */
+    use_membarrier = gc_membarrier_ok();
+#else
     use_membarrier = 0;
-    at_store(&goconc_gp.need_fence, 1);
+#endif
+    at_store(&goconc_gp.need_fence, !use_membarrier);
 }
 
 /* The advancer's half of the reader-side ordering. */
 static void reader_barrier(void)
 {
-    if (use_membarrier && sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
+    if (use_membarrier && gc_membarrier() == 0)
         return;
     at_fence();
 }
@@ -384,20 +373,6 @@ int gc_try_advance(int wait)
     return ok;
 }
 
-void gc_backoff(unsigned *round)
-{
-    struct timespec ts;
-    if (*round < 8) {
-        sched_yield();
-    } else {
-        unsigned shift = *round - 8 < 10 ? *round - 8 : 10;
-        ts.tv_sec = 0;
-        ts.tv_nsec = 1000L << shift; /* 1 us .. ~1 ms */
-        nanosleep(&ts, NULL);
-    }
-    (*round)++;
-}
-
 int gc_must_not_wait(void)
 {
     return gc_in_read_section() || gc_tls.lock_depth || gc_tls.in_callback;
@@ -442,10 +417,12 @@ static void fork_prepare(void)
     gc_alloc_fork_lock();
     pthread_mutex_lock(&gc_reg.lock);
     pthread_mutex_lock(&gc_orphans.lock);
+    gc_pages_fork_lock();
 }
 
 static void fork_parent(void)
 {
+    gc_pages_fork_unlock();
     pthread_mutex_unlock(&gc_orphans.lock);
     pthread_mutex_unlock(&gc_reg.lock);
     gc_alloc_fork_unlock();
@@ -490,10 +467,10 @@ static void fork_child(void)
     at_store(&fb_count[1].n, 0);
     if (gc_tls.fb_nest)
         at_store(&fb_count[gc_tls.fb_parity].n, 1);
-    /* Registration is per process image; fall back to fences if the
-     * child cannot have it (only this thread runs, so the switch is
-     * safe). */
-    membarrier_setup();
+    /* Only this thread runs, so switching the fence policy is safe. */
+    gc_membarrier_setup();
+    reader_fence_setup();
+    gc_pages_fork_unlock();
     pthread_mutex_unlock(&gc_orphans.lock);
     pthread_mutex_unlock(&gc_reg.lock);
     gc_alloc_fork_unlock();
@@ -502,7 +479,9 @@ static void fork_child(void)
 
 __attribute__((constructor)) static void gc_reclaim_init(void)
 {
-    membarrier_setup();
+    gc_membarrier_setup();
+    reader_fence_setup();
+    gc_alloc_set_pin(gc_pending_count);
     pthread_once(&key_once, key_create);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
 }

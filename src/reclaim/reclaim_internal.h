@@ -116,7 +116,6 @@ static inline int gc_epoch_before(uintptr_t a, uintptr_t b)
 /* reclaim.c */
 struct gc_thread *gc_self_or_register(void);
 int gc_try_advance(int wait);
-void gc_backoff(unsigned *round);
 int gc_must_not_wait(void);
 void gc_wait_grace_period(void);
 
