@@ -315,7 +315,6 @@ GOCONC_API int goconc_pool_new(goconc_pool **out, const goconc_pool_options *opt
         if (rc != GOCONC_OK)
             return rc;
     }
-    pool_threads_init();
     gc_live_begin();
     raw = gc_alloc(sizeof *p + GC_PAD - 1);
     if (raw == NULL) {
@@ -365,8 +364,8 @@ GOCONC_API void *goconc_pool_get(goconc_pool *p)
 
     if (GC_UNLIKELY(p == NULL))
         return NULL;
-    c = pool_tls_hot;
-    if (GC_LIKELY(c->seen == at_load(&p->stamp))) {
+    c = pool_hot();
+    if (GC_LIKELY(c != NULL && c->seen == at_load(&p->stamp))) {
         pops = at_load(&c->pops);
         n = at_load(&c->pushes) - pops;
         if (GC_LIKELY(n != 0)) {
@@ -382,9 +381,9 @@ GOCONC_API void *goconc_pool_get(goconc_pool *p)
  * and has room (n < cap); 0 otherwise. */
 static inline int put_push(void *obj, const atword *stamp, size_t cap)
 {
-    struct pcache *c = pool_tls_hot;
+    struct pcache *c = pool_hot();
     size_t n, pushes;
-    if (GC_LIKELY(c->seen == at_load(stamp))) {
+    if (GC_LIKELY(c != NULL && c->seen == at_load(stamp))) {
         pushes = at_load(&c->pushes);
         n = pushes - at_load(&c->pops);
         if (GC_LIKELY(n < cap)) {

@@ -32,7 +32,8 @@ static struct {
     char pad[GC_PAD - sizeof(atword)];
 } collecting[2] __attribute__((aligned(GC_PAD)));
 static atword collect_phase;
-pthread_mutex_t gc_drain_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Serialises barriers' drains; first of the reclamation locks at fork. */
+static pthread_mutex_t drain_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Pending work of other threads, set aside in a fork child. */
 static struct gc_chunk *forked_chunks;
@@ -103,9 +104,9 @@ static int bag_push(struct gc_bag *b, const struct gc_entry *e, struct gc_chunk 
 
 static void run_entry(const struct gc_entry *e)
 {
-    gc_tls.in_callback++;
+    gc_thread_tls.in_callback++;
     e->fn(e->ctx, e->obj);
-    gc_tls.in_callback--;
+    gc_thread_tls.in_callback--;
 }
 
 /* Keep entries not yet due at the front of c; returns how many ran. */
@@ -137,14 +138,14 @@ static void collect_begin(void)
             break;
         at_fetch_sub(&collecting[p].n, 1);
     }
-    gc_tls.collect_phase = p;
-    gc_tls.collect_depth++;
+    gc_thread_tls.collect_phase = p;
+    gc_thread_tls.collect_depth++;
 }
 
 static void collect_end(void)
 {
-    gc_tls.collect_depth--;
-    at_fetch_sub(&collecting[gc_tls.collect_phase].n, 1);
+    gc_thread_tls.collect_depth--;
+    at_fetch_sub(&collecting[gc_thread_tls.collect_phase].n, 1);
 }
 
 /*
@@ -305,7 +306,7 @@ void gc_bag_hand_over(struct gc_bag *from, struct gc_bag *to)
 
 int gc_reserve(size_t n)
 {
-    struct gc_thread *r = gc_self_or_register();
+    struct gc_record *r = gc_self_or_register();
     struct gc_bag *b = r ? &r->bag : &gc_orphans;
     struct gc_chunk *c;
     int room;
@@ -318,14 +319,14 @@ int gc_reserve(size_t n)
         pthread_mutex_unlock(&b->lock);
         if (room)
             return GOCONC_OK;
-    } else if (gc_tls.fb_spare) {
+    } else if (gc_thread_tls.fb_spare) {
         return GOCONC_OK;
     }
     if ((c = chunk_new()) == NULL)
         return GOCONC_ENOMEM;
     if (r == NULL) {
         /* Shared bag: keep the spare private until used. */
-        gc_tls.fb_spare = c;
+        gc_thread_tls.fb_spare = c;
         return GOCONC_OK;
     }
     pthread_mutex_lock(&b->lock);
@@ -341,7 +342,7 @@ int gc_reserve(size_t n)
 
 int gc_retire(void *obj, goconc_destroy_fn destroy, void *ctx)
 {
-    struct gc_thread *r = gc_self_or_register();
+    struct gc_record *r = gc_self_or_register();
     struct gc_bag *b = r ? &r->bag : &gc_orphans;
     struct gc_chunk *fresh = NULL;
     struct gc_entry e;
@@ -356,7 +357,7 @@ int gc_retire(void *obj, goconc_destroy_fn destroy, void *ctx)
     e.epoch = at_load(&goconc_gp.ctr);
 
     pthread_mutex_lock(&b->lock);
-    rc = bag_push(b, &e, r ? NULL : &gc_tls.fb_spare);
+    rc = bag_push(b, &e, r ? NULL : &gc_thread_tls.fb_spare);
     pthread_mutex_unlock(&b->lock);
     if (rc == GOCONC_OK)
         goto done;
@@ -375,14 +376,14 @@ done:
 
 void gc_poll(void)
 {
-    struct gc_thread *r = gc_self();
+    struct gc_record *r = gc_self();
 
-    if (gc_tls.lock_depth || gc_tls.in_callback)
+    if (gc_thread_tls.lock_depth || gc_thread_tls.in_callback)
         return;
     if (r == NULL) {
-        if (gc_tls.state == TS_DEAD && gc_tls.fb_spare) {
-            gc_chunk_free(gc_tls.fb_spare);
-            gc_tls.fb_spare = NULL;
+        if (gc_thread_tls.state == GC_TS_DEAD && gc_thread_tls.fb_spare) {
+            gc_chunk_free(gc_thread_tls.fb_spare);
+            gc_thread_tls.fb_spare = NULL;
         }
         if (at_load(&gc_orphans.pending) != 0 && gc_try_advance(0))
             bag_collect(&gc_orphans, 0);
@@ -400,7 +401,7 @@ void gc_poll(void)
 
 void gc_urge(void)
 {
-    struct gc_thread *r = gc_self();
+    struct gc_record *r = gc_self();
     /* An entry is due two advances after its retire; a third poll covers
      * an advance lost to a busy registry lock. */
     if (r)
@@ -462,7 +463,7 @@ static size_t bag_take_due(struct gc_bag *b, uintptr_t g, struct gc_entry *due, 
 static int collect_pass(uintptr_t g)
 {
     struct gc_entry due[CHUNK_ENTRIES];
-    struct gc_thread *r;
+    struct gc_record *r;
     size_t i, k, n, j;
     size_t gen = at_load(&gc_reg.gen);
     int found = 0;
@@ -502,18 +503,18 @@ static void collectors_drain(void)
     uintptr_t p;
     unsigned round = 0;
 
-    pthread_mutex_lock(&gc_drain_lock);
+    pthread_mutex_lock(&drain_lock);
     p = at_load(&collect_phase);
     at_store(&collect_phase, p ^ 1);
     at_fence(); /* the flip before the count: pairs with collect_begin */
     while (at_load_acq(&collecting[p].n) != 0)
         gc_backoff(&round);
-    pthread_mutex_unlock(&gc_drain_lock);
+    pthread_mutex_unlock(&drain_lock);
 }
 
 GOCONC_API int goconc_barrier(void)
 {
-    struct gc_thread *r;
+    struct gc_record *r;
     uintptr_t g;
 
     if (gc_must_not_wait())
@@ -537,7 +538,7 @@ GOCONC_API int goconc_barrier(void)
 
 size_t gc_pending_count(void)
 {
-    struct gc_thread *r;
+    struct gc_record *r;
     size_t n = at_load(&gc_orphans.pending);
     pthread_mutex_lock(&gc_reg.lock);
     for (r = gc_reg.head; r; r = r->next)
@@ -578,6 +579,17 @@ void gc_bags_fork_child(void)
     at_store(&inflight, 0);
     at_store(&collecting[0].n, 0);
     at_store(&collecting[1].n, 0);
-    if (gc_tls.collect_depth)
-        at_store(&collecting[gc_tls.collect_phase].n, gc_tls.collect_depth);
+    if (gc_thread_tls.collect_depth)
+        at_store(&collecting[gc_thread_tls.collect_phase].n, gc_thread_tls.collect_depth);
+}
+
+static void drain_fork_lock(void) { pthread_mutex_lock(&drain_lock); }
+static void drain_fork_unlock(void) { pthread_mutex_unlock(&drain_lock); }
+static const struct gc_fork_hooks drain_fork = {
+    drain_fork_lock, drain_fork_unlock, drain_fork_unlock
+};
+
+__attribute__((constructor)) static void gc_bag_init_fork(void)
+{
+    gc_thread_on_fork(GC_FORK_COLLECT, &drain_fork);
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "goconc/common.h"
+#include "core/thread.h"
 
 /*
  * Make sure the next @p n gc_retire() calls on this thread cannot fail
@@ -89,18 +90,5 @@ int gc_in_read_section(void);
 
 /* Number of deferred destroys not yet run, all threads (for EBUSY). */
 size_t gc_pending_count(void);
-
-/*
- * A word naming the calling thread (never 0) while it lives, for owner
- * checks (EDEADLK on re-entry): the address of its reclamation TLS, so a
- * write path gets it in two instructions, without a call.  Stable for
- * the thread's life.
- */
-struct gc_tls;
-extern _Thread_local struct gc_tls gc_tls __attribute__((tls_model("initial-exec")));
-static inline uintptr_t gc_thread_id(void)
-{
-    return (uintptr_t)&gc_tls;
-}
 
 #endif /* GOCONC_RECLAIM_H */

@@ -56,10 +56,11 @@ struct gc_bag {
     uintptr_t clean_at;
 };
 
-struct gc_thread {
+/* A registered thread's reader and bag: heap, on lines of its own. */
+struct gc_record {
     struct goconc_reader reader; /* first: the inline fast path's view */
     char pad0[GC_PAD - sizeof(struct goconc_reader)];
-    struct gc_thread *next, *prev; /* registry, under reg.lock */
+    struct gc_record *next, *prev; /* registry, under reg.lock */
     struct gc_bag bag;
     size_t since_advance;
     unsigned urgent; /* polls that advance regardless (gc_urge) */
@@ -68,44 +69,22 @@ struct gc_thread {
     int temp;
 };
 
-enum { TS_NEW = 0, TS_LIVE, TS_DEAD };
-
-/*
- * Per-thread state that must work without a record (fallback readers,
- * threads past their key destructor).  Together with gc_tls_reader
- * this is all the static TLS the library takes.
- */
-struct gc_tls {
-    int state;
-    unsigned lock_depth;  /* gc_lock_enter nesting */
-    unsigned in_callback; /* running deferred destroys */
-    unsigned fb_nest;     /* fallback read-section nesting */
-    uintptr_t fb_parity;
-    struct gc_thread *temp;   /* temporary record after the destructor */
-    struct gc_chunk *fb_spare; /* gc_reserve for threads without a record */
-    unsigned collect_depth;   /* inside collect_begin/collect_end */
-    uintptr_t collect_phase;
-};
-extern _Thread_local struct gc_tls gc_tls __attribute__((tls_model("initial-exec")));
-
 /* The registry of thread records. */
 struct gc_registry {
     pthread_mutex_t lock;
-    struct gc_thread *head;
+    struct gc_record *head;
     size_t n;
-    struct gc_thread *forked_away; /* other threads' records, in a fork child */
+    struct gc_record *forked_away; /* other threads' records, in a fork child */
     atword gen; /* bumped by every change: a barrier pass visits by position */
 };
 extern struct gc_registry gc_reg;
 
 /* Destroys of exited threads (and of threads without a record). */
 extern struct gc_bag gc_orphans;
-/* Serialises barriers' drains; held across fork(). */
-extern pthread_mutex_t gc_drain_lock;
 
-static inline struct gc_thread *gc_self(void)
+static inline struct gc_record *gc_self(void)
 {
-    return (struct gc_thread *)gc_tls_reader;
+    return (struct gc_record *)gc_tls_reader;
 }
 
 static inline int gc_epoch_before(uintptr_t a, uintptr_t b)
@@ -114,7 +93,7 @@ static inline int gc_epoch_before(uintptr_t a, uintptr_t b)
 }
 
 /* reclaim.c */
-struct gc_thread *gc_self_or_register(void);
+struct gc_record *gc_self_or_register(void);
 int gc_try_advance(int wait);
 int gc_must_not_wait(void);
 void gc_wait_grace_period(void);
