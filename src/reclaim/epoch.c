@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * reclaim.c - epoch-based reclamation behind goconc's read sections.
+ * epoch.c - epoch-based reclamation behind goconc's read sections.
  *
  * Readers publish "active in epoch e" in their own padded record (see the
  * inline fast path in goconc/common.h).  Writers retire memory into their
@@ -20,7 +20,7 @@
  * allocator that made it.  Later calls on that thread (other libraries'
  * destructors) use a temporary record or the orphan bag.  When a record
  * cannot be allocated, readers fall back to two shared counters.
- * Retired memory and its destroys live in reclaim_bag.c.
+ * Retired memory and its destroys live in bag.c and defer.c.
  * doc/reclaim.md has the full argument.
  */
 #include <pthread.h>
@@ -451,7 +451,6 @@ static const struct gc_fork_hooks registry_fork = { fork_prepare, fork_parent, f
 __attribute__((constructor)) static void gc_reclaim_init(void)
 {
     reader_fence_setup();
-    gc_alloc_set_pin(gc_pending_count);
     gc_thread_on_exit(GC_EXIT_RECLAIM, reclaim_thread_exit);
     gc_thread_on_fork(GC_FORK_REGISTRY, &registry_fork);
 }

@@ -31,6 +31,37 @@ int gc_reserve(size_t n);
 int gc_retire(void *obj, goconc_destroy_fn destroy, void *ctx);
 
 /*
+ * One deferred destroy: destroy(ctx, obj), run once the epoch has moved
+ * two steps past `epoch`.
+ */
+struct gc_entry {
+    void *obj;
+    goconc_destroy_fn fn;
+    void *ctx;
+    uintptr_t epoch;
+};
+
+/*
+ * A retire token: the room for one deferred destroy, reserved when an
+ * object is created by embedding it in memory the object owns (a map's
+ * final batch, a value's node).  Retiring through it needs no
+ * allocation, so the `_free` that retires the object's last memory
+ * cannot fail, and nothing waits on a side list for memory to come
+ * back.  A token is in use from gc_retire_token until its destroy is
+ * called; the destroy may free the token's memory or retire it again.
+ */
+struct gc_token {
+    struct gc_entry e;
+    struct gc_token *next; /* in a bag, under its lock */
+};
+
+/*
+ * gc_retire through a token not in use.  Cannot fail; like gc_retire it
+ * never runs callbacks and may be called holding locks.
+ */
+void gc_retire_token(struct gc_token *t, void *obj, goconc_destroy_fn destroy, void *ctx);
+
+/*
  * Advance the epoch when due and run this thread's expired destroys.  Does
  * nothing while the thread holds a goconc lock (gc_lock_enter) or runs a
  * deferred callback.  Cheap when nothing is due.
