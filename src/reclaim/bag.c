@@ -69,6 +69,17 @@ static void chunks_free(struct gc_chunk *c)
 
 /* --------------------------------------------------------------- bags */
 
+/* Append the linked run first..last to the FIFO head..tail (chunks or
+ * tokens: both link through `next`). */
+#define FIFO_APPEND(head, tail, first, last) \
+    do {                                     \
+        if ((tail) != NULL)                  \
+            (tail)->next = (first);          \
+        else                                 \
+            (head) = (first);                \
+        (tail) = (last);                     \
+    } while (0)
+
 void gc_bag_init(struct gc_bag *b)
 {
     pthread_mutex_init(&b->lock, NULL);
@@ -110,11 +121,7 @@ int gc_bag_push(struct gc_bag *b, const struct gc_entry *e, struct gc_chunk **ex
         }
         c->n = 0;
         c->next = NULL;
-        if (b->last)
-            b->last->next = c;
-        else
-            b->first = c;
-        b->last = c;
+        FIFO_APPEND(b->first, b->last, c, c);
     }
     c->e[c->n++] = *e;
     bag_count_push(b, e->epoch);
@@ -124,11 +131,7 @@ int gc_bag_push(struct gc_bag *b, const struct gc_entry *e, struct gc_chunk **ex
 void gc_bag_push_token(struct gc_bag *b, struct gc_token *t)
 {
     t->next = NULL;
-    if (b->tok_last)
-        b->tok_last->next = t;
-    else
-        b->tok_first = t;
-    b->tok_last = t;
+    FIFO_APPEND(b->tok_first, b->tok_last, t, t);
     bag_count_push(b, t->e.epoch);
 }
 
@@ -424,21 +427,13 @@ void gc_bag_hand_over(struct gc_bag *from, struct gc_bag *to)
         pthread_mutex_lock(&to->lock);
         /* Orphans are collected whole, in no particular order. */
         if (c) {
-            if (to->last)
-                to->last->next = c;
-            else
-                to->first = c;
-            while (c->next)
-                c = c->next;
-            to->last = c;
+            struct gc_chunk *c_last = c;
+            while (c_last->next)
+                c_last = c_last->next;
+            FIFO_APPEND(to->first, to->last, c, c_last);
         }
-        if (t) {
-            if (to->tok_last)
-                to->tok_last->next = t;
-            else
-                to->tok_first = t;
-            to->tok_last = t_last;
-        }
+        if (t)
+            FIFO_APPEND(to->tok_first, to->tok_last, t, t_last);
         at_store(&to->pending, at_load(&to->pending) + n);
         to->clean_at = 0; /* older entries, maybe due already */
         pthread_mutex_unlock(&to->lock);
