@@ -44,9 +44,9 @@ struct gc_thread {
     void *pool_rec;
     /* once.c: the onces this thread is running, innermost first. */
     void *once_running;
-    /* thread.c: the exit key holds this record's address. */
+    /* thread.c: 1 while the exit key holds this record's address. */
     int armed;
-} __attribute__((aligned(64)));
+} __attribute__((aligned(16)));
 
 enum { GC_TS_NEW = 0, GC_TS_LIVE, GC_TS_DEAD };
 
@@ -60,7 +60,8 @@ static inline struct gc_thread *gc_thread_self(void)
 /*
  * A word naming the calling thread (never 0) while it lives, for owner
  * checks (EDEADLK on re-entry, the slice's bias): the address of its
- * record, two instructions and no call.  Its low 6 bits are zero.
+ * record, two instructions and no call.  Its low 4 bits are zero (the
+ * slice keeps a bias epoch there).
  */
 static inline uintptr_t gc_thread_id(void)
 {

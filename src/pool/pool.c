@@ -27,8 +27,8 @@
  * equality proves both "this cache is this pool's" and "no trim since it
  * last aged".  A pool freed and another allocated at the same address can
  * never match a stale cache.  Other caches hang off the thread's record
- * (a most-recently-used list), found through the pthread key on the slow
- * path.
+ * (a most-recently-used list), found through the core's per-thread
+ * record (core/thread.h) on the slow path.
  *
  * Lifetimes: a cache is owned by its thread and by its pool (refs = 2)
  * while both live, linked into the pool's registry under reg_lock.

@@ -14,10 +14,12 @@
  * reader's counter store before its section's loads (liburcu's memb
  * flavour).  Elsewhere, and under ThreadSanitizer, readers fence.
  *
- * Threads register on first use (one initial-exec TLS pointer to a heap
- * record).  A pthread key's destructor unregisters them at exit, hands
- * their bag to the global orphan bag and frees the record through the
- * allocator that made it.  Later calls on that thread (other libraries'
+ * Threads register on first use: a heap record (reader counter and bag)
+ * that the ABI's TLS pointer goconc_tls_reader names; the rest of the
+ * thread's reclamation state is in the core's per-thread record
+ * (core/thread.h).  The core's exit hook chain calls reclaim last: it
+ * unregisters the record, hands its bag to the global orphan bag and
+ * frees the record through the allocator that made it.  Later calls on that thread (other libraries'
  * destructors) use a temporary record or the orphan bag.  When a record
  * cannot be allocated, readers fall back to two shared counters.
  * Retired memory and its destroys live in bag.c and defer.c.
@@ -456,7 +458,7 @@ __attribute__((constructor)) static void gc_reclaim_init(void)
 }
 
 /*
- * The key destructor does not run for a thread that returns from main:
+ * The exit hooks do not run for a thread that returns from main:
  * clean up the exiting thread's record here.  Destroys it still owes are
  * handed to the orphans and stay reachable; they are not run at exit.
  */
