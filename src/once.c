@@ -176,23 +176,27 @@ static int call_int(void *fn, void *ctx)
     return f(ctx);
 }
 
+/* The done path first: one acquire load, no frame for the rest. */
+static inline __attribute__((always_inline)) int
+once_enter(goconc_once *o, int (*call)(void *fn, void *ctx), void *fn, void *ctx)
+{
+    if (GC_LIKELY(goconc_once_done_inline_(o) && fn != NULL))
+        return GOCONC_OK;
+    return once_run(o, call, fn, ctx);
+}
+
 GOCONC_API int goconc_once_do(goconc_once *o, void (*fn)(void *ctx), void *ctx)
 {
     void *f;
-    /* The done path first: one acquire load, no frame for the rest. */
-    if (GC_LIKELY(goconc_once_done_inline_(o) && fn != NULL))
-        return GOCONC_OK;
     memcpy(&f, &fn, sizeof f);
-    return once_run(o, call_void, f, ctx);
+    return once_enter(o, call_void, f, ctx);
 }
 
 GOCONC_API int goconc_once_try(goconc_once *o, int (*fn)(void *ctx), void *ctx)
 {
     void *f;
-    if (GC_LIKELY(goconc_once_done_inline_(o) && fn != NULL))
-        return GOCONC_OK;
     memcpy(&f, &fn, sizeof f);
-    return once_run(o, call_int, f, ctx);
+    return once_enter(o, call_int, f, ctx);
 }
 
 GOCONC_API int goconc_once_done(const goconc_once *o)

@@ -87,15 +87,21 @@ static void reader_barrier(void)
 
 /* ------------------------------------------------------------ registry */
 
-static void reg_link(struct gc_record *r)
+/* Insert r at the head of the registry (under gc_reg.lock). */
+static void reg_push(struct gc_record *r)
 {
-    pthread_mutex_lock(&gc_reg.lock);
     r->prev = NULL;
     r->next = gc_reg.head;
     if (gc_reg.head)
         gc_reg.head->prev = r;
     gc_reg.head = r;
     gc_reg.n++;
+}
+
+static void reg_link(struct gc_record *r)
+{
+    pthread_mutex_lock(&gc_reg.lock);
+    reg_push(r);
     at_fetch_add(&gc_reg.gen, 1);
     pthread_mutex_unlock(&gc_reg.lock);
 }
@@ -419,14 +425,10 @@ static void fork_child_registry(void)
     gc_reg.n = 0;
     /* This thread's bag lock is free: a barrier takes it only under the
      * registry lock, which fork_prepare held. */
-    for (r = me; r; r = r == me ? temp : NULL) {
-        r->prev = NULL;
-        r->next = gc_reg.head;
-        if (gc_reg.head)
-            gc_reg.head->prev = r;
-        gc_reg.head = r;
-        gc_reg.n++;
-    }
+    if (me)
+        reg_push(me);
+    if (temp)
+        reg_push(temp);
 }
 
 /*
