@@ -118,8 +118,8 @@ void gc_bags_fork_child(void);
  * counted in before it started.  gc_bag_collect runs every entry of b due
  * at g (all of them if `all`) and returns how many; only b's owner, or
  * anyone for the orphans, calls it.  gc_bag_take_due (under b->lock)
- * moves at most max chunk entries and every token due at g out of b;
- * gc_run_taken runs them with no lock held.
+ * moves at most CHUNK_ENTRIES chunk entries and every token due at g
+ * out of b; gc_run_taken runs them with no lock held.
  */
 void gc_collect_begin(void);
 void gc_collect_end(void);
