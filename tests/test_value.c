@@ -544,6 +544,43 @@ START_TEST(test_enomem_release)
 }
 END_TEST
 
+static void *free_on_thread(void *v)
+{
+    goconc_value_free(v);
+    return NULL;
+}
+
+/*
+ * A node's retire token outlives the thread that used it: a thread frees
+ * the value (the token goes into its bag) and exits (its bag goes to the
+ * orphans) while this thread holds a reference and a read section, so
+ * nothing can run before the exit.  The barrier drops the stored count
+ * through the orphaned token; the last release retires the same token
+ * again, and only then does the destroy run, once.
+ */
+START_TEST(test_token_outlives_thread)
+{
+    goconc_value *v = new_value();
+    goconc_value_ref *r;
+    pthread_t t;
+    ck_assert_int_eq(goconc_value_store(v, &objs[2]), GOCONC_OK);
+    r = goconc_value_acquire(v);
+    ck_assert_ptr_nonnull(r);
+    goconc_read_lock();
+    ck_assert_int_eq(pthread_create(&t, NULL, free_on_thread, v), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    goconc_read_unlock();
+    barrier();
+    ck_assert_int_eq(destroyed[2], 0); /* the reference holds it */
+    ck_assert_ptr_eq(goconc_value_ref_get(r), &objs[2]);
+    goconc_value_release(r);
+    ck_assert_int_eq(destroyed[2], 0); /* deferred, not inline */
+    barrier();
+    ck_assert_int_eq(destroyed[2], 1);
+    ck_assert_int_eq(destroy_calls, 1);
+}
+END_TEST
+
 static Suite *value_suite(void)
 {
     Suite *s = suite_create("value");
@@ -567,6 +604,7 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_enomem_acquire);
     tcase_add_test(tc, test_enomem_free);
     tcase_add_test(tc, test_enomem_release);
+    tcase_add_test(tc, test_token_outlives_thread);
     suite_add_tcase(s, tc);
     return s;
 }
@@ -574,5 +612,5 @@ static Suite *value_suite(void)
 int main(void)
 {
     tu_alloc_install();
-    return tu_run(value_suite(), 17);
+    return tu_run(value_suite(), 18);
 }
