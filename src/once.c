@@ -7,7 +7,8 @@
  * Sleepers park on a condition variable chosen by the once's address from
  * a small static table (a parking lot), so a goconc_once needs no
  * allocation and no destructor.  Re-entry is found through a per-thread
- * stack of the onces this thread is running, kept in the callers' frames.
+ * stack of the onces this thread is running, kept in the callers' frames
+ * and headed by the thread record's once_running (core/thread.h).
  */
 #include <pthread.h>
 
@@ -33,7 +34,6 @@ struct running {
     const goconc_once *once;
     struct running *prev;
 };
-static _Thread_local struct running *running_here;
 
 static struct park *park_of(const goconc_once *o)
 {
@@ -55,7 +55,7 @@ typedef char once_word_is_ao_t[sizeof(AO_t) == sizeof(uint64_t) ? 1 : -1];
 static int running_on_this_thread(const goconc_once *o)
 {
     const struct running *r;
-    for (r = running_here; r; r = r->prev)
+    for (r = gc_thread_self()->once_running; r; r = r->prev)
         if (r->once == o)
             return 1;
     return 0;
@@ -100,7 +100,7 @@ static void finish(goconc_once *o, AO_t to)
 }
 
 /*
- * A once this thread runs: its entry in running_here, and whether fn is
+ * A once this thread runs: its entry in once_running, and whether fn is
  * still running.  If fn unwinds instead of returning (a C++ exception, a
  * thread cancellation), once_unwound runs as its frame goes (the cleanup
  * attribute, with -fexceptions) and undoes what fn's return would have:
@@ -118,7 +118,7 @@ static void once_unwound(struct once_run_state *r)
     if (!r->in_fn)
         return;
     gc_lock_exit();
-    running_here = r->me.prev;
+    gc_thread_self()->once_running = r->me.prev;
     finish(r->o, 0);
 }
 
@@ -148,15 +148,15 @@ __attribute__((noinline)) static int once_run(goconc_once *o, int (*call)(void *
         if (at_cas(st, s, ONCE_RUNNING))
             break;
     }
-    run.me.prev = running_here;
-    running_here = &run.me;
+    run.me.prev = gc_thread_self()->once_running;
+    gc_thread_self()->once_running = &run.me;
     gc_lock_enter();
     run.in_fn = 1;
     GOCONC_PERTURB_POINT();
     rc = call(fn, ctx);
     run.in_fn = 0;
     gc_lock_exit();
-    running_here = run.me.prev;
+    gc_thread_self()->once_running = run.me.prev;
     finish(o, rc == 0 ? ONCE_DONE : 0);
     return rc;
 }
@@ -176,23 +176,27 @@ static int call_int(void *fn, void *ctx)
     return f(ctx);
 }
 
+/* The done path first: one acquire load, no frame for the rest. */
+static inline __attribute__((always_inline)) int
+once_enter(goconc_once *o, int (*call)(void *fn, void *ctx), void *fn, void *ctx)
+{
+    if (GC_LIKELY(goconc_once_done_inline_(o) && fn != NULL))
+        return GOCONC_OK;
+    return once_run(o, call, fn, ctx);
+}
+
 GOCONC_API int goconc_once_do(goconc_once *o, void (*fn)(void *ctx), void *ctx)
 {
     void *f;
-    /* The done path first: one acquire load, no frame for the rest. */
-    if (GC_LIKELY(goconc_once_done_inline_(o) && fn != NULL))
-        return GOCONC_OK;
     memcpy(&f, &fn, sizeof f);
-    return once_run(o, call_void, f, ctx);
+    return once_enter(o, call_void, f, ctx);
 }
 
 GOCONC_API int goconc_once_try(goconc_once *o, int (*fn)(void *ctx), void *ctx)
 {
     void *f;
-    if (GC_LIKELY(goconc_once_done_inline_(o) && fn != NULL))
-        return GOCONC_OK;
     memcpy(&f, &fn, sizeof f);
-    return once_run(o, call_int, f, ctx);
+    return once_enter(o, call_int, f, ctx);
 }
 
 GOCONC_API int goconc_once_done(const goconc_once *o)
@@ -214,6 +218,8 @@ static void park_release(void)
         pthread_mutex_unlock(&parking[i].lock);
 }
 
+static const struct gc_fork_hooks park_fork = { park_prepare, park_release, park_release };
+
 __attribute__((constructor)) static void once_init(void)
 {
     int i;
@@ -223,5 +229,5 @@ __attribute__((constructor)) static void once_init(void)
     }
     /* A fork child must not inherit a parking lock held by a thread that
      * does not exist there. */
-    pthread_atfork(park_prepare, park_release, park_release);
+    gc_thread_on_fork(GC_FORK_ONCE, &park_fork);
 }

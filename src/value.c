@@ -10,7 +10,11 @@
  * count, dropped only after a grace period that starts once the node is
  * unpublished; each goconc_value_ref owns one more.  The object is
  * destroyed when the count reaches zero, so it is destroyed exactly once,
- * after no read section can see it and no reference is held.
+ * after no read section can see it and no reference is held.  Each node
+ * carries its retire token (reclaim.h), reserved with the node: the
+ * retire that drops the stored count, and the one that runs the destroy
+ * after the last reference, need no memory, so free and release cannot
+ * fail and no write needs a reservation.
  *
  * Layout (ABI, read by the inline load in goconc/value.h and documented in
  * doc/value.md): the first word of struct goconc_value is the node pointer,
@@ -40,7 +44,9 @@ struct value_node {
     /* Second line: written by acquire, release and the unstore callback,
      * never touched by readers, so references do not slow loads down. */
     _Alignas(GC_CACHELINE) atword refs;
-    struct value_node *orphan_next; /* see orphan_push() */
+    /* Retires the node: for node_unstored, then (if a reference outlived
+     * it) for node_destroy_cb; never both at once. */
+    struct gc_token tok;
 };
 
 _Static_assert(offsetof(struct goconc_value, node) == 0,
@@ -97,52 +103,18 @@ static void node_unstored(void *ctx, void *node)
         node_destroy(n);
 }
 
+/* Retire n's stored count (n is unpublished). */
+static void node_retire(struct value_node *n)
+{
+    gc_retire_token(&n->tok, n, node_unstored, NULL);
+}
+
 /* A reference on a node whose count is known to be >= 1. */
 static goconc_value_ref *node_ref(struct value_node *n)
 {
     at_fetch_add(&n->refs, 1);
     gc_live_inc();
     return (goconc_value_ref *)n;
-}
-
-/* ----------------------------------------------------------- orphans */
-
-/*
- * goconc_value_free() must retire the last node but cannot fail.  When
- * gc_reserve() runs out of memory there, the node waits on this global
- * stack until a later value call (any value, any thread) can retire it; it
- * keeps the handle's live count meanwhile, so goconc_set_allocator() stays
- * EBUSY.  The stack is only pushed and emptied whole, so it has no ABA.
- */
-static atword orphans;
-
-static void orphan_push(struct value_node *n)
-{
-    struct value_node *head;
-    do {
-        head = at_loadp(&orphans);
-        n->orphan_next = head;
-        /* Full-barrier CAS publishes orphan_next to the at_xchg in
-         * orphan_drain(). */
-    } while (!at_casp(&orphans, head, n));
-}
-
-static void orphan_drain(void)
-{
-    struct value_node *n, *next;
-    if (GC_LIKELY(at_loadp(&orphans) == NULL))
-        return;
-    /* Full barrier: pairs with the CAS in orphan_push(). */
-    n = (struct value_node *)at_xchg(&orphans, 0);
-    for (; n != NULL; n = next) {
-        next = n->orphan_next;
-        if (gc_reserve(1) != GOCONC_OK) {
-            orphan_push(n);
-            continue;
-        }
-        (void)gc_retire(n, node_unstored, NULL); /* reserved: cannot fail */
-        gc_live_dec();
-    }
 }
 
 /* ------------------------------------------------------------ handle */
@@ -154,7 +126,6 @@ int goconc_value_new(goconc_value **out, goconc_destroy_fn destroy, void *ctx)
     if (out == NULL)
         return GOCONC_EINVAL;
     *out = NULL;
-    orphan_drain();
     gc_live_begin();
     v = line_alloc(sizeof *v, &raw);
     if (v == NULL) {
@@ -174,19 +145,13 @@ void goconc_value_free(goconc_value *v)
     struct value_node *n;
     if (v == NULL)
         return;
-    orphan_drain();
     /* No writer may run concurrently with free (caller's contract); read
      * sections may still hold n, hence the retire. */
     n = at_loadp_acq(&v->node);
     gc_free(v->raw);
-    if (n == NULL) {
-        gc_live_dec();
-    } else if (gc_reserve(1) == GOCONC_OK) {
-        (void)gc_retire(n, node_unstored, NULL); /* reserved: cannot fail */
-        gc_live_dec(); /* after the retire: pending now covers the node */
-    } else {
-        orphan_push(n); /* keeps the handle's live count */
-    }
+    if (n != NULL)
+        node_retire(n);
+    gc_live_dec(); /* after the retire: pending now covers the node */
     gc_poll();
 }
 
@@ -236,18 +201,15 @@ void goconc_value_release(goconc_value_ref *r)
     struct value_node *n = (struct value_node *)r;
     if (n == NULL)
         return;
-    orphan_drain();
     if (at_fetch_sub(&n->refs, 1) == 1) {
         /*
          * Last count: the stored count is already gone, so a grace period
-         * has passed since n was unpublished and no read section sees it.
-         * Run the destroy where deferred callbacks run (not inside the
-         * caller's locks); out of memory, run it here, which is safe.
+         * has passed since n was unpublished and no read section sees it,
+         * and the token is free again (its run unlinked it before calling
+         * node_unstored).  Run the destroy where deferred callbacks run,
+         * not inside the caller's locks.
          */
-        if (gc_reserve(1) == GOCONC_OK)
-            (void)gc_retire(n, node_destroy_cb, NULL); /* cannot fail */
-        else
-            node_destroy(n);
+        gc_retire_token(&n->tok, n, node_destroy_cb, NULL);
     }
     gc_live_dec(); /* after the retire, for goconc_set_allocator's EBUSY */
     gc_poll();
@@ -257,8 +219,8 @@ void goconc_value_release(goconc_value_ref *r)
 
 enum replace_mode { REPLACE_ALWAYS, REPLACE_IF };
 
-/* A node for obj plus the reservation that makes retiring its
- * predecessor infallible; nothing changes when either fails. */
+/* A node for obj, its token reserved with it; nothing changes when the
+ * allocation fails. */
 static int node_prepare(const goconc_value *v, void *obj,
                         struct value_node **out)
 {
@@ -266,15 +228,10 @@ static int node_prepare(const goconc_value *v, void *obj,
     struct value_node *n = line_alloc(sizeof *n, &raw);
     if (n == NULL)
         return GOCONC_ENOMEM;
-    if (gc_reserve(1) != GOCONC_OK) {
-        gc_free(raw);
-        return GOCONC_ENOMEM;
-    }
     n->obj = obj;
     n->destroy = v->destroy;
     n->ctx = v->ctx;
     n->raw = raw;
-    n->orphan_next = NULL;
     at_store(&n->refs, 1); /* the stored state's count */
     *out = n;
     return GOCONC_OK;
@@ -293,7 +250,6 @@ static int value_replace(goconc_value *v, void *obj, enum replace_mode mode,
     struct value_node *n = NULL, *cur, *old = NULL;
     int st = GOCONC_OK;
 
-    orphan_drain();
     /* The section keeps cur alive while we read cur->obj and CAS. */
     goconc_read_lock();
     for (;;) {
@@ -334,7 +290,7 @@ static int value_replace(goconc_value *v, void *obj, enum replace_mode mode,
         if (ref != NULL)
             *ref = node_ref(old);
         GOCONC_PERTURB_POINT();
-        (void)gc_retire(old, node_unstored, NULL); /* reserved */
+        node_retire(old);
     }
     if (n != NULL)
         gc_free(n->raw); /* never published */

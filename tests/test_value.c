@@ -482,9 +482,9 @@ static void count_deferred(void *ctx, void *obj)
 /*
  * goconc_value_free cannot fail.  Fill this thread's reclamation bag
  * inside a read section (nothing can expire) with every allocation
- * failing, so the free's gc_reserve fails too: the node must wait, be
- * destroyed after a later value call, exactly once, and keep the
- * allocator busy meanwhile.
+ * failing, so no retire could get room: the node still goes through the
+ * token it was created with, keeps the allocator busy while pending and
+ * is destroyed after the grace period, exactly once.
  */
 START_TEST(test_enomem_free)
 {
@@ -502,21 +502,23 @@ START_TEST(test_enomem_free)
     ck_assert_int_lt(i, 100000); /* the bag did fill up */
     goconc_value_free(v);
     tu_alloc_fail_after(-1);
+    ck_assert_int_eq(destroyed[1], 0); /* readers may still hold it */
+    ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_EBUSY);
     goconc_read_unlock();
     barrier();
     ck_assert_int_eq(deferred_runs, deferred);
-    ck_assert_int_eq(destroyed[1], 0); /* still waiting */
-    ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_EBUSY);
-    w = new_value(); /* any value call hands the waiting node over */
+    ck_assert_int_eq(destroyed[1], 1);
+    ck_assert_int_eq(destroy_calls, 1);
+    w = new_value(); /* and values work as before */
     goconc_value_free(w);
     barrier();
-    ck_assert_int_eq(destroyed[1], 1);
     ck_assert_int_eq(destroy_calls, 1);
 }
 END_TEST
 
-/* Out of memory at the last release: the destroy runs inline (safe: the
- * grace period is already over) and exactly once. */
+/* Out of memory at the last release: the destroy is still deferred
+ * (through the node's token, not inline under the caller's locks) and
+ * runs exactly once. */
 START_TEST(test_enomem_release)
 {
     goconc_value *v = new_value();
@@ -534,10 +536,47 @@ START_TEST(test_enomem_release)
     ck_assert_int_lt(i, 100000);
     goconc_value_release(r);
     tu_alloc_fail_after(-1);
-    ck_assert_int_eq(destroyed[1], 1);
+    ck_assert_int_eq(destroyed[1], 0);
     goconc_read_unlock();
     barrier();
     ck_assert_int_eq(destroyed[1], 1);
+    ck_assert_int_eq(destroy_calls, 1);
+}
+END_TEST
+
+static void *free_on_thread(void *v)
+{
+    goconc_value_free(v);
+    return NULL;
+}
+
+/*
+ * A node's retire token outlives the thread that used it: a thread frees
+ * the value (the token goes into its bag) and exits (its bag goes to the
+ * orphans) while this thread holds a reference and a read section, so
+ * nothing can run before the exit.  The barrier drops the stored count
+ * through the orphaned token; the last release retires the same token
+ * again, and only then does the destroy run, once.
+ */
+START_TEST(test_token_outlives_thread)
+{
+    goconc_value *v = new_value();
+    goconc_value_ref *r;
+    pthread_t t;
+    ck_assert_int_eq(goconc_value_store(v, &objs[2]), GOCONC_OK);
+    r = goconc_value_acquire(v);
+    ck_assert_ptr_nonnull(r);
+    goconc_read_lock();
+    ck_assert_int_eq(pthread_create(&t, NULL, free_on_thread, v), 0);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    goconc_read_unlock();
+    barrier();
+    ck_assert_int_eq(destroyed[2], 0); /* the reference holds it */
+    ck_assert_ptr_eq(goconc_value_ref_get(r), &objs[2]);
+    goconc_value_release(r);
+    ck_assert_int_eq(destroyed[2], 0); /* deferred, not inline */
+    barrier();
+    ck_assert_int_eq(destroyed[2], 1);
     ck_assert_int_eq(destroy_calls, 1);
 }
 END_TEST
@@ -562,6 +601,7 @@ int main(void)
         TU_CASE(test_enomem_acquire),
         TU_CASE(test_enomem_free),
         TU_CASE(test_enomem_release),
+        TU_CASE(test_token_outlives_thread),
     };
 
     tu_alloc_install();

@@ -75,6 +75,32 @@ static inline int at_casp(atword *p, const void *old, const void *nv)
     return AO_compare_and_swap_full(p, (AO_t)old, (AO_t)nv);
 }
 
+/*
+ * One step of a spin-wait: tells the core (and an SMT sibling) that this
+ * thread only polls, so the holder of the line runs undisturbed.
+ */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield" ::: "memory");
+#else
+    __asm__ volatile("" ::: "memory");
+#endif
+}
+
+/*
+ * The library's one way to wait for another thread (a lock holder, a
+ * reader, a collector).  Call gc_backoff(&round) after each failed poll,
+ * round starting at 0.  Rounds 0..7 spin 1, 2, .. 128 pauses: a holder that
+ * runs for nanoseconds keeps its cache line instead of losing it to every
+ * poll.  Rounds 8..15 yield the CPU (the holder may be preempted: two
+ * cores here).  Later rounds sleep 1 us doubling to ~1 ms (a grace period
+ * that waits on a stalled reader).  core/sys.c.
+ */
+void gc_backoff(unsigned *round);
+
 #define GC_CACHELINE 64
 /* Padding to two lines: the adjacent-line prefetcher pairs lines. */
 #define GC_PAD 128

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * internal.h - what every module of the library shares: the allocator,
- * the live-object count behind goconc_set_allocator's EBUSY, options
- * checking, and the branch hints.
+ * internal.h - what every module of the library shares: the allocator
+ * (alloc.c), big blocks (pages.c), the live-object count behind
+ * goconc_set_allocator's EBUSY (alloc.c), options checking (opts.c), the
+ * system calls (sys.h) and the branch hints.
  */
 #ifndef GOCONC_INTERNAL_H
 #define GOCONC_INTERNAL_H
@@ -13,6 +14,7 @@
 
 #include "goconc.h"
 #include "core/perturb.h"
+#include "core/sys.h"
 
 #define GC_LIKELY(x) __builtin_expect(!!(x), 1)
 #define GC_UNLIKELY(x) __builtin_expect(!!(x), 0)
@@ -35,10 +37,10 @@ void gc_free(void *ptr);
 void *gc_realloc(void *ptr, size_t keep, size_t size);
 
 /*
- * Big blocks (map tables).  Under the default allocator (on Linux), a
- * request of at least GC_BIG_MIN bytes is mapped directly and *how gets
- * GC_BIG_MAPPED; its pages may come from big blocks freed before
- * (alloc.c says why), else they are fresh and *how also gets GC_BIG_ZERO:
+ * Big blocks (map tables), pages.c.  Under the default allocator (on
+ * Linux), a request of at least GC_BIG_MIN bytes is mapped directly and
+ * *how gets GC_BIG_MAPPED; its pages may come from big blocks freed
+ * before (pages.c says why), else they are fresh and *how also gets GC_BIG_ZERO:
  * the block is zero.  Builds with -Dhugepages=true map blocks of 2 MiB
  * and more 2 MiB aligned and advise MADV_HUGEPAGE.  Otherwise (a user
  * allocator, a small request, a failed mapping) the block is
@@ -65,9 +67,20 @@ struct gc_allocator_ref {
 };
 void *gc_alloc_ref(size_t size, struct gc_allocator_ref *ref);
 void gc_free_ref(const struct gc_allocator_ref *ref, void *ptr);
-/* The reclamation core's fork handlers hold the allocator-switch lock. */
+/* 1 while malloc/free are the allocator. */
+int gc_alloc_is_default(void);
+/*
+ * Register the count of deferred work that will free through the current
+ * allocator (the reclamation core's pending destroys): while it is
+ * non-zero goconc_set_allocator answers EBUSY.  Called under the switch
+ * lock, so it may take locks ordered after it (thread.h, lock order).
+ */
+void gc_alloc_set_pin(size_t (*count)(void));
+/* The fork chain holds the allocator-switch lock and the big-block lock. */
 void gc_alloc_fork_lock(void);
 void gc_alloc_fork_unlock(void);
+void gc_pages_fork_lock(void);
+void gc_pages_fork_unlock(void);
 
 /*
  * Live handles (maps, slices, views, values, references, pools...).
@@ -92,8 +105,5 @@ size_t gc_live_count(void);
 int gc_opts_copy(void *local, size_t local_size, size_t min_size, const void *user);
 /* Write at most st_size bytes of *local into *user after checking its size. */
 int gc_stats_out(void *user, const void *local, size_t local_size, size_t min_size);
-
-/* 64-bit random seed from the OS (getrandom), with a fallback mix. */
-uint64_t gc_random_seed(void);
 
 #endif /* GOCONC_INTERNAL_H */

@@ -30,7 +30,7 @@ static void *alloc_aligned(size_t size, void **raw)
 #define MAP_RECLAIM_SOON_BYTES ((size_t)1 << 20)
 
 struct map_batch {
-    struct map_batch *next; /* on the orphan list */
+    struct gc_token tok;    /* goconc_map_free's retire: reserved at new */
     void *ctx;              /* the map's ctx, for on_drop */
     size_t n;
     struct map_table *t[];
@@ -45,53 +45,11 @@ static void batch_destroy(void *ctx, void *obj)
     gc_free(b);
 }
 
-/*
- * Batches of freed maps that could not be retired (the reclamation core
- * could not reserve an entry: out of memory).  They keep counting as live
- * handles, so goconc_set_allocator stays EBUSY, and the next map_new or
- * map_free hands them over.  A lock-free stack: pushers CAS the head,
- * the flusher takes it whole.
- */
-static atword orphan_batches;
-
-static void orphan_push(struct map_batch *b)
-{
-    void *head;
-    do {
-        head = at_loadp(&orphan_batches);
-        b->next = head;
-    } while (!at_casp(&orphan_batches, head, b));
-}
-
-static int batch_retire(struct map_batch *b)
-{
-    return gc_reserve(1) == GOCONC_OK && gc_retire(b, batch_destroy, b->ctx) == GOCONC_OK;
-}
-
-static void orphan_flush(void)
-{
-    struct map_batch *b, *next;
-    if (at_loadp(&orphan_batches) == NULL)
-        return;
-    do
-        b = at_loadp(&orphan_batches);
-    while (!at_casp(&orphan_batches, b, NULL));
-    for (; b; b = next) {
-        next = b->next;
-        if (batch_retire(b))
-            gc_live_dec();
-        else
-            orphan_push(b);
-    }
-}
-
 static struct map_batch *batch_new(unsigned nshards)
 {
     struct map_batch *b = gc_alloc(sizeof *b + 2 * (size_t)nshards * sizeof b->t[0]);
-    if (b) {
-        b->next = NULL;
+    if (b)
         b->n = 0;
-    }
     return b;
 }
 
@@ -172,7 +130,6 @@ GOCONC_API int goconc_map_new(goconc_map **out, const goconc_map_options *opts)
     if (out == NULL)
         return GOCONC_EINVAL;
     *out = NULL;
-    orphan_flush();
     if (opts && (rc = gc_opts_copy(&o, sizeof o, sizeof o, opts)) != GOCONC_OK)
         return rc;
     if (o.shards) {
@@ -235,17 +192,11 @@ GOCONC_API void goconc_map_free(goconc_map *m)
         batch_take(b, &m->sh[i]);
     map_dispose(m, m->raw);
     /* on_drop for what is left runs after a grace period, like every
-     * other drop.  Without memory for even that, the batch waits (and
-     * the map still counts as live) for the next map_new or map_free. */
+     * other drop; the batch's token makes the retire infallible. */
     bytes = batch_bytes(b);
-    if (batch_retire(b)) {
-        gc_live_dec();
-        map_retired_tables(bytes);
-    } else {
-        orphan_push(b);
-    }
-    orphan_flush();
-    gc_poll();
+    gc_retire_token(&b->tok, b, batch_destroy, b->ctx);
+    gc_live_dec(); /* after the retire: pending now covers the batch */
+    map_retired_tables(bytes);
 }
 
 /* ------------------------------------------------------------ lookups */

@@ -10,7 +10,6 @@
  * doc/map.md states the invariants; the comments below name the reader
  * load each release store pairs with.
  */
-#include <sched.h>
 
 #include "map/map_internal.h"
 
@@ -22,24 +21,11 @@ _Static_assert(MAP_MAX_LOG2 < 64, "log2 fits the six low bits of a current-table
 
 /* -------------------------------------------------------------- locks */
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#else
-    __asm__ __volatile__("" ::: "memory");
-#endif
-}
-
 void map_lock(struct map_shard *sh, uintptr_t me)
 {
-    unsigned spins = 0;
-    while (!map_trylock(sh, me)) {
-        if (++spins < 128)
-            cpu_relax();
-        else
-            sched_yield(); /* the owner may be descheduled (2 cores) */
-    }
+    unsigned round = 0;
+    while (!map_trylock(sh, me))
+        gc_backoff(&round); /* the owner may be descheduled (2 cores) */
 }
 
 /* ------------------------------------------------------ tables, entries */

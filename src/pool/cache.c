@@ -25,15 +25,10 @@ struct pool_rec {
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t reg_cond = PTHREAD_COND_INITIALIZER; /* pins == 0 */
-static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
-static pthread_key_t rec_key;
-static int rec_key_ok;
 
-/* Sentinels for the TLS pointer (seen = 0 never matches a stamp): no hot
- * cache, and past the thread's key destructor (no caching any more). */
-static struct pcache nil_cache, exited_cache;
-_Thread_local struct pcache *pool_tls_hot
-    __attribute__((tls_model("initial-exec"))) = &nil_cache;
+/* The hot pointer past the thread's exit hook (seen = 0 never matches a
+ * stamp): no caching any more. */
+static struct pcache exited_cache;
 
 /* -------------------------------------------------- per-thread caches */
 
@@ -161,34 +156,29 @@ static struct pool_rec *rec_create(void)
 {
     struct gc_allocator_ref ref;
     struct pool_rec *r;
-    if (!rec_key_ok)
+    if (!gc_thread_arm())
         return NULL; /* no exit hook: caching would strand objects */
     r = gc_alloc_ref(sizeof *r, &ref);
     if (r == NULL)
         return NULL;
     r->head = NULL;
     r->ref = ref;
-    if (pthread_setspecific(rec_key, r) != 0) {
-        gc_free_ref(&ref, r);
-        return NULL;
-    }
+    gc_thread_self()->pool_rec = r;
     return r;
 }
 
 /* The calling thread's record, or NULL (none yet; past its exit hook). */
 static struct pool_rec *rec_self(void)
 {
-    struct pcache *h = *pool_hot_slot();
+    struct pcache *h = pool_hot();
     if (h == &exited_cache)
         return NULL;
-    if (h != &nil_cache)
-        return h->rec;
-    return rec_key_ok ? pthread_getspecific(rec_key) : NULL;
+    return h != NULL ? h->rec : gc_thread_self()->pool_rec;
 }
 
 static void rec_sync_hot(struct pool_rec *r)
 {
-    *pool_hot_slot() = r->head != NULL ? r->head : &nil_cache;
+    gc_thread_self()->pool_hot = r->head;
 }
 
 static struct pcache *cache_create(goconc_pool *p, struct pool_rec *r)
@@ -234,8 +224,7 @@ struct pcache *pool_cache_find(goconc_pool *p, int create)
     struct pool_rec *r = rec_self();
     struct pcache **link, *c;
     if (r == NULL) {
-        if (!create || *pool_hot_slot() == &exited_cache ||
-            (r = rec_create()) == NULL)
+        if (!create || pool_hot() == &exited_cache || (r = rec_create()) == NULL)
             return NULL;
     }
     for (link = &r->head; (c = *link) != NULL;) {
@@ -341,14 +330,19 @@ static void cache_handback(struct pcache *c)
     cache_dealloc(c); /* neither the pool nor the thread refers to it now */
 }
 
-/* pthread key destructor.  Calls made after it (from other libraries'
- * destructors) find exited_cache and use the shared level directly. */
-static void rec_exit(void *arg)
+/* The thread's exit hook (core/thread.h: first).  Calls made after it
+ * (from other libraries' destructors) find exited_cache and use the
+ * shared level directly. */
+static void pool_thread_exit(struct gc_thread *t)
 {
-    struct pool_rec *r = arg;
-    struct pool_rec local = *r;
+    struct pool_rec *r = t->pool_rec;
+    struct pool_rec local;
     struct pcache *c;
-    *pool_hot_slot() = &exited_cache;
+    t->pool_hot = &exited_cache;
+    if (r == NULL)
+        return;
+    t->pool_rec = NULL;
+    local = *r;
     gc_free_ref(&local.ref, r);
     while ((c = local.head) != NULL) {
         local.head = c->tnext;
@@ -375,16 +369,12 @@ static struct pcache *rec_detach(goconc_pool *p)
 /* fork(): the child must find reg_lock free. */
 static void fork_prepare(void) { pthread_mutex_lock(&reg_lock); }
 static void fork_release(void) { pthread_mutex_unlock(&reg_lock); }
+static const struct gc_fork_hooks pool_fork = { fork_prepare, fork_release, fork_release };
 
-static void pool_init_once(void)
+__attribute__((constructor)) static void pool_threads_init(void)
 {
-    rec_key_ok = pthread_key_create(&rec_key, rec_exit) == 0;
-    pthread_atfork(fork_prepare, fork_release, fork_release);
-}
-
-void pool_threads_init(void)
-{
-    pthread_once(&pool_once, pool_init_once);
+    gc_thread_on_exit(GC_EXIT_POOL, pool_thread_exit);
+    gc_thread_on_fork(GC_FORK_POOL, &pool_fork);
 }
 
 /*

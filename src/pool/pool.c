@@ -30,8 +30,8 @@
  * equality proves both "this cache is this pool's" and "no trim since it
  * last aged".  A pool freed and another allocated at the same address can
  * never match a stale cache.  Other caches hang off the thread's record
- * (a most-recently-used list), found through the pthread key on the slow
- * path.
+ * (a most-recently-used list), found through the core's per-thread
+ * record (core/thread.h) on the slow path.
  *
  * Lifetimes: a cache is owned by its thread and by its pool (refs = 2)
  * while both live, linked into the pool's registry under reg_lock.
@@ -161,7 +161,6 @@ GOCONC_API int goconc_pool_new(goconc_pool **out, const goconc_pool_options *opt
         if (rc != GOCONC_OK)
             return rc;
     }
-    pool_threads_init();
     gc_live_begin();
     raw = gc_alloc(sizeof *p + GC_PAD - 1);
     if (raw == NULL) {
@@ -208,8 +207,8 @@ GOCONC_API void *goconc_pool_get(goconc_pool *p)
 
     if (GC_UNLIKELY(p == NULL))
         return NULL;
-    c = *pool_hot_slot();
-    if (GC_LIKELY(c->seen == at_load(&p->stamp))) {
+    c = pool_hot();
+    if (GC_LIKELY(c != NULL && c->seen == at_load(&p->stamp))) {
         pops = at_load(&c->pops);
         n = at_load(&c->pushes) - pops;
         if (GC_LIKELY(n != 0)) {
@@ -225,9 +224,9 @@ GOCONC_API void *goconc_pool_get(goconc_pool *p)
  * and has room (n < cap); 0 otherwise. */
 static inline int put_push(void *obj, const atword *stamp, size_t cap)
 {
-    struct pcache *c = *pool_hot_slot();
+    struct pcache *c = pool_hot();
     size_t n, pushes;
-    if (GC_LIKELY(c->seen == at_load(stamp))) {
+    if (GC_LIKELY(c != NULL && c->seen == at_load(stamp))) {
         pushes = at_load(&c->pushes);
         n = pushes - at_load(&c->pops);
         if (GC_LIKELY(n < cap)) {

@@ -20,6 +20,7 @@
 
 #include "core/atomics.h"
 #include "core/internal.h"
+#include "core/thread.h"
 
 #define POOL_DEFAULT_MAX_IDLE 1024 /* max_idle = 0 */
 #define POOL_LOCAL_MAX 64          /* per-thread allowance cap */
@@ -133,18 +134,16 @@ static inline void pool_drop(goconc_pool *p, void *obj)
 }
 
 /*
- * The thread's hot cache: its most recently used one, or a sentinel whose
- * `seen` is 0 (no cache yet, or past the thread's exit hook).  The
- * pool's only static TLS (cache.c): one pointer, reached only through
- * pool_hot_slot(), so that where it lives can change in one place.
+ * The thread's hot cache, kept in the thread record (core/thread.h): its
+ * most recently used one, NULL while it has none, or a sentinel whose
+ * `seen` is 0 past the thread's exit hook (cache.c).
  */
-extern _Thread_local struct pcache *pool_tls_hot
-    __attribute__((tls_model("initial-exec")));
-
-static inline struct pcache **pool_hot_slot(void) { return &pool_tls_hot; }
+static inline struct pcache *pool_hot(void)
+{
+    return gc_thread_self()->pool_hot;
+}
 
 /* cache.c: per-thread caches. */
-void pool_threads_init(void);
 struct pcache *pool_cache_find(goconc_pool *p, int create);
 void pool_cache_age(goconc_pool *p, struct pcache *c);
 void pool_cache_flush(goconc_pool *p, struct pcache *c, size_t want);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * reclaim.c - epoch-based reclamation behind goconc's read sections.
+ * epoch.c - epoch-based reclamation behind goconc's read sections.
  *
  * Readers publish "active in epoch e" in their own padded record (see the
  * inline fast path in goconc/common.h).  Writers retire memory into their
@@ -14,23 +14,19 @@
  * reader's counter store before its section's loads (liburcu's memb
  * flavour).  Elsewhere, and under ThreadSanitizer, readers fence.
  *
- * Threads register on first use (one initial-exec TLS pointer to a heap
- * record).  A pthread key's destructor unregisters them at exit, hands
- * their bag to the global orphan bag and frees the record through the
- * allocator that made it.  Later calls on that thread (other libraries'
+ * Threads register on first use: a heap record (reader counter and bag)
+ * that the ABI's TLS pointer goconc_tls_reader names; the rest of the
+ * thread's reclamation state is in the core's per-thread record
+ * (core/thread.h).  The core's exit hook chain calls reclaim last: it
+ * unregisters the record, hands its bag to the global orphan bag and
+ * frees the record through the allocator that made it.  Later calls on that thread (other libraries'
  * destructors) use a temporary record or the orphan bag.  When a record
  * cannot be allocated, readers fall back to two shared counters.
- * Retired memory and its destroys live in reclaim_bag.c.
+ * Retired memory and its destroys live in bag.c and defer.c.
  * doc/reclaim.md has the full argument.
  */
-#include <errno.h>
-#include <linux/membarrier.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "reclaim/reclaim_internal.h"
 
@@ -53,8 +49,6 @@ GOCONC_API struct goconc_gp_state goconc_gp __attribute__((aligned(GC_PAD))) = {
     EPOCH_ONE, 1
 };
 
-__attribute__((tls_model("initial-exec"))) _Thread_local struct gc_tls gc_tls;
-
 struct gc_registry gc_reg = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, NULL, 0 };
 
 /* Fallback readers by epoch parity; padded, they are shared. */
@@ -63,65 +57,56 @@ static struct {
     char pad[GC_PAD - sizeof(atword)];
 } fb_count[2] __attribute__((aligned(GC_PAD)));
 
-static pthread_key_t thread_key;
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static int key_ok;
 static int use_membarrier;
 
 /* ---------------------------------------------------------- membarrier */
 
-static int sys_membarrier(int cmd)
-{
-    return (int)syscall(__NR_membarrier, cmd, 0, 0);
-}
-
-static void membarrier_setup(void)
+/*
+ * Whether readers may skip their fence: only where membarrier works
+ * (core/sys.h), and never under ThreadSanitizer, which cannot see the
+ * ordering an IPI gives.  At load and in a fork child (sys.h: the fork
+ * question), when only one thread runs.
+ */
+static void reader_fence_setup(void)
 {
 #ifndef GOCONC_TSAN_
-    int cmds = sys_membarrier(MEMBARRIER_CMD_QUERY);
-    if (cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-        sys_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0) {
-        use_membarrier = 1;
-        at_store(&goconc_gp.need_fence, 0);
-        return;
-    }
-#endif
-    /* ThreadSanitizer cannot see the ordering an IPI gives: fence. */
+    use_membarrier = gc_membarrier_ok();
+#else
     use_membarrier = 0;
-    at_store(&goconc_gp.need_fence, 1);
+#endif
+    at_store(&goconc_gp.need_fence, !use_membarrier);
 }
 
 /* The advancer's half of the reader-side ordering. */
 static void reader_barrier(void)
 {
-    if (use_membarrier && sys_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
+    if (use_membarrier && gc_membarrier() == 0)
         return;
     at_fence();
 }
 
 /* ------------------------------------------------------------ registry */
 
-static void thread_exit(void *arg);
-
-static void key_create(void)
+/* Insert r at the head of the registry (under gc_reg.lock). */
+static void reg_push(struct gc_record *r)
 {
-    key_ok = pthread_key_create(&thread_key, thread_exit) == 0;
-}
-
-static void reg_link(struct gc_thread *r)
-{
-    pthread_mutex_lock(&gc_reg.lock);
     r->prev = NULL;
     r->next = gc_reg.head;
     if (gc_reg.head)
         gc_reg.head->prev = r;
     gc_reg.head = r;
     gc_reg.n++;
+}
+
+static void reg_link(struct gc_record *r)
+{
+    pthread_mutex_lock(&gc_reg.lock);
+    reg_push(r);
     at_fetch_add(&gc_reg.gen, 1);
     pthread_mutex_unlock(&gc_reg.lock);
 }
 
-static void reg_unlink(struct gc_thread *r)
+static void reg_unlink(struct gc_record *r)
 {
     pthread_mutex_lock(&gc_reg.lock);
     if (r->prev)
@@ -135,16 +120,16 @@ static void reg_unlink(struct gc_thread *r)
     pthread_mutex_unlock(&gc_reg.lock);
 }
 
-static struct gc_thread *record_new(int temp)
+static struct gc_record *record_new(int temp)
 {
     struct gc_allocator_ref ref;
-    void *raw = gc_alloc_ref(sizeof(struct gc_thread) + GC_PAD, &ref);
-    struct gc_thread *r;
+    void *raw = gc_alloc_ref(sizeof(struct gc_record) + GC_PAD, &ref);
+    struct gc_record *r;
 
     if (raw == NULL)
         return NULL;
     /* Own lines: the counter is written by its owner alone. */
-    r = (struct gc_thread *)(((uintptr_t)raw + GC_PAD - 1) & ~(uintptr_t)(GC_PAD - 1));
+    r = (struct gc_record *)(((uintptr_t)raw + GC_PAD - 1) & ~(uintptr_t)(GC_PAD - 1));
     memset(r, 0, sizeof *r);
     r->raw = raw;
     r->ref = ref;
@@ -159,7 +144,7 @@ static struct gc_thread *record_new(int temp)
  * The hand-over comes first so a barrier always finds the entries, in
  * the registered bag or in the orphans.
  */
-static void record_retire(struct gc_thread *r)
+static void record_retire(struct gc_record *r)
 {
     struct gc_allocator_ref ref = r->ref;
     gc_bag_hand_over(&r->bag, &gc_orphans);
@@ -168,66 +153,62 @@ static void record_retire(struct gc_thread *r)
     gc_free_ref(&ref, r->raw);
 }
 
-static struct gc_thread *thread_register(void)
+static struct gc_record *thread_register(void)
 {
-    struct gc_thread *r;
+    struct gc_record *r;
 
     /* Not while a fallback section is open: its unlock must find it. */
-    if (gc_tls.state != TS_NEW || gc_tls.fb_nest > 0)
+    if (gc_thread_tls.state != GC_TS_NEW || gc_thread_tls.fb_nest > 0)
         return NULL;
-    pthread_once(&key_once, key_create);
-    if (!key_ok)
+    /* Without the exit hook the record would never be unregistered. */
+    if (!gc_thread_arm())
         return NULL;
     r = record_new(0);
     if (r == NULL)
         return NULL;
-    if (pthread_setspecific(thread_key, r) != 0) {
-        record_retire(r);
-        return NULL;
-    }
-    gc_tls.state = TS_LIVE;
+    gc_thread_tls.state = GC_TS_LIVE;
     gc_tls_reader = &r->reader;
     return r;
 }
 
-/* Key value of a thread inside a fallback read section (no record). */
-static char fb_sentinel;
-
-static void thread_exit(void *arg)
+/*
+ * The exit hook (core/thread.h: last, after the pool's).  At most one of
+ * three states holds: a fallback section left open (no record), a
+ * temporary record left open by a late destructor, or the registered
+ * record.  Idempotent: a later destructor round finds nothing left.
+ */
+static void reclaim_thread_exit(struct gc_thread *t)
 {
-    struct gc_thread *r = arg;
+    struct gc_record *r = gc_self();
 
-    if (arg == &fb_sentinel) {
+    if (t->fb_nest) {
         /* Exited inside a fallback section: stop counting it. */
-        if (gc_tls.fb_nest) {
-            gc_tls.fb_nest = 0;
-            at_fetch_sub(&fb_count[gc_tls.fb_parity].n, 1);
-        }
-        return;
+        t->fb_nest = 0;
+        at_fetch_sub(&fb_count[t->fb_parity].n, 1);
     }
-    if (r->temp) {
-        /* A late destructor left a section open on a temporary record. */
-        if (gc_tls.temp == r)
-            gc_tls.temp = NULL;
+    if (t->temp) {
+        struct gc_record *temp = t->temp;
+        t->temp = NULL;
+        record_retire(temp);
+    }
+    if (r) {
+        /* Unlinking first means a thread that exits inside a read
+         * section stalls nobody. */
+        gc_tls_reader = NULL;
+        t->state = GC_TS_DEAD;
+        GOCONC_PERTURB_POINT();
         record_retire(r);
-        return;
     }
-    /* Unlinking first means a thread that exits inside a read section
-     * stalls nobody. */
-    gc_tls_reader = NULL;
-    gc_tls.state = TS_DEAD;
-    GOCONC_PERTURB_POINT();
-    record_retire(r);
-    if (gc_tls.fb_spare) {
-        gc_chunk_free(gc_tls.fb_spare);
-        gc_tls.fb_spare = NULL;
+    if (t->fb_spare) {
+        gc_chunk_free(t->fb_spare);
+        t->fb_spare = NULL;
     }
 }
 
 /* A record to retire into, registering the thread if needed. */
-struct gc_thread *gc_self_or_register(void)
+struct gc_record *gc_self_or_register(void)
 {
-    struct gc_thread *r = gc_self();
+    struct gc_record *r = gc_self();
     return r ? r : thread_register();
 }
 
@@ -236,7 +217,7 @@ struct gc_thread *gc_self_or_register(void)
 static void fallback_lock(void)
 {
     uintptr_t g, p;
-    if (gc_tls.fb_nest++ > 0)
+    if (gc_thread_tls.fb_nest++ > 0)
         return;
     for (;;) {
         g = at_load(&goconc_gp.ctr);
@@ -248,15 +229,14 @@ static void fallback_lock(void)
             break;
         at_fetch_sub(&fb_count[p].n, 1);
     }
-    gc_tls.fb_parity = p;
-    /* Without a record, the key is how an exit inside the section is
-     * noticed; the first keys need no allocation in glibc. */
-    if (key_ok)
-        pthread_setspecific(thread_key, &fb_sentinel);
+    gc_thread_tls.fb_parity = p;
+    /* Without a record, the exit hook is how an exit inside the section
+     * is noticed. */
+    (void)gc_thread_arm();
 }
 
 /* Temporary records take the fenced path: they are rare. */
-static void record_lock(struct gc_thread *r)
+static void record_lock(struct gc_record *r)
 {
     uintptr_t c = at_load(&r->reader.ctr);
     if (c & NEST_MASK) {
@@ -267,7 +247,7 @@ static void record_lock(struct gc_thread *r)
 }
 
 /* 1 when the outermost section of r closed. */
-static int record_unlock(struct gc_thread *r)
+static int record_unlock(struct gc_record *r)
 {
     uintptr_t c = at_load(&r->reader.ctr);
     if ((c & NEST_MASK) == 0)
@@ -280,23 +260,22 @@ static int record_unlock(struct gc_thread *r)
 /* Kept out of line so the exported fast path needs no stack frame. */
 __attribute__((noinline)) static void read_lock_slow(void)
 {
-    if (gc_tls.fb_nest > 0) {
+    if (gc_thread_tls.fb_nest > 0) {
         fallback_lock();
         return;
     }
-    if (gc_tls.temp) {
-        record_lock(gc_tls.temp);
+    if (gc_thread_tls.temp) {
+        record_lock(gc_thread_tls.temp);
         return;
     }
-    if (gc_tls.state == TS_NEW && thread_register() != NULL) {
+    if (gc_thread_tls.state == GC_TS_NEW && thread_register() != NULL) {
         goconc_read_lock_inline_();
         return;
     }
-    if (gc_tls.state == TS_DEAD && (gc_tls.temp = record_new(1)) != NULL) {
+    if (gc_thread_tls.state == GC_TS_DEAD && (gc_thread_tls.temp = record_new(1)) != NULL) {
         /* Another destructor round retires it if the thread ends inside. */
-        if (key_ok)
-            pthread_setspecific(thread_key, gc_tls.temp);
-        record_lock(gc_tls.temp);
+        (void)gc_thread_arm();
+        record_lock(gc_thread_tls.temp);
         return;
     }
     fallback_lock();
@@ -312,22 +291,17 @@ GOCONC_API void goconc_read_lock(void)
 
 __attribute__((noinline)) static void read_unlock_slow(void)
 {
-    struct gc_thread *t;
+    struct gc_record *t;
 
-    if (gc_tls.fb_nest > 0) {
-        if (--gc_tls.fb_nest == 0) {
-            at_fetch_sub(&fb_count[gc_tls.fb_parity].n, 1);
-            if (key_ok)
-                pthread_setspecific(thread_key, NULL);
-        }
+    if (gc_thread_tls.fb_nest > 0) {
+        if (--gc_thread_tls.fb_nest == 0)
+            at_fetch_sub(&fb_count[gc_thread_tls.fb_parity].n, 1);
         return;
     }
-    t = gc_tls.temp;
+    t = gc_thread_tls.temp;
     if (t && record_unlock(t)) {
         /* Temporary records live for one outermost section only. */
-        gc_tls.temp = NULL;
-        if (key_ok)
-            pthread_setspecific(thread_key, NULL);
+        gc_thread_tls.temp = NULL;
         record_retire(t);
     }
 }
@@ -342,10 +316,10 @@ GOCONC_API void goconc_read_unlock(void)
 
 int gc_in_read_section(void)
 {
-    struct gc_thread *r = gc_self();
+    struct gc_record *r = gc_self();
     if (r)
         return (at_load(&r->reader.ctr) & NEST_MASK) != 0;
-    return gc_tls.fb_nest > 0 || gc_tls.temp != NULL;
+    return gc_thread_tls.fb_nest > 0 || gc_thread_tls.temp != NULL;
 }
 
 /* ---------------------------------------------------- epoch advancing */
@@ -356,7 +330,7 @@ int gc_in_read_section(void)
  */
 int gc_try_advance(int wait)
 {
-    struct gc_thread *r;
+    struct gc_record *r;
     uintptr_t g, c;
     int ok = 1;
 
@@ -384,23 +358,9 @@ int gc_try_advance(int wait)
     return ok;
 }
 
-void gc_backoff(unsigned *round)
-{
-    struct timespec ts;
-    if (*round < 8) {
-        sched_yield();
-    } else {
-        unsigned shift = *round - 8 < 10 ? *round - 8 : 10;
-        ts.tv_sec = 0;
-        ts.tv_nsec = 1000L << shift; /* 1 us .. ~1 ms */
-        nanosleep(&ts, NULL);
-    }
-    (*round)++;
-}
-
 int gc_must_not_wait(void)
 {
-    return gc_in_read_section() || gc_tls.lock_depth || gc_tls.in_callback;
+    return gc_in_read_section() || gc_thread_tls.lock_depth || gc_thread_tls.in_callback;
 }
 
 /* Wait until the epoch has moved two steps past the current one. */
@@ -426,20 +386,19 @@ GOCONC_API int goconc_synchronize(void)
 
 /* ------------------------------------------------------ bookkeeping */
 
-void gc_lock_enter(void) { gc_tls.lock_depth++; }
-void gc_lock_exit(void) { gc_tls.lock_depth--; }
+void gc_lock_enter(void) { gc_thread_tls.lock_depth++; }
+void gc_lock_exit(void) { gc_thread_tls.lock_depth--; }
 
 /* --------------------------------------------------- process events */
 
 /*
- * Hold every lock another thread could hold across the fork, in the
- * library's lock order (collectors, allocator switch, registry, orphans),
- * so the child starts with consistent state and can unlock them.
+ * The registry's place in the fork chain (core/thread.h: after the drain
+ * lock and the allocator-switch lock, before the big-block lock): hold
+ * the registry and the orphans so the child starts with consistent
+ * state and can unlock them.
  */
 static void fork_prepare(void)
 {
-    pthread_mutex_lock(&gc_drain_lock);
-    gc_alloc_fork_lock();
     pthread_mutex_lock(&gc_reg.lock);
     pthread_mutex_lock(&gc_orphans.lock);
 }
@@ -448,8 +407,28 @@ static void fork_parent(void)
 {
     pthread_mutex_unlock(&gc_orphans.lock);
     pthread_mutex_unlock(&gc_reg.lock);
-    gc_alloc_fork_unlock();
-    pthread_mutex_unlock(&gc_drain_lock);
+}
+
+/* The registry is rebuilt with only this thread's own records. */
+static void fork_child_registry(void)
+{
+    struct gc_record *me = gc_self(), *temp = gc_thread_tls.temp, *r, *next;
+
+    for (r = gc_reg.head; r; r = next) {
+        next = r->next;
+        if (r == me || r == temp)
+            continue;
+        r->next = gc_reg.forked_away;
+        gc_reg.forked_away = r;
+    }
+    gc_reg.head = NULL;
+    gc_reg.n = 0;
+    /* This thread's bag lock is free: a barrier takes it only under the
+     * registry lock, which fork_prepare held. */
+    if (me)
+        reg_push(me);
+    if (temp)
+        reg_push(temp);
 }
 
 /*
@@ -459,71 +438,41 @@ static void fork_parent(void)
  */
 static void fork_child(void)
 {
-    struct gc_thread *me = gc_self(), *r, *next;
-
-    for (r = gc_reg.head; r; r = next) {
-        next = r->next;
-        if (r == me || r == gc_tls.temp)
-            continue;
-        r->next = gc_reg.forked_away;
-        gc_reg.forked_away = r;
-    }
-    gc_reg.head = NULL;
-    gc_reg.n = 0;
-    /* This thread's bag lock is free: a barrier takes it only under the
-     * registry lock, which fork_prepare held. */
-    if (me) {
-        me->next = me->prev = NULL;
-        gc_reg.head = me;
-        gc_reg.n = 1;
-    }
-    if (gc_tls.temp) {
-        gc_tls.temp->prev = NULL;
-        gc_tls.temp->next = gc_reg.head;
-        if (gc_reg.head)
-            gc_reg.head->prev = gc_tls.temp;
-        gc_reg.head = gc_tls.temp;
-        gc_reg.n++;
-    }
+    fork_child_registry();
     gc_bags_fork_child();
     at_store(&fb_count[0].n, 0);
     at_store(&fb_count[1].n, 0);
-    if (gc_tls.fb_nest)
-        at_store(&fb_count[gc_tls.fb_parity].n, 1);
-    /* Registration is per process image; fall back to fences if the
-     * child cannot have it (only this thread runs, so the switch is
-     * safe). */
-    membarrier_setup();
-    pthread_mutex_unlock(&gc_orphans.lock);
-    pthread_mutex_unlock(&gc_reg.lock);
-    gc_alloc_fork_unlock();
-    pthread_mutex_unlock(&gc_drain_lock);
+    if (gc_thread_tls.fb_nest)
+        at_store(&fb_count[gc_thread_tls.fb_parity].n, 1);
+    /* Only this thread runs, so switching the fence policy is safe; the
+     * chain has re-run the membarrier setup (core/sys.h). */
+    reader_fence_setup();
+    fork_parent();
 }
+
+static const struct gc_fork_hooks registry_fork = { fork_prepare, fork_parent, fork_child };
 
 __attribute__((constructor)) static void gc_reclaim_init(void)
 {
-    membarrier_setup();
-    pthread_once(&key_once, key_create);
-    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    reader_fence_setup();
+    gc_thread_on_exit(GC_EXIT_RECLAIM, reclaim_thread_exit);
+    gc_thread_on_fork(GC_FORK_REGISTRY, &registry_fork);
 }
 
 /*
- * The key destructor does not run for a thread that returns from main:
+ * The exit hooks do not run for a thread that returns from main:
  * clean up the exiting thread's record here.  Destroys it still owes are
  * handed to the orphans and stay reachable; they are not run at exit.
  */
 __attribute__((destructor)) static void gc_reclaim_fini(void)
 {
-    struct gc_thread *r = gc_self();
+    struct gc_record *r = gc_self();
     /* exit() from inside a read section: other threads run on until the
      * process ends and may use what this section protects (a pointer the
      * section lent them), so the record stays registered, its section
      * open, for good. */
     if (r && (at_load(&r->reader.ctr) & NEST_MASK) != 0)
         return;
-    if (r) {
-        if (key_ok)
-            pthread_setspecific(thread_key, NULL);
-        thread_exit(r);
-    }
+    if (r)
+        reclaim_thread_exit(&gc_thread_tls);
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "goconc/common.h"
+#include "core/thread.h"
 
 /*
  * Make sure the next @p n gc_retire() calls on this thread cannot fail
@@ -28,6 +29,37 @@ int gc_reserve(size_t n);
  * (cannot happen within a successful gc_reserve()).
  */
 int gc_retire(void *obj, goconc_destroy_fn destroy, void *ctx);
+
+/*
+ * One deferred destroy: destroy(ctx, obj), run once the epoch has moved
+ * two steps past `epoch`.
+ */
+struct gc_entry {
+    void *obj;
+    goconc_destroy_fn fn;
+    void *ctx;
+    uintptr_t epoch;
+};
+
+/*
+ * A retire token: the room for one deferred destroy, reserved when an
+ * object is created by embedding it in memory the object owns (a map's
+ * final batch, a value's node).  Retiring through it needs no
+ * allocation, so the `_free` that retires the object's last memory
+ * cannot fail, and nothing waits on a side list for memory to come
+ * back.  A token is in use from gc_retire_token until its destroy is
+ * called; the destroy may free the token's memory or retire it again.
+ */
+struct gc_token {
+    struct gc_entry e;
+    struct gc_token *next; /* in a bag, under its lock */
+};
+
+/*
+ * gc_retire through a token not in use.  Cannot fail; like gc_retire it
+ * never runs callbacks and may be called holding locks.
+ */
+void gc_retire_token(struct gc_token *t, void *obj, goconc_destroy_fn destroy, void *ctx);
 
 /*
  * Advance the epoch when due and run this thread's expired destroys.  Does
@@ -89,18 +121,5 @@ int gc_in_read_section(void);
 
 /* Number of deferred destroys not yet run, all threads (for EBUSY). */
 size_t gc_pending_count(void);
-
-/*
- * A word naming the calling thread (never 0) while it lives, for owner
- * checks (EDEADLK on re-entry): the address of its reclamation TLS, so a
- * write path gets it in two instructions, without a call.  Stable for
- * the thread's life.
- */
-struct gc_tls;
-extern _Thread_local struct gc_tls gc_tls __attribute__((tls_model("initial-exec")));
-static inline uintptr_t gc_thread_id(void)
-{
-    return (uintptr_t)&gc_tls;
-}
 
 #endif /* GOCONC_RECLAIM_H */

@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * reclaim_internal.h - what the two halves of the reclamation core share:
- * reclaim.c (epochs, read sections, thread records, fork) and
- * reclaim_bag.c (deferred destroys: bags, retire, poll, barrier).
+ * reclaim_internal.h - what the three parts of the reclamation core
+ * share.  They depend one way, bottom up:
+ *   bag.c    bags of deferred destroys (chunks and tokens), collecting
+ *            them at a given epoch, the collector phases behind the
+ *            barrier's drain; knows nothing of epochs advancing;
+ *   epoch.c  the global epoch, read sections, thread records and their
+ *            registry, advancing, grace periods, thread exit and fork
+ *            (calls bag.c for a record's bag);
+ *   defer.c  retire, reserve, poll, defer_free, barrier, pending counts
+ *            (calls both).
  */
 #ifndef GOCONC_RECLAIM_INTERNAL_H
 #define GOCONC_RECLAIM_INTERNAL_H
@@ -23,13 +30,6 @@
 #define ADVANCE_EVERY 64
 
 
-struct gc_entry {
-    void *obj;
-    goconc_destroy_fn fn;
-    void *ctx;
-    uintptr_t epoch;
-};
-
 struct gc_chunk {
     struct gc_chunk *next;
     struct gc_allocator_ref ref;
@@ -38,15 +38,17 @@ struct gc_chunk {
 };
 
 /*
- * A FIFO of chunks.  The owner appends to `last`; collectors (the owner's
- * poll, any thread's barrier) take whole chunks before `last` and copy
- * expired entries out of `last`, so `last` and `spare` stay with the bag
- * and gc_reserve's promise holds against concurrent collection.
+ * A FIFO of chunks, and a FIFO of tokens.  The owner appends to `last`;
+ * collectors (the owner's poll, any thread's barrier) take whole chunks
+ * before `last` and copy expired entries out of `last`, so `last` and
+ * `spare` stay with the bag and gc_reserve's promise holds against
+ * concurrent collection.  Due tokens are unlinked under the lock.
  */
 struct gc_bag {
     pthread_mutex_t lock;
     struct gc_chunk *first, *last, *spare;
-    atword pending; /* entries not yet run, in the bag or being run */
+    struct gc_token *tok_first, *tok_last;
+    atword pending; /* entries and tokens not yet run, in the bag or being run */
     /*
      * An epoch at which a collection found nothing more due, 0 if none:
      * while the global epoch stays there (a stalled reader holds it),
@@ -56,10 +58,11 @@ struct gc_bag {
     uintptr_t clean_at;
 };
 
-struct gc_thread {
+/* A registered thread's reader and bag: heap, on lines of its own. */
+struct gc_record {
     struct goconc_reader reader; /* first: the inline fast path's view */
     char pad0[GC_PAD - sizeof(struct goconc_reader)];
-    struct gc_thread *next, *prev; /* registry, under reg.lock */
+    struct gc_record *next, *prev; /* registry, under reg.lock */
     struct gc_bag bag;
     size_t since_advance;
     unsigned urgent; /* polls that advance regardless (gc_urge) */
@@ -68,44 +71,22 @@ struct gc_thread {
     int temp;
 };
 
-enum { TS_NEW = 0, TS_LIVE, TS_DEAD };
-
-/*
- * Per-thread state that must work without a record (fallback readers,
- * threads past their key destructor).  Together with gc_tls_reader
- * this is all the static TLS the library takes.
- */
-struct gc_tls {
-    int state;
-    unsigned lock_depth;  /* gc_lock_enter nesting */
-    unsigned in_callback; /* running deferred destroys */
-    unsigned fb_nest;     /* fallback read-section nesting */
-    uintptr_t fb_parity;
-    struct gc_thread *temp;   /* temporary record after the destructor */
-    struct gc_chunk *fb_spare; /* gc_reserve for threads without a record */
-    unsigned collect_depth;   /* inside collect_begin/collect_end */
-    uintptr_t collect_phase;
-};
-extern _Thread_local struct gc_tls gc_tls __attribute__((tls_model("initial-exec")));
-
 /* The registry of thread records. */
 struct gc_registry {
     pthread_mutex_t lock;
-    struct gc_thread *head;
+    struct gc_record *head;
     size_t n;
-    struct gc_thread *forked_away; /* other threads' records, in a fork child */
+    struct gc_record *forked_away; /* other threads' records, in a fork child */
     atword gen; /* bumped by every change: a barrier pass visits by position */
 };
 extern struct gc_registry gc_reg;
 
 /* Destroys of exited threads (and of threads without a record). */
 extern struct gc_bag gc_orphans;
-/* Serialises barriers' drains; held across fork(). */
-extern pthread_mutex_t gc_drain_lock;
 
-static inline struct gc_thread *gc_self(void)
+static inline struct gc_record *gc_self(void)
 {
-    return (struct gc_thread *)gc_tls_reader;
+    return (struct gc_record *)gc_tls_reader;
 }
 
 static inline int gc_epoch_before(uintptr_t a, uintptr_t b)
@@ -113,17 +94,47 @@ static inline int gc_epoch_before(uintptr_t a, uintptr_t b)
     return (intptr_t)(a - b) < 0;
 }
 
-/* reclaim.c */
-struct gc_thread *gc_self_or_register(void);
+/* epoch.c */
+struct gc_record *gc_self_or_register(void);
 int gc_try_advance(int wait);
-void gc_backoff(unsigned *round);
 int gc_must_not_wait(void);
 void gc_wait_grace_period(void);
 
-/* reclaim_bag.c */
-void gc_bag_init(struct gc_bag *b);
-void gc_bag_hand_over(struct gc_bag *from, struct gc_bag *to);
+/* bag.c: chunks and bags.  Push and room checks under b->lock. */
+struct gc_chunk *gc_chunk_new(void);
 void gc_chunk_free(struct gc_chunk *c);
+void gc_bag_init(struct gc_bag *b);
+int gc_bag_has_room(const struct gc_bag *b, size_t n);
+int gc_bag_push(struct gc_bag *b, const struct gc_entry *e, struct gc_chunk **extra);
+void gc_bag_push_token(struct gc_bag *b, struct gc_token *t);
+void gc_bag_hand_over(struct gc_bag *from, struct gc_bag *to);
+void gc_bag_trim(struct gc_bag *b);
 void gc_bags_fork_child(void);
+
+/*
+ * Collecting (bag.c).  A collector counts itself in with
+ * gc_collect_begin(), then reads the epoch g, then collects, then
+ * gc_collect_end(): gc_collectors_drain() waits for every collector
+ * counted in before it started.  gc_bag_collect runs every entry of b due
+ * at g (all of them if `all`) and returns how many; only b's owner, or
+ * anyone for the orphans, calls it.  gc_bag_take_due (under b->lock)
+ * moves at most CHUNK_ENTRIES chunk entries and every token due at g
+ * out of b; gc_run_taken runs them with no lock held.
+ */
+void gc_collect_begin(void);
+void gc_collect_end(void);
+void gc_collectors_drain(void);
+size_t gc_bag_collect(struct gc_bag *b, uintptr_t g, int all);
+struct gc_taken {
+    struct gc_entry due[CHUNK_ENTRIES];
+    size_t n;              /* entries in due[] */
+    struct gc_token *toks; /* due tokens */
+    size_t ntoks;
+};
+void gc_bag_take_due(struct gc_bag *b, uintptr_t g, struct gc_taken *out);
+void gc_run_taken(struct gc_taken *out);
+/* Entries taken by barriers and not yet run; entries run, ever. */
+size_t gc_bags_inflight(void);
+size_t gc_bags_reclaimed(void);
 
 #endif /* GOCONC_RECLAIM_INTERNAL_H */

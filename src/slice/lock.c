@@ -12,11 +12,7 @@
  * earns the bias (a new epoch with its own busy slot); rebias_at doubles
  * at each revocation.
  */
-#include <linux/membarrier.h>
 #include <pthread.h>
-#include <sched.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "slice/slice_internal.h"
 
@@ -24,65 +20,35 @@
  * revocation so handles that ping-pong stop paying for membarrier(). */
 #define SL_REBIAS_FIRST 64
 #define SL_REBIAS_MAX ((size_t)1 << 40)
-/* Longest backoff of a spin-lock waiter, in pause instructions. */
-#define SL_BACKOFF_MAX 256
-/* Polls of a busy flag before the waiter yields the CPU. */
-#define SL_SPINS 128
-
-static inline void sl_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ volatile("yield");
-#endif
-}
-
 /*
- * Exponential backoff.  Appends hold the lock for a few nanoseconds; a
- * waiter that polled the line at once would pull it away from the holder
- * on every call (a line transfer costs more than the append).  Backing
- * off lets the holder run a batch of calls with the line in its cache,
- * which is also what makes a futex mutex fast here, without the futex
- * wake-ups.  A waiter at the cap yields: the holder may be preempted.
+ * Exponential backoff (gc_backoff).  Appends hold the lock for a few
+ * nanoseconds; a waiter that polled the line at once would pull it away
+ * from the holder on every call (a line transfer costs more than the
+ * append).  Backing off lets the holder run a batch of calls with the
+ * line in its cache, which is also what makes a futex mutex fast here,
+ * without the futex wake-ups.
  */
 void sl_spin_lock_slow(atword *w)
 {
-    unsigned delay = 1, i;
+    unsigned round = 0;
 
-    for (;;) {
-        for (i = 0; i < delay; i++)
-            sl_cpu_relax();
-        if (at_load(w) == 0 && at_cas(w, 0, 1))
-            return;
-        if (delay < SL_BACKOFF_MAX)
-            delay *= 2;
-        else
-            sched_yield();
-    }
+    do
+        gc_backoff(&round);
+    while (at_load(w) != 0 || !at_cas(w, 0, 1));
 }
 
 /*
  * Biasing needs membarrier(PRIVATE_EXPEDITED): it makes every running
  * thread of the process execute a full barrier, which is the owner's half
- * of the handshake.  Registration survives fork and is dropped only by
- * exec.  Without it no handle is ever biased and every lock is the spin
+ * of the handshake.  core/sys.h says what a fork child gets.  Without it no handle is ever biased and every lock is the spin
  * lock.
  */
 static atword sl_bias_on;
 static pthread_once_t sl_bias_once = PTHREAD_ONCE_INIT;
 
-static long sl_membarrier(int cmd)
-{
-    return syscall(__NR_membarrier, cmd, 0, 0);
-}
-
 static void sl_bias_setup(void)
 {
-    long cmds = sl_membarrier(MEMBARRIER_CMD_QUERY);
-    if (cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-        sl_membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
-        at_store(&sl_bias_on, 1);
+    at_store(&sl_bias_on, gc_membarrier_ok());
 }
 
 /* A thread pointer usable in a bias word (its low bits carry the epoch). */
@@ -112,7 +78,7 @@ void sl_lock_init(goconc_slice *s)
  * reload of bias is visible here, and any later reload sees our 0. */
 static void sl_heavy_barrier(void)
 {
-    if (sl_membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) == 0)
+    if (gc_membarrier() == 0)
         return;
     /* Only a seccomp filter installed after registration gets here: stop
      * granting biases; the fence orders this side of the handshake. */
@@ -122,7 +88,7 @@ static void sl_heavy_barrier(void)
 
 void sl_lock_slow(goconc_slice *s, uintptr_t me)
 {
-    unsigned spins = 0;
+    unsigned round = 0;
     uintptr_t w;
 
     sl_spin_lock(&s->word);
@@ -135,12 +101,8 @@ void sl_lock_slow(goconc_slice *s, uintptr_t me)
          * sl_unlock, so its section happens before ours.  A preempted
          * thread that read this epoch's bias may still set the flag
          * later; it clears it at once when its reload of bias fails. */
-        while (at_load_acq(&s->busy[w & SL_EPOCH_MASK]) != 0) {
-            if (++spins < SL_SPINS)
-                sl_cpu_relax();
-            else
-                sched_yield(); /* the owner may be preempted */
-        }
+        while (at_load_acq(&s->busy[w & SL_EPOCH_MASK]) != 0)
+            gc_backoff(&round); /* the owner may be preempted */
         if (s->rebias_at < SL_REBIAS_MAX)
             s->rebias_at *= 2;
     }

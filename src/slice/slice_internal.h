@@ -23,6 +23,7 @@
 
 #include "core/atomics.h"
 #include "core/internal.h"
+#include "core/thread.h"
 
 /*
  * Storage: this header, then cap elements at SL_HDR.  Only the group that
@@ -107,15 +108,11 @@ void sl_spin_lock_slow(atword *w);
 void sl_lock_slow(goconc_slice *s, uintptr_t me); /* take word, revoke any bias */
 void sl_unlock_slow(goconc_slice *s);          /* grant the bias, release word */
 
+/* The thread's id (core/thread.h): distinct among live threads, its low
+ * bits zero for the epoch, no call. */
 static inline uintptr_t sl_self(void)
 {
-#if defined(__has_builtin) && (defined(__x86_64__) || defined(__aarch64__))
-#if __has_builtin(__builtin_thread_pointer)
-    /* The thread's TCB address: distinct among live threads, one load. */
-    return (uintptr_t)__builtin_thread_pointer();
-#endif
-#endif
-    return (uintptr_t)pthread_self();
+    return gc_thread_id();
 }
 
 static inline void sl_spin_lock(atword *w)
