@@ -7,7 +7,8 @@
 set -eu
 pkgs="meson ninja-build pkg-config gcc g++ check libsubunit-dev libatomic-ops-dev
       abigail-tools python3 python3-dev python3-setuptools python3-venv
-      cargo rustc valgrind cmake clang libclang-rt-14-dev groff-base"
+      cargo rustc librust-trybuild-dev valgrind cmake clang libclang-rt-14-dev
+      groff-base"
 if [ "${1:-}" = "--coverage" ]; then
     pkgs="$pkgs gcovr"
 fi
