@@ -1,15 +1,16 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # bench-rust.sh BUILD_DIR [ARGS...] - time the Rust binding's typed map, the
-# layers under it and DashMap (bindings/rust/bench, issue 20) against the
-# library built in BUILD_DIR (e.g. `build`, made by `meson setup build &&
-# ninja -C build`).  ARGS go to the program (--rounds, --ops, --keys,
-# --threads, --impls, --kinds, --clock; --help lists them).
+# layers under it and DashMap, and its Value and arc-swap's ArcSwap
+# (bindings/rust/bench, issue 20) with the library built in BUILD_DIR (e.g.
+# `build`, made by `meson setup build && ninja -C build`).  ARGS go to the
+# program (--rounds, --ops, --keys, --threads, --impls, --kinds, --clock;
+# --help lists them).
 #
 # Offline: the crate's .cargo/config.toml points cargo at Debian's
-# registry in /usr/share/cargo/registry (librust-dashmap-dev and
-# librust-libc-dev, installed by `scripts/setup.sh --bench`).  Builds into
-# BUILD_DIR/rust-bench-target.
+# registry in /usr/share/cargo/registry (librust-dashmap-dev,
+# librust-arc-swap-dev and librust-libc-dev, installed by
+# `scripts/setup.sh --bench`).  Builds into BUILD_DIR/rust-bench-target.
 set -eu
 
 if [ $# -lt 1 ]; then

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 //! goconc-rust-bench: time per operation of goconc's typed `Map<u64, u64>`
-//! and of the layers under it, against `DashMap<u64, u64>` (issue 20).
+//! and of the layers under it against `DashMap<u64, u64>`, and of
+//! `Value<u64>` against `ArcSwap<u64>` (issue 20).
 //!
 //! Implementations (`--impls`):
 //!   map      goconc::Map<u64, u64>: store, insert, update(|v| v.map(|x| x + 1)),
@@ -12,8 +13,15 @@
 //!   dashmap  DashMap<u64, u64> (default hasher): insert (for both store and
 //!            insert), entry().and_modify(|v| *v += 1), get
 //!
-//! Kinds (`--kinds`): store (a write that returns nothing), insert (one
-//! that returns the previous value), update (read-modify-write), get.
+//!   value    goconc::Value<u64>: load (under goconc::read), load_full (a
+//!            counted Ref), store
+//!   arcswap  arc_swap::ArcSwap<u64>: load (a Guard), load_full (an Arc),
+//!            store (of a new Arc)
+//!
+//! Kinds (`--kinds`) of the maps: store (a write that returns nothing),
+//! insert (one that returns the previous value), update (read-modify-write),
+//! get; of the values: load, load_full, store (each thread stores in turn
+//! into the one value).  Each group prints its own table.
 //!
 //! Each measurement prefills a fresh map with `--keys` keys, then every
 //! thread runs `--ops` operations of one kind on keys drawn uniformly from
@@ -28,18 +36,20 @@
 //!
 //! Usage:
 //!   goconc-rust-bench [--rounds R] [--ops N] [--keys K] [--threads 1,2]
-//!                     [--impls map,bytes,ffi,dashmap] [--kinds store,insert,update,get]
+//!                     [--impls map,bytes,ffi,dashmap,value,arcswap]
+//!                     [--kinds store,insert,update,get,load,load_full]
 //!                     [--clock cpu|wall]
 //!   goconc-rust-bench --one IMPL KIND THREADS   one measurement (perf, callgrind)
 
 use std::collections::HashMap;
 use std::os::raw::{c_int, c_void};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Barrier;
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use dashmap::DashMap;
-use goconc::{sys, ByteMap, Map, Update};
+use goconc::{sys, ByteMap, Map, Update, Value};
 
 /// One implementation under test.  Each method does one operation on key
 /// `k`; the loops are generic over this trait so nothing is dispatched
@@ -215,8 +225,51 @@ impl Bench for DashMap<u64, u64> {
     }
 }
 
-const IMPLS: [&str; 4] = ["map", "bytes", "ffi", "dashmap"];
-const KINDS: [&str; 4] = ["store", "insert", "update", "get"];
+/// The atomic value under test: goconc's `Value<u64>` or arc-swap's
+/// `ArcSwap<u64>`.
+trait ValueBench: Sync {
+    /// A read of the current value that takes no reference count.
+    fn load(&self) -> u64;
+    /// A read that takes a counted handle, kept past any read section.
+    fn load_full(&self) -> u64;
+    fn store(&self, v: u64);
+}
+
+impl ValueBench for Value<u64> {
+    fn load(&self) -> u64 {
+        goconc::read(|g| *Value::load(self, g).unwrap())
+    }
+    fn load_full(&self) -> u64 {
+        *Value::load_full(self).unwrap()
+    }
+    fn store(&self, v: u64) {
+        Value::store(self, v);
+    }
+}
+
+impl ValueBench for ArcSwap<u64> {
+    fn load(&self) -> u64 {
+        **ArcSwap::load(self)
+    }
+    fn load_full(&self) -> u64 {
+        *ArcSwap::load_full(self)
+    }
+    fn store(&self, v: u64) {
+        ArcSwap::store(self, Arc::new(v));
+    }
+}
+
+/// A value, as something a measurement runs (the maps are, through Bench).
+struct Values<V>(V);
+
+/// The two groups of implementations, each with its kinds: one table each.
+const GROUPS: [(&[&str], &[&str]); 2] = [
+    (
+        &["map", "bytes", "ffi", "dashmap"],
+        &["store", "insert", "update", "get"],
+    ),
+    (&["value", "arcswap"], &["load", "load_full", "store"]),
+];
 
 /// splitmix64: a cheap, well-mixed key stream, the same for every
 /// implementation.
@@ -263,7 +316,7 @@ fn thread_cpu_time() -> Duration {
 /// Runs `ops` operations of `kind` on each of `threads` threads; returns
 /// the time per operation per thread: wall time from the common start to
 /// the last thread's end, or the mean of the threads' CPU times.
-fn measure<B: Bench>(m: &B, kind: &str, threads: usize, cfg: &Config, seed: u64) -> Duration {
+fn measure<W: Workload>(m: &W, kind: &str, threads: usize, cfg: &Config, seed: u64) -> Duration {
     let start = Barrier::new(threads + 1);
     let (ops, keys) = (cfg.ops, cfg.keys);
     let (t0, cpu) = std::thread::scope(|s| {
@@ -274,7 +327,7 @@ fn measure<B: Bench>(m: &B, kind: &str, threads: usize, cfg: &Config, seed: u64)
                     let mut rng = Rng(seed ^ (t as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407));
                     start.wait();
                     let c0 = thread_cpu_time();
-                    run_ops(m, kind, ops, keys, &mut rng);
+                    m.run(kind, ops, keys, &mut rng);
                     thread_cpu_time() - c0
                 })
             })
@@ -295,6 +348,34 @@ fn measure<B: Bench>(m: &B, kind: &str, threads: usize, cfg: &Config, seed: u64)
 /// Where results go so that they are computed (std::hint::black_box needs
 /// rustc 1.66; Debian 12 has 1.63).
 static SINK: AtomicU64 = AtomicU64::new(0);
+
+/// What a measurement runs on each thread: `ops` operations of `kind`.
+trait Workload: Sync {
+    fn run(&self, kind: &str, ops: u64, keys: u64, rng: &mut Rng);
+}
+
+impl<B: Bench> Workload for B {
+    fn run(&self, kind: &str, ops: u64, keys: u64, rng: &mut Rng) {
+        run_ops(self, kind, ops, keys, rng);
+    }
+}
+
+impl<V: ValueBench> Workload for Values<V> {
+    fn run(&self, kind: &str, ops: u64, _keys: u64, rng: &mut Rng) {
+        run_value_ops(&self.0, kind, ops, rng);
+    }
+}
+
+fn run_value_ops<V: ValueBench>(v: &V, kind: &str, ops: u64, rng: &mut Rng) {
+    let mut sum = 0u64;
+    match kind {
+        "load" => (0..ops).for_each(|_| sum = sum.wrapping_add(v.load())),
+        "load_full" => (0..ops).for_each(|_| sum = sum.wrapping_add(v.load_full())),
+        "store" => (0..ops).for_each(|_| v.store(rng.next())),
+        _ => unreachable!("kinds are checked in main"),
+    }
+    SINK.fetch_add(sum, Ordering::Relaxed);
+}
 
 fn run_ops<B: Bench>(m: &B, kind: &str, ops: u64, keys: u64, rng: &mut Rng) {
     match kind {
@@ -334,13 +415,16 @@ fn prefill<B: Bench>(m: &B, keys: u64) {
     }
 }
 
-/// A fresh, prefilled map of implementation `name`, handed to `f`.
+/// A fresh, prefilled map (or a fresh value) of implementation `name`,
+/// handed to `f`.
 fn with_impl<R>(name: &str, keys: u64, f: &mut dyn FnMut(&dyn BenchDyn) -> R) -> R {
     match name {
         "map" => run_with(Map::<u64, u64>::new(), keys, f),
         "bytes" => run_with(ByteMap::new().unwrap(), keys, f),
         "ffi" => run_with(Ffi(ByteMap::new().unwrap()), keys, f),
         "dashmap" => run_with(DashMap::<u64, u64>::new(), keys, f),
+        "value" => f(&Values(Value::new(0u64))),
+        "arcswap" => f(&Values(ArcSwap::from_pointee(0u64))),
         _ => unreachable!("impls are checked in main"),
     }
 }
@@ -356,7 +440,7 @@ trait BenchDyn {
     fn measure(&self, kind: &str, threads: usize, cfg: &Config, seed: u64) -> Duration;
 }
 
-impl<B: Bench> BenchDyn for B {
+impl<W: Workload> BenchDyn for W {
     fn measure(&self, kind: &str, threads: usize, cfg: &Config, seed: u64) -> Duration {
         measure(self, kind, threads, cfg, seed)
     }
@@ -365,6 +449,25 @@ impl<B: Bench> BenchDyn for B {
 fn median(v: &mut [Duration]) -> Duration {
     v.sort();
     v[v.len() / 2]
+}
+
+/// One table per group, for the implementations and kinds asked for.
+fn tables(cfg: &Config) {
+    for (impls, kinds) in GROUPS {
+        // In the group's order, those asked for.
+        let pick = |asked: &[String], group: &[&str]| -> Vec<String> {
+            let v = group.iter().filter(|x| asked.iter().any(|a| a == *x));
+            v.map(|x| x.to_string()).collect()
+        };
+        let sub = Config {
+            impls: pick(&cfg.impls, impls),
+            kinds: pick(&cfg.kinds, kinds),
+            ..cfg.clone()
+        };
+        if !sub.impls.is_empty() && !sub.kinds.is_empty() {
+            table(&sub);
+        }
+    }
 }
 
 fn table(cfg: &Config) {
@@ -388,7 +491,7 @@ fn table(cfg: &Config) {
         }
     }
     println!(
-        "ns per operation per thread ({} time), median of {} interleaved rounds; \
+        "\nns per operation per thread ({} time), median of {} interleaved rounds; \
          {} ops per thread, {} keys, u64 -> u64",
         if cfg.cpu_clock { "CPU" } else { "wall" },
         cfg.rounds,
@@ -419,14 +522,35 @@ fn list(s: &str) -> Vec<String> {
         .collect()
 }
 
+/// Every name of one side of GROUPS (0: implementations, 1: kinds).
+fn all_names(side: usize) -> Vec<&'static str> {
+    let mut v: Vec<&str> = Vec::new();
+    for g in GROUPS {
+        for &n in if side == 0 { g.0 } else { g.1 } {
+            if !v.contains(&n) {
+                v.push(n);
+            }
+        }
+    }
+    v
+}
+
+/// Whether `kind` is one that implementation `name` runs.
+fn runs(name: &str, kind: &str) -> bool {
+    GROUPS
+        .iter()
+        .any(|(impls, kinds)| impls.contains(&name) && kinds.contains(&kind))
+}
+
 fn usage() -> ! {
     eprintln!(
         "usage: goconc-rust-bench [--rounds R] [--ops N] [--keys K] [--threads 1,2]\n\
-         \x20                        [--impls {}] [--kinds {}]\n\
+         \x20                        [--impls {}]\n\
+         \x20                        [--kinds {}]\n\
          \x20                        [--clock cpu|wall]\n\
          \x20      goconc-rust-bench [--ops N] [--keys K] --one IMPL KIND THREADS",
-        IMPLS.join(","),
-        KINDS.join(",")
+        all_names(0).join(","),
+        all_names(1).join(",")
     );
     std::process::exit(2);
 }
@@ -437,8 +561,8 @@ fn main() {
         ops: 200_000,
         keys: 100_000,
         threads: vec![1, 2],
-        impls: IMPLS.iter().map(|s| s.to_string()).collect(),
-        kinds: KINDS.iter().map(|s| s.to_string()).collect(),
+        impls: all_names(0).iter().map(|s| s.to_string()).collect(),
+        kinds: all_names(1).iter().map(|s| s.to_string()).collect(),
         cpu_clock: true,
     };
     let mut one = None;
@@ -480,19 +604,19 @@ fn main() {
         || cfg.ops > u32::MAX as u64
         || cfg.keys == 0
         || cfg.threads.contains(&0)
-        || !known(&cfg.impls, &IMPLS)
-        || !known(&cfg.kinds, &KINDS)
+        || !known(&cfg.impls, &all_names(0))
+        || !known(&cfg.kinds, &all_names(1))
     {
         usage();
     }
     match one {
         Some((i, k, t)) => {
-            if !IMPLS.contains(&i.as_str()) || !KINDS.contains(&k.as_str()) || t == 0 {
+            if !runs(&i, &k) || t == 0 {
                 usage();
             }
             let d = with_impl(&i, cfg.keys, &mut |m| m.measure(&k, t, &cfg, 1));
             println!("{i} {k} {t} threads: {} ns per operation", d.as_nanos());
         }
-        None => table(&cfg),
+        None => tables(&cfg),
     }
 }
