@@ -7,7 +7,8 @@
 set -eu
 pkgs="meson ninja-build pkg-config gcc g++ check libsubunit-dev libatomic-ops-dev
       abigail-tools python3 python3-dev python3-setuptools python3-venv
-      cargo rustc valgrind cmake clang libclang-rt-14-dev groff-base"
+      cargo rustc librust-trybuild-dev valgrind cmake clang libclang-rt-14-dev
+      groff-base"
 if [ "${1:-}" = "--coverage" ]; then
     pkgs="$pkgs gcovr"
 fi
@@ -15,7 +16,7 @@ if [ "${1:-}" = "--bench" ]; then
     # The benchmarks' peers (bench/meson.build builds in what it finds) and
     # scripts/bench-report.sh's charts.
     pkgs="$pkgs liburcu-dev libglib2.0-dev libtbb-dev libjemalloc-dev libmimalloc-dev
-          librust-dashmap-dev libcuckoo-dev libabsl-dev libck-dev
+          librust-dashmap-dev librust-arc-swap-dev librust-libc-dev libcuckoo-dev libabsl-dev libck-dev
           python3-matplotlib"
 fi
 missing=""

@@ -93,6 +93,23 @@ echo "=== bindings/rust: $CARGO test --offline (GOCONC_LIB_DIR=$libdir)"
     timeout "$RUST_TIMEOUT" "$CARGO" test --offline --workspace --no-fail-fast
 ) >"$tmp/rust.log" 2>&1
 rust_rc=$?
+# Compile-fail tests with trybuild (Debian's librust-trybuild-dev, found
+# offline through the crate's own .cargo/config.toml).  They build in the
+# crate's target/: the projects trybuild generates there must see that
+# config too, hence no CARGO_TARGET_DIR.
+if ls -d /usr/share/cargo/registry/trybuild-* >/dev/null 2>&1; then
+    echo "=== bindings/rust/compile-tests: $CARGO test --offline (trybuild)" >>"$tmp/rust.log"
+    (
+        cd "$root/bindings/rust/compile-tests" &&
+        env -u CARGO_TARGET_DIR GOCONC_LIB_DIR=$libdir \
+        LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} \
+        timeout "$RUST_TIMEOUT" "$CARGO" test --offline
+    ) >>"$tmp/rust.log" 2>&1
+    ct_rc=$?
+    [ "$rust_rc" -ne 0 ] || rust_rc=$ct_rc
+else
+    echo "rust: compile-tests skipped (librust-trybuild-dev not installed)" >>"$tmp/rust.log"
+fi
 cat "$tmp/rust.log"
 rust_pass=0
 rust_fail=0

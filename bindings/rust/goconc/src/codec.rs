@@ -29,6 +29,42 @@ pub trait Decode: Sized {
     fn from_bytes(bytes: &[u8]) -> Option<Self>;
 }
 
+/// Encodings up to this many bytes are kept inline by [`Encoded`].
+const INLINE: usize = 32;
+
+/// An encoding held by value, for as long as the library needs it after
+/// `with_bytes` has returned (the new value of an update): inline for
+/// numbers and short strings, on the heap beyond [`INLINE`] bytes.
+pub(crate) enum Encoded {
+    Inline { len: u8, buf: [u8; INLINE] },
+    Heap(Vec<u8>),
+}
+
+impl Encoded {
+    pub(crate) fn of<T: Encode + ?Sized>(v: &T) -> Encoded {
+        v.with_bytes(|b| match b.len() {
+            len @ 0..=INLINE => {
+                let mut buf = [0u8; INLINE];
+                buf[..len].copy_from_slice(b);
+                Encoded::Inline {
+                    len: len as u8,
+                    buf,
+                }
+            }
+            _ => Encoded::Heap(b.to_vec()),
+        })
+    }
+}
+
+impl AsRef<[u8]> for Encoded {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Encoded::Inline { len, buf } => &buf[..*len as usize],
+            Encoded::Heap(v) => v,
+        }
+    }
+}
+
 impl<T: Encode + ?Sized> Encode for &T {
     fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
         (**self).with_bytes(f)

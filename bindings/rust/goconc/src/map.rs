@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 //! `ByteMap`: the sharded concurrent hash map of byte strings.
+use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::mem::MaybeUninit;
 use std::os::raw::{c_int, c_void};
 use std::ptr::{self, NonNull};
 
@@ -81,8 +83,10 @@ pub struct ByteMap {
 unsafe impl Send for ByteMap {}
 unsafe impl Sync for ByteMap {}
 
-/// First guess for a value's size; a short buffer costs one retry.
-const FIRST_CAP: usize = 128;
+/// The stack buffer a copy-out tries first: a value up to this size (every
+/// integer, short strings) is copied out with no heap allocation; a longer
+/// one costs a second call, with a buffer of the size the first reported.
+const INLINE: usize = 128;
 
 impl ByteMap {
     /// A new, empty map with the library's defaults.
@@ -109,21 +113,53 @@ impl ByteMap {
         self.raw.as_ptr()
     }
 
-    /// Runs a copy-out call with a growing buffer: a short buffer answers
-    /// `GOCONC_ERANGE` with the size needed (and changes nothing), so the
-    /// call is simply repeated with room for that.  Returns the bytes when
-    /// the status is `copied` (the one that means "value copied out").
-    fn copy_out(
+    /// The `goconc_map *` underneath, for calling goconc-sys directly (an
+    /// operation the safe API lacks, or a benchmark of the C library's own
+    /// cost).  Valid while `self` lives; must not be freed.
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new()?;
+    /// // SAFETY: a live map.
+    /// assert_eq!(unsafe { goconc::sys::goconc_map_len(m.as_raw()) }, 0);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    pub fn as_raw(&self) -> *mut sys::goconc_map {
+        self.ptr()
+    }
+
+    /// Runs a copy-out call and hands what it copied to `consume`,
+    /// borrowed from a stack buffer when the value fits in [`INLINE`]
+    /// bytes, owned otherwise: a short buffer answers `GOCONC_ERANGE` with
+    /// the size needed (and changes nothing), so the call is repeated with
+    /// a heap buffer of that size (again if the value grew meanwhile).
+    /// `Some` when the status is `copied` (the one that means "value
+    /// copied out"), `None` for the other non-negative statuses.
+    fn copy_out_with<R>(
         &self,
         copied: c_int,
         mut call: impl FnMut(*mut c_void, usize, *mut usize) -> c_int,
-    ) -> Result<Option<Vec<u8>>> {
-        let mut buf: Vec<u8> = Vec::with_capacity(FIRST_CAP);
+        consume: impl FnOnce(Cow<'_, [u8]>) -> R,
+    ) -> Result<Option<R>> {
+        let mut stack = [MaybeUninit::<u8>::uninit(); INLINE];
+        let mut n = 0usize;
+        let st = call(stack.as_mut_ptr().cast(), INLINE, &mut n);
+        if st != sys::GOCONC_ERANGE {
+            if Error::check(st)? != copied {
+                return Ok(None);
+            }
+            assert!(
+                n <= INLINE,
+                "libgoconc reported a copy larger than the buffer"
+            );
+            // SAFETY: with this status the library copied n bytes into stack.
+            let v = unsafe { bytes(stack.as_ptr().cast(), n) };
+            return Ok(Some(consume(Cow::Borrowed(v))));
+        }
+        let mut buf: Vec<u8> = Vec::new();
         loop {
-            let mut n = 0usize;
+            buf.reserve(n);
             let st = call(buf.as_mut_ptr().cast(), buf.capacity(), &mut n);
             if st == sys::GOCONC_ERANGE {
-                buf.reserve(n);
                 continue;
             }
             if Error::check(st)? != copied {
@@ -135,7 +171,7 @@ impl ByteMap {
             );
             // SAFETY: with this status the library copied n bytes into buf.
             unsafe { buf.set_len(n) };
-            return Ok(Some(buf));
+            return Ok(Some(consume(Cow::Owned(buf))));
         }
     }
 
@@ -156,11 +192,21 @@ impl ByteMap {
 
     /// A copy of the value under `key`, or `None`.
     pub fn load(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let v = self.copy_out(sys::GOCONC_OK, |buf, cap, n| unsafe {
+        self.load_with(key, |v| v.into_owned())
+    }
+
+    /// [`ByteMap::load`] handing the copy to `f`, from a stack buffer when
+    /// the value is short.
+    pub(crate) fn load_with<R>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce(Cow<'_, [u8]>) -> R,
+    ) -> Result<Option<R>> {
+        let call = |buf: *mut c_void, cap: usize, n: *mut usize| unsafe {
             // SAFETY: buf is valid for cap bytes, n for one usize.
             sys::goconc_map_load(self.ptr(), key.as_ptr().cast(), key.len(), buf, cap, n)
-        })?;
-        Ok(v)
+        };
+        self.copy_out_with(sys::GOCONC_OK, call, f)
     }
 
     /// Whether `key` is present.
@@ -214,7 +260,17 @@ impl ByteMap {
     /// Go's `LoadOrStore`: `Some(existing)` when `key` was present (nothing
     /// stored), `None` when `value` was stored.
     pub fn load_or_store(&self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {
-        let v = self.copy_out(sys::GOCONC_EXISTS, |buf, cap, n| unsafe {
+        self.load_or_store_with(key, value, |v| v.into_owned())
+    }
+
+    /// [`ByteMap::load_or_store`] handing the existing value to `f`.
+    pub(crate) fn load_or_store_with<R>(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        f: impl FnOnce(Cow<'_, [u8]>) -> R,
+    ) -> Result<Option<R>> {
+        let call = |buf: *mut c_void, cap: usize, n: *mut usize| unsafe {
             // SAFETY: all buffers valid for their lengths.
             sys::goconc_map_load_or_store(
                 self.ptr(),
@@ -226,22 +282,41 @@ impl ByteMap {
                 cap,
                 n,
             )
-        })?;
-        Ok(v)
+        };
+        self.copy_out_with(sys::GOCONC_EXISTS, call, f)
     }
 
     /// Go's `LoadAndDelete`: the removed value, or `None` when absent.
     pub fn load_and_delete(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        let v = self.copy_out(sys::GOCONC_OK, |buf, cap, n| unsafe {
+        self.load_and_delete_with(key, |v| v.into_owned())
+    }
+
+    /// [`ByteMap::load_and_delete`] handing the removed value to `f`.
+    pub(crate) fn load_and_delete_with<R>(
+        &self,
+        key: &[u8],
+        f: impl FnOnce(Cow<'_, [u8]>) -> R,
+    ) -> Result<Option<R>> {
+        let call = |buf: *mut c_void, cap: usize, n: *mut usize| unsafe {
             // SAFETY: all buffers valid for their lengths.
             sys::goconc_map_load_and_delete(self.ptr(), key.as_ptr().cast(), key.len(), buf, cap, n)
-        })?;
-        Ok(v)
+        };
+        self.copy_out_with(sys::GOCONC_OK, call, f)
     }
 
     /// Go's `Swap`: stores `value` and returns the previous one, if any.
     pub fn swap(&self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {
-        let v = self.copy_out(sys::GOCONC_OK, |buf, cap, n| unsafe {
+        self.swap_with(key, value, |v| v.into_owned())
+    }
+
+    /// [`ByteMap::swap`] handing the previous value to `f`.
+    pub(crate) fn swap_with<R>(
+        &self,
+        key: &[u8],
+        value: &[u8],
+        f: impl FnOnce(Cow<'_, [u8]>) -> R,
+    ) -> Result<Option<R>> {
+        let call = |buf: *mut c_void, cap: usize, n: *mut usize| unsafe {
             // SAFETY: all buffers valid for their lengths.
             sys::goconc_map_swap(
                 self.ptr(),
@@ -253,8 +328,8 @@ impl ByteMap {
                 cap,
                 n,
             )
-        })?;
-        Ok(v)
+        };
+        self.copy_out_with(sys::GOCONC_OK, call, f)
     }
 
     /// Stores `new` only if `key` holds `old`; `true` when swapped (`false`
@@ -301,20 +376,34 @@ impl ByteMap {
     where
         F: FnOnce(Option<&[u8]>) -> Update,
     {
+        self.update_with(key, |old| match f(old) {
+            Update::Keep => Decision::Keep,
+            Update::Store(v) => Decision::Store(v),
+            Update::Delete => Decision::Delete,
+        })
+    }
+
+    /// [`ByteMap::update`] with the new value in any byte container `B`
+    /// (the typed map's stays on the stack).
+    pub(crate) fn update_with<F, B>(&self, key: &[u8], f: F) -> Result<()>
+    where
+        F: FnOnce(Option<&[u8]>) -> Decision<B>,
+        B: AsRef<[u8]>,
+    {
         let mut ctx = UpdateCtx {
             f: Some(f),
             newval: None,
             panic: None,
         };
         // SAFETY: ctx outlives the call; the trampoline matches the
-        // callback type and is instantiated for this F.
+        // callback type and is instantiated for this F and B.
         let st = unsafe {
             sys::goconc_map_update(
                 self.ptr(),
                 key.as_ptr().cast(),
                 key.len(),
-                Some(update_trampoline::<F>),
-                (&mut ctx as *mut UpdateCtx<F>).cast(),
+                Some(update_trampoline::<F, B>),
+                (&mut ctx as *mut UpdateCtx<F, B>).cast(),
             )
         };
         panic::resume(ctx.panic.take());
@@ -496,9 +585,17 @@ unsafe fn bytes<'a>(p: *const c_void, len: usize) -> &'a [u8] {
     }
 }
 
-struct UpdateCtx<F> {
+/// [`Update`] for [`ByteMap::update_with`]: the new value in any byte
+/// container.
+pub(crate) enum Decision<B> {
+    Keep,
+    Store(B),
+    Delete,
+}
+
+struct UpdateCtx<F, B> {
     f: Option<F>,
-    newval: Option<Vec<u8>>,
+    newval: Option<B>,
     panic: Option<Payload>,
 }
 
@@ -507,10 +604,10 @@ struct UpdateCtx<F> {
 const PANICKED: c_int = -1;
 
 /// # Safety
-/// Called by goconc_map_update only, with the `UpdateCtx<F>` that
-/// `ByteMap::update` passed, `old` valid for `oldlen` bytes during the call
-/// when `found`, and `newval`/`newlen` writable.
-unsafe extern "C" fn update_trampoline<F>(
+/// Called by goconc_map_update only, with the `UpdateCtx<F, B>` that
+/// `ByteMap::update_with` passed, `old` valid for `oldlen` bytes during the
+/// call when `found`, and `newval`/`newlen` writable.
+unsafe extern "C" fn update_trampoline<F, B>(
     ctx: *mut c_void,
     old: *const c_void,
     oldlen: usize,
@@ -519,11 +616,12 @@ unsafe extern "C" fn update_trampoline<F>(
     newlen: *mut usize,
 ) -> c_int
 where
-    F: FnOnce(Option<&[u8]>) -> Update,
+    F: FnOnce(Option<&[u8]>) -> Decision<B>,
+    B: AsRef<[u8]>,
 {
-    // SAFETY: ctx is update()'s UpdateCtx<F>, alive and not otherwise
-    // borrowed during the C call.
-    let ctx = &mut *ctx.cast::<UpdateCtx<F>>();
+    // SAFETY: ctx is update_with()'s UpdateCtx<F, B>, alive and not
+    // otherwise borrowed during the C call.
+    let ctx = &mut *ctx.cast::<UpdateCtx<F, B>>();
     let f = match ctx.f.take() {
         Some(f) => f,
         None => return sys::GOCONC_EINVAL, // called twice: the contract says never
@@ -532,11 +630,13 @@ where
     // and f cannot keep the borrow (higher-ranked in F's bound).
     let old = (found != 0).then(|| bytes(old, oldlen));
     match panic::catch(|| f(old)) {
-        Ok(Update::Keep) => sys::GOCONC_UPDATE_KEEP,
-        Ok(Update::Delete) => sys::GOCONC_UPDATE_DELETE,
-        Ok(Update::Store(v)) => {
-            // Kept in ctx: *newval must stay valid until update returns.
-            let v = ctx.newval.insert(v);
+        Ok(Decision::Keep) => sys::GOCONC_UPDATE_KEEP,
+        Ok(Decision::Delete) => sys::GOCONC_UPDATE_DELETE,
+        Ok(Decision::Store(v)) => {
+            // Kept in ctx: *newval must stay valid until update returns
+            // (B's bytes do not move while it is not moved: a Vec's are on
+            // the heap, an inline buffer's are in ctx itself).
+            let v: &[u8] = B::as_ref(ctx.newval.insert(v));
             // SAFETY: the out pointers are writable (the callback contract).
             *newval = v.as_ptr().cast();
             *newlen = v.len();

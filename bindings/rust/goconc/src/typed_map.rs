@@ -6,9 +6,9 @@ use std::fmt;
 use std::iter::FromIterator;
 use std::marker::PhantomData;
 
-use crate::codec::{Decode, Encode};
+use crate::codec::{Decode, Encode, Encoded};
 use crate::error::Result;
-use crate::map::{ByteMap, Iter, MapOptions, MapStats, Update};
+use crate::map::{ByteMap, Decision, Iter, MapOptions, MapStats};
 use crate::ReadGuard;
 
 /// A concurrent hash map from `K` to `V` (Go's `sync.Map`, with the method
@@ -98,9 +98,10 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
         K: Borrow<Q>,
         Q: Encode + ?Sized,
     {
-        // Decoding from the peeked bytes in a short read section saves the
-        // copy-out buffer (a heap allocation per lookup, even for a u64).
-        crate::read(|g| self.get_with(g, k))
+        // One library call (goconc_map_load into a stack buffer, decoded
+        // from there) costs less than a read section around a peek: the
+        // exported lock and unlock are calls of their own.
+        k.with_bytes(|k| ok(self.bytes.load_with(k, |v| decode(&v))))
     }
 
     /// The value under `k`, decoded straight from the map's own bytes
@@ -128,27 +129,39 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
         self.swap(k, v)
     }
 
+    /// Stores `v` under `k` (Go's `Store`): [`Map::insert`] without the
+    /// previous value, the cheapest write (nothing is copied out).
+    ///
+    /// ```
+    /// let m: goconc::Map<u64, u64> = goconc::Map::new();
+    /// m.store(1, 10);
+    /// m.store(1, 11);
+    /// assert_eq!(m.get(&1), Some(11));
+    /// ```
+    pub fn store(&self, k: K, v: V) {
+        k.with_bytes(|k| v.with_bytes(|v| ok(self.bytes.store(k, v))))
+    }
+
     /// Removes `k`; returns its value (Go's `LoadAndDelete`).
     pub fn remove<Q>(&self, k: &Q) -> Option<V>
     where
         K: Borrow<Q>,
         Q: Encode + ?Sized,
     {
-        let v = k.with_bytes(|k| ok(self.bytes.load_and_delete(k)));
-        v.map(|v| decode(&v))
+        k.with_bytes(|k| ok(self.bytes.load_and_delete_with(k, |v| decode(&v))))
     }
 
     /// Go's `LoadOrStore`: `Some(existing)` when `k` was present (nothing
     /// stored), `None` when `v` was stored.
     pub fn load_or_store(&self, k: K, v: V) -> Option<V> {
-        let old = k.with_bytes(|k| v.with_bytes(|v| ok(self.bytes.load_or_store(k, v))));
-        old.map(|old| decode(&old))
+        k.with_bytes(|k| {
+            v.with_bytes(|v| ok(self.bytes.load_or_store_with(k, v, |old| decode(&old))))
+        })
     }
 
     /// Go's `Swap`: stores `v` under `k`, returns the previous value.
     pub fn swap(&self, k: K, v: V) -> Option<V> {
-        let old = k.with_bytes(|k| v.with_bytes(|v| ok(self.bytes.swap(k, v))));
-        old.map(|old| decode(&old))
+        k.with_bytes(|k| v.with_bytes(|v| ok(self.bytes.swap_with(k, v, |old| decode(&old)))))
     }
 
     /// Go's `CompareAndSwap`: stores `new` only if `k` holds `old`
@@ -184,10 +197,12 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
         Q: Encode + ?Sized,
         F: FnOnce(Option<V>) -> Option<V>,
     {
+        // The new value's bytes stay on the stack (Encoded), not in the
+        // Vec that ByteMap::update's Update::Store would allocate.
         k.with_bytes(|k| {
-            ok(self.bytes.update(k, |old| match f(old.map(decode)) {
-                Some(v) => Update::Store(v.to_bytes()),
-                None => Update::Delete,
+            ok(self.bytes.update_with(k, |old| match f(old.map(decode)) {
+                Some(v) => Decision::Store(Encoded::of(&v)),
+                None => Decision::Delete,
             }))
         })
     }

@@ -29,7 +29,9 @@ fn store_load_delete_len() {
 #[test]
 fn values_larger_than_the_first_buffer() {
     let m = ByteMap::new().unwrap();
-    for size in [127usize, 128, 129, 5000, 1 << 20] {
+    // The first try copies into a 128-byte stack buffer; longer values take
+    // a second call with a heap buffer.
+    for size in [0usize, 1, 63, 64, 65, 127, 128, 129, 5000, 1 << 20] {
         let v: Vec<u8> = (0..size).map(|i| i as u8).collect();
         m.store(b"big", &v).unwrap();
         assert_eq!(m.load(b"big").unwrap().unwrap(), v);

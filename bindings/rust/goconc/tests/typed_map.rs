@@ -119,6 +119,29 @@ fn go_style_operations() {
     assert_eq!(m.get(&2).as_deref(), Some("zwei"));
 }
 
+/// Values on both sides of the binding's inline buffers (128 bytes for a
+/// copy out, 32 for an update's new value) through every typed operation.
+#[test]
+fn values_of_every_size_class() {
+    let m: Map<u32, String> = Map::new();
+    let sizes = [0usize, 1, 31, 32, 33, 127, 128, 129, 4096];
+    let text = |n: usize, c: char| -> String { std::iter::repeat(c).take(n).collect() };
+    for (i, &n) in sizes.iter().enumerate() {
+        let (a, b) = (text(n, 'a'), text(sizes[(i + 1) % sizes.len()], 'b'));
+        m.store(7, a.clone());
+        assert_eq!(m.get(&7).as_ref(), Some(&a));
+        assert_eq!(m.insert(7, b.clone()).as_ref(), Some(&a));
+        assert_eq!(m.swap(7, a.clone()).as_ref(), Some(&b));
+        assert_eq!(m.load_or_store(7, b.clone()).as_ref(), Some(&a));
+        m.update(&7, |old| old.map(|s| s + "c"));
+        assert_eq!(m.get(&7), Some(a.clone() + "c"));
+        m.update(&7, |_| Some(b.clone()));
+        assert_eq!(m.get(&7).as_ref(), Some(&b));
+        assert_eq!(m.remove(&7).as_ref(), Some(&b));
+        assert_eq!(m.get(&7), None);
+    }
+}
+
 #[test]
 fn update_stores_deletes_and_survives_panics() {
     let m: Map<String, u32> = Map::new();

@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: MIT
+// A ByteMap iterator borrows its map.
+fn main() {
+    let m = goconc::ByteMap::new().unwrap();
+    let it = m.iter();
+    drop(m);
+    it.count();
+}

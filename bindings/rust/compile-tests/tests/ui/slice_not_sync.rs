@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: MIT
+// A Slice of non-Sync elements cannot be shared with another thread.
+fn spawn<F: FnOnce() + Send>(_: F) {}
+
+fn main() {
+    let s = goconc::Slice::<*const u8>::new().unwrap();
+    spawn(|| drop(s.len()));
+}
