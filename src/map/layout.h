@@ -246,6 +246,22 @@ static inline uint64_t map_match(uint64_t ctrl, unsigned v)
     return map_zero_bytes(ctrl ^ (MAP_BYTES_LO * v));
 }
 
+/*
+ * 0x80 in each slot byte of ctrl that is EMPTY (0x00) / DEAD (0x01).
+ * Cheaper than map_match: a tag byte is 0x00, 0x01 or has bit 7 set, so
+ * bits 7 and 0 tell the three apart ((ctrl << 7) brings each byte's bit
+ * 0 to its bit 7).
+ */
+static inline uint64_t map_empty_slots(uint64_t ctrl)
+{
+    return ~(ctrl | ctrl << 7) & MAP_HIGH7;
+}
+
+static inline uint64_t map_dead_slots(uint64_t ctrl)
+{
+    return (ctrl << 7) & ~ctrl & MAP_HIGH7;
+}
+
 /* Index of the first marked slot. */
 static inline unsigned map_first(uint64_t mask)
 {

@@ -402,8 +402,7 @@ GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen
 GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen,
                                 const void *val, size_t vlen)
 {
-    struct map_op op = { OP_STORE, val, vlen, NULL, 0, NULL, 0, NULL };
-    return map_write(m, key, klen, &op);
+    return map_store(m, key, klen, val, vlen);
 }
 
 GOCONC_API int goconc_map_load_or_store(goconc_map *m, const void *key, size_t klen,

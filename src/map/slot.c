@@ -39,28 +39,23 @@ static void grace_done(void *ctx, void *obj)
     map_grace_put(g);
 }
 
-int map_grace_token(struct map_gx *gx)
+void map_grace_token(struct map_gx *gx)
 {
     struct map_shard *sh = gx->sh;
     struct map_grace *g = gx->m->grace;
-    uint32_t e;
 
-    if (sh->kills == 0)
-        return 0;
-    e = (uint32_t)at_load_acq(&g->expired[gx->idx]);
-    if ((int32_t)(sh->issued - e) > 0 && sh->kills < MAP_GRACE_BATCH)
-        return 0;
+    if (!map_grace_due(gx))
+        return;
     if (gc_reserve(1) != GOCONC_OK)
-        return 0; /* no harm: the slots wait for a later token */
+        return; /* no harm: the slots wait for a later token */
     at_fetch_add(&g->refs, 1);
     if (gc_retire(g, grace_done, (void *)(((uintptr_t)gx->idx << 32) | sh->gen)) != GOCONC_OK) {
         at_fetch_sub(&g->refs, 1);
-        return 0;
+        return;
     }
     sh->issued = sh->gen++;
     sh->kills = 0;
     gx->known = 0;
-    return 1;
 }
 
 /* ------------------------------------------------------------ slot writes */

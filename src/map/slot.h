@@ -59,24 +59,29 @@ static inline int map_bucket_pending(struct map_gx *gx, const struct map_bucket 
     return gx->window >= 256 || (uint8_t)(gx->sh->gen - stamp) < gx->window;
 }
 
-/* Free slots of bucket bk (control word ctrl): EMPTY, and DEAD once their
- * grace period passed. */
+/*
+ * Free slots of bucket bk (control word ctrl): its EMPTY ones, or when it
+ * has none, its DEAD ones whose grace period passed (so a bucket with an
+ * EMPTY slot does not load the grace state to find room).
+ */
 static inline uint64_t map_free_slots(struct map_gx *gx, const struct map_bucket *bk,
                                       uint64_t ctrl)
 {
-    uint64_t fr = map_match(ctrl, MAP_TAG_EMPTY);
-    uint64_t dd = map_match(ctrl, MAP_TAG_DEAD);
-    if (GC_UNLIKELY(dd != 0) && !map_bucket_pending(gx, bk))
-        fr |= dd;
-    return fr;
+    uint64_t fr = map_empty_slots(ctrl), dd;
+    if (GC_LIKELY(fr != 0))
+        return fr;
+    dd = map_dead_slots(ctrl);
+    return dd != 0 && !map_bucket_pending(gx, bk) ? dd : 0;
 }
 
 /* ctrl with bk's expired DEAD slots turned back into EMPTY (for the next
- * ctrl store of that bucket); *dead counts them off. */
+ * ctrl store of that bucket); *dead counts them off, so that a shard
+ * whose writes keep killing does not rehash for DEAD slots it could
+ * reuse. */
 static inline uint64_t map_recycle(struct map_gx *gx, const struct map_bucket *bk,
                                    uint64_t ctrl, size_t *dead)
 {
-    uint64_t dd = map_match(ctrl, MAP_TAG_DEAD);
+    uint64_t dd = map_dead_slots(ctrl);
     if (GC_UNLIKELY(dd != 0) && !map_bucket_pending(gx, bk)) {
         ctrl &= ~((dd >> 7) * 0xFF);
         /* popcount of the 0x80 marks, without a libgcc call */
@@ -148,10 +153,25 @@ void map_insert_new(struct map_gx *gx, struct map_table *t, size_t *dead, uint64
 void map_kill_at(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
                  const struct map_pos *p);
 
+/* Would map_grace_token issue a token now?  (Inline: every overwrite
+ * asks.)  Kills wait behind a token in flight until there are many. */
+static inline int map_grace_due(const struct map_gx *gx)
+{
+    const struct map_shard *sh = gx->sh;
+    uint32_t e;
+
+    if (sh->kills == 0)
+        return 0;
+    /* Acquire pairs with the CAS in grace_done, as in
+     * map_bucket_pending. */
+    e = (uint32_t)at_load_acq(&gx->m->grace->expired[gx->idx]);
+    return (int32_t)(sh->issued - e) <= 0 || sh->kills >= MAP_GRACE_BATCH;
+}
+
 /* End of a write that killed: issue a grace token for the kills of the
  * current generation when none is in flight, or when many kills wait
- * behind a slow one.  1 when it retired one. */
-int map_grace_token(struct map_gx *gx);
+ * behind a slow one. */
+void map_grace_token(struct map_gx *gx);
 /* Drop one reference to the grace tracker (the map's, at free). */
 void map_grace_put(struct map_grace *g);
 

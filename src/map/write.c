@@ -16,6 +16,11 @@
 #include "map/table.h"
 #include "map/write.h"
 
+/* The steps of the common case: one function for the compiler, so the
+ * fast case of a store runs without a call (and the wrappers for update
+ * below are thin). */
+#define W_STEP static inline __attribute__((always_inline))
+
 /*
  * Ask for the key's home bucket before taking the shard lock: the lock's
  * atomic read-modify-write is a full barrier that would otherwise make
@@ -34,7 +39,7 @@ static inline void prefetch_write(const struct goconc_map *m, unsigned idx, uint
     __builtin_prefetch((const void *)(bk + offsetof(struct map_bucket, meta)), 1);
 }
 
-int map_w_lock(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen)
+W_STEP int w_lock(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen)
 {
     uintptr_t me = gc_thread_id();
     /* Before the key is hashed: no object is that long, so the caller's
@@ -46,11 +51,64 @@ int map_w_lock(struct map_wctx *w, struct goconc_map *m, const void *key, size_t
     map_key_init(&w->k, m, key, klen);
     map_gx_init(&w->gx, m, map_shard_of(m, w->k.h));
     w->rec = w->ent = NULL;
-    w->want_help = w->poll = 0;
+    w->want_help = w->bracket = 0;
     prefetch_write(m, w->gx.idx, w->k.h);
     map_lock(w->gx.sh, me);
-    gc_lock_enter();
     return GOCONC_OK;
+}
+
+/* Before the first call out under the lock: no deferred callback may run
+ * while it is held (gc_lock_enter).  The fast case calls nothing and
+ * skips it. */
+W_STEP void w_bracket(struct map_wctx *w)
+{
+    if (!w->bracket) {
+        gc_lock_enter();
+        w->bracket = 1;
+    }
+}
+
+/*
+ * The fast case of a store, tried first with the lock just taken: a key
+ * and value of at most 8 bytes, a shard not MOVING, no entry to retire
+ * (an insert, or an overwrite without on_drop), the key in its home
+ * bucket or absent from a chain that ends there, and an EMPTY slot in
+ * that bucket.  Then one release store of the bucket's ctrl publishes
+ * the entry and kills the old one (locate and put's work, that one
+ * bucket's case, on locals).  1 when done; 0, nothing changed, when the
+ * general steps must run.
+ */
+W_STEP int store_home(struct map_wctx *w, const void *val, size_t vlen)
+{
+    struct map_shard *sh = w->gx.sh;
+    struct map_table *t;
+    uint64_t ctrl, fr;
+    size_t b;
+    unsigned lens;
+    int kill;
+
+    if (w->k.len > 8 || vlen > 8 || at_load(&sh->phase) == MAP_MOVING)
+        return 0;
+    /* Under the lock, sh->tbl is cur[idx]'s table: only writers holding
+     * the lock change either. */
+    t = sh->tbl;
+    b = w->k.h & t->mask;
+    ctrl = at_load(&t->ctrl[b]);
+    kill = map_find_short(&t->bkt[b], ctrl, w->k.tag, w->k.len, w->k.kw, &lens);
+    fr = map_empty_slots(ctrl);
+    /* An out-of-line match may be the key (an entry to retire), and so
+     * is an inline one with on_drop (a drop record); not at home, the
+     * key may be further along a chain that goes on. */
+    if (kill == -2 || fr == 0 || (kill == -1 && map_ovf(ctrl) != 0) ||
+        (kill >= 0 && w->gx.m->on_drop != NULL))
+        return 0;
+    map_bucket_write(&t->ctrl[b], &t->bkt[b], ctrl, map_first(fr), kill, sh->gen, w->k.tag,
+                     (unsigned)(w->k.len << 4 | vlen), w->k.kw, gc_key_word(val, vlen));
+    if (kill >= 0)
+        map_count_kill(&w->gx, &sh->dead_t);
+    else
+        at_store(&sh->len, at_load(&sh->len) + 1);
+    return 1;
 }
 
 /* ---------------------------------------------------------------- locate */
@@ -66,10 +124,10 @@ static inline void pos_at(struct map_pos *pos, const struct map_probe *p, unsign
  * Find the key in the authoritative table (a writer's: no MOVED buckets)
  * and, in the same walk, the free slot a store would fill: the first on
  * the chain, or the found key's bucket's own (a free slot before the
- * key's will not do: map_place).  map_w_room searches on from where the
+ * key's will not do: map_place).  room_slow searches on from where the
  * walk stopped when neither is there.
  */
-static inline void locate(struct map_wctx *w)
+W_STEP void locate(struct map_wctx *w)
 {
     const struct map_table *t = w->t;
     struct map_probe p;
@@ -105,9 +163,11 @@ static __attribute__((noinline)) void begin_moving(struct map_wctx *w)
     w->dead = &sh->dead_n;
 }
 
-void map_w_begin(struct map_wctx *w)
+W_STEP void w_begin(struct map_wctx *w)
 {
     struct map_shard *sh = w->gx.sh;
+
+    w_bracket(w);
     if (GC_UNLIKELY(at_load(&sh->phase) == MAP_MOVING)) {
         begin_moving(w);
     } else {
@@ -145,7 +205,7 @@ static __attribute__((noinline)) int room_slow(struct map_wctx *w)
         case MAP_ZEROING:
             /* Rare (see above): finish preparing the new table at once. */
             map_mig_rush(sh);
-            map_w_begin(w);
+            w_begin(w);
             break;
         default:
             return GOCONC_ENOMEM; /* cannot happen: see fits() */
@@ -153,7 +213,7 @@ static __attribute__((noinline)) int room_slow(struct map_wctx *w)
     }
 }
 
-static inline int room(struct map_wctx *w)
+W_STEP int room(struct map_wctx *w)
 {
     return GC_LIKELY(w->room_ok) ? GOCONC_OK : room_slow(w);
 }
@@ -173,7 +233,7 @@ static __attribute__((noinline)) int prepare_kill_slow(struct map_wctx *w)
     return gc_reserve(1);
 }
 
-static inline int prepare_kill(struct map_wctx *w)
+W_STEP int prepare_kill(struct map_wctx *w)
 {
     if (w->lens != MAP_LENS_OOL && w->gx.m->on_drop == NULL)
         return GOCONC_OK; /* an inline entry without on_drop: nothing to retire */
@@ -195,10 +255,9 @@ static __attribute__((noinline)) void retire_old_slow(struct map_wctx *w, uint64
         (void)gc_retire(w->rec, map_entry_destroy, m->ctx);
         w->rec = NULL;
     }
-    w->poll = 1;
 }
 
-static inline void retire_old(struct map_wctx *w, uint64_t kword)
+W_STEP void retire_old(struct map_wctx *w, uint64_t kword)
 {
     if (w->lens != MAP_LENS_OOL && w->gx.m->on_drop == NULL)
         return;
@@ -221,7 +280,7 @@ static void out_copy(const struct map_op *op, const struct map_view *v)
 }
 
 /* Write (lens, kword, vword) at the room, replacing the found entry. */
-static inline void put(struct map_wctx *w, unsigned lens, uint64_t kword, uint64_t vword)
+W_STEP void put(struct map_wctx *w, unsigned lens, uint64_t kword, uint64_t vword)
 {
     struct map_shard *sh = w->gx.sh;
     uint64_t oldk = w->found ? at_load(&w->t->bkt[w->pos.b].s[w->pos.i].k) : 0;
@@ -238,7 +297,7 @@ static inline void put(struct map_wctx *w, unsigned lens, uint64_t kword, uint64
         at_store(&sh->len, at_load(&sh->len) + 1);
 }
 
-int map_w_store(struct map_wctx *w, const void *val, size_t vlen, const struct map_op *out)
+W_STEP int w_store(struct map_wctx *w, const void *val, size_t vlen, const struct map_op *out)
 {
     unsigned lens;
     uint64_t kword, vword;
@@ -268,7 +327,7 @@ int map_w_store(struct map_wctx *w, const void *val, size_t vlen, const struct m
     return GOCONC_OK;
 }
 
-int map_w_delete(struct map_wctx *w, const struct map_op *out)
+W_STEP int w_delete(struct map_wctx *w, const struct map_op *out)
 {
     struct map_shard *sh = w->gx.sh;
     uint64_t oldk;
@@ -291,18 +350,19 @@ int map_w_delete(struct map_wctx *w, const struct map_op *out)
 /* ------------------------------------------------------------- the end */
 
 /* The shard has more to do than unlock: migration steps, a migration to
- * start, a grace token for a kill. */
+ * start, a grace token for kills. */
 static __attribute__((noinline)) void end_slow(struct map_wctx *w)
 {
     struct map_shard *sh = w->gx.sh;
 
+    w_bracket(w);
+
     if (at_load(&sh->phase) != MAP_STABLE) {
         map_mig_step(&w->gx, map_write_units(sh));
-        w->poll = 1; /* a finished migration retired its old table */
     } else if (map_mig_due(sh) && map_mig_kick(w->gx.m, w->gx.idx, 0) == GOCONC_EBUSY) {
         w->want_help = 1;
     }
-    w->poll |= map_grace_token(&w->gx);
+    map_grace_token(&w->gx);
 }
 
 static __attribute__((noinline)) void done_slow(struct map_wctx *w)
@@ -311,23 +371,34 @@ static __attribute__((noinline)) void done_slow(struct map_wctx *w)
     gc_free(w->ent);
 }
 
-void map_w_unlock(struct map_wctx *w, int rc)
+/* Count the write; has the shard more to do than unlock (end_slow)? */
+W_STEP int end_due(struct map_wctx *w)
 {
     struct map_shard *sh = w->gx.sh;
+    sh->churn++;
+    return GC_UNLIKELY(at_load(&sh->phase) != MAP_STABLE || map_mig_due(sh) ||
+                       map_grace_due(&w->gx));
+}
 
-    if (rc < 0)
-        w->poll = 1;
-    else if (++sh->churn, GC_UNLIKELY(at_load(&sh->phase) != MAP_STABLE || sh->kills != 0 ||
-                                      map_mig_due(sh)))
-        end_slow(w);
-    gc_lock_exit();
-    map_unlock(sh);
+/* Unlock, then what the write left: frees, help, and a poll (the fast
+ * case, which retires nothing, skips this). */
+W_STEP void w_finish(struct map_wctx *w)
+{
+    if (w->bracket)
+        gc_lock_exit();
+    map_unlock(w->gx.sh);
     if (GC_UNLIKELY(w->rec || w->ent))
         done_slow(w);
     if (GC_UNLIKELY(w->want_help))
         map_mig_help(w->gx.m, w->gx.idx);
-    if (w->poll)
-        gc_poll();
+    gc_poll();
+}
+
+W_STEP void w_unlock(struct map_wctx *w, int rc)
+{
+    if (rc >= 0 && end_due(w))
+        end_slow(w);
+    w_finish(w);
 }
 
 /* ----------------------------------------------------------- operations */
@@ -345,10 +416,11 @@ static int same_value(const struct map_view *v, const void *old, size_t oldlen)
     return v->vlen == oldlen && (oldlen == 0 || memcmp(v->val, old, oldlen) == 0);
 }
 
-/* Every operation but store, the key located. */
+/* Every operation but store (w_run calls w_store itself), the key
+ * located. */
 static __attribute__((noinline)) int apply_other(struct map_wctx *w, const struct map_op *op)
 {
-    struct map_view v;
+    struct map_view v = { NULL, NULL, 0, 0 };
     int rc;
 
     if (w->found)
@@ -356,7 +428,7 @@ static __attribute__((noinline)) int apply_other(struct map_wctx *w, const struc
     switch (op->k) {
     case OP_LOS:
         if (!w->found)
-            return map_w_store(w, op->val, op->vlen, NULL);
+            return w_store(w, op->val, op->vlen, NULL);
         if (!out_fits(op, &v))
             return GOCONC_ERANGE;
         out_copy(op, &v);
@@ -366,33 +438,91 @@ static __attribute__((noinline)) int apply_other(struct map_wctx *w, const struc
             return GOCONC_ERANGE;
         if (!w->found && op->outlen)
             *op->outlen = 0;
-        rc = map_w_store(w, op->val, op->vlen, op);
+        rc = w_store(w, op->val, op->vlen, op);
         return rc == GOCONC_OK && !w->found ? GOCONC_NOTFOUND : rc;
     case OP_LAD:
         if (!w->found)
             return GOCONC_NOTFOUND;
         if (!out_fits(op, &v))
             return GOCONC_ERANGE;
-        return map_w_delete(w, op);
+        return w_delete(w, op);
     case OP_DEL:
-        return w->found ? map_w_delete(w, NULL) : GOCONC_NOTFOUND;
+        return w->found ? w_delete(w, NULL) : GOCONC_NOTFOUND;
     case OP_CAS:
     case OP_CAD:
         if (!w->found)
             return GOCONC_NOTFOUND;
         if (!same_value(&v, op->old, op->oldlen))
             return GOCONC_CHANGED;
-        return op->k == OP_CAS ? map_w_store(w, op->val, op->vlen, NULL) : map_w_delete(w, NULL);
+        return op->k == OP_CAS ? w_store(w, op->val, op->vlen, NULL) : w_delete(w, NULL);
     default:
         return GOCONC_EINVAL;
     }
 }
 
-int map_write(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op)
+/* The steps for update (map.c), which runs them around its function. */
+int map_w_lock(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen)
+{
+    int rc = w_lock(w, m, key, klen);
+    if (rc == GOCONC_OK)
+        w_bracket(w);
+    return rc;
+}
+
+void map_w_begin(struct map_wctx *w)
+{
+    w_begin(w);
+}
+
+int map_w_store(struct map_wctx *w, const void *val, size_t vlen, const struct map_op *out)
+{
+    return w_store(w, val, vlen, out);
+}
+
+int map_w_delete(struct map_wctx *w, const struct map_op *out)
+{
+    return w_delete(w, out);
+}
+
+void map_w_unlock(struct map_wctx *w, int rc)
+{
+    w_unlock(w, rc);
+}
+
+/* One operation, its arguments checked: op, or (op NULL) a store of val. */
+W_STEP int w_run(struct goconc_map *m, const void *key, size_t klen, const void *val,
+                 size_t vlen, const struct map_op *op)
 {
     struct map_wctx w;
     int rc;
 
+    if ((rc = w_lock(&w, m, key, klen)) != GOCONC_OK)
+        return rc;
+    if (op == NULL && store_home(&w, val, vlen)) {
+        /* The fast case's end: mostly a bare unlock. */
+        if (!end_due(&w)) {
+            map_unlock(w.gx.sh);
+            return GOCONC_OK;
+        }
+        end_slow(&w);
+        w_finish(&w);
+        return GOCONC_OK;
+    }
+    w_begin(&w);
+    rc = op == NULL ? w_store(&w, val, vlen, NULL) : apply_other(&w, op);
+    w_unlock(&w, rc);
+    return rc;
+}
+
+int map_store(struct goconc_map *m, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    if (m == NULL || (key == NULL && klen) || (val == NULL && vlen))
+        return GOCONC_EINVAL;
+    return w_run(m, key, klen, val, vlen, NULL);
+}
+
+int map_write(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op)
+{
     if (m == NULL || (key == NULL && klen) || (op->val == NULL && op->vlen) ||
         (op->old == NULL && op->oldlen) || (op->out == NULL && op->cap))
         return GOCONC_EINVAL;
@@ -400,10 +530,7 @@ int map_write(struct goconc_map *m, const void *key, size_t klen, const struct m
      * gives the writes that would store it GOCONC_EOVERFLOW). */
     if (GC_UNLIKELY(klen > MAP_KLEN_MAX) && (op->k == OP_LAD || op->k == OP_DEL || op->k == OP_CAD))
         return GOCONC_NOTFOUND;
-    if ((rc = map_w_lock(&w, m, key, klen)) != GOCONC_OK)
-        return rc;
-    map_w_begin(&w);
-    rc = op->k == OP_STORE ? map_w_store(&w, op->val, op->vlen, NULL) : apply_other(&w, op);
-    map_w_unlock(&w, rc);
-    return rc;
+    if (op->k == OP_STORE)
+        return w_run(m, key, klen, op->val, op->vlen, NULL);
+    return w_run(m, key, klen, NULL, 0, op);
 }

@@ -46,11 +46,12 @@ struct map_wctx {
     struct map_entry *rec;   /* drop record for an inline kill (on_drop) */
     struct map_entry *ent;   /* new out-of-line entry, until put */
     int want_help;           /* wanted a migration; the cap was full */
-    int poll;                /* retired something: gc_poll after unlock */
+    int bracket;             /* inside gc_lock_enter */
 };
 
 /* EOVERFLOW (klen), EDEADLK (inside an update function of m), or OK with
- * the key's shard locked (bracketed by gc_lock_enter). */
+ * the key's shard locked (bracketed by gc_lock_enter: update's function
+ * runs under it). */
 int map_w_lock(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen);
 void map_w_begin(struct map_wctx *w);
 /* The found entry's key and value. */
@@ -66,5 +67,8 @@ void map_w_unlock(struct map_wctx *w, int rc);
 
 /* One operation on key: validates, locks, applies, unlocks. */
 int map_write(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op);
+/* map_write of a store, its op built here so that the compiler sees a
+ * store and keeps nothing else on the path. */
+int map_store(struct goconc_map *m, const void *key, size_t klen, const void *val, size_t vlen);
 
 #endif /* GOCONC_MAP_WRITE_H */
