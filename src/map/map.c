@@ -257,10 +257,8 @@ static inline int load_copy_inline(unsigned lens, uint64_t w, void *val, size_t 
         *vlen = n;
     if (val && cap < n)
         return GOCONC_ERANGE;
-    if (val && n == 8)
-        memcpy(val, &w, 8);
-    else if (val && n)
-        memcpy(val, &w, n);
+    if (val)
+        gc_word_bytes(val, w, n);
     return GOCONC_OK;
 }
 
