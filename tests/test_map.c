@@ -7,7 +7,7 @@
  * fn doing the churn), allocation-failure sweeps, and the hash's quality.
  *
  * Each test runs in its own process (Check's fork mode) with the counting
- * allocator of testutil.  White-box checks include src/map/layout.h (via migrate.h).
+ * allocator of testutil.  White-box checks include src/map/migrate.h.
  */
 #include <pthread.h>
 #include <stdio.h>

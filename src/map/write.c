@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * write.c - the steps of one write under the shard lock (write.h), and
- * the operations built from them.  There is one path for every write;
- * its common case (a key settled by its home bucket, a free slot there,
- * an inline entry, a stable shard) is the inline first iteration of each
- * step, so it costs no call but the lock bracket's: doc/map.md, "A write,
- * step by step".
+ * the operations built from them.  Every write runs one path (w_run):
+ * lock, begin (evacuate, locate), the operation, end.  A store first
+ * tries its fast case (store_home: the key settled by its home bucket of
+ * a stable shard, an EMPTY slot there, nothing to retire) with the lock
+ * just taken and nothing called; whatever that cannot settle goes on
+ * through the same steps, the lock held and nothing changed.  The steps
+ * are inlined into map_store and map_write: doc/map.md, "A write, step
+ * by step".
  *
  * Readers never lock and never write (map_lookup, probe.h); the slot
  * writes (slot.h) name the reader load each release store pairs with.
