@@ -26,10 +26,12 @@
 #define OPS 20000u  /* operations counted */
 #define KEYS 4096u  /* keys present in the map for hits and overwrites */
 
-enum kind { LOOP, LOAD_HIT, LOAD_MISS, OVERWRITE, INSERT, OVERWRITE_LONG, OVERWRITE_DROP, DELETE_INSERT };
+enum kind { LOOP, LOAD_HIT, LOAD_MISS, OVERWRITE, INSERT, OVERWRITE_LONG, OVERWRITE_DROP, DELETE_INSERT,
+            INSERT_GROW };
 
 static const char *const names[] = { "loop", "load_hit", "load_miss", "overwrite", "insert",
-                                     "overwrite_long", "overwrite_drop", "delete_insert" };
+                                     "overwrite_long", "overwrite_drop", "delete_insert",
+                                     "insert_grow" };
 
 static unsigned drops;
 
@@ -63,7 +65,7 @@ static __attribute__((noinline)) unsigned run_ops(goconc_map *m, enum kind k, si
     uint64_t v;
 
     for (i = 0; i < OPS; i++) {
-        uint64_t n = k == LOAD_MISS || k == INSERT ? KEYS + i : i % KEYS;
+        uint64_t n = k == LOAD_MISS || k == INSERT || k == INSERT_GROW ? KEYS + i : i % KEYS;
         key_of(n, key);
         v = n + i;
         switch (k) {
@@ -100,12 +102,13 @@ int main(int argc, char **argv)
             break;
     if (argc != 2 || k == sizeof names / sizeof names[0]) {
         fprintf(stderr, "usage: callgrind_map loop|load_hit|load_miss|overwrite|insert|"
-                        "overwrite_long|overwrite_drop|delete_insert\n");
+                        "overwrite_long|overwrite_drop|delete_insert|insert_grow\n");
         return 2;
     }
     o.seed = 42;
-    /* Room for every key of every case: no migration in run_ops. */
-    o.capacity_hint = 4 * (KEYS + OPS);
+    /* Room for every key of every case: no migration in run_ops, but
+     * for insert_grow, which grows the map as W2 does (bench_map). */
+    o.capacity_hint = k == INSERT_GROW ? 0 : 4 * (KEYS + OPS);
     if (k == OVERWRITE_DROP)
         o.on_drop = on_drop;
     if (k == OVERWRITE_LONG)

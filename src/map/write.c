@@ -42,7 +42,10 @@ static inline void prefetch_write(const struct goconc_map *m, unsigned idx, uint
     __builtin_prefetch((const void *)(bk + offsetof(struct map_bucket, meta)), 1);
 }
 
-W_STEP int w_lock(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen)
+/* Hash the key into *k and lock its shard (*gx), on locals: the fast
+ * case runs on them, and only a write that goes on fills a context. */
+W_STEP int key_lock(struct goconc_map *m, const void *key, size_t klen, struct map_key *k,
+                    struct map_gx *gx)
 {
     uintptr_t me = gc_thread_id();
     /* Before the key is hashed: no object is that long, so the caller's
@@ -51,18 +54,37 @@ W_STEP int w_lock(struct map_wctx *w, struct goconc_map *m, const void *key, siz
         return GOCONC_EOVERFLOW;
     if (map_in_fn(m, me))
         return GOCONC_EDEADLK;
-    map_key_init(&w->k, m, key, klen);
-    map_gx_init(&w->gx, m, map_shard_of(m, w->k.h));
-    w->rec = w->ent = NULL;
-    w->want_help = w->bracket = 0;
-    prefetch_write(m, w->gx.idx, w->k.h);
-    map_lock(w->gx.sh, me);
+    map_key_init(k, m, key, klen);
+    map_gx_init(gx, m, map_shard_of(m, k->h));
+    prefetch_write(m, gx->idx, k->h);
+    map_lock(gx->sh, me);
     return GOCONC_OK;
 }
 
-/* Before the first call out under the lock: no deferred callback may run
- * while it is held (gc_lock_enter).  The fast case calls nothing and
- * skips it. */
+W_STEP void w_init(struct map_wctx *w, const struct map_key *k, const struct map_gx *gx)
+{
+    w->k = *k;
+    w->gx = *gx;
+    w->rec = w->ent = NULL;
+    w->want_help = w->bracket = w->found = 0;
+}
+
+W_STEP int w_lock(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen)
+{
+    struct map_key k;
+    struct map_gx gx;
+    int rc = key_lock(m, key, klen, &k, &gx);
+
+    if (rc == GOCONC_OK)
+        w_init(w, &k, &gx);
+    return rc;
+}
+
+/* Before the first call out of the map under the lock (an allocation, a
+ * retire, a migration's table): no deferred callback may run while it is
+ * held (gc_lock_enter).  Each slow step that calls out enters it; a write
+ * that calls nothing out (the fast case, an insert along a chain, a
+ * delete of an inline entry) never does. */
 W_STEP void w_bracket(struct map_wctx *w)
 {
     if (!w->bracket) {
@@ -81,34 +103,34 @@ W_STEP void w_bracket(struct map_wctx *w)
  * bucket's case, on locals).  1 when done; 0, nothing changed, when the
  * general steps must run.
  */
-W_STEP int store_home(struct map_wctx *w, const void *val, size_t vlen)
+W_STEP int store_home(struct map_gx *gx, const struct map_key *k, const void *val, size_t vlen)
 {
-    struct map_shard *sh = w->gx.sh;
+    struct map_shard *sh = gx->sh;
     struct map_table *t;
     uint64_t ctrl, fr;
     size_t b;
     unsigned lens;
     int kill;
 
-    if (w->k.len > 8 || vlen > 8 || at_load(&sh->phase) == MAP_MOVING)
+    if (k->len > 8 || vlen > 8 || at_load(&sh->phase) == MAP_MOVING)
         return 0;
     /* Under the lock, sh->tbl is cur[idx]'s table: only writers holding
      * the lock change either. */
     t = sh->tbl;
-    b = w->k.h & t->mask;
+    b = k->h & t->mask;
     ctrl = at_load(&t->ctrl[b]);
-    kill = map_find_short(&t->bkt[b], ctrl, w->k.tag, w->k.len, w->k.kw, &lens);
+    kill = map_find_short(&t->bkt[b], ctrl, k->tag, k->len, k->kw, &lens);
     fr = map_empty_slots(ctrl);
     /* An out-of-line match may be the key (an entry to retire), and so
      * is an inline one with on_drop (a drop record); not at home, the
      * key may be further along a chain that goes on. */
     if (kill == -2 || fr == 0 || (kill == -1 && map_ovf(ctrl) != 0) ||
-        (kill >= 0 && w->gx.m->on_drop != NULL))
+        (kill >= 0 && gx->m->on_drop != NULL))
         return 0;
-    map_bucket_write(&t->ctrl[b], &t->bkt[b], ctrl, map_first(fr), kill, sh->gen, w->k.tag,
-                     (unsigned)(w->k.len << 4 | vlen), w->k.kw, gc_key_word(val, vlen));
+    map_bucket_write(&t->ctrl[b], &t->bkt[b], ctrl, map_first(fr), kill, sh->gen, k->tag,
+                     (unsigned)(k->len << 4 | vlen), k->kw, gc_key_word(val, vlen));
     if (kill >= 0)
-        map_count_kill(&w->gx, &sh->dead_t);
+        map_count_kill(gx, &sh->dead_t);
     else
         at_store(&sh->len, at_load(&sh->len) + 1);
     return 1;
@@ -170,7 +192,6 @@ W_STEP void w_begin(struct map_wctx *w)
 {
     struct map_shard *sh = w->gx.sh;
 
-    w_bracket(w);
     if (GC_UNLIKELY(at_load(&sh->phase) == MAP_MOVING)) {
         begin_moving(w);
     } else {
@@ -197,6 +218,7 @@ static __attribute__((noinline)) int room_slow(struct map_wctx *w)
 {
     struct map_shard *sh = w->gx.sh;
 
+    w_bracket(w);
     for (;;) {
         if (w->room_ok || map_find_free(&w->gx, w->t, w->k.h, w->walked + 1, &w->room))
             return GOCONC_OK;
@@ -226,6 +248,7 @@ W_STEP int room(struct map_wctx *w)
  * on_drop.  Reserves the retire. */
 static __attribute__((noinline)) int prepare_kill_slow(struct map_wctx *w)
 {
+    w_bracket(w);
     if (w->lens != MAP_LENS_OOL && w->rec == NULL) {
         struct map_view v;
         map_w_view(w, &v);
@@ -270,6 +293,7 @@ W_STEP void retire_old(struct map_wctx *w, uint64_t kword)
 /* The out-of-line entry a store of val needs (key or value > 8 bytes). */
 static __attribute__((noinline)) int new_entry(struct map_wctx *w, const void *val, size_t vlen)
 {
+    w_bracket(w);
     if (map_entry_size(w->k.len, vlen) == SIZE_MAX)
         return GOCONC_EOVERFLOW;
     w->ent = map_entry_new(w->gx.m->on_drop, w->k.p, w->k.len, val, vlen);
@@ -375,16 +399,17 @@ static __attribute__((noinline)) void done_slow(struct map_wctx *w)
 }
 
 /* Count the write; has the shard more to do than unlock (end_slow)? */
-W_STEP int end_due(struct map_wctx *w)
+W_STEP int end_due(const struct map_gx *gx)
 {
-    struct map_shard *sh = w->gx.sh;
+    struct map_shard *sh = gx->sh;
     sh->churn++;
     return GC_UNLIKELY(at_load(&sh->phase) != MAP_STABLE || map_mig_due(sh) ||
-                       map_grace_due(&w->gx));
+                       map_grace_due(gx));
 }
 
-/* Unlock, then what the write left: frees, help, and a poll (the fast
- * case, which retires nothing, skips this). */
+/* Unlock, then what the write left: frees, help, and a poll when it
+ * called out (retired, allocated, migrated) or found the key (killed or
+ * replaced it): a write that only added an entry has nothing for one. */
 W_STEP void w_finish(struct map_wctx *w)
 {
     if (w->bracket)
@@ -394,12 +419,13 @@ W_STEP void w_finish(struct map_wctx *w)
         done_slow(w);
     if (GC_UNLIKELY(w->want_help))
         map_mig_help(w->gx.m, w->gx.idx);
-    gc_poll();
+    if (w->bracket || w->found)
+        gc_poll();
 }
 
 W_STEP void w_unlock(struct map_wctx *w, int rc)
 {
-    if (rc >= 0 && end_due(w))
+    if (rc >= 0 && end_due(&w->gx))
         end_slow(w);
     w_finish(w);
 }
@@ -497,20 +523,24 @@ W_STEP int w_run(struct goconc_map *m, const void *key, size_t klen, const void 
                  size_t vlen, const struct map_op *op)
 {
     struct map_wctx w;
+    struct map_key k;
+    struct map_gx gx;
     int rc;
 
-    if ((rc = w_lock(&w, m, key, klen)) != GOCONC_OK)
+    if ((rc = key_lock(m, key, klen, &k, &gx)) != GOCONC_OK)
         return rc;
-    if (op == NULL && store_home(&w, val, vlen)) {
+    if (op == NULL && store_home(&gx, &k, val, vlen)) {
         /* The fast case's end: mostly a bare unlock. */
-        if (!end_due(&w)) {
-            map_unlock(w.gx.sh);
+        if (!end_due(&gx)) {
+            map_unlock(gx.sh);
             return GOCONC_OK;
         }
+        w_init(&w, &k, &gx);
         end_slow(&w);
         w_finish(&w);
         return GOCONC_OK;
     }
+    w_init(&w, &k, &gx);
     w_begin(&w);
     rc = op == NULL ? w_store(&w, val, vlen, NULL) : apply_other(&w, op);
     w_unlock(&w, rc);
