@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * write.c - the steps of one write under the shard lock (write.h), and
- * the operations built from them.  Every write runs one path (w_run):
- * lock, begin (evacuate, locate), the operation, end.  A store first
- * tries its fast case (store_home: the key settled by its home bucket of
- * a stable shard, an EMPTY slot there, nothing to retire) with the lock
- * just taken and nothing called; whatever that cannot settle goes on
- * through the same steps, the lock held and nothing changed.  The steps
- * are inlined into map_store and map_write: doc/map.md, "A write, step
- * by step".
+ * the operations built from them.  Every write runs one path: lock
+ * (key_lock), then the steps of w_general: begin (evacuate, locate), the
+ * operation, end.  A store first tries its fast case (store_home: the
+ * key settled by its home bucket of a stable shard, an EMPTY slot there,
+ * nothing to retire) with the lock just taken and nothing called;
+ * whatever that cannot settle goes on through the same steps, the lock
+ * held and nothing changed.  doc/map.md, "A write, step by step".
  *
  * Readers never lock and never write (map_lookup, probe.h); the slot
  * writes (slot.h) name the reader load each release store pairs with.
@@ -19,9 +18,9 @@
 #include "map/table.h"
 #include "map/write.h"
 
-/* The steps of the common case: one function for the compiler, so the
- * fast case of a store runs without a call (and the wrappers for update
- * below are thin). */
+/* The steps, inlined into the few functions that run them (map_store's
+ * fast case then runs without a call; update's wrappers below are
+ * thin). */
 #define W_STEP static inline __attribute__((always_inline))
 
 /*
@@ -445,7 +444,7 @@ static int same_value(const struct map_view *v, const void *old, size_t oldlen)
     return v->vlen == oldlen && (oldlen == 0 || memcmp(v->val, old, oldlen) == 0);
 }
 
-/* Every operation but store (w_run calls w_store itself), the key
+/* Every operation but store (w_general calls w_store itself), the key
  * located. */
 static __attribute__((noinline)) int apply_other(struct map_wctx *w, const struct map_op *op)
 {
@@ -518,52 +517,77 @@ void map_w_unlock(struct map_wctx *w, int rc)
     w_unlock(w, rc);
 }
 
-/* One operation, its arguments checked: op, or (op NULL) a store of val. */
-W_STEP int w_run(struct goconc_map *m, const void *key, size_t klen, const void *val,
-                 size_t vlen, const struct map_op *op)
+/* The general steps of op (or, op NULL, a store of val), the key's
+ * shard locked by key_lock. */
+W_STEP int w_general(const struct map_key *k, const struct map_gx *gx, const void *val,
+                     size_t vlen, const struct map_op *op)
 {
     struct map_wctx w;
-    struct map_key k;
-    struct map_gx gx;
     int rc;
 
-    if ((rc = key_lock(m, key, klen, &k, &gx)) != GOCONC_OK)
-        return rc;
-    if (op == NULL && store_home(&gx, &k, val, vlen)) {
-        /* The fast case's end: mostly a bare unlock. */
-        if (!end_due(&gx)) {
-            map_unlock(gx.sh);
-            return GOCONC_OK;
-        }
-        w_init(&w, &k, &gx);
-        end_slow(&w);
-        w_finish(&w);
-        return GOCONC_OK;
-    }
-    w_init(&w, &k, &gx);
+    w_init(&w, k, gx);
     w_begin(&w);
     rc = op == NULL ? w_store(&w, val, vlen, NULL) : apply_other(&w, op);
     w_unlock(&w, rc);
     return rc;
 }
 
+/* A store the fast case did not settle.  Out of line: map_store then
+ * keeps its few values in registers. */
+static __attribute__((noinline)) int store_general(const struct map_key *k,
+                                                   const struct map_gx *gx, const void *val,
+                                                   size_t vlen)
+{
+    return w_general(k, gx, val, vlen, NULL);
+}
+
+/* The fast case stored, and the shard has more to do than unlock. */
+static __attribute__((noinline)) int store_end(const struct map_key *k, const struct map_gx *gx)
+{
+    struct map_wctx w;
+
+    w_init(&w, k, gx);
+    end_slow(&w);
+    w_finish(&w);
+    return GOCONC_OK;
+}
+
 int map_store(struct goconc_map *m, const void *key, size_t klen, const void *val, size_t vlen)
 {
+    struct map_key k;
+    struct map_gx gx;
+    int rc;
+
     if (m == NULL || (key == NULL && klen) || (val == NULL && vlen))
         return GOCONC_EINVAL;
-    return w_run(m, key, klen, val, vlen, NULL);
+    if ((rc = key_lock(m, key, klen, &k, &gx)) != GOCONC_OK)
+        return rc;
+    if (store_home(&gx, &k, val, vlen)) {
+        /* The fast case's end: mostly a bare unlock. */
+        if (GC_UNLIKELY(end_due(&gx)))
+            return store_end(&k, &gx);
+        map_unlock(gx.sh);
+        return GOCONC_OK;
+    }
+    return store_general(&k, &gx, val, vlen);
 }
 
 int map_write(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op)
 {
+    struct map_key k;
+    struct map_gx gx;
+    int rc;
+
     if (m == NULL || (key == NULL && klen) || (op->val == NULL && op->vlen) ||
         (op->old == NULL && op->oldlen) || (op->out == NULL && op->cap))
         return GOCONC_EINVAL;
-    /* No such key can be in the map: the deletes answer so (map_w_lock
+    /* No such key can be in the map: the deletes answer so (key_lock
      * gives the writes that would store it GOCONC_EOVERFLOW). */
     if (GC_UNLIKELY(klen > MAP_KLEN_MAX) && (op->k == OP_LAD || op->k == OP_DEL || op->k == OP_CAD))
         return GOCONC_NOTFOUND;
     if (op->k == OP_STORE)
-        return w_run(m, key, klen, op->val, op->vlen, NULL);
-    return w_run(m, key, klen, NULL, 0, op);
+        return map_store(m, key, klen, op->val, op->vlen);
+    if ((rc = key_lock(m, key, klen, &k, &gx)) != GOCONC_OK)
+        return rc;
+    return w_general(&k, &gx, NULL, 0, op);
 }
