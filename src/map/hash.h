@@ -68,7 +68,8 @@ static inline uint64_t gc_key_word(const void *p, size_t len)
         w = lo | (uint64_t)hi << (8 * (len - 4));
     } else if (len && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
         /* 1..3 bytes: the first, the middle and the last cover them. */
-        w = b[0] | (uint64_t)b[len / 2] << (8 * (len / 2)) | (uint64_t)b[len - 1] << (8 * (len - 1));
+        w = b[0] | (uint64_t)b[len / 2] << (8 * (len / 2)) |
+            (uint64_t)b[len - 1] << (8 * (len - 1));
     } else if (len) {
         memcpy(&w, p, len);
     }

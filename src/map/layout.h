@@ -147,7 +147,7 @@ static inline struct map_table *map_table_of(uintptr_t cur)
     return (struct map_table *)(cur & ~(uintptr_t)63) - 1;
 }
 
-/* Address (as an integer: the table may be gone, see map.c's
+/* Address (as an integer: the table may be gone, see write.c's
  * prefetch_write) of bucket b's entries in the table of cur. */
 static inline uintptr_t map_bucket_addr(uintptr_t cur, size_t b)
 {

@@ -2,8 +2,8 @@
 /*
  * map.c - the public face of goconc_map: construction and free, lookups
  * (lock-free, writing nothing) with the load's short path, the write
- * calls (each one operation of write.c's map_write), update with
- * re-entry detection, clear, len and stats.
+ * calls (each one operation of write.c's map_write or map_store),
+ * update with re-entry detection, clear, len and stats.
  *
  * Where the rest is: layout.h (the objects and their bits), probe.h (the
  * probe-chain walk and the lookup), write.c (a write's steps), slot.c
@@ -392,10 +392,10 @@ GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen
 /* ------------------------------------------------------------- writes */
 
 /*
- * Every write is one operation of map_write (write.c), which has one
- * path for all of them: the common store (a key and value of at most 8
- * bytes, settled by the home bucket of a stable shard) is that path's
- * inline fast case, not a separate copy.
+ * Every write is one operation of map_write, or map_store (write.c): one
+ * path for all of them, whose steps a store enters through its fast case
+ * (a key and value of at most 8 bytes settled by the home bucket of a
+ * stable shard), not a separate copy.
  */
 GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen,
                                 const void *val, size_t vlen)
