@@ -70,16 +70,19 @@ void map_mig_help(struct goconc_map *m, unsigned self);
 /* May a stable shard want to migrate?  Never false when
  * map_mig_target(.., 0) would pick a size; the bounds are cached because
  * every write asks. */
-static inline int map_mig_due_at(const struct map_shard *sh, unsigned churn)
-{
-    size_t live = at_load(&sh->len);
-    return map_churn_due(churn) || live > sh->grow_live || live + sh->dead_t > sh->grow_used ||
-           live < sh->shrink_live;
-}
-
 static inline int map_mig_due(const struct map_shard *sh)
 {
-    return map_mig_due_at(sh, sh->churn);
+    size_t live = at_load(&sh->len);
+    return map_churn_due(sh->churn) || live > sh->grow_live ||
+           live + sh->dead_t > sh->grow_used || live < sh->shrink_live;
+}
+
+/* Count a write that succeeded (the churn clock); 1 when its end has
+ * migration work: the shard migrates, or a migration may be due. */
+static inline int map_mig_write(struct map_shard *sh)
+{
+    sh->churn++;
+    return at_load(&sh->phase) != MAP_STABLE || map_mig_due(sh);
 }
 
 #endif /* GOCONC_MAP_MIGRATE_H */

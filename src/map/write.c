@@ -400,10 +400,7 @@ static __attribute__((noinline)) void done_slow(struct map_wctx *w)
 /* Count the write; has the shard more to do than unlock (end_slow)? */
 W_STEP int end_due(const struct map_gx *gx)
 {
-    struct map_shard *sh = gx->sh;
-    sh->churn++;
-    return GC_UNLIKELY(at_load(&sh->phase) != MAP_STABLE || map_mig_due(sh) ||
-                       map_grace_due(gx));
+    return GC_UNLIKELY(map_mig_write(gx->sh) || map_grace_due(gx));
 }
 
 /* Unlock, then what the write left: frees, help, and a poll when it
