@@ -7,7 +7,7 @@
  * fn doing the churn), allocation-failure sweeps, and the hash's quality.
  *
  * Each test runs in its own process (Check's fork mode) with the counting
- * allocator of testutil.  White-box checks include src/map/map_internal.h.
+ * allocator of testutil.  White-box checks include src/map/migrate.h.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -16,7 +16,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "map/map_internal.h"
+#include "map/migrate.h"
+#include "map/probe.h"
 #include "testutil.h"
 
 /* The hash is internal (hidden): tests/meson.build builds src/map/hash.c

@@ -47,16 +47,54 @@ static inline uint64_t gc_hash_mix(const struct gc_hash_key *hk, uint64_t a, uin
     return gc_hash_mum(a, b) ^ gc_hash_mum(a ^ hk->p0, b ^ hk->p1);
 }
 
-/* The bytes of a key of len <= 8, zero-padded into one word (memory order,
- * so storing the word back yields the key bytes). */
+/*
+ * The bytes of a key of len <= 8, zero-padded into one word (memory order,
+ * so storing the word back yields the key bytes; gc_word_bytes does).
+ * With fixed-size accesses that overlap instead of a memcpy of len bytes,
+ * which is a call: one call on a path makes the compiler save registers
+ * on every path of the map's short load and store (doc/map.md).
+ */
 static inline uint64_t gc_key_word(const void *p, size_t len)
 {
+    const unsigned char *b = (const unsigned char *)p;
     uint64_t w = 0;
-    if (len == 8)
+    uint32_t lo, hi;
+
+    if (len == 8) {
         memcpy(&w, p, 8);
-    else if (len)
+    } else if (len >= 4 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+        memcpy(&lo, b, 4);
+        memcpy(&hi, b + len - 4, 4);
+        w = lo | (uint64_t)hi << (8 * (len - 4));
+    } else if (len && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+        /* 1..3 bytes: the first, the middle and the last cover them. */
+        w = b[0] | (uint64_t)b[len / 2] << (8 * (len / 2)) |
+            (uint64_t)b[len - 1] << (8 * (len - 1));
+    } else if (len) {
         memcpy(&w, p, len);
+    }
     return w;
+}
+
+/* Store the first n (<= 8) bytes of word w (gc_key_word's inverse). */
+static inline void gc_word_bytes(void *p, uint64_t w, size_t n)
+{
+    unsigned char *b = (unsigned char *)p;
+    uint32_t lo = (uint32_t)w, hi;
+
+    if (n == 8) {
+        memcpy(p, &w, 8);
+    } else if (n >= 4 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+        hi = (uint32_t)(w >> (8 * (n - 4)));
+        memcpy(b, &lo, 4);
+        memcpy(b + n - 4, &hi, 4);
+    } else if (n && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) {
+        b[0] = (unsigned char)w;
+        b[n / 2] = (unsigned char)(w >> (8 * (n / 2)));
+        b[n - 1] = (unsigned char)(w >> (8 * (n - 1)));
+    } else if (n) {
+        memcpy(p, &w, n);
+    }
 }
 
 /* Hash of a key of len <= 8 given as its word (gc_key_word). */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * map_iter.c - goconc_map_range and goconc_map_scan.
+ * iter.c - goconc_map_range and goconc_map_scan.
  *
  * Both walk each shard in windows of "r-space": r(h) = the bit-reversed
  * 64-bit hash.  A home bucket of a table of 2^k buckets (the low k hash
@@ -28,7 +28,7 @@
  */
 #include <stdlib.h>
 
-#include "map/map_internal.h"
+#include "map/probe.h"
 
 #define ITER_BUF 64
 /* Windows are split (when one holds more than ITER_BUF entries), and a
@@ -70,13 +70,16 @@ static int seen(const struct iter_buf *b, uint64_t h, const struct map_view *v)
 static int collect_home(const struct goconc_map *m, const struct map_table *t, size_t home,
                         uint64_t p, uint64_t e, struct iter_buf *b)
 {
-    size_t bi = home, d;
+    struct map_probe pr;
+    uint64_t ctrl;
     int moved = 0;
 
-    for (d = 0; d <= t->mask; d++) {
-        const struct map_bucket *bk = &t->bkt[bi];
+    map_probe_init(&pr, t->mask, home, 0);
+    do {
+        const struct map_bucket *bk = &t->bkt[pr.b];
+        uint64_t live;
         /* Acquire: as in map_lookup, the slots behind a LIVE tag. */
-        uint64_t ctrl = at_load_acq(&t->ctrl[bi]), live;
+        ctrl = at_load_acq(&t->ctrl[pr.b]);
         if (ctrl & MAP_CTRL_MOVED) {
             moved = 1;
         } else if (ctrl & MAP_HIGH7) {
@@ -97,10 +100,7 @@ static int collect_home(const struct goconc_map *m, const struct map_table *t, s
                 b->n++;
             }
         }
-        if (map_ovf(ctrl) == 0)
-            break;
-        bi = (bi + 1) & t->mask;
-    }
+    } while (map_probe_on(&pr, ctrl));
     return moved;
 }
 
@@ -128,7 +128,7 @@ static int collect(const struct goconc_map *m, const struct map_table *t, uint64
         if (!moved)
             return 0;
         /* Acquire pairs with the release store of next before the first
-         * MOVED bit (map_table.c start_moving). */
+         * MOVED bit (migrate.c start_moving). */
         t = at_loadp_acq(&t->next);
     }
 }

@@ -1,12 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * map.c - the public face of goconc_map: construction, lookups (lock-free,
- * writing nothing), single-key writes under the shard lock, update with
- * re-entry detection, clear, len and stats.  Tables and slot writes are in
- * map_table.c, the migration state machine with reserve and maintain in
- * map_migrate.c, range/scan in map_iter.c; doc/map.md has the design.
+ * map.c - the public face of goconc_map: construction and free, lookups
+ * (lock-free, writing nothing) with the load's short path, the write
+ * calls (each one operation of write.c's map_write or map_store),
+ * update with re-entry detection, clear, len and stats.
+ *
+ * Where the rest is: layout.h (the objects and their bits), probe.h (the
+ * probe-chain walk and the lookup), write.c (a write's steps), slot.c
+ * (slot writes, grace tracking), migrate.c (the migration state machine,
+ * reserve, maintain), table.c (tables, entries), iter.c (range, scan),
+ * hash.c, tuning.h (every tunable).  doc/map.md has the design.
  */
-#include "map/map_internal.h"
+#include "map/migrate.h"
+#include "map/probe.h"
+#include "map/table.h"
+#include "map/write.h"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -25,10 +33,6 @@ static void *alloc_aligned(size_t size, void **raw)
 }
 
 /* The tables a clear or free hands to one deferred destroy. */
-/* Retired tables of at least this many bytes are freed at once if they
- * can be (map_retired_tables): worth a few epoch attempts. */
-#define MAP_RECLAIM_SOON_BYTES ((size_t)1 << 20)
-
 struct map_batch {
     struct gc_token tok;    /* goconc_map_free's retire: reserved at new */
     void *ctx;              /* the map's ctx, for on_drop */
@@ -104,17 +108,11 @@ static int map_init_shards(struct goconc_map *m, unsigned l0)
 {
     unsigned i;
     for (i = 0; i < m->nshards; i++) {
-        struct map_shard *sh = &m->sh[i];
         struct map_table *t = map_table_new(l0, m->on_drop, 1);
         if (t == NULL)
             return GOCONC_ENOMEM;
-        sh->tbl = t;
-        at_store(&m->cur[i], map_cur(t));
-        at_store(&sh->bytes, t->bytes);
-        sh->gen = 1;
-        sh->min_log2 = l0;
-        sh->slot = -1;
-        map_mig_limits(sh);
+        map_mig_init(m, i, t);
+        m->sh[i].gen = 1; /* the first grace generation (slot.h) */
     }
     return GOCONC_OK;
 }
@@ -210,10 +208,8 @@ static inline int load_copy_inline(unsigned lens, uint64_t w, void *val, size_t 
         *vlen = n;
     if (val && cap < n)
         return GOCONC_ERANGE;
-    if (val && n == 8)
-        memcpy(val, &w, 8);
-    else if (val && n)
-        memcpy(val, &w, n);
+    if (val)
+        gc_word_bytes(val, w, n);
     return GOCONC_OK;
 }
 
@@ -224,19 +220,18 @@ static __attribute__((noinline)) int load_general(const goconc_map *m, const voi
                                                   size_t *vlen)
 {
     const struct map_slot *s;
-    uint64_t kw, h;
+    struct map_key k;
     unsigned lens;
     int rc = GOCONC_OK;
 
     if (klen > MAP_KLEN_MAX) /* not in the map; reading the key would fault */
         return GOCONC_NOTFOUND;
-    kw = klen <= 8 ? gc_key_word(key, klen) : 0;
-    h = gc_hash(&m->hk, key, klen);
+    map_key_init(&k, m, key, klen);
     goconc_read_lock_inline_();
     /* Acquire pairs with the release store of cur when a migration
-     * finished (map_table.c finish) or a clear swapped the table. */
-    s = map_lookup(at_load_acq(&m->cur[map_shard_of(m, h)]), h, map_tag(m, h), key, klen, kw,
-                   &lens);
+     * finished (migrate.c finish) or a clear swapped the table
+     * (map_mig_reset). */
+    s = map_lookup(at_load_acq(&m->cur[map_shard_of(m, k.h)]), &k, &lens);
     if (s == NULL) {
         rc = GOCONC_NOTFOUND;
     } else if (lens != MAP_LENS_OOL) {
@@ -317,8 +312,8 @@ GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen
 {
     const struct map_slot *s;
     struct map_view v;
+    struct map_key k;
     unsigned lens;
-    uint64_t kw, h;
 
     if (m == NULL || (key == NULL && klen) || val == NULL || !gc_in_read_section())
         return GOCONC_EINVAL;
@@ -328,10 +323,8 @@ GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen
             *vlen = 0;
         return GOCONC_NOTFOUND;
     }
-    kw = klen <= 8 ? gc_key_word(key, klen) : 0;
-    h = klen <= 8 ? gc_hash_word(&m->hk, kw, klen) : gc_hash_bytes(&m->hk, key, klen);
-    s = map_lookup(at_load_acq(&m->cur[map_shard_of(m, h)]), h, map_tag(m, h), key, klen, kw,
-                   &lens);
+    map_key_init(&k, m, key, klen);
+    s = map_lookup(at_load_acq(&m->cur[map_shard_of(m, k.h)]), &k, &lens);
     if (s == NULL) {
         *val = NULL;
         if (vlen)
@@ -349,382 +342,16 @@ GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen
 
 /* ------------------------------------------------------------- writes */
 
-enum map_opk { OP_STORE, OP_LOS, OP_LAD, OP_DEL, OP_SWAP, OP_CAS, OP_CAD };
-
-struct map_op {
-    enum map_opk k;
-    const void *val;   /* new value */
-    size_t vlen;
-    const void *old;   /* CAS/CAD: expected value */
-    size_t oldlen;
-    void *out;         /* LOS/LAD/SWAP: where the current value goes */
-    size_t cap;
-    size_t *outlen;
-};
-
-/* The current value fits the caller's buffer?  Sets *outlen either way. */
-static int out_fits(const struct map_op *op, const struct map_view *v)
-{
-    if (op->outlen)
-        *op->outlen = v->vlen;
-    return op->out == NULL || op->cap >= v->vlen;
-}
-
-static void out_copy(const struct map_op *op, const struct map_view *v)
-{
-    if (op->out && v->vlen)
-        memcpy(op->out, v->val, v->vlen);
-}
-
-static int same_value(const struct map_view *v, const void *old, size_t oldlen)
-{
-    return v->vlen == oldlen && (oldlen == 0 || memcmp(v->val, old, oldlen) == 0);
-}
-
 /*
- * Store val for the write's key (insert or replace); with `out`, copy the
- * replaced value there first.  Everything that can fail happens before
- * the first visible change.
- */
-static int w_store(struct map_wctx *w, const void *val, size_t vlen, const struct map_op *out)
-{
-    struct goconc_map *m = w->gx.m;
-    unsigned lens;
-    uint64_t kword, vword;
-    int rc;
-
-    if (w->klen <= 8 && vlen <= 8) {
-        lens = (unsigned)(w->klen << 4 | vlen);
-        kword = w->kw;
-        vword = gc_key_word(val, vlen);
-    } else {
-        if (map_entry_size(w->klen, vlen) == SIZE_MAX)
-            return GOCONC_EOVERFLOW;
-        w->ent = map_entry_new(m->on_drop, w->key, w->klen, val, vlen);
-        if (w->ent == NULL)
-            return GOCONC_ENOMEM;
-        lens = MAP_LENS_OOL;
-        kword = (uint64_t)(uintptr_t)w->ent;
-        vword = w->h;
-    }
-    if ((rc = map_w_room(w)) != GOCONC_OK)
-        return rc;
-    if (w->found && (rc = map_w_prepare_kill(w)) != GOCONC_OK)
-        return rc;
-    if (out && w->found) {
-        struct map_view v;
-        map_w_view(w, &v);
-        out_copy(out, &v);
-    }
-    map_w_put(w, lens, kword, vword);
-    return GOCONC_OK;
-}
-
-static int w_delete(struct map_wctx *w, const struct map_op *out)
-{
-    int rc = map_w_prepare_kill(w);
-    if (rc != GOCONC_OK)
-        return rc;
-    if (out) {
-        struct map_view v;
-        map_w_view(w, &v);
-        out_copy(out, &v);
-    }
-    map_w_kill(w);
-    return GOCONC_OK;
-}
-
-/* The op itself, under the shard lock, the key located. */
-static int w_apply(struct map_wctx *w, const struct map_op *op)
-{
-    struct map_view v;
-
-    if (w->found && op->k != OP_STORE)
-        map_w_view(w, &v);
-    switch (op->k) {
-    case OP_STORE:
-        return w_store(w, op->val, op->vlen, NULL);
-    case OP_LOS:
-        if (!w->found)
-            return w_store(w, op->val, op->vlen, NULL);
-        if (!out_fits(op, &v))
-            return GOCONC_ERANGE;
-        out_copy(op, &v);
-        return GOCONC_EXISTS;
-    case OP_SWAP: {
-        int rc;
-        if (w->found && !out_fits(op, &v))
-            return GOCONC_ERANGE;
-        if (!w->found && op->outlen)
-            *op->outlen = 0;
-        rc = w_store(w, op->val, op->vlen, op);
-        return rc == GOCONC_OK && !w->found ? GOCONC_NOTFOUND : rc;
-    }
-    case OP_LAD:
-        if (!w->found)
-            return GOCONC_NOTFOUND;
-        if (!out_fits(op, &v))
-            return GOCONC_ERANGE;
-        return w_delete(w, op);
-    case OP_DEL:
-        return w->found ? w_delete(w, NULL) : GOCONC_NOTFOUND;
-    case OP_CAS:
-        if (!w->found)
-            return GOCONC_NOTFOUND;
-        if (!same_value(&v, op->old, op->oldlen))
-            return GOCONC_CHANGED;
-        return w_store(w, op->val, op->vlen, NULL);
-    case OP_CAD:
-        if (!w->found)
-            return GOCONC_NOTFOUND;
-        if (!same_value(&v, op->old, op->oldlen))
-            return GOCONC_CHANGED;
-        return w_delete(w, NULL);
-    }
-    return GOCONC_EINVAL;
-}
-
-/*
- * Ask for the key's home bucket before taking the shard lock: the lock's
- * atomic read-modify-write is a full barrier that would otherwise make
- * the bucket's cache miss wait for it (and for every miss before it).
- * No read section: the table may be retired and freed meanwhile, but a
- * prefetch never faults and a stale one costs nothing (the addresses are
- * formed as integers for the same reason).
- */
-static inline void prefetch_write(const goconc_map *m, unsigned idx, uint64_t h)
-{
-    uintptr_t cur = at_load(&m->cur[idx]);
-    size_t b = h & (((size_t)1 << (cur & 63)) - 1);
-    uintptr_t bk = map_bucket_addr(cur, b);
-    __builtin_prefetch((const void *)((cur & ~(uintptr_t)63) + b * sizeof(atword)), 1);
-    __builtin_prefetch((const void *)bk, 1);
-    __builtin_prefetch((const void *)(bk + offsetof(struct map_bucket, meta)), 1);
-}
-
-static void w_prefetch(const struct map_wctx *w)
-{
-    prefetch_write(w->gx.m, w->gx.idx, w->h);
-}
-
-/* Start a write to key: EDEADLK from inside an update function of m,
- * else the key's shard locked (bracketed by gc_lock_enter: no barrier
- * or callbacks under it) and OK. */
-static inline int w_lock(struct map_wctx *w, goconc_map *m, const void *key, size_t klen)
-{
-    uintptr_t me = gc_thread_id();
-    /* Before the key is hashed: no object is that long, so the caller's
-     * length is wrong and reading that far would fault. */
-    if (GC_UNLIKELY(klen > MAP_KLEN_MAX))
-        return GOCONC_EOVERFLOW;
-    if (map_in_fn(m, me))
-        return GOCONC_EDEADLK;
-    map_w_init(w, m, key, klen);
-    w_prefetch(w);
-    map_lock(w->gx.sh, me);
-    gc_lock_enter();
-    return GOCONC_OK;
-}
-
-static void w_unlock(struct map_wctx *w, int rc)
-{
-    if (rc >= 0)
-        map_w_end(w);
-    gc_lock_exit();
-    map_unlock(w->gx.sh);
-    map_w_done(w);
-    if (w->want_help)
-        map_mig_help(w->gx.m, w->gx.idx);
-    gc_poll();
-}
-
-/* The op, the key's shard locked (w_lock). */
-static int w_locked(struct map_wctx *w, const struct map_op *op)
-{
-    if (op->k == OP_STORE && w->klen <= 8 && op->vlen <= 8 && w->gx.m->on_drop == NULL &&
-        map_w_store_inline(w, (unsigned)(w->klen << 4 | op->vlen),
-                           gc_key_word(op->val, op->vlen)))
-        return GOCONC_OK;
-    map_w_begin(w);
-    return w_apply(w, op);
-}
-
-static int map_write(goconc_map *m, const void *key, size_t klen, const struct map_op *op)
-{
-    struct map_wctx w;
-    int rc;
-
-    if (m == NULL || (key == NULL && klen) || (op->val == NULL && op->vlen) ||
-        (op->old == NULL && op->oldlen) || (op->out == NULL && op->cap))
-        return GOCONC_EINVAL;
-    /* No such key can be in the map: the deletes answer so (w_lock gives
-     * the writes that would store it GOCONC_EOVERFLOW). */
-    if (GC_UNLIKELY(klen > MAP_KLEN_MAX) && (op->k == OP_LAD || op->k == OP_DEL || op->k == OP_CAD))
-        return GOCONC_NOTFOUND;
-    if ((rc = w_lock(&w, m, key, klen)) != GOCONC_OK)
-        return rc;
-    rc = w_locked(&w, op);
-    w_unlock(&w, rc);
-    return rc;
-}
-
-/* store, every case.  It takes store's arguments, so calls to it are
- * jumps. */
-static __attribute__((noinline)) int store_general(goconc_map *m, const void *key, size_t klen,
-                                                   const void *val, size_t vlen)
-{
-    struct map_op op = { OP_STORE, val, vlen, NULL, 0, NULL, 0, NULL };
-    return map_write(m, key, klen, &op);
-}
-
-/* The short store path locked the key's shard and changed nothing: go on
- * as map_write does after w_lock. */
-static __attribute__((noinline)) int store_locked(goconc_map *m, const void *key, size_t klen,
-                                                  const void *val, size_t vlen)
-{
-    struct map_op op = { OP_STORE, val, vlen, NULL, 0, NULL, 0, NULL };
-    struct map_wctx w;
-    int rc;
-
-    map_w_init(&w, m, key, klen);
-    gc_lock_enter();
-    rc = w_locked(&w, &op);
-    w_unlock(&w, rc);
-    return rc;
-}
-
-/* The short store path wrote, and shard idx has more to do than unlock:
- * migration steps, a migration to start, a grace token for a kill.  Of
- * the write's context, map_w_end and w_unlock read only gx and the three
- * fields set here. */
-static __attribute__((noinline)) int store_end(goconc_map *m, unsigned idx)
-{
-    struct map_wctx w;
-
-    map_gx_init(&w.gx, m, idx);
-    w.rec = w.ent = NULL;
-    w.want_help = 0;
-    gc_lock_enter();
-    w_unlock(&w, GOCONC_OK);
-    return GOCONC_OK;
-}
-
-/* The end of a short store: map_w_end's work when there is any (it
- * counts the write), else the unlock. */
-static inline int store_done(goconc_map *m, struct map_shard *sh, unsigned idx, unsigned phase)
-{
-    if (GC_UNLIKELY(phase != MAP_STABLE || sh->kills != 0 || map_mig_due_next(sh)))
-        return store_end(m, idx);
-    sh->churn++;
-    map_unlock(sh);
-    return GOCONC_OK;
-}
-
-/*
- * The short store path's next step when the key is not in its home
- * bucket and that bucket has no EMPTY slot or a chain going on (a
- * fifth of W2's inserts, as a table nears its grow threshold): walk the
- * chain to make sure the key is absent, then insert at the first EMPTY
- * slot from home, raising the overflow counts of the buckets passed
- * (map_place's order).  Lock held, shard not MOVING; a found key or an
- * out-of-line tag match goes on in store_locked.
- */
-static __attribute__((noinline)) int store_chain(goconc_map *m, const void *key, size_t klen,
-                                                 const void *val, size_t vlen)
-{
-    uint64_t kw = gc_key_word(key, klen), h = gc_hash_word(&m->hk, kw, klen), c, fr = 0;
-    unsigned idx = map_shard_of(m, h), tag = map_tag(m, h), lens;
-    struct map_shard *sh = &m->sh[idx];
-    struct map_table *t = sh->tbl;
-    size_t d, at = SIZE_MAX, b;
-
-    for (d = 0; d <= t->mask; d++) {
-        b = (h + d) & t->mask;
-        c = at_load(&t->ctrl[b]);
-        if (map_find_short(&t->bkt[b], c, tag, klen, kw, &lens) != -1)
-            return store_locked(m, key, klen, val, vlen);
-        if (at == SIZE_MAX && (fr = map_match(c, MAP_TAG_EMPTY)) != 0)
-            at = d;
-        if (map_ovf(c) == 0)
-            break;
-    }
-    /* Absent.  No EMPTY slot on the chain: the first one past it. */
-    for (d++; at == SIZE_MAX && d <= t->mask; d++)
-        if ((fr = map_match(at_load(&t->ctrl[(h + d) & t->mask]), MAP_TAG_EMPTY)) != 0)
-            at = d;
-    if (at == SIZE_MAX)
-        return store_locked(m, key, klen, val, vlen); /* DEAD slots only */
-    for (d = 0; d < at; d++)
-        map_bump(t->ctrl, (h + d) & t->mask, +1);
-    b = (h + at) & t->mask;
-    map_bucket_write(&t->ctrl[b], &t->bkt[b], at_load(&t->ctrl[b]), map_first(fr), -1, 0, tag,
-                     (unsigned)(klen << 4 | vlen), kw, gc_key_word(val, vlen));
-    at_store(&sh->len, at_load(&sh->len) + 1);
-    return store_done(m, sh, idx, (unsigned)at_load(&sh->phase));
-}
-
-/*
- * The common store (a key and value of at most 8 bytes each, a map
- * without on_drop, no update function running, the shard's lock free and
- * not MOVING, the key in its home bucket or absent from a chain that ends
- * there, an EMPTY slot in that bucket) in few instructions and no call
- * but tail calls, as load does: a store waits on its bucket's cache
- * misses, and how many stores overlap them depends on how many fit in
- * the processor's reorder window.  It is map_w_store_inline's one-pass
- * store minus what needs the grace tracker (reusing DEAD slots).
- * Anything else goes on in store_locked (lock held, nothing changed) or
- * store_general; when the shard has migration work or a kill to account
- * for, store_end finishes the write.  No gc_poll: this path retires
- * nothing, and store_end, like every general write, polls.
+ * Every write is one operation of map_write, or map_store (write.c): one
+ * path for all of them, whose steps a store enters through its fast case
+ * (a key and value of at most 8 bytes settled by the home bucket of a
+ * stable shard), not a separate copy.
  */
 GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen,
                                 const void *val, size_t vlen)
 {
-    struct map_shard *sh;
-    struct map_table *t;
-    struct map_bucket *bk;
-    uint64_t kw, h, ctrl, fr;
-    size_t b;
-    unsigned idx, tag, lens, phase;
-    int kill;
-
-    if (m == NULL || (key == NULL && klen) || (val == NULL && vlen))
-        return GOCONC_EINVAL;
-    if (klen > 8 || vlen > 8 || m->on_drop != NULL || at_load(&m->fn_active) != 0)
-        return store_general(m, key, klen, val, vlen);
-    kw = gc_key_word(key, klen);
-    h = gc_hash_word(&m->hk, kw, klen);
-    idx = map_shard_of(m, h);
-    sh = &m->sh[idx];
-    prefetch_write(m, idx, h);
-    if (!map_trylock(sh, gc_thread_id()))
-        return store_general(m, key, klen, val, vlen); /* it waits */
-    if ((phase = (unsigned)at_load(&sh->phase)) == MAP_MOVING)
-        return store_locked(m, key, klen, val, vlen);
-    /* Under the lock, sh->tbl is cur[idx]'s table: only writers holding
-     * the lock change either. */
-    t = sh->tbl;
-    b = h & t->mask;
-    bk = &t->bkt[b];
-    ctrl = at_load(&t->ctrl[b]);
-    tag = map_tag(m, h);
-    kill = map_find_short(bk, ctrl, tag, klen, kw, &lens);
-    fr = map_match(ctrl, MAP_TAG_EMPTY);
-    if (GC_UNLIKELY(kill == -2 || (kill >= 0 && fr == 0)))
-        return store_locked(m, key, klen, val, vlen);
-    /* Not at home, and the chain goes on (the key may be further) or
-     * there is no room at home. */
-    if (GC_UNLIKELY(kill == -1 && (map_ovf(ctrl) != 0 || fr == 0)))
-        return store_chain(m, key, klen, val, vlen);
-    map_bucket_write(&t->ctrl[b], bk, ctrl, map_first(fr), kill, sh->gen, tag,
-                     (unsigned)(klen << 4 | vlen), kw, gc_key_word(val, vlen));
-    if (kill >= 0) {
-        sh->dead_t++;
-        sh->kills++;
-    } else {
-        at_store(&sh->len, at_load(&sh->len) + 1);
-    }
-    return store_done(m, sh, idx, phase);
+    return map_store(m, key, klen, val, vlen);
 }
 
 GOCONC_API int goconc_map_load_or_store(goconc_map *m, const void *key, size_t klen,
@@ -787,7 +414,7 @@ static void update_unwound(struct update_unwind *u)
     if (!u->in_fn)
         return;
     at_fetch_sub(&u->w->gx.m->fn_active, 1);
-    w_unlock(u->w, GOCONC_EINVAL); /* any negative status: no map_w_end */
+    map_w_unlock(u->w, GOCONC_EINVAL); /* any negative status: nothing to follow up */
 }
 
 GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
@@ -803,7 +430,7 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
     if (m == NULL || (key == NULL && klen) || fn == NULL)
         return GOCONC_EINVAL;
     /* fn runs under the lock: no barrier, no callbacks from it. */
-    if ((rc = w_lock(&w, m, key, klen)) != GOCONC_OK)
+    if ((rc = map_w_lock(&w, m, key, klen)) != GOCONC_OK)
         return rc;
     map_w_begin(&w);
     if (w.found)
@@ -819,12 +446,12 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
     else if (r == GOCONC_UPDATE_KEEP)
         rc = GOCONC_OK;
     else if (r == GOCONC_UPDATE_DELETE)
-        rc = w.found ? w_delete(&w, NULL) : GOCONC_OK;
+        rc = w.found ? map_w_delete(&w, NULL) : GOCONC_OK;
     else if (r == GOCONC_UPDATE_STORE)
-        rc = nv == NULL && nl ? GOCONC_EINVAL : w_store(&w, nv, nl, NULL);
+        rc = nv == NULL && nl ? GOCONC_EINVAL : map_w_store(&w, nv, nl, NULL);
     else
         rc = GOCONC_EINVAL;
-    w_unlock(&w, rc);
+    map_w_unlock(&w, rc);
     return rc;
 }
 
@@ -872,18 +499,7 @@ GOCONC_API int goconc_map_clear(goconc_map *m)
         map_lock(sh, me);
         gc_lock_enter();
         batch_take(b, sh);
-        if (sh->slot >= 0)
-            at_store_rel(&m->mig[sh->slot], 0);
-        sh->slot = -1;
-        sh->tbl = fresh[i];
-        sh->nxt = NULL;
-        map_mig_limits(sh);
-        sh->dead_t = sh->dead_n = 0;
-        at_store(&sh->phase, MAP_STABLE);
-        at_store(&sh->len, 0);
-        at_store(&sh->bytes, fresh[i]->bytes);
-        /* Release: the zeroed table before readers (load's acquire). */
-        at_store_rel(&m->cur[i], map_cur(fresh[i]));
+        map_mig_reset(m, i, fresh[i]);
         gc_lock_exit();
         map_unlock(sh);
     }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * map_migrate.c - the per-shard migration state machine:
+ * migrate.c - the per-shard migration state machine:
  *
  *   STABLE --(wants another size, a migration slot)--> ZEROING
  *   ZEROING --(new table zeroed; publish T->next)-----> MOVING
@@ -13,7 +13,9 @@
  * but those and map_mig_help run under the shard's lock.  doc/map.md has
  * the invariants.
  */
-#include "map/map_internal.h"
+#include "map/migrate.h"
+#include "map/probe.h"
+#include "map/table.h"
 
 /*
  * Writes one migration can see before it ends, in the worst case: each
@@ -54,7 +56,7 @@ static unsigned half_full_log2(size_t live)
     return l < MAP_MAX_LOG2 ? l : MAP_MAX_LOG2;
 }
 
-int map_mig_target(const struct goconc_map *m, const struct map_shard *sh, int force)
+int map_mig_target(const struct map_shard *sh, int force)
 {
     const struct map_table *t = sh->tbl;
     unsigned lt = t->log2, ln = sh->min_log2;
@@ -63,14 +65,10 @@ int map_mig_target(const struct goconc_map *m, const struct map_shard *sh, int f
     unsigned half = half_full_log2(live);
     int grow = live * 5 > cap * 4 || used * 16 > cap * 15 || lt < sh->min_log2;
     int shrink = lt > sh->min_log2 && live * 8 < cap;
-    int churn = 0;
-
-    (void)m;
-#ifdef MAP_CHURN_EVERY
     /* Test build: keep every shard migrating (to the same size if nothing
      * else is due), so the state machine runs under every test. */
-    churn = sh->churn >= MAP_CHURN_EVERY;
-#endif
+    int churn = map_churn_due(sh->churn);
+
     if (!grow && !shrink && !force && !churn)
         return -1;
     /* The smallest table at most half full (a grow at 80% doubles, a
@@ -141,7 +139,7 @@ int map_mig_kick(struct goconc_map *m, unsigned idx, int force)
 
     if (at_load(&sh->phase) != MAP_STABLE)
         return GOCONC_OK;
-    ln = map_mig_target(m, sh, force);
+    ln = map_mig_target(sh, force);
     if (ln < 0)
         return force ? GOCONC_ENOMEM : GOCONC_OK;
     slot = claim_slot(m, idx);
@@ -166,7 +164,8 @@ int map_mig_kick(struct goconc_map *m, unsigned idx, int force)
     return GOCONC_OK;
 }
 
-void map_mig_abort(struct goconc_map *m, unsigned idx)
+/* Abandon a migration still in ZEROING (reserve's rollback). */
+static void mig_abort(struct goconc_map *m, unsigned idx)
 {
     struct map_shard *sh = &m->sh[idx];
     if (at_load(&sh->phase) != MAP_ZEROING)
@@ -176,6 +175,36 @@ void map_mig_abort(struct goconc_map *m, unsigned idx)
     sh->nxt = NULL;
     release_slot(m, sh);
     at_store(&sh->phase, MAP_STABLE);
+}
+
+void map_mig_init(struct goconc_map *m, unsigned idx, struct map_table *t)
+{
+    struct map_shard *sh = &m->sh[idx];
+
+    sh->tbl = t;
+    sh->min_log2 = t->log2;
+    sh->slot = -1;
+    map_mig_limits(sh);
+    at_store(&sh->bytes, t->bytes);
+    /* Before the map is published: no reader yet. */
+    at_store(&m->cur[idx], map_cur(t));
+}
+
+void map_mig_reset(struct goconc_map *m, unsigned idx, struct map_table *t)
+{
+    struct map_shard *sh = &m->sh[idx];
+
+    release_slot(m, sh);
+    sh->tbl = t;
+    sh->nxt = NULL;
+    map_mig_limits(sh);
+    sh->dead_t = sh->dead_n = 0;
+    sh->churn = 0;
+    at_store(&sh->phase, MAP_STABLE);
+    at_store(&sh->len, 0);
+    at_store(&sh->bytes, t->bytes);
+    /* Release: the zeroed table before readers (load's acquire of cur). */
+    at_store_rel(&m->cur[idx], map_cur(t));
 }
 
 /*
@@ -224,15 +253,15 @@ static void move_bucket(struct map_gx *gx, size_t i)
 void map_mig_evacuate(struct map_gx *gx, uint64_t h)
 {
     struct map_table *t = gx->sh->tbl;
-    size_t b = h & t->mask, n;
-    for (n = 0; n <= t->mask; n++) {
-        uint64_t ctrl = at_load(&t->ctrl[b]);
+    struct map_probe p;
+    uint64_t ctrl;
+
+    map_probe_init(&p, t->mask, h, 0);
+    do {
+        ctrl = at_load(&t->ctrl[p.b]);
         if (!(ctrl & MAP_CTRL_MOVED))
-            move_bucket(gx, b);
-        if (map_ovf(ctrl) == 0)
-            break;
-        b = (b + 1) & t->mask;
-    }
+            move_bucket(gx, p.b);
+    } while (map_probe_on(&p, ctrl));
 }
 
 static void start_moving(struct map_shard *sh)
@@ -324,7 +353,8 @@ size_t map_mig_step(struct map_gx *gx, size_t units)
     return done;
 }
 
-size_t map_mig_work(struct goconc_map *m, unsigned idx, size_t units)
+/* Up to `units` units of shard idx's migration (lock held). */
+static size_t mig_work(struct goconc_map *m, unsigned idx, size_t units)
 {
     struct map_gx gx;
     map_gx_init(&gx, m, idx);
@@ -345,7 +375,7 @@ void map_mig_help(struct goconc_map *m, unsigned self)
         if (!map_trylock(sh, me))
             continue;
         gc_lock_enter();
-        map_mig_work(m, (unsigned)(v - 1), map_write_units(sh));
+        mig_work(m, (unsigned)(v - 1), map_write_units(sh));
         gc_lock_exit();
         map_unlock(sh);
         return;
@@ -404,7 +434,7 @@ GOCONC_API int goconc_map_reserve(goconc_map *m, size_t entries)
             map_lock(sh, me);
             gc_lock_enter();
             if (old[j] >> 16)
-                map_mig_abort(m, j);
+                mig_abort(m, j);
             sh->min_log2 = old[j] & 0xFFFF;
             map_mig_limits(sh);
             gc_lock_exit();
@@ -438,7 +468,7 @@ static size_t maintain_shard(struct goconc_map *m, unsigned i, size_t budget, in
             if (at_load(&sh->phase) == MAP_STABLE)
                 break;
         }
-        k = map_mig_work(m, i, budget - done < 64 ? budget - done : 64);
+        k = mig_work(m, i, budget - done < 64 ? budget - done : 64);
         done += k;
         /* The last step waits for a retire reservation (ENOMEM). */
         if (k == 0 || (at_load(&sh->phase) == MAP_MOVING && sh->move_pos > sh->tbl->mask)) {

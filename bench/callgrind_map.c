@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * callgrind_map - instruction counts of the map's hot paths, per
+ * operation.  Not a timing benchmark: run it under callgrind, which
+ * counts only inside the function named by --toggle-collect, and divide
+ * the count by the operations it did (scripts/callgrind_map.sh does
+ * both, for every case):
+ *
+ *   valgrind --tool=callgrind --toggle-collect=run_ops \
+ *       bench/callgrind_map overwrite
+ *
+ * Each case builds its map outside run_ops (setup is not counted), then
+ * run_ops does OPS operations of one kind (case loop: none, its cost
+ * is the loop's own).  Keys are 8-byte counters
+ * (16 bytes for the *_long cases), values 8 bytes; the map has a fixed
+ * seed, so counts repeat run to run.  Uses only the public API, so the
+ * same file measures any version of the library.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <goconc.h>
+
+#define OPS 20000u  /* operations counted */
+#define KEYS 4096u  /* keys present in the map for hits and overwrites */
+
+enum kind { LOOP, LOAD_HIT, LOAD_MISS, OVERWRITE, INSERT, OVERWRITE_LONG, OVERWRITE_DROP, DELETE_INSERT,
+            INSERT_GROW };
+
+static const char *const names[] = { "loop", "load_hit", "load_miss", "overwrite", "insert",
+                                     "overwrite_long", "overwrite_drop", "delete_insert",
+                                     "insert_grow" };
+
+static unsigned drops;
+
+static void on_drop(void *ctx, const void *k, size_t kl, const void *v, size_t vl)
+{
+    (void)ctx, (void)k, (void)kl, (void)v, (void)vl;
+    drops++;
+}
+
+/* Key i: its counter in the first 8 bytes, zero padding after. */
+static void key_of(uint64_t i, unsigned char *key)
+{
+    memset(key, 0, 16);
+    memcpy(key, &i, 8);
+}
+
+static int check(int rc, const char *what)
+{
+    if (rc != GOCONC_OK && rc != GOCONC_NOTFOUND) {
+        fprintf(stderr, "callgrind_map: %s: %s\n", what, goconc_strerror(rc));
+        exit(1);
+    }
+    return rc;
+}
+
+/* The counted part.  noinline: --toggle-collect finds it by name. */
+static __attribute__((noinline)) unsigned run_ops(goconc_map *m, enum kind k, size_t klen)
+{
+    unsigned char key[16], val[8];
+    unsigned i, found = 0;
+    uint64_t v;
+
+    for (i = 0; i < OPS; i++) {
+        uint64_t n = k == LOAD_MISS || k == INSERT || k == INSERT_GROW ? KEYS + i : i % KEYS;
+        key_of(n, key);
+        v = n + i;
+        switch (k) {
+        case LOOP: /* the loop's own cost, to subtract */
+            found += key[0] == (unsigned char)v;
+            break;
+        case LOAD_HIT:
+        case LOAD_MISS:
+            found += check(goconc_map_load(m, key, klen, val, sizeof val, NULL), "load") ==
+                     GOCONC_OK;
+            break;
+        case DELETE_INSERT:
+            check(goconc_map_delete(m, key, klen), "delete");
+            /* fall through */
+        default:
+            check(goconc_map_store(m, key, klen, &v, sizeof v), "store");
+            break;
+        }
+    }
+    return found;
+}
+
+int main(int argc, char **argv)
+{
+    goconc_map_options o = GOCONC_MAP_OPTIONS_INIT;
+    goconc_map *m;
+    unsigned char key[16];
+    size_t klen = 8;
+    uint64_t i;
+    unsigned k;
+
+    for (k = 0; argc == 2 && k < sizeof names / sizeof names[0]; k++)
+        if (strcmp(argv[1], names[k]) == 0)
+            break;
+    if (argc != 2 || k == sizeof names / sizeof names[0]) {
+        fprintf(stderr, "usage: callgrind_map loop|load_hit|load_miss|overwrite|insert|"
+                        "overwrite_long|overwrite_drop|delete_insert|insert_grow\n");
+        return 2;
+    }
+    o.seed = 42;
+    /* Room for every key of every case: no migration in run_ops, but
+     * for insert_grow, which grows the map as W2 does (bench_map). */
+    o.capacity_hint = k == INSERT_GROW ? 0 : 4 * (KEYS + OPS);
+    if (k == OVERWRITE_DROP)
+        o.on_drop = on_drop;
+    if (k == OVERWRITE_LONG)
+        klen = 16;
+    check(goconc_map_new(&m, &o), "new");
+    for (i = 0; i < KEYS; i++) {
+        key_of(i, key);
+        check(goconc_map_store(m, key, klen, &i, sizeof i), "prefill");
+    }
+    printf("%s: %u ops, %u found\n", names[k], OPS, run_ops(m, (enum kind)k, klen));
+    goconc_map_free(m);
+    return 0;
+}

@@ -1,0 +1,19 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Instructions per map operation, by callgrind: bench/callgrind_map.c's
+# cases, each run once under valgrind, counted inside run_ops only.
+# Usage: bench/callgrind_map.sh BUILD_DIR_OR_BINARY  (a -Dbench build).
+set -eu
+bin=$1
+[ -d "$bin" ] && bin=$bin/bench/callgrind_map
+ops=20000
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf '%-16s %10s\n' case instr/op
+for c in loop load_hit load_miss overwrite insert overwrite_long overwrite_drop delete_insert insert_grow; do
+    valgrind --tool=callgrind --toggle-collect=run_ops --callgrind-out-file="$tmp/out" \
+        "$bin" "$c" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+    ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$tmp/out")
+    [ -n "$ir" ] || ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$tmp/out")
+    printf '%-16s %10s\n' "$c" "$(echo "scale=1; $ir / $ops" | bc)"
+done

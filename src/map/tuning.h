@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tuning.h - every tunable constant of the map, and the one place where
+ * the test build changes them.
+ *
+ * meson -Dtiny_shards=true compiles the library with GOCONC_TINY_SHARDS:
+ * few shards, one-bucket tables, the slowest migration steps, and stable
+ * shards that rehash every few writes, so every test runs through the
+ * migration state machine.  No other file of src/map tests that macro:
+ * the code reads the constants below, and the production values of the
+ * test-only ones (MAP_CHURN_EVERY 0) make their branches constant-false.
+ */
+#ifndef GOCONC_MAP_TUNING_H
+#define GOCONC_MAP_TUNING_H
+
+/* Layout (layout.h): slots per bucket, bytes per bucket's entries. */
+#define MAP_SLOTS 7
+#define MAP_BUCKET_BYTES 128
+#define MAP_MAX_SHARD_BITS 16
+/* Tags take the 7 hash bits just below the shard bits (bits 57-sb ..
+ * 63-sb); bucket indexes use the low bits, at most 40 of them, which
+ * stay clear of the tags for every allowed shard count. */
+#define MAP_MAX_LOG2 40u
+
+/* Migration (migrate.c): already-moved buckets the cursor may skip per
+ * unit of work. */
+#define MAP_SKIP_PER_UNIT 32u
+
+/* Grace tracking (slot.c): kills that may wait behind a token in flight
+ * before another token is issued. */
+#define MAP_GRACE_BATCH 64u
+
+/* Retired tables of at least this many bytes are freed at once if they
+ * can be (map.c, clear and free): worth a few epoch attempts. */
+#define MAP_RECLAIM_SOON_BYTES ((size_t)1 << 20)
+
+#ifdef GOCONC_TINY_SHARDS
+#define MAP_DEFAULT_SHARD_BITS 2u
+#define MAP_WRITE_UNITS 1u     /* migration units per write */
+#define MAP_WRITE_MOVES 1u     /* ... once the shard is MOVING */
+#define MAP_ZERO_CHUNK 1u      /* buckets zeroed per unit */
+#define MAP_MIG_CAP(ns) 1u     /* shards migrating at once */
+#define MAP_CHURN_EVERY 8u     /* a stable shard rehashes after this many writes */
+#else
+#define MAP_DEFAULT_SHARD_BITS 6u
+#define MAP_WRITE_UNITS 8u     /* doc/map.md: "Why 8 units per write" */
+#define MAP_WRITE_MOVES 16u    /* bucket moves: "... and 16 moves" */
+#define MAP_ZERO_CHUNK 8u      /* 64 bytes of control words, 1 KiB of entries */
+#define MAP_MIG_CAP(ns) ((ns) >= 16u ? (ns) / 8u : 2u)
+#define MAP_CHURN_EVERY 0u     /* never: a shard migrates when its size asks */
+#endif
+
+/* Is a stable shard that has seen `writes` writes since its last
+ * migration due for a churn migration (test builds only)? */
+static inline int map_churn_due(unsigned writes)
+{
+    return MAP_CHURN_EVERY != 0 && writes + 1 > MAP_CHURN_EVERY;
+}
+
+#endif /* GOCONC_MAP_TUNING_H */

@@ -1,0 +1,590 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * write.c - the steps of one write under the shard lock (write.h), and
+ * the operations built from them.  Every write runs one path: lock
+ * (key_lock), then the steps of w_general: begin (evacuate, locate), the
+ * operation, end.  A store first tries its fast case (store_home: the
+ * key settled by its home bucket of a stable shard, an EMPTY slot there,
+ * nothing to retire) with the lock just taken and nothing called;
+ * whatever that cannot settle goes on through the same steps, the lock
+ * held and nothing changed.  doc/map.md, "A write, step by step".
+ *
+ * Readers never lock and never write (map_lookup, probe.h); the slot
+ * writes (slot.h) name the reader load each release store pairs with.
+ * Everything that can fail (an allocation, a retire reservation, a
+ * migration a full table needs) happens before the first visible change.
+ */
+#include "map/migrate.h"
+#include "map/table.h"
+#include "map/write.h"
+
+/* The steps, inlined into the few functions that run them (map_store's
+ * fast case then runs without a call; update's wrappers below are
+ * thin). */
+#define W_STEP static inline __attribute__((always_inline))
+
+/*
+ * Ask for the key's home bucket before taking the shard lock: the lock's
+ * atomic read-modify-write is a full barrier that would otherwise make
+ * the bucket's cache miss wait for it (and for every miss before it).
+ * No read section: the table may be retired and freed meanwhile, but a
+ * prefetch never faults and a stale one costs nothing (the addresses are
+ * formed as integers for the same reason).
+ */
+static inline void prefetch_write(const struct goconc_map *m, unsigned idx, uint64_t h)
+{
+    uintptr_t cur = at_load(&m->cur[idx]);
+    size_t b = h & (((size_t)1 << (cur & 63)) - 1);
+    uintptr_t bk = map_bucket_addr(cur, b);
+    __builtin_prefetch((const void *)((cur & ~(uintptr_t)63) + b * sizeof(atword)), 1);
+    __builtin_prefetch((const void *)bk, 1);
+    __builtin_prefetch((const void *)(bk + offsetof(struct map_bucket, meta)), 1);
+}
+
+/* Hash the key into *k and lock its shard (*gx), on locals: the fast
+ * case runs on them, and only a write that goes on fills a context. */
+W_STEP int key_lock(struct goconc_map *m, const void *key, size_t klen, struct map_key *k,
+                    struct map_gx *gx)
+{
+    uintptr_t me = gc_thread_id();
+    /* Before the key is hashed: no object is that long, so the caller's
+     * length is wrong and reading that far would fault. */
+    if (GC_UNLIKELY(klen > MAP_KLEN_MAX))
+        return GOCONC_EOVERFLOW;
+    if (map_in_fn(m, me))
+        return GOCONC_EDEADLK;
+    map_key_init(k, m, key, klen);
+    map_gx_init(gx, m, map_shard_of(m, k->h));
+    prefetch_write(m, gx->idx, k->h);
+    map_lock(gx->sh, me);
+    return GOCONC_OK;
+}
+
+W_STEP void w_init(struct map_wctx *w, const struct map_key *k, const struct map_gx *gx)
+{
+    w->k = *k;
+    w->gx = *gx;
+    w->rec = w->ent = NULL;
+    w->want_help = w->bracket = w->found = 0;
+}
+
+W_STEP int w_lock(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen)
+{
+    struct map_key k;
+    struct map_gx gx;
+    int rc = key_lock(m, key, klen, &k, &gx);
+
+    if (rc == GOCONC_OK)
+        w_init(w, &k, &gx);
+    return rc;
+}
+
+/* Before the first call out of the map under the lock (an allocation, a
+ * retire, a migration's table): no deferred callback may run while it is
+ * held (gc_lock_enter).  Each slow step that calls out enters it; a write
+ * that calls nothing out (the fast case, an insert along a chain, a
+ * delete of an inline entry) never does. */
+W_STEP void w_bracket(struct map_wctx *w)
+{
+    if (!w->bracket) {
+        gc_lock_enter();
+        w->bracket = 1;
+    }
+}
+
+/*
+ * The fast case of a store, tried first with the lock just taken: a key
+ * and value of at most 8 bytes, a shard not MOVING, no entry to retire
+ * (an insert, or an overwrite without on_drop), the key in its home
+ * bucket or absent from a chain that ends there, and an EMPTY slot in
+ * that bucket.  Then one release store of the bucket's ctrl publishes
+ * the entry and kills the old one (locate and put's work, that one
+ * bucket's case, on locals).  1 when done; 0, nothing changed, when the
+ * general steps must run.
+ */
+W_STEP int store_home(struct map_gx *gx, const struct map_key *k, const void *val, size_t vlen)
+{
+    struct map_shard *sh = gx->sh;
+    struct map_table *t;
+    uint64_t ctrl, fr;
+    size_t b;
+    unsigned lens;
+    int kill;
+
+    if (k->len > 8 || vlen > 8 || at_load(&sh->phase) == MAP_MOVING)
+        return 0;
+    /* Under the lock, sh->tbl is cur[idx]'s table: only writers holding
+     * the lock change either. */
+    t = sh->tbl;
+    b = k->h & t->mask;
+    ctrl = at_load(&t->ctrl[b]);
+    kill = map_find_short(&t->bkt[b], ctrl, k->tag, k->len, k->kw, &lens);
+    fr = map_empty_slots(ctrl);
+    /* An out-of-line match may be the key (an entry to retire), and so
+     * is an inline one with on_drop (a drop record); not at home, the
+     * key may be further along a chain that goes on. */
+    if (kill == -2 || fr == 0 || (kill == -1 && map_ovf(ctrl) != 0) ||
+        (kill >= 0 && gx->m->on_drop != NULL))
+        return 0;
+    map_bucket_write(&t->ctrl[b], &t->bkt[b], ctrl, map_first(fr), kill, sh->gen, k->tag,
+                     (unsigned)(k->len << 4 | vlen), k->kw, gc_key_word(val, vlen));
+    if (kill >= 0)
+        map_count_kill(gx, &sh->dead_t);
+    else
+        at_store(&sh->len, at_load(&sh->len) + 1);
+    return 1;
+}
+
+/* ---------------------------------------------------------------- locate */
+
+static inline void pos_at(struct map_pos *pos, const struct map_probe *p, unsigned i)
+{
+    pos->b = p->b;
+    pos->i = i;
+    pos->dist = p->d;
+}
+
+/*
+ * Find the key in the authoritative table (a writer's: no MOVED buckets)
+ * and, in the same walk, the free slot a store would fill: the first on
+ * the chain, or the found key's bucket's own (a free slot before the
+ * key's will not do: map_place).  room_slow searches on from where the
+ * walk stopped when neither is there.
+ */
+W_STEP void locate(struct map_wctx *w)
+{
+    const struct map_table *t = w->t;
+    struct map_probe p;
+    uint64_t ctrl, fr;
+    int i;
+
+    w->found = 0;
+    w->room_ok = 0;
+    map_probe_init(&p, t->mask, w->k.h, 0);
+    do {
+        const struct map_bucket *bk = &t->bkt[p.b];
+        ctrl = at_load(&t->ctrl[p.b]);
+        if ((i = map_bucket_find(bk, ctrl, &w->k, &w->lens)) >= 0) {
+            w->found = 1;
+            pos_at(&w->pos, &p, (unsigned)i);
+            w->room_ok = 0;
+        }
+        if (!w->room_ok && (fr = map_free_slots(&w->gx, bk, ctrl)) != 0) {
+            pos_at(&w->room, &p, map_first(fr));
+            w->room_ok = 1;
+        }
+    } while (!w->found && map_probe_on(&p, ctrl));
+    w->walked = p.d;
+}
+
+/* MOVING: the key's old chain moves first; from here on the new table
+ * alone holds the key, and the old buckets stay frozen. */
+static __attribute__((noinline)) void begin_moving(struct map_wctx *w)
+{
+    struct map_shard *sh = w->gx.sh;
+    map_mig_evacuate(&w->gx, w->k.h);
+    w->t = sh->nxt;
+    w->dead = &sh->dead_n;
+}
+
+W_STEP void w_begin(struct map_wctx *w)
+{
+    struct map_shard *sh = w->gx.sh;
+
+    if (GC_UNLIKELY(at_load(&sh->phase) == MAP_MOVING)) {
+        begin_moving(w);
+    } else {
+        w->t = sh->tbl;
+        w->dead = &sh->dead_t;
+    }
+    locate(w);
+}
+
+void map_w_view(const struct map_wctx *w, struct map_view *v)
+{
+    map_slot_view(&w->t->bkt[w->pos.b].s[w->pos.i], w->lens, v);
+}
+
+/* ------------------------------------------------------------ the store */
+
+/*
+ * No free slot on the key's chain (past the key's bucket when found):
+ * search on, then, in a full table (only when the migration cap kept it
+ * from growing, or readers hold back the reuse of DEAD slots), migrate
+ * now, over the cap if need be.  GOCONC_OK or GOCONC_ENOMEM.
+ */
+static __attribute__((noinline)) int room_slow(struct map_wctx *w)
+{
+    struct map_shard *sh = w->gx.sh;
+
+    w_bracket(w);
+    for (;;) {
+        if (w->room_ok || map_find_free(&w->gx, w->t, w->k.h, w->walked + 1, &w->room))
+            return GOCONC_OK;
+        switch (at_load(&sh->phase)) {
+        case MAP_STABLE:
+            if (map_mig_kick(w->gx.m, w->gx.idx, 1) != GOCONC_OK)
+                return GOCONC_ENOMEM;
+            break;
+        case MAP_ZEROING:
+            /* Rare (see above): finish preparing the new table at once. */
+            map_mig_rush(sh);
+            w_begin(w);
+            break;
+        default:
+            return GOCONC_ENOMEM; /* cannot happen: see fits() */
+        }
+    }
+}
+
+W_STEP int room(struct map_wctx *w)
+{
+    return GC_LIKELY(w->room_ok) ? GOCONC_OK : room_slow(w);
+}
+
+/* The found entry as a record to retire when it dies: out-of-line
+ * entries are one already; an inline one needs a drop record only for
+ * on_drop.  Reserves the retire. */
+static __attribute__((noinline)) int prepare_kill_slow(struct map_wctx *w)
+{
+    w_bracket(w);
+    if (w->lens != MAP_LENS_OOL && w->rec == NULL) {
+        struct map_view v;
+        map_w_view(w, &v);
+        w->rec = map_entry_new(w->gx.m->on_drop, v.key, v.klen, v.val, v.vlen);
+        if (w->rec == NULL)
+            return GOCONC_ENOMEM;
+    }
+    return gc_reserve(1);
+}
+
+W_STEP int prepare_kill(struct map_wctx *w)
+{
+    if (w->lens != MAP_LENS_OOL && w->gx.m->on_drop == NULL)
+        return GOCONC_OK; /* an inline entry without on_drop: nothing to retire */
+    return prepare_kill_slow(w);
+}
+
+/* Retire the entry that was just killed or replaced (reserved by
+ * prepare_kill). */
+static __attribute__((noinline)) void retire_old_slow(struct map_wctx *w, uint64_t kword)
+{
+    struct goconc_map *m = w->gx.m;
+    struct map_shard *sh = w->gx.sh;
+
+    if (w->lens == MAP_LENS_OOL) {
+        struct map_entry *e = (struct map_entry *)(uintptr_t)kword;
+        at_store(&sh->bytes, at_load(&sh->bytes) - map_entry_size(e->klen, e->vlen));
+        (void)gc_retire(e, map_entry_destroy, m->ctx);
+    } else {
+        (void)gc_retire(w->rec, map_entry_destroy, m->ctx);
+        w->rec = NULL;
+    }
+}
+
+W_STEP void retire_old(struct map_wctx *w, uint64_t kword)
+{
+    if (w->lens != MAP_LENS_OOL && w->gx.m->on_drop == NULL)
+        return;
+    retire_old_slow(w, kword);
+}
+
+/* The out-of-line entry a store of val needs (key or value > 8 bytes). */
+static __attribute__((noinline)) int new_entry(struct map_wctx *w, const void *val, size_t vlen)
+{
+    w_bracket(w);
+    if (map_entry_size(w->k.len, vlen) == SIZE_MAX)
+        return GOCONC_EOVERFLOW;
+    w->ent = map_entry_new(w->gx.m->on_drop, w->k.p, w->k.len, val, vlen);
+    return w->ent ? GOCONC_OK : GOCONC_ENOMEM;
+}
+
+static void out_copy(const struct map_op *op, const struct map_view *v)
+{
+    if (op->out && v->vlen)
+        memcpy(op->out, v->val, v->vlen);
+}
+
+/* Write (lens, kword, vword) at the room, replacing the found entry. */
+W_STEP void put(struct map_wctx *w, unsigned lens, uint64_t kword, uint64_t vword)
+{
+    struct map_shard *sh = w->gx.sh;
+    uint64_t oldk = w->found ? at_load(&w->t->bkt[w->pos.b].s[w->pos.i].k) : 0;
+
+    map_place(&w->gx, w->t, w->dead, w->k.h, w->k.tag, lens, kword, vword, &w->room,
+              w->found ? &w->pos : NULL);
+    if (GC_UNLIKELY(lens == MAP_LENS_OOL)) {
+        at_store(&sh->bytes, at_load(&sh->bytes) + map_entry_size(w->k.len, w->ent->vlen));
+        w->ent = NULL; /* now the map's */
+    }
+    if (w->found)
+        retire_old(w, oldk);
+    else
+        at_store(&sh->len, at_load(&sh->len) + 1);
+}
+
+W_STEP int w_store(struct map_wctx *w, const void *val, size_t vlen, const struct map_op *out)
+{
+    unsigned lens;
+    uint64_t kword, vword;
+    int rc;
+
+    if (GC_LIKELY(w->k.len <= 8 && vlen <= 8)) {
+        lens = (unsigned)(w->k.len << 4 | vlen);
+        kword = w->k.kw;
+        vword = gc_key_word(val, vlen);
+    } else {
+        if ((rc = new_entry(w, val, vlen)) != GOCONC_OK)
+            return rc;
+        lens = MAP_LENS_OOL;
+        kword = (uint64_t)(uintptr_t)w->ent;
+        vword = w->k.h;
+    }
+    if ((rc = room(w)) != GOCONC_OK)
+        return rc;
+    if (w->found && (rc = prepare_kill(w)) != GOCONC_OK)
+        return rc;
+    if (out && w->found) {
+        struct map_view v;
+        map_w_view(w, &v);
+        out_copy(out, &v);
+    }
+    put(w, lens, kword, vword);
+    return GOCONC_OK;
+}
+
+W_STEP int w_delete(struct map_wctx *w, const struct map_op *out)
+{
+    struct map_shard *sh = w->gx.sh;
+    uint64_t oldk;
+    int rc = prepare_kill(w);
+
+    if (rc != GOCONC_OK)
+        return rc;
+    if (out) {
+        struct map_view v;
+        map_w_view(w, &v);
+        out_copy(out, &v);
+    }
+    oldk = at_load(&w->t->bkt[w->pos.b].s[w->pos.i].k);
+    map_kill_at(&w->gx, w->t, w->dead, w->k.h, &w->pos);
+    retire_old(w, oldk);
+    at_store(&sh->len, at_load(&sh->len) - 1);
+    return GOCONC_OK;
+}
+
+/* ------------------------------------------------------------- the end */
+
+/* The shard has more to do than unlock: migration steps, a migration to
+ * start, a grace token for kills. */
+static __attribute__((noinline)) void end_slow(struct map_wctx *w)
+{
+    struct map_shard *sh = w->gx.sh;
+
+    w_bracket(w);
+
+    if (at_load(&sh->phase) != MAP_STABLE) {
+        map_mig_step(&w->gx, map_write_units(sh));
+    } else if (map_mig_due(sh) && map_mig_kick(w->gx.m, w->gx.idx, 0) == GOCONC_EBUSY) {
+        w->want_help = 1;
+    }
+    map_grace_token(&w->gx);
+}
+
+static __attribute__((noinline)) void done_slow(struct map_wctx *w)
+{
+    gc_free(w->rec);
+    gc_free(w->ent);
+}
+
+/* Count the write; has the shard more to do than unlock (end_slow)? */
+W_STEP int end_due(const struct map_gx *gx)
+{
+    return GC_UNLIKELY(map_mig_write(gx->sh) || map_grace_due(gx));
+}
+
+/* Unlock, then what the write left: frees, help, and a poll when it
+ * called out (retired, allocated, migrated) or found the key (killed or
+ * replaced it): a write that only added an entry has nothing for one. */
+W_STEP void w_finish(struct map_wctx *w)
+{
+    if (w->bracket)
+        gc_lock_exit();
+    map_unlock(w->gx.sh);
+    if (GC_UNLIKELY(w->rec || w->ent))
+        done_slow(w);
+    if (GC_UNLIKELY(w->want_help))
+        map_mig_help(w->gx.m, w->gx.idx);
+    if (w->bracket || w->found)
+        gc_poll();
+}
+
+W_STEP void w_unlock(struct map_wctx *w, int rc)
+{
+    if (rc >= 0 && end_due(&w->gx))
+        end_slow(w);
+    w_finish(w);
+}
+
+/* ----------------------------------------------------------- operations */
+
+/* The current value fits the caller's buffer?  Sets *outlen either way. */
+static int out_fits(const struct map_op *op, const struct map_view *v)
+{
+    if (op->outlen)
+        *op->outlen = v->vlen;
+    return op->out == NULL || op->cap >= v->vlen;
+}
+
+static int same_value(const struct map_view *v, const void *old, size_t oldlen)
+{
+    return v->vlen == oldlen && (oldlen == 0 || memcmp(v->val, old, oldlen) == 0);
+}
+
+/* Every operation but store (w_general calls w_store itself), the key
+ * located. */
+static __attribute__((noinline)) int apply_other(struct map_wctx *w, const struct map_op *op)
+{
+    struct map_view v = { NULL, NULL, 0, 0 };
+    int rc;
+
+    if (w->found)
+        map_w_view(w, &v);
+    switch (op->k) {
+    case OP_LOS:
+        if (!w->found)
+            return w_store(w, op->val, op->vlen, NULL);
+        if (!out_fits(op, &v))
+            return GOCONC_ERANGE;
+        out_copy(op, &v);
+        return GOCONC_EXISTS;
+    case OP_SWAP:
+        if (w->found && !out_fits(op, &v))
+            return GOCONC_ERANGE;
+        if (!w->found && op->outlen)
+            *op->outlen = 0;
+        rc = w_store(w, op->val, op->vlen, op);
+        return rc == GOCONC_OK && !w->found ? GOCONC_NOTFOUND : rc;
+    case OP_LAD:
+        if (!w->found)
+            return GOCONC_NOTFOUND;
+        if (!out_fits(op, &v))
+            return GOCONC_ERANGE;
+        return w_delete(w, op);
+    case OP_DEL:
+        return w->found ? w_delete(w, NULL) : GOCONC_NOTFOUND;
+    case OP_CAS:
+    case OP_CAD:
+        if (!w->found)
+            return GOCONC_NOTFOUND;
+        if (!same_value(&v, op->old, op->oldlen))
+            return GOCONC_CHANGED;
+        return op->k == OP_CAS ? w_store(w, op->val, op->vlen, NULL) : w_delete(w, NULL);
+    default:
+        return GOCONC_EINVAL;
+    }
+}
+
+/* The steps for update (map.c), which runs them around its function. */
+int map_w_lock(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen)
+{
+    int rc = w_lock(w, m, key, klen);
+    if (rc == GOCONC_OK)
+        w_bracket(w);
+    return rc;
+}
+
+void map_w_begin(struct map_wctx *w)
+{
+    w_begin(w);
+}
+
+int map_w_store(struct map_wctx *w, const void *val, size_t vlen, const struct map_op *out)
+{
+    return w_store(w, val, vlen, out);
+}
+
+int map_w_delete(struct map_wctx *w, const struct map_op *out)
+{
+    return w_delete(w, out);
+}
+
+void map_w_unlock(struct map_wctx *w, int rc)
+{
+    w_unlock(w, rc);
+}
+
+/* The general steps of op (or, op NULL, a store of val), the key's
+ * shard locked by key_lock. */
+W_STEP int w_general(const struct map_key *k, const struct map_gx *gx, const void *val,
+                     size_t vlen, const struct map_op *op)
+{
+    struct map_wctx w;
+    int rc;
+
+    w_init(&w, k, gx);
+    w_begin(&w);
+    rc = op == NULL ? w_store(&w, val, vlen, NULL) : apply_other(&w, op);
+    w_unlock(&w, rc);
+    return rc;
+}
+
+/* A store the fast case did not settle.  Out of line: map_store then
+ * keeps its few values in registers. */
+static __attribute__((noinline)) int store_general(const struct map_key *k,
+                                                   const struct map_gx *gx, const void *val,
+                                                   size_t vlen)
+{
+    return w_general(k, gx, val, vlen, NULL);
+}
+
+/* The fast case stored, and the shard has more to do than unlock. */
+static __attribute__((noinline)) int store_end(const struct map_key *k, const struct map_gx *gx)
+{
+    struct map_wctx w;
+
+    w_init(&w, k, gx);
+    end_slow(&w);
+    w_finish(&w);
+    return GOCONC_OK;
+}
+
+int map_store(struct goconc_map *m, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    struct map_key k;
+    struct map_gx gx;
+    int rc;
+
+    if (m == NULL || (key == NULL && klen) || (val == NULL && vlen))
+        return GOCONC_EINVAL;
+    if ((rc = key_lock(m, key, klen, &k, &gx)) != GOCONC_OK)
+        return rc;
+    if (store_home(&gx, &k, val, vlen)) {
+        /* The fast case's end: mostly a bare unlock. */
+        if (GC_UNLIKELY(end_due(&gx)))
+            return store_end(&k, &gx);
+        map_unlock(gx.sh);
+        return GOCONC_OK;
+    }
+    return store_general(&k, &gx, val, vlen);
+}
+
+int map_write(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op)
+{
+    struct map_key k;
+    struct map_gx gx;
+    int rc;
+
+    if (m == NULL || (key == NULL && klen) || (op->val == NULL && op->vlen) ||
+        (op->old == NULL && op->oldlen) || (op->out == NULL && op->cap))
+        return GOCONC_EINVAL;
+    /* No such key can be in the map: the deletes answer so (key_lock
+     * gives the writes that would store it GOCONC_EOVERFLOW). */
+    if (GC_UNLIKELY(klen > MAP_KLEN_MAX) && (op->k == OP_LAD || op->k == OP_DEL || op->k == OP_CAD))
+        return GOCONC_NOTFOUND;
+    if (op->k == OP_STORE)
+        return map_store(m, key, klen, op->val, op->vlen);
+    if ((rc = key_lock(m, key, klen, &k, &gx)) != GOCONC_OK)
+        return rc;
+    return w_general(&k, &gx, NULL, 0, op);
+}
