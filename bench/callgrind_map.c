@@ -27,11 +27,11 @@
 #define KEYS 4096u  /* keys present in the map for hits and overwrites */
 
 enum kind { LOOP, LOAD_HIT, LOAD_MISS, OVERWRITE, INSERT, OVERWRITE_LONG, OVERWRITE_DROP, DELETE_INSERT,
-            INSERT_GROW };
+            INSERT_GROW, OVERWRITE_GROWN, LOAD_HIT_GROWN };
 
 static const char *const names[] = { "loop", "load_hit", "load_miss", "overwrite", "insert",
                                      "overwrite_long", "overwrite_drop", "delete_insert",
-                                     "insert_grow" };
+                                     "insert_grow", "overwrite_grown", "load_hit_grown" };
 
 static unsigned drops;
 
@@ -73,6 +73,7 @@ static __attribute__((noinline)) unsigned run_ops(goconc_map *m, enum kind k, si
             found += key[0] == (unsigned char)v;
             break;
         case LOAD_HIT:
+        case LOAD_HIT_GROWN:
         case LOAD_MISS:
             found += check(goconc_map_load(m, key, klen, val, sizeof val, NULL), "load") ==
                      GOCONC_OK;
@@ -102,13 +103,16 @@ int main(int argc, char **argv)
             break;
     if (argc != 2 || k == sizeof names / sizeof names[0]) {
         fprintf(stderr, "usage: callgrind_map loop|load_hit|load_miss|overwrite|insert|"
-                        "overwrite_long|overwrite_drop|delete_insert|insert_grow\n");
+                        "overwrite_long|overwrite_drop|delete_insert|insert_grow|overwrite_grown|"
+                        "load_hit_grown\n");
         return 2;
     }
     o.seed = 42;
     /* Room for every key of every case: no migration in run_ops, but
-     * for insert_grow, which grows the map as W2 does (bench_map). */
-    o.capacity_hint = k == INSERT_GROW ? 0 : 4 * (KEYS + OPS);
+     * for insert_grow, which grows the map as W2 does (bench_map).  The
+     * *_grown cases find their keys in a map grown by the prefill, as
+     * full as growth leaves it (W1's state), not in a sparse one. */
+    o.capacity_hint = k == INSERT_GROW || k >= OVERWRITE_GROWN ? 0 : 4 * (KEYS + OPS);
     if (k == OVERWRITE_DROP)
         o.on_drop = on_drop;
     if (k == OVERWRITE_LONG)

@@ -10,7 +10,7 @@ ops=20000
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 printf '%-16s %10s\n' case instr/op
-for c in loop load_hit load_miss overwrite insert overwrite_long overwrite_drop delete_insert insert_grow; do
+for c in loop load_hit load_miss overwrite insert overwrite_long overwrite_drop delete_insert insert_grow overwrite_grown load_hit_grown; do
     valgrind --tool=callgrind --toggle-collect=run_ops --callgrind-out-file="$tmp/out" \
         "$bin" "$c" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
     ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$tmp/out")
