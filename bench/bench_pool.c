@@ -401,8 +401,12 @@ int main(void)
         else
             printf("\nW5: get+put, %d threads (CPU ns per get+put per thread)\n",
                    threads[s]);
-        for (i = 0; i < NIMPL; i++)
+        for (i = 0; i < NIMPL; i++) {
             med[s][i] = have[i] ? bu_median(res[s][i], (size_t)reps) : 0;
+            if (have[i])
+                bu_json("pool", s == s_pair ? "pair" : s == s_calls ? "pair_timed" : "getput",
+                        impl_name[i], s < nt ? threads[s] : 2, "ns", med[s][i], "ns");
+        }
         print_scenario(med[s], have);
         if (s < nt && threads[s] == 1)
             printf("  (two empty calls through pointers: %.2f ns)\n",

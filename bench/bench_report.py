@@ -9,9 +9,9 @@
 
 results.jsonl holds one JSON object per figure, written by the benchmark
 programs themselves (benchutil.h, bu_json): bench, case, impl, threads,
-metric, value, unit.  Only bench_pool still prints text alone; its figures
-are read from logs/bench_pool.log until it writes them too (as bench
-"pool", case "getput" or "pair", metric "ns").
+metric, value, unit.  bench_pool's figures (bench "pool", case "getput",
+"pair" or "pair_timed", metric "ns") are read from logs/bench_pool.log
+when a results file from before it wrote them has none.
 
 Every "speed-up" here is the peer's cost over goconc's (or goconc's
 throughput over the peer's), from the same run: above 1, goconc is faster.
@@ -170,11 +170,11 @@ def pool_from_log(path):
     except OSError:
         return recs
     for line in lines:
-        m = re.match(r"get\+put, (\d+) threads?", line)
+        m = re.match(r"(?:W5: )?get\+put, (\d+) threads?", line)
         if m:
             case, threads = "getput", int(m.group(1))
             continue
-        if line.startswith("producer/consumer pair"):
+        if line.startswith(("producer/consumer pair", "W5b: producer/consumer pair")):
             case, threads = "pair", 2
             continue
         if not line.strip():
