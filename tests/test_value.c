@@ -282,6 +282,44 @@ START_TEST(test_ref_outlives_value)
 }
 END_TEST
 
+/* A duplicate is a reference of its own: the object outlives the value
+ * and the original until the last of them is released, once. */
+START_TEST(test_ref_dup)
+{
+    goconc_value *v = new_value();
+    goconc_value_ref *r, *dd, *d = (goconc_value_ref *)&tracker_ctx; /* poison */
+    long calls;
+    ck_assert_int_eq(goconc_value_ref_dup(NULL, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_value_ref_dup(&d, NULL), GOCONC_OK);
+    ck_assert_ptr_null(d);
+    ck_assert_int_eq(goconc_value_store(v, &objs[1]), GOCONC_OK);
+    r = goconc_value_acquire(v);
+    ck_assert_int_eq(goconc_value_ref_dup(NULL, r), GOCONC_EINVAL);
+    /* Like acquire, it allocates nothing. */
+    calls = tu_alloc_calls();
+    tu_alloc_fail_after(0);
+    ck_assert_int_eq(goconc_value_ref_dup(&d, r), GOCONC_OK);
+    ck_assert_int_eq(goconc_value_ref_dup(&dd, d), GOCONC_OK);
+    tu_alloc_fail_after(-1);
+    ck_assert_int_eq(tu_alloc_calls(), calls);
+    ck_assert_ptr_eq(goconc_value_ref_get(d), &objs[1]);
+    ck_assert_ptr_eq(goconc_value_ref_get(dd), &objs[1]);
+    ck_assert_int_eq(goconc_value_store(v, &objs[2]), GOCONC_OK);
+    goconc_value_free(v);
+    goconc_value_release(r);
+    goconc_value_release(dd);
+    barrier();
+    ck_assert_int_eq(destroyed[1], 0);
+    ck_assert_int_eq(destroyed[2], 1);
+    ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_EBUSY);
+    ck_assert_ptr_eq(goconc_value_ref_get(d), &objs[1]);
+    goconc_value_release(d);
+    barrier();
+    ck_assert_int_eq(destroyed[1], 1);
+    ck_assert_int_eq(destroy_calls, 2);
+}
+END_TEST
+
 /* ------------------------------------------------------ grace periods */
 
 struct storer {
@@ -556,6 +594,7 @@ static Suite *value_suite(void)
     tcase_add_test(tc, test_cas);
     tcase_add_test(tc, test_acquire_release);
     tcase_add_test(tc, test_ref_outlives_value);
+    tcase_add_test(tc, test_ref_dup);
     tcase_add_test(tc, test_read_section_protects);
     tcase_add_test(tc, test_enomem_store);
     tcase_add_test(tc, test_enomem_swap);
@@ -572,5 +611,5 @@ static Suite *value_suite(void)
 int main(void)
 {
     tu_alloc_install();
-    return tu_run(value_suite(), 17);
+    return tu_run(value_suite(), 18);
 }
