@@ -233,6 +233,11 @@ TEST(map_mixed_types)
     std::uint8_t odd = 1;
     CHECK(goconc_map_store(narrow.native_handle(), &k, sizeof k, &odd, 1) == GOCONC_OK);
     CHECK_THROWS(narrow.load(5), std::out_of_range);
+    std::uint64_t wide = 7; // longer than V: GOCONC_ERANGE
+    CHECK(goconc_map_store(narrow.native_handle(), &k, sizeof k, &wide, sizeof wide) == GOCONC_OK);
+    CHECK_THROWS(narrow.load(5), std::out_of_range);
+    CHECK_THROWS(narrow.load_and_delete(5), std::out_of_range);
+    CHECK(narrow.contains(5) && !narrow.load(6));
 }
 
 // A write to the map from its own update function is EDEADLK in C: the
