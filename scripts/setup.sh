@@ -13,7 +13,7 @@ if [ "${1:-}" = "--coverage" ]; then
 fi
 if [ "${1:-}" = "--bench" ]; then
     pkgs="$pkgs liburcu-dev libglib2.0-dev libtbb-dev libjemalloc-dev
-          librust-dashmap-dev"
+          librust-dashmap-dev libcuckoo-dev"
 fi
 missing=""
 for p in $pkgs; do
