@@ -22,7 +22,8 @@
 // and the wrapper's speed over each peer (2.0 = half the peer's CPU time
 // per op).
 //   bench_cpp [reps] [threads...]    (default: 11 reps, threads 1 2;
-//                                     GOCONC_BENCH_OPS: W1 ops a thread, 2M)
+//                                     GOCONC_BENCH_OPS: W1 ops a thread, 2M;
+//                                     GOCONC_BENCH_VERBOSE: each rep's times)
 // Instruction counts, which a loaded machine cannot blur:
 //   valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file=F
 //       bench_cpp --count load|store|insert C|C++ [ops]
@@ -294,16 +295,25 @@ std::vector<std::size_t> order(unsigned r)
     return o;
 }
 
+bool verbose = std::getenv("GOCONC_BENCH_VERBOSE") != nullptr; // per-rep times
+
 void compare(const char *name, unsigned reps, run_fn flavour::*which, unsigned threads,
              std::uint64_t ops, std::uint64_t total_ops)
 {
     std::vector<std::vector<double>> wall(kFlavours), t(kFlavours); // t: CPU
-    for (unsigned r = 0; r < reps; r++)
+    for (unsigned r = 0; r < reps; r++) {
         for (std::size_t f : order(r)) {
             sample x = (flavours[f].*which)(threads, ops);
             wall[f].push_back(x.wall);
             t[f].push_back(x.cpu);
         }
+        if (verbose) {
+            std::printf("  rep %2u CPU s:", r);
+            for (std::size_t f = 0; f < kFlavours; f++)
+                std::printf("  %s %.3f", flavours[f].name, t[f].back());
+            std::printf("\n");
+        }
+    }
     std::printf("%-6s T=%u  Mops/s (wall):", name, threads);
     for (std::size_t f = 0; f < kFlavours; f++)
         std::printf("  %s %.2f", flavours[f].name, double(total_ops) / quantile(wall[f], 0.5) / 1e6);
