@@ -196,6 +196,16 @@ void *goconc_value_ref_get(const goconc_value_ref *r)
     return r != NULL ? ((const struct value_node *)r)->obj : NULL;
 }
 
+int goconc_value_ref_dup(goconc_value_ref **out, goconc_value_ref *r)
+{
+    if (out == NULL)
+        return GOCONC_EINVAL;
+    /* r owns a count, so the node's count is >= 1 for as long as the
+     * caller holds r: as in acquire, a plain increment is safe. */
+    *out = r != NULL ? node_ref((struct value_node *)r) : NULL;
+    return GOCONC_OK;
+}
+
 void goconc_value_release(goconc_value_ref *r)
 {
     struct value_node *n = (struct value_node *)r;

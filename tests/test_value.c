@@ -282,6 +282,44 @@ START_TEST(test_ref_outlives_value)
 }
 END_TEST
 
+/* A duplicate is a reference of its own: the object outlives the value
+ * and the original until the last of them is released, once. */
+START_TEST(test_ref_dup)
+{
+    goconc_value *v = new_value();
+    goconc_value_ref *r, *dd, *d = (goconc_value_ref *)&tracker_ctx; /* poison */
+    long calls;
+    ck_assert_int_eq(goconc_value_ref_dup(NULL, NULL), GOCONC_EINVAL);
+    ck_assert_int_eq(goconc_value_ref_dup(&d, NULL), GOCONC_OK);
+    ck_assert_ptr_null(d);
+    ck_assert_int_eq(goconc_value_store(v, &objs[1]), GOCONC_OK);
+    r = goconc_value_acquire(v);
+    ck_assert_int_eq(goconc_value_ref_dup(NULL, r), GOCONC_EINVAL);
+    /* Like acquire, it allocates nothing. */
+    calls = tu_alloc_calls();
+    tu_alloc_fail_after(0);
+    ck_assert_int_eq(goconc_value_ref_dup(&d, r), GOCONC_OK);
+    ck_assert_int_eq(goconc_value_ref_dup(&dd, d), GOCONC_OK);
+    tu_alloc_fail_after(-1);
+    ck_assert_int_eq(tu_alloc_calls(), calls);
+    ck_assert_ptr_eq(goconc_value_ref_get(d), &objs[1]);
+    ck_assert_ptr_eq(goconc_value_ref_get(dd), &objs[1]);
+    ck_assert_int_eq(goconc_value_store(v, &objs[2]), GOCONC_OK);
+    goconc_value_free(v);
+    goconc_value_release(r);
+    goconc_value_release(dd);
+    barrier();
+    ck_assert_int_eq(destroyed[1], 0);
+    ck_assert_int_eq(destroyed[2], 1);
+    ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_EBUSY);
+    ck_assert_ptr_eq(goconc_value_ref_get(d), &objs[1]);
+    goconc_value_release(d);
+    barrier();
+    ck_assert_int_eq(destroyed[1], 1);
+    ck_assert_int_eq(destroy_calls, 2);
+}
+END_TEST
+
 /* ------------------------------------------------------ grace periods */
 
 struct storer {
@@ -592,6 +630,7 @@ int main(void)
         TU_CASE(test_cas),
         TU_CASE(test_acquire_release),
         TU_CASE(test_ref_outlives_value),
+        TU_CASE(test_ref_dup),
         TU_CASE(test_read_section_protects),
         TU_CASE(test_enomem_store),
         TU_CASE(test_enomem_swap),

@@ -112,12 +112,26 @@ GOCONC_API goconc_value_ref *goconc_value_acquire(goconc_value *v);
 GOCONC_API void *goconc_value_ref_get(const goconc_value_ref *r);
 
 /**
- * Drop a reference from goconc_value_acquire() or goconc_value_swap();
- * valid even after goconc_value_free().  Releasing the last reference to
- * a replaced object schedules its destroy as a deferred callback; only
- * when the library is out of memory does the destroy run inside this call
- * (so a caller holding its own locks should expect that).  Each reference
- * is released once, by any thread.  NULL is ignored.
+ * Another counted reference to the object @p r holds, in *out (NULL when
+ * r is NULL), released on its own with goconc_value_release().  Like
+ * goconc_value_acquire() it never allocates (one atomic add) and takes no
+ * read section; any thread may call it while r is held, concurrently with
+ * any call on the value and with the release of other references.
+ * Since 1.2 (version node GOCONC_1.2).
+ *
+ * @return GOCONC_OK; GOCONC_EINVAL (NULL out).
+ */
+GOCONC_API int goconc_value_ref_dup(goconc_value_ref **out,
+                                    goconc_value_ref *r) GOCONC_WARN_UNUSED;
+
+/**
+ * Drop a reference from goconc_value_acquire(), goconc_value_swap() or
+ * goconc_value_ref_dup(); valid even after goconc_value_free().  Releasing
+ * the last reference to a replaced object schedules its destroy as a
+ * deferred callback; only when the library is out of memory does the
+ * destroy run inside this call (so a caller holding its own locks should
+ * expect that).  Each reference is released once, by any thread.  NULL is
+ * ignored.
  */
 GOCONC_API void goconc_value_release(goconc_value_ref *r);
 

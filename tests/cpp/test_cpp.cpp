@@ -233,6 +233,11 @@ TEST(map_mixed_types)
     std::uint8_t odd = 1;
     CHECK(goconc_map_store(narrow.native_handle(), &k, sizeof k, &odd, 1) == GOCONC_OK);
     CHECK_THROWS(narrow.load(5), std::out_of_range);
+    std::uint64_t wide = 7; // longer than V: GOCONC_ERANGE
+    CHECK(goconc_map_store(narrow.native_handle(), &k, sizeof k, &wide, sizeof wide) == GOCONC_OK);
+    CHECK_THROWS(narrow.load(5), std::out_of_range);
+    CHECK_THROWS(narrow.load_and_delete(5), std::out_of_range);
+    CHECK(narrow.contains(5) && !narrow.load(6));
 }
 
 // A write to the map from its own update function is EDEADLK in C: the
@@ -298,6 +303,43 @@ TEST(value_store_load_acquire)
     }
     goconc::barrier();
     CHECK(live_objects.load() == base);
+}
+
+TEST(value_ref_copies)
+{
+    using ref = goconc::value<counted>::ref;
+    static_assert(std::is_nothrow_copy_constructible_v<ref>);
+    static_assert(std::is_nothrow_copy_assignable_v<ref>);
+    static_assert(std::is_nothrow_move_constructible_v<ref>);
+    static_assert(std::is_nothrow_move_assignable_v<ref>);
+    int base = live_objects.load();
+    ref empty, empty_copy(empty);
+    CHECK(!empty_copy);
+    {
+        auto v = std::make_unique<goconc::value<counted>>(std::make_unique<counted>(1));
+        ref a = v->acquire();
+        ref b(a);
+        ref c;
+        c = b;
+        ref &same = c;
+        c = same; // self-assignment keeps the count
+        CHECK(a && b && c && a.get() == b.get() && c.get() == a.get());
+        ref moved(std::move(b));
+        CHECK(!b && moved.get() == a.get());
+        v->emplace(2);
+        v.reset(); // the value goes; object 1 lives while a copy does
+        ref from_thread;
+        on_other_thread([&] { from_thread = c; });
+        a.reset();
+        c = empty; // drops c's count, takes nothing
+        moved.reset();
+        CHECK(!a && !c);
+        goconc::barrier();
+        CHECK(live_objects.load() == base + 1 && from_thread->v == 1);
+        from_thread = ref();
+        goconc::barrier();
+        CHECK(live_objects.load() == base);
+    }
 }
 
 // --------------------------------------------------------------- once
