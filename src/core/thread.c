@@ -9,7 +9,11 @@
 #include "core/internal.h"
 #include "core/thread.h"
 
-__attribute__((tls_model("initial-exec"))) _Thread_local struct gc_thread gc_thread_tls;
+const uint64_t gc_thread_zero[GC_THREAD_ZERO_BYTES / 8];
+
+__attribute__((tls_model("initial-exec"))) _Thread_local struct gc_thread gc_thread_tls = {
+    .pool_hot = (void *)(uintptr_t)gc_thread_zero,
+};
 
 /* Written by constructors at load (one thread), read afterwards. */
 static void (*exit_hooks[GC_EXIT_NHOOKS])(struct gc_thread *t);

@@ -39,7 +39,8 @@ struct gc_thread {
     unsigned collect_depth;    /* inside gc_collect_begin/end */
     uintptr_t collect_phase;
     struct gc_chunk *fb_spare; /* gc_reserve for threads without a record */
-    /* pool/cache.c: the hot cache (NULL: none yet) and the thread's list. */
+    /* pool/cache.c: the hot cache (gc_thread_zero: none yet) and the
+     * thread's list. */
     void *pool_hot;
     void *pool_rec;
     /* once.c: the onces this thread is running, innermost first. */
@@ -52,6 +53,15 @@ enum { GC_TS_NEW = 0, GC_TS_LIVE, GC_TS_DEAD };
 
 extern _Thread_local struct gc_thread gc_thread_tls __attribute__((tls_model("initial-exec")));
 
+/*
+ * Zeroes, never written: where a layer's pointer field of the record
+ * points before the layer has set it (the pool's hot cache, whose `seen`
+ * then matches no pool), so that its fast paths need no NULL test.  At
+ * least GC_THREAD_ZERO_BYTES bytes.
+ */
+#define GC_THREAD_ZERO_BYTES 128
+extern const uint64_t gc_thread_zero[GC_THREAD_ZERO_BYTES / 8];
+
 static inline struct gc_thread *gc_thread_self(void)
 {
     return &gc_thread_tls;
@@ -59,14 +69,29 @@ static inline struct gc_thread *gc_thread_self(void)
 
 /*
  * A word naming the calling thread (never 0) while it lives, for owner
- * checks (EDEADLK on re-entry, the slice's bias): the address of its
- * record, two instructions and no call.  Its low 4 bits are zero (the
- * slice keeps a bias epoch there).
+ * checks (EDEADLK on re-entry, the slice's bias, the map's shard lock):
+ * the thread pointer where the compiler reads it in one instruction (the
+ * TCB's address, what pthread_self() returns on glibc), else the address
+ * of its record (two instructions and a GOT load).  Either way its low 4
+ * bits are zero (the slice keeps a bias epoch there): the TCB and the
+ * record are aligned to 16 or more.
  */
+#if defined(__has_builtin) && (defined(__x86_64__) || defined(__aarch64__))
+#if __has_builtin(__builtin_thread_pointer)
+#define GC_THREAD_ID_TP 1
+#endif
+#endif
+#ifdef GC_THREAD_ID_TP
+static inline uintptr_t gc_thread_id(void)
+{
+    return (uintptr_t)__builtin_thread_pointer();
+}
+#else
 static inline uintptr_t gc_thread_id(void)
 {
     return (uintptr_t)&gc_thread_tls;
 }
+#endif
 
 /*
  * Thread exit.  One pthread key; its destructor runs the hooks in this

@@ -173,12 +173,12 @@ static struct pool_rec *rec_self(void)
     struct pcache *h = pool_hot();
     if (h == &exited_cache)
         return NULL;
-    return h != NULL ? h->rec : gc_thread_self()->pool_rec;
+    return h != POOL_NO_CACHE ? h->rec : gc_thread_self()->pool_rec;
 }
 
 static void rec_sync_hot(struct pool_rec *r)
 {
-    gc_thread_self()->pool_hot = r->head;
+    gc_thread_self()->pool_hot = r->head != NULL ? r->head : POOL_NO_CACHE;
 }
 
 static struct pcache *cache_create(goconc_pool *p, struct pool_rec *r)

@@ -208,7 +208,7 @@ GOCONC_API void *goconc_pool_get(goconc_pool *p)
     if (GC_UNLIKELY(p == NULL))
         return NULL;
     c = pool_hot();
-    if (GC_LIKELY(c != NULL && c->seen == at_load(&p->stamp))) {
+    if (GC_LIKELY(c->seen == at_load(&p->stamp))) {
         pops = at_load(&c->pops);
         n = at_load(&c->pushes) - pops;
         if (GC_LIKELY(n != 0)) {
@@ -226,7 +226,7 @@ static inline int put_push(void *obj, const atword *stamp, size_t cap)
 {
     struct pcache *c = pool_hot();
     size_t n, pushes;
-    if (GC_LIKELY(c != NULL && c->seen == at_load(stamp))) {
+    if (GC_LIKELY(c->seen == at_load(stamp))) {
         pushes = at_load(&c->pushes);
         n = pushes - at_load(&c->pops);
         if (GC_LIKELY(n < cap)) {

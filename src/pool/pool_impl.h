@@ -135,9 +135,15 @@ static inline void pool_drop(goconc_pool *p, void *obj)
 
 /*
  * The thread's hot cache, kept in the thread record (core/thread.h): its
- * most recently used one, NULL while it has none, or a sentinel whose
- * `seen` is 0 past the thread's exit hook (cache.c).
+ * most recently used one; POOL_NO_CACHE, the core's zeroes, while it has
+ * none; or a sentinel whose `seen` is also 0 past the thread's exit hook
+ * (cache.c).  Either sentinel's `seen` matches no pool's stamp, so the
+ * fast paths test only that.
  */
+#define POOL_NO_CACHE ((struct pcache *)(uintptr_t)gc_thread_zero)
+_Static_assert(offsetof(struct pcache, seen) + sizeof(size_t) <= GC_THREAD_ZERO_BYTES,
+               "the core's zeroes cover a cache's seen");
+
 static inline struct pcache *pool_hot(void)
 {
     return gc_thread_self()->pool_hot;
