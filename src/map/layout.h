@@ -408,11 +408,21 @@ static inline int map_trylock(struct map_shard *sh, uintptr_t me)
     return at_load(&sh->lock) == 0 && at_cas(&sh->lock, 0, me);
 }
 
-static inline void map_lock(struct map_shard *sh, uintptr_t me)
+/* Out of line: the backoff's round counter then never lives in the
+ * frame of a write that got the lock at once. */
+static __attribute__((noinline, cold, unused)) void map_lock_wait(struct map_shard *sh,
+                                                                  uintptr_t me)
 {
     unsigned round = 0;
-    while (!map_trylock(sh, me))
+    do
         gc_backoff(&round); /* the owner may be descheduled (2 cores) */
+    while (!map_trylock(sh, me));
+}
+
+static inline void map_lock(struct map_shard *sh, uintptr_t me)
+{
+    if (GC_UNLIKELY(!map_trylock(sh, me)))
+        map_lock_wait(sh, me);
 }
 
 static inline void map_unlock(struct map_shard *sh)
