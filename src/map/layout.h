@@ -408,16 +408,9 @@ static inline int map_trylock(struct map_shard *sh, uintptr_t me)
     return at_load(&sh->lock) == 0 && at_cas(&sh->lock, 0, me);
 }
 
-/* Out of line: the backoff's round counter then never lives in the
- * frame of a write that got the lock at once. */
-static __attribute__((noinline, cold, unused)) void map_lock_wait(struct map_shard *sh,
-                                                                  uintptr_t me)
-{
-    unsigned round = 0;
-    do
-        gc_backoff(&round); /* the owner may be descheduled (2 cores) */
-    while (!map_trylock(sh, me));
-}
+/* Wait for the lock (slot.c).  Out of line: the backoff's round counter
+ * then never lives in the frame of a write that got the lock at once. */
+void map_lock_wait(struct map_shard *sh, uintptr_t me);
 
 static inline void map_lock(struct map_shard *sh, uintptr_t me)
 {

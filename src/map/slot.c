@@ -2,7 +2,8 @@
 /*
  * slot.c - slot writes under the shard lock that need more than one
  * bucket (a chain's overflow counts, a kill beyond the new entry), the
- * free-slot search, and the grace tokens (slot.h has the scheme).
+ * free-slot search, the grace tokens (slot.h has the scheme), and the
+ * shard lock's wait (layout.h).
  *
  * Readers never lock and never write (map_lookup, probe.h); every function
  * here runs with the shard's lock held unless it says otherwise.  The
@@ -56,6 +57,17 @@ void map_grace_token(struct map_gx *gx)
     sh->issued = sh->gen++;
     sh->kills = 0;
     gx->known = 0;
+}
+
+/* ------------------------------------------------------------ the lock */
+
+/* Not held on entry: the one function here that runs without the lock. */
+void map_lock_wait(struct map_shard *sh, uintptr_t me)
+{
+    unsigned round = 0;
+    do
+        gc_backoff(&round); /* the owner may be descheduled (2 cores) */
+    while (!map_trylock(sh, me));
 }
 
 /* ------------------------------------------------------------ slot writes */
