@@ -343,16 +343,13 @@ GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen
 /* ------------------------------------------------------------- writes */
 
 /*
- * Every write is one operation of map_write, or map_store (write.c): one
- * path for all of them, whose steps a store enters through its fast case
- * (a key and value of at most 8 bytes settled by the home bucket of a
- * stable shard), not a separate copy.
+ * Every write is one operation of map_write (write.c): one path for all
+ * of them, whose steps a store enters through its fast case (a key and
+ * value of at most 8 bytes settled by the home bucket of a stable shard),
+ * not a separate copy.  goconc_map_store itself is defined in write.c,
+ * beside the steps it inlines: a wrapper here would cost every store a
+ * jump.
  */
-GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen,
-                                const void *val, size_t vlen)
-{
-    return map_store(m, key, klen, val, vlen);
-}
 
 GOCONC_API int goconc_map_load_or_store(goconc_map *m, const void *key, size_t klen,
                                         const void *val, size_t vlen, void *out,

@@ -67,8 +67,7 @@ void map_w_unlock(struct map_wctx *w, int rc);
 
 /* One operation on key: validates, locks, applies, unlocks. */
 int map_write(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op);
-/* map_write of a store, its op built here so that the compiler sees a
- * store and keeps nothing else on the path. */
-int map_store(struct goconc_map *m, const void *key, size_t klen, const void *val, size_t vlen);
+/* goconc_map_store (goconc/map.h) is defined in write.c, around the
+ * store's fast case. */
 
 #endif /* GOCONC_MAP_WRITE_H */
