@@ -2,7 +2,7 @@
 /*
  * map.c - the public face of goconc_map: construction and free, lookups
  * (lock-free, writing nothing) with the load's short path, the write
- * calls (each one operation of write.c's map_write or map_store),
+ * calls (each one operation of write.c's map_write; goconc_map_store is there),
  * update with re-entry detection, clear, len and stats.
  *
  * Where the rest is: layout.h (the objects and their bits), probe.h (the

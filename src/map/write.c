@@ -18,7 +18,7 @@
 #include "map/table.h"
 #include "map/write.h"
 
-/* The steps, inlined into the few functions that run them (map_store's
+/* The steps, inlined into the few functions that run them (the store's
  * fast case then runs without a call; update's wrappers below are
  * thin). */
 #define W_STEP static inline __attribute__((always_inline))
@@ -530,7 +530,7 @@ W_STEP int w_general(const struct map_key *k, const struct map_gx *gx, const voi
     return rc;
 }
 
-/* A store the fast case did not settle.  Out of line: map_store then
+/* A store the fast case did not settle.  Out of line: the store then
  * keeps its few values in registers. */
 static __attribute__((noinline)) int store_general(const struct map_key *k,
                                                    const struct map_gx *gx, const void *val,
