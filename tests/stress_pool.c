@@ -250,6 +250,20 @@ static void check_model(goconc_pool *p, struct sctx *c)
     ck_assert_uint_eq(s.drops, (uint64_t)ld(&c->frees));
 }
 
+/* Free p and check what it left: no worker error, every object freed
+ * once and none live, (balanced) as many frees as news, and the
+ * library's memory back at base. */
+static void free_checked(goconc_pool *p, struct sctx *c, long base, int balanced)
+{
+    goconc_pool_free(p);
+    ck_assert_int_eq(ld(&errors), 0);
+    ck_assert_int_eq(ld(&c->bad_free), 0);
+    ck_assert_int_eq(ld(&c->live), 0);
+    if (balanced)
+        ck_assert_int_eq(ld(&c->news), ld(&c->frees));
+    ck_assert_int_eq(tu_alloc_live(), base);
+}
+
 static void warm_thread(void)
 {
     struct sctx c;
@@ -269,12 +283,7 @@ START_TEST(test_churn_default)
     p = mkpool(&c, 0, 0);
     ck_assert_int_gt(churn(p, tu_stress_seconds() * 0.4, 0), 0);
     check_model(p, &c);
-    goconc_pool_free(p);
-    ck_assert_int_eq(ld(&errors), 0);
-    ck_assert_int_eq(ld(&c.bad_free), 0);
-    ck_assert_int_eq(ld(&c.live), 0);
-    ck_assert_int_eq(ld(&c.news), ld(&c.frees));
-    ck_assert_int_eq(tu_alloc_live(), base);
+    free_checked(p, &c, base, 1);
 }
 END_TEST
 
@@ -289,11 +298,7 @@ START_TEST(test_churn_tiny_failing)
     p = mkpool(&c, 8, 1);
     ck_assert_int_gt(churn(p, tu_stress_seconds() * 0.4, 1), 0);
     check_model(p, &c);
-    goconc_pool_free(p);
-    ck_assert_int_eq(ld(&errors), 0);
-    ck_assert_int_eq(ld(&c.bad_free), 0);
-    ck_assert_int_eq(ld(&c.live), 0);
-    ck_assert_int_eq(tu_alloc_live(), base);
+    free_checked(p, &c, base, 0);
 }
 END_TEST
 
@@ -426,12 +431,7 @@ START_TEST(test_producer_consumer)
     ck_assert_int_eq(goconc_pool_stats_get(p, &s), GOCONC_OK);
     ck_assert_uint_eq(s.gets, (uint64_t)moved);
     ck_assert_uint_eq(s.puts, (uint64_t)moved);
-    goconc_pool_free(p);
-    ck_assert_int_eq(ld(&errors), 0);
-    ck_assert_int_eq(ld(&c.bad_free), 0);
-    ck_assert_int_eq(ld(&c.live), 0);
-    ck_assert_int_eq(ld(&c.news), ld(&c.frees));
-    ck_assert_int_eq(tu_alloc_live(), base);
+    free_checked(p, &c, base, 1);
 }
 END_TEST
 
