@@ -30,14 +30,6 @@
 
 #include "testutil.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-
 /* A few seconds' worth: thread creation is ~10x slower under TSan. */
 #ifdef TEST_TSAN
 #define LC_THREADS_DEFAULT 2000

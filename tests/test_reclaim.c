@@ -29,14 +29,6 @@
 #include "testutil.h"
 
 
-#if defined(__SANITIZE_ADDRESS__)
-#define TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_ASAN 1
-#endif
-#endif
-
 extern char **environ;
 
 /* ------------------------------------------------------------- helpers */

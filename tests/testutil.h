@@ -77,6 +77,15 @@ void tu_holder_release(struct tu_holder *h, pthread_t t);
 #endif
 #endif
 
+/* Built with AddressSanitizer (its allocator is not fork-safe). */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
 /*
  * A suite is one table of its tests (doc/testing.md, "Adding a test"):
  *
