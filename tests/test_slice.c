@@ -765,6 +765,7 @@ END_TEST
 struct bias_arg {
     goconc_slice *s;
     int bad;
+    uintptr_t id; /* the worker's sl_self() */
 };
 
 static void *bias_worker(void *p)
@@ -772,6 +773,7 @@ static void *bias_worker(void *p)
     struct bias_arg *a = p;
     uint64_t x;
     size_t i;
+    a->id = sl_self();
     for (i = 0; i < 5000; i++) {
         x = 1000000 + i;
         if (goconc_slice_append(a->s, &x, 1, NULL) != GOCONC_OK)
@@ -784,7 +786,7 @@ static void *bias_worker(void *p)
  * is revoked, re-earned by the new user, revoked again. */
 START_TEST(test_bias_handoff)
 {
-    struct bias_arg a = { mk(8, 0, 0), 0 };
+    struct bias_arg a = { mk(8, 0, 0), 0, 0 };
     uintptr_t creator = a.s->bias;
     pthread_t th;
     size_t i;
@@ -794,6 +796,12 @@ START_TEST(test_bias_handoff)
     ck_assert_int_eq(pthread_create(&th, NULL, bias_worker, &a), 0);
     ck_assert_int_eq(pthread_join(th, NULL), 0);
     ck_assert_int_eq(a.bad, 0);
+    /* The thread id (the thread pointer, core/thread.h) leaves the bias
+     * epoch's low bits free and differs between live threads. */
+    ck_assert_uint_eq(sl_self() & SL_EPOCH_MASK, 0);
+    ck_assert_uint_eq(a.id & SL_EPOCH_MASK, 0);
+    ck_assert_uint_ne(a.id, 0);
+    ck_assert_uint_ne(a.id, sl_self());
     if (creator != 0) { /* membarrier available: the worker earned it */
         ck_assert_uint_ne(a.s->bias, 0);
         ck_assert_uint_ne(a.s->bias, creator);
