@@ -27,11 +27,11 @@
 #define KEYS 4096u  /* keys present in the map for hits and overwrites */
 
 enum kind { LOOP, LOAD_HIT, LOAD_MISS, OVERWRITE, INSERT, OVERWRITE_LONG, OVERWRITE_DROP, DELETE_INSERT,
-            INSERT_GROW, OVERWRITE_GROWN, LOAD_HIT_GROWN };
+            INSERT_GROW, OVERWRITE_GROWN, LOAD_HIT_GROWN, UPDATE };
 
 static const char *const names[] = { "loop", "load_hit", "load_miss", "overwrite", "insert",
                                      "overwrite_long", "overwrite_drop", "delete_insert",
-                                     "insert_grow", "overwrite_grown", "load_hit_grown" };
+                                     "insert_grow", "overwrite_grown", "load_hit_grown", "update" };
 
 static unsigned drops;
 
@@ -39,6 +39,19 @@ static void on_drop(void *ctx, const void *k, size_t kl, const void *v, size_t v
 {
     (void)ctx, (void)k, (void)kl, (void)v, (void)vl;
     drops++;
+}
+
+/* update's function: the value plus one (a read-modify-write). */
+static int add_one(void *ctx, const void *old, size_t oldlen, int found, const void **nv,
+                   size_t *nl)
+{
+    uint64_t *out = ctx, v = 0;
+    if (found && oldlen == sizeof v)
+        memcpy(&v, old, sizeof v);
+    *out = v + 1;
+    *nv = out;
+    *nl = sizeof *out;
+    return GOCONC_UPDATE_STORE;
 }
 
 /* Key i: its counter in the first 8 bytes, zero padding after. */
@@ -78,6 +91,9 @@ static __attribute__((noinline)) unsigned run_ops(goconc_map *m, enum kind k, si
             found += check(goconc_map_load(m, key, klen, val, sizeof val, NULL), "load") ==
                      GOCONC_OK;
             break;
+        case UPDATE:
+            check(goconc_map_update(m, key, klen, add_one, &v), "update");
+            break;
         case DELETE_INSERT:
             check(goconc_map_delete(m, key, klen), "delete");
             /* fall through */
@@ -104,7 +120,7 @@ int main(int argc, char **argv)
     if (argc != 2 || k == sizeof names / sizeof names[0]) {
         fprintf(stderr, "usage: callgrind_map loop|load_hit|load_miss|overwrite|insert|"
                         "overwrite_long|overwrite_drop|delete_insert|insert_grow|overwrite_grown|"
-                        "load_hit_grown\n");
+                        "load_hit_grown|update\n");
         return 2;
     }
     o.seed = 42;
@@ -112,7 +128,8 @@ int main(int argc, char **argv)
      * for insert_grow, which grows the map as W2 does (bench_map).  The
      * *_grown cases find their keys in a map grown by the prefill, as
      * full as growth leaves it (W1's state), not in a sparse one. */
-    o.capacity_hint = k == INSERT_GROW || k >= OVERWRITE_GROWN ? 0 : 4 * (KEYS + OPS);
+    o.capacity_hint =
+        k == INSERT_GROW || k == OVERWRITE_GROWN || k == LOAD_HIT_GROWN ? 0 : 4 * (KEYS + OPS);
     if (k == OVERWRITE_DROP)
         o.on_drop = on_drop;
     if (k == OVERWRITE_LONG)

@@ -1,7 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Instructions per map operation, by callgrind: bench/callgrind_map.c's
-# cases, each run once under valgrind, counted inside run_ops only.
+# cases, each run once under valgrind, counted inside run_ops only.  Two
+# counts per case:
+#   instr/op   everything in run_ops, the driver's loop and calls included
+#              (the `loop` case is that loop alone);
+#   lib/op     inside the library's public functions that run_ops calls
+#              (inclusive: what they call, libc or an update's function,
+#              counts too), the figure the issues' goals name.
 # Usage: bench/callgrind_map.sh BUILD_DIR_OR_BINARY  (a -Dbench build).
 set -eu
 bin=$1
@@ -9,11 +15,17 @@ bin=$1
 ops=20000
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-printf '%-16s %10s\n' case instr/op
-for c in loop load_hit load_miss overwrite insert overwrite_long overwrite_drop delete_insert insert_grow overwrite_grown load_hit_grown; do
+printf '%-16s %10s %10s\n' case instr/op lib/op
+for c in loop load_hit load_miss overwrite insert overwrite_long overwrite_drop delete_insert \
+         insert_grow overwrite_grown load_hit_grown update; do
     valgrind --tool=callgrind --toggle-collect=run_ops --callgrind-out-file="$tmp/out" \
         "$bin" "$c" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
     ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$tmp/out")
     [ -n "$ir" ] || ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$tmp/out")
-    printf '%-16s %10s\n' "$c" "$(echo "scale=1; $ir / $ops" | bc)"
+    # Inclusive cost of each goconc_* function (run_ops calls only them).
+    lib=$(callgrind_annotate --inclusive=yes "$tmp/out" 2>/dev/null |
+        sed -n 's/^ *\([0-9,]*\) .*:goconc_[a-z_]* \[.*libgoconc.*/\1/p' | tr -d , |
+        awk '{ s += $1 } END { print s + 0 }')
+    printf '%-16s %10s %10s\n' "$c" "$(echo "scale=1; $ir / $ops" | bc)" \
+        "$(echo "scale=1; $lib / $ops" | bc)"
 done

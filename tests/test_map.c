@@ -1501,6 +1501,17 @@ static void check_due(struct goconc_map *m)
         size_t live = at_load(&sh->len), cap = (size_t)MAP_SLOTS << sh->tbl->log2;
         int want = live * 5 > cap * 4 || (live + sh->dead_t) * 16 > cap * 15 ||
                    sh->tbl->log2 < sh->min_log2;
+        /* The fast case's quiet writes (write.c, end_quiet): each may
+         * add one entry or one kill without asking end_due, so none may
+         * be left where that many would cross a bound or batch too many
+         * kills behind a token. */
+        if (sh->quiet != 0) {
+            ck_assert(at_load(&sh->phase) == MAP_STABLE && !map_mig_due(sh));
+            ck_assert_uint_le(sh->quiet, sh->grow_live - live);
+            ck_assert_uint_le(sh->quiet, sh->grow_used - live - sh->dead_t);
+            ck_assert_uint_le(sh->quiet + sh->kills, MAP_GRACE_BATCH - 1);
+        }
+        ck_assert_uint_le(sh->kills, MAP_GRACE_BATCH);
         if (at_load(&sh->phase) != MAP_STABLE)
             continue;
         ck_assert_msg(!want || map_mig_due(sh), "shard %u: len %zu dead %zu log2 %u not due",
@@ -1521,6 +1532,10 @@ START_TEST(test_migration_due)
         uint64_t n = 3000 << round;
         for (k = 0; k < n; k++) {
             store_u64(m, k, k);
+            check_due(m);
+        }
+        for (k = 0; k < 4 * n; k++) { /* kills: the fast case's overwrites */
+            store_u64(m, k % n, k);
             check_due(m);
         }
         if (round == 1) {

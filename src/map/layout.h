@@ -179,6 +179,9 @@ struct map_shard {
     /* STABLE: the len / len + dead_t bounds outside which a migration may
      * be due (map_mig_limits), so a write need not size a target. */
     size_t grow_live, grow_used, shrink_live;
+    /* Writes that may still end with a bare unlock, end_due unasked
+     * (write.c, end_quiet); 0 after anything that moves the bounds. */
+    size_t quiet;
     int slot;           /* index in map->mig while migrating, else -1 */
     unsigned churn;     /* writes since the last migration (map_churn_due) */
 } __attribute__((aligned(GC_PAD)));
@@ -211,11 +214,8 @@ struct goconc_map {
     struct map_batch *fin;  /* preallocated for goconc_map_free */
     void *raw;              /* allocation of this struct */
     void *raw_sh;           /* allocation of sh */
-    /* Written by every update call; read by every write. */
-    atword fn_active __attribute__((aligned(GC_PAD)));
-    char pad[GC_PAD - sizeof(atword)];
-    /* Read-mostly again: per shard, the current-table word (map_cur) of
-     * the table readers start in. */
+    /* Per shard, the current-table word (map_cur) of the table readers
+     * start in. */
     atword cur[];
 };
 
@@ -423,18 +423,24 @@ static inline void map_unlock(struct map_shard *sh)
     at_store_rel(&sh->lock, 0);
 }
 
+/* An update function running on this thread (map.c): a link of the
+ * chain that the thread record's map_fn heads, innermost first. */
+struct map_fn_frame {
+    const struct goconc_map *m;
+    const struct map_fn_frame *up;
+};
+
 /*
- * Is the calling thread inside an update function of this map?  Then it
- * holds that key's shard lock; fn_active says whether any update function
- * runs at all, so the common case costs one load of a read-mostly line.
+ * Is the calling thread inside an update function of this map (which
+ * holds its key's shard lock)?  Asked of the thread's own record, so the
+ * common case (no update function runs on this thread) is one load of a
+ * line no other thread writes, and an update costs no shared write.
  */
-static inline int map_in_fn(const struct goconc_map *m, uintptr_t me)
+static inline int map_in_fn(const struct goconc_map *m)
 {
-    unsigned i;
-    if (at_load(&m->fn_active) == 0)
-        return 0;
-    for (i = 0; i < m->nshards; i++)
-        if (at_load(&m->sh[i].lock) == me)
+    const struct map_fn_frame *f = gc_thread_self()->map_fn;
+    for (; GC_UNLIKELY(f != NULL); f = f->up)
+        if (f->m == m)
             return 1;
     return 0;
 }

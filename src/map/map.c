@@ -395,62 +395,7 @@ GOCONC_API int goconc_map_compare_and_delete(goconc_map *m, const void *key, siz
     return map_write(m, key, klen, &op);
 }
 
-/*
- * If an update fn unwinds (a C++ exception, a cancellation) instead of
- * returning, this runs as goconc_map_update's frame goes (the cleanup
- * attribute; the library is built with -fexceptions) and ends the update
- * as a negative return of fn would: nothing changed, the lock released.
- */
-struct update_unwind {
-    struct map_wctx *w;
-    int in_fn;
-};
-
-static void update_unwound(struct update_unwind *u)
-{
-    if (!u->in_fn)
-        return;
-    at_fetch_sub(&u->w->gx.m->fn_active, 1);
-    map_w_unlock(u->w, GOCONC_EINVAL); /* any negative status: nothing to follow up */
-}
-
-GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
-                                 goconc_map_update_fn fn, void *ctx)
-{
-    struct map_wctx w;
-    struct update_unwind unwind __attribute__((cleanup(update_unwound))) = { &w, 0 };
-    struct map_view v = { NULL, NULL, 0, 0 };
-    const void *nv = NULL;
-    size_t nl = 0;
-    int rc, r;
-
-    if (m == NULL || (key == NULL && klen) || fn == NULL)
-        return GOCONC_EINVAL;
-    /* fn runs under the lock: no barrier, no callbacks from it. */
-    if ((rc = map_w_lock(&w, m, key, klen)) != GOCONC_OK)
-        return rc;
-    map_w_begin(&w);
-    if (w.found)
-        map_w_view(&w, &v);
-    /* Any write to m from fn now returns EDEADLK (in_fn). */
-    at_fetch_add(&m->fn_active, 1);
-    unwind.in_fn = 1;
-    r = fn(ctx, v.val, v.vlen, w.found, &nv, &nl);
-    unwind.in_fn = 0;
-    at_fetch_sub(&m->fn_active, 1);
-    if (r < 0)
-        rc = r;
-    else if (r == GOCONC_UPDATE_KEEP)
-        rc = GOCONC_OK;
-    else if (r == GOCONC_UPDATE_DELETE)
-        rc = w.found ? map_w_delete(&w, NULL) : GOCONC_OK;
-    else if (r == GOCONC_UPDATE_STORE)
-        rc = nv == NULL && nl ? GOCONC_EINVAL : map_w_store(&w, nv, nl, NULL);
-    else
-        rc = GOCONC_EINVAL;
-    map_w_unlock(&w, rc);
-    return rc;
-}
+/* goconc_map_update is defined in write.c, around its fast case. */
 
 /* ----------------------------------------------- len, clear and stats */
 
@@ -476,7 +421,7 @@ GOCONC_API int goconc_map_clear(goconc_map *m)
     if (m == NULL)
         return GOCONC_EINVAL;
     me = gc_thread_id();
-    if (map_in_fn(m, me))
+    if (map_in_fn(m))
         return GOCONC_EDEADLK;
     /* Allocate everything first: a failed clear changes nothing. */
     b = batch_new(m->nshards);

@@ -94,6 +94,7 @@ void map_mig_limits(struct map_shard *sh)
     unsigned lt = sh->tbl->log2;
     size_t cap = (size_t)MAP_SLOTS << lt;
 
+    sh->quiet = 0; /* counted against the old bounds */
     /* map_mig_target's grow and shrink conditions, solved for len. */
     sh->grow_live = cap / 5 * 4 + cap % 5 * 4 / 5;
     sh->grow_used = cap / 16 * 15 + cap % 16 * 15 / 16;
@@ -160,6 +161,7 @@ int map_mig_kick(struct goconc_map *m, unsigned idx, int force)
     sh->zero_pos = map_table_born_zero(n) ? n->mask + 1 : 0;
     sh->dead_n = 0;
     at_store(&sh->bytes, at_load(&sh->bytes) + n->bytes);
+    sh->quiet = 0; /* every write now takes a step */
     at_store(&sh->phase, MAP_ZEROING);
     return GOCONC_OK;
 }
@@ -393,7 +395,7 @@ GOCONC_API int goconc_map_reserve(goconc_map *m, size_t entries)
     if (m == NULL)
         return GOCONC_EINVAL;
     me = gc_thread_id();
-    if (map_in_fn(m, me))
+    if (map_in_fn(m))
         return GOCONC_EDEADLK;
     if (entries > SIZE_MAX / 2 ||
         (l = map_log2_for(map_per_shard(entries, m->nshards))) > MAP_MAX_LOG2)
@@ -492,7 +494,7 @@ GOCONC_API int goconc_map_maintain(goconc_map *m, size_t max_buckets, size_t *mo
         *moved = 0;
     if (m == NULL)
         return GOCONC_EINVAL;
-    if (map_in_fn(m, gc_thread_id()))
+    if (map_in_fn(m))
         return GOCONC_EDEADLK;
     /* Shards wait for a migration slot: a pass frees the slots it
      * finishes, so repeat while a shard waited and work got done. */

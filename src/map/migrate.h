@@ -77,13 +77,25 @@ static inline int map_mig_due(const struct map_shard *sh)
            live + sh->dead_t > sh->grow_used || live < sh->shrink_live;
 }
 
-/* Count a write that succeeded (the churn clock); 1 when its end has
- * migration work: the shard migrates, or a migration may be due. */
-static inline int map_mig_write(struct map_shard *sh)
+/* Count a write that succeeded on the churn clock (test builds). */
+static inline void map_mig_count(struct map_shard *sh)
 {
     if (MAP_CHURN_EVERY != 0) /* a constant: production writes skip the count */
         sh->churn++;
+}
+
+/* Has a write's end migration work: the shard migrates, or a migration
+ * may be due? */
+static inline int map_mig_pending(const struct map_shard *sh)
+{
     return at_load(&sh->phase) != MAP_STABLE || map_mig_due(sh);
+}
+
+/* Count a write that succeeded; 1 when its end has migration work. */
+static inline int map_mig_write(struct map_shard *sh)
+{
+    map_mig_count(sh);
+    return map_mig_pending(sh);
 }
 
 #endif /* GOCONC_MAP_MIGRATE_H */

@@ -128,18 +128,12 @@ void map_place_far(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_
         kill_slot(gx, t, dead, old);
 }
 
-/* Most often the home bucket has an EMPTY slot, and then nothing else
- * needs a look (a bucket move inserts every entry of its bucket). */
-void map_insert_new(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
+void map_insert_far(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
                     unsigned tag, unsigned lens, uint64_t kword, uint64_t vword)
 {
-    size_t b = h & t->mask;
-    uint64_t ctrl = at_load(&t->ctrl[b]), fr = map_empty_slots(ctrl);
     struct map_pos p;
 
-    if (fr)
-        map_bucket_publish(gx, t, dead, b, ctrl, map_first(fr), -1, tag, lens, kword, vword);
-    else if (map_find_free(gx, t, h, 0, &p))
+    if (map_find_free(gx, t, h, 0, &p))
         map_place(gx, t, dead, h, tag, lens, kword, vword, &p, NULL);
 }
 

@@ -144,10 +144,26 @@ static inline void map_place(struct map_gx *gx, struct map_table *t, size_t *dea
         map_count_kill(gx, dead);
 }
 
-/* Insert an entry t does not hold (a bucket move); no-op when t has no
- * free slot on its chain (migration sizes tables so that it always has). */
-void map_insert_new(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
+/* map_insert_new when the home bucket has no EMPTY slot. */
+void map_insert_far(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
                     unsigned tag, unsigned lens, uint64_t kword, uint64_t vword);
+
+/* Insert an entry t does not hold (a bucket move); no-op when t has no
+ * free slot on its chain (migration sizes tables so that it always has).
+ * Inline: most often the home bucket has an EMPTY slot, and then nothing
+ * else needs a look (a bucket move inserts every entry of its bucket). */
+static inline void map_insert_new(struct map_gx *gx, struct map_table *t, size_t *dead,
+                                  uint64_t h, unsigned tag, unsigned lens, uint64_t kword,
+                                  uint64_t vword)
+{
+    size_t b = h & t->mask;
+    uint64_t ctrl = at_load(&t->ctrl[b]), fr = map_empty_slots(ctrl);
+
+    if (GC_LIKELY(fr != 0))
+        map_bucket_publish(gx, t, dead, b, ctrl, map_first(fr), -1, tag, lens, kword, vword);
+    else
+        map_insert_far(gx, t, dead, h, tag, lens, kword, vword);
+}
 /* Kill the entry at p of h's chain: DEAD with the bucket stamped, then
  * the overflow counts it held drop. */
 void map_kill_at(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,

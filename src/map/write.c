@@ -18,6 +18,24 @@
 #include "map/table.h"
 #include "map/write.h"
 
+/* One write's state once it leaves the fast case. */
+struct map_wctx {
+    struct map_gx gx;
+    struct map_key k;
+    struct map_table *t;     /* authoritative table for the key */
+    size_t *dead;            /* its DEAD count */
+    int found;
+    struct map_pos pos;      /* the key's slot when found */
+    unsigned lens;           /* its meta byte */
+    struct map_pos room;     /* the free slot a store fills */
+    int room_ok;             /* room is set */
+    size_t walked;           /* probe distance where locate stopped */
+    struct map_entry *rec;   /* drop record for an inline kill (on_drop) */
+    struct map_entry *ent;   /* new out-of-line entry, until put */
+    int want_help;           /* wanted a migration; the cap was full */
+    int bracket;             /* inside gc_lock_enter */
+};
+
 /* The steps, inlined into the few functions that run them (the store's
  * fast case then runs without a call; update's wrappers below are
  * thin). */
@@ -29,9 +47,11 @@
  * the bucket's cache miss wait for it (and for every miss before it).
  * No read section: the table may be retired and freed meanwhile, but a
  * prefetch never faults and a stale one costs nothing (the addresses are
- * formed as integers for the same reason).
+ * formed as integers for the same reason).  Returns the current-table
+ * word it used: the fast case reuses the addresses when, under the lock,
+ * the word is still the same.
  */
-static inline void prefetch_write(const struct goconc_map *m, unsigned idx, uint64_t h)
+static inline uintptr_t prefetch_write(const struct goconc_map *m, unsigned idx, uint64_t h)
 {
     uintptr_t cur = at_load(&m->cur[idx]);
     size_t b = h & (((size_t)1 << (cur & 63)) - 1);
@@ -39,12 +59,14 @@ static inline void prefetch_write(const struct goconc_map *m, unsigned idx, uint
     __builtin_prefetch((const void *)((cur & ~(uintptr_t)63) + b * sizeof(atword)), 1);
     __builtin_prefetch((const void *)bk, 1);
     __builtin_prefetch((const void *)(bk + offsetof(struct map_bucket, meta)), 1);
+    return cur;
 }
 
 /* Hash the key into *k and lock its shard (*gx), on locals: the fast
- * case runs on them, and only a write that goes on fills a context. */
+ * case runs on them, and only a write that goes on fills a context.
+ * *cur: the shard's current-table word as it was just before the lock. */
 W_STEP int key_lock(struct goconc_map *m, const void *key, size_t klen, struct map_key *k,
-                    struct map_gx *gx)
+                    struct map_gx *gx, uintptr_t *cur)
 {
     uintptr_t me = gc_thread_id();
     /* Before the key is hashed: no object is that long, so the caller's
@@ -52,11 +74,11 @@ W_STEP int key_lock(struct goconc_map *m, const void *key, size_t klen, struct m
      * tests so that the first is the hash's own short-key test.) */
     if (GC_UNLIKELY(klen > 8) && GC_UNLIKELY(klen > MAP_KLEN_MAX))
         return GOCONC_EOVERFLOW;
-    if (map_in_fn(m, me))
+    if (map_in_fn(m))
         return GOCONC_EDEADLK;
     map_key_init(k, m, key, klen);
     map_gx_init(gx, m, map_shard_of(m, k->h));
-    prefetch_write(m, gx->idx, k->h);
+    *cur = prefetch_write(m, gx->idx, k->h);
     map_lock(gx->sh, me);
     return GOCONC_OK;
 }
@@ -67,17 +89,6 @@ W_STEP void w_init(struct map_wctx *w, const struct map_key *k, const struct map
     w->gx = *gx;
     w->rec = w->ent = NULL;
     w->want_help = w->bracket = w->found = 0;
-}
-
-W_STEP int w_lock(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen)
-{
-    struct map_key k;
-    struct map_gx gx;
-    int rc = key_lock(m, key, klen, &k, &gx);
-
-    if (rc == GOCONC_OK)
-        w_init(w, &k, &gx);
-    return rc;
 }
 
 /* Before the first call out of the map under the lock (an allocation, a
@@ -94,45 +105,81 @@ W_STEP void w_bracket(struct map_wctx *w)
 }
 
 /*
- * The fast case of a store, tried first with the lock just taken: a key
- * and value of at most 8 bytes, a shard not MOVING, no entry to retire
- * (an insert, or an overwrite without on_drop), the key in its home
+ * The fast cases of store and update, decided with the lock just taken:
+ * a key of at most 8 bytes, a shard not MOVING, no entry to retire (an
+ * absent key, or an inline one without on_drop), the key in its home
  * bucket or absent from a chain that ends there, and an EMPTY slot in
- * that bucket.  Then one release store of the bucket's ctrl publishes
- * the entry and kills the old one (locate and put's work, that one
- * bucket's case, on locals).  1 when done; 0, nothing changed, when the
- * general steps must run.
+ * that bucket.  Then one release store of the bucket's ctrl publishes a
+ * new entry and kills the old one (locate and put's work, that one
+ * bucket's case, on locals).
  */
-W_STEP int store_home(struct map_gx *gx, const struct map_key *k, const void *val, size_t vlen)
-{
-    struct map_shard *sh = gx->sh;
-    struct map_table *t;
-    uint64_t ctrl, fr;
+struct map_home {
+    atword *ct;             /* the bucket's control word */
+    struct map_bucket *bk;
+    uint64_t ctrl;          /* as loaded under the lock */
+    uint64_t fr;            /* its EMPTY slots */
     size_t b;
-    unsigned lens;
-    int kill;
+    int kill;               /* the key's slot, or -1: absent */
+    unsigned lens;          /* its meta byte */
+};
 
-    if (k->len > 8 || vlen > 8 || at_load(&sh->phase) == MAP_MOVING)
-        return 0;
-    /* Under the lock, sh->tbl is cur[idx]'s table: only writers holding
-     * the lock change either. */
-    t = sh->tbl;
-    b = k->h & t->mask;
-    ctrl = at_load(&t->ctrl[b]);
-    kill = map_find_short(&t->bkt[b], ctrl, k->tag, k->len, k->kw, &lens);
-    fr = map_empty_slots(ctrl);
+/* Does the home bucket h->bk (control word h->ct) decide, as above?
+ * Fills the rest of *h. */
+W_STEP int home_decides(const struct map_gx *gx, const struct map_key *k, struct map_home *h)
+{
+    h->ctrl = at_load(h->ct);
+    h->kill = map_find_short(h->bk, h->ctrl, k->tag, k->len, k->kw, &h->lens);
     /* An out-of-line match may be the key (an entry to retire), and so
      * is an inline one with on_drop (a drop record); not at home, the
      * key may be further along a chain that goes on. */
-    if (kill == -2 || fr == 0 || (kill == -1 && map_ovf(ctrl) != 0) ||
-        (kill >= 0 && gx->m->on_drop != NULL))
+    h->fr = map_empty_slots(h->ctrl);
+    return !(h->kill == -2 || h->fr == 0 || (h->kill == -1 && map_ovf(h->ctrl) != 0) ||
+             (h->kill >= 0 && gx->m->on_drop != NULL));
+}
+
+/* 1 with *h filled when the home bucket of a shard not MOVING decides
+ * (and vlen, the new value's length if known, is at most 8); 0
+ * otherwise, nothing changed. */
+W_STEP int home_find(const struct map_gx *gx, const struct map_key *k, uintptr_t cur,
+                     size_t vlen, struct map_home *h)
+{
+    /* The table is still the one key_lock prefetched from (only writers
+     * holding the lock change cur[idx]): its addresses are at hand. */
+    if (k->len > 8 || vlen > 8 || at_load(&gx->sh->phase) == MAP_MOVING ||
+        at_load(&gx->m->cur[gx->idx]) != cur)
         return 0;
-    map_bucket_write(&t->ctrl[b], &t->bkt[b], ctrl, map_first(fr), kill, sh->gen, k->tag,
-                     (unsigned)(k->len << 4 | vlen), k->kw, gc_key_word(val, vlen));
-    if (kill >= 0)
+    h->b = k->h & (((size_t)1 << (cur & 63)) - 1);
+    h->ct = (atword *)(cur & ~(uintptr_t)63) + h->b;
+    h->bk = (struct map_bucket *)map_bucket_addr(cur, h->b);
+    return home_decides(gx, k, h);
+}
+
+/* Put the key's new inline value (at most 8 bytes) in the home bucket's
+ * first EMPTY slot, killing its old slot in the same store. */
+W_STEP void home_put(struct map_gx *gx, const struct map_key *k, const struct map_home *h,
+                     const void *val, size_t vlen)
+{
+    struct map_shard *sh = gx->sh;
+
+    map_bucket_write(h->ct, h->bk, h->ctrl, map_first(h->fr), h->kill,
+                     sh->gen, k->tag, (unsigned)(k->len << 4 | vlen), k->kw,
+                     gc_key_word(val, vlen));
+    if (h->kill >= 0)
         map_count_kill(gx, &sh->dead_t);
     else
         at_store(&sh->len, at_load(&sh->len) + 1);
+}
+
+/* The store's fast case: 1 when done; 0, nothing changed, when the
+ * general steps must run. */
+W_STEP int store_home(struct map_gx *gx, const struct map_key *k, uintptr_t cur, const void *val,
+                      size_t vlen)
+{
+    struct map_home h;
+
+    if (!home_find(gx, k, cur, vlen, &h))
+        return 0;
+    home_put(gx, k, &h, val, vlen);
     return 1;
 }
 
@@ -201,7 +248,7 @@ W_STEP void w_begin(struct map_wctx *w)
     locate(w);
 }
 
-void map_w_view(const struct map_wctx *w, struct map_view *v)
+static void w_view(const struct map_wctx *w, struct map_view *v)
 {
     map_slot_view(&w->t->bkt[w->pos.b].s[w->pos.i], w->lens, v);
 }
@@ -218,10 +265,11 @@ static __attribute__((noinline)) int room_slow(struct map_wctx *w)
 {
     struct map_shard *sh = w->gx.sh;
 
+    /* Past the chain's end: calls nothing out, so no bracket yet. */
+    if (map_find_free(&w->gx, w->t, w->k.h, w->walked + 1, &w->room))
+        return GOCONC_OK;
     w_bracket(w);
     for (;;) {
-        if (w->room_ok || map_find_free(&w->gx, w->t, w->k.h, w->walked + 1, &w->room))
-            return GOCONC_OK;
         switch (at_load(&sh->phase)) {
         case MAP_STABLE:
             if (map_mig_kick(w->gx.m, w->gx.idx, 1) != GOCONC_OK)
@@ -235,6 +283,8 @@ static __attribute__((noinline)) int room_slow(struct map_wctx *w)
         default:
             return GOCONC_ENOMEM; /* cannot happen: see fits() */
         }
+        if (w->room_ok || map_find_free(&w->gx, w->t, w->k.h, w->walked + 1, &w->room))
+            return GOCONC_OK;
     }
 }
 
@@ -251,7 +301,7 @@ static __attribute__((noinline)) int prepare_kill_slow(struct map_wctx *w)
     w_bracket(w);
     if (w->lens != MAP_LENS_OOL && w->rec == NULL) {
         struct map_view v;
-        map_w_view(w, &v);
+        w_view(w, &v);
         w->rec = map_entry_new(w->gx.m->on_drop, v.key, v.klen, v.val, v.vlen);
         if (w->rec == NULL)
             return GOCONC_ENOMEM;
@@ -347,7 +397,7 @@ W_STEP int w_store(struct map_wctx *w, const void *val, size_t vlen, const struc
         return rc;
     if (out && w->found) {
         struct map_view v;
-        map_w_view(w, &v);
+        w_view(w, &v);
         out_copy(out, &v);
     }
     put(w, lens, kword, vword);
@@ -364,7 +414,7 @@ W_STEP int w_delete(struct map_wctx *w, const struct map_op *out)
         return rc;
     if (out) {
         struct map_view v;
-        map_w_view(w, &v);
+        w_view(w, &v);
         out_copy(out, &v);
     }
     oldk = at_load(&w->t->bkt[w->pos.b].s[w->pos.i].k);
@@ -375,6 +425,40 @@ W_STEP int w_delete(struct map_wctx *w, const struct map_op *out)
 }
 
 /* ------------------------------------------------------------- the end */
+
+/* Has the shard more to do than unlock (end_slow)? */
+W_STEP int end_due(const struct map_gx *gx)
+{
+    return GC_UNLIKELY(map_mig_write(gx->sh) || map_grace_due(gx));
+}
+
+static inline size_t min_size(size_t a, size_t b)
+{
+    return a < b ? a : b;
+}
+
+/*
+ * How many more writes may end with a bare unlock without asking
+ * end_due, which the caller found false.  A write adds at most one to len and one
+ * to len + dead_t (an insert, or a kill), so that many stay within the
+ * growth bounds; a write that takes an entry away (towards shrink_live)
+ * runs the general steps, whose end asks end_due itself.  Kills may wait
+ * behind a token in flight until there are MAP_GRACE_BATCH of them, so
+ * no more than that: a token that ran meanwhile is noticed at the latest
+ * then (the kills' slots wait that much longer for reuse), and one that
+ * could not be issued is asked for again at once.
+ */
+static size_t end_quiet(const struct map_gx *gx)
+{
+    const struct map_shard *sh = gx->sh;
+    size_t live = at_load(&sh->len), q;
+
+    q = min_size(sh->grow_live - live, sh->grow_used - live - sh->dead_t);
+    q = min_size(q, MAP_GRACE_BATCH - 1 - sh->kills);
+    if (MAP_CHURN_EVERY != 0)
+        q = min_size(q, MAP_CHURN_EVERY - 1 - sh->churn);
+    return q;
+}
 
 /* The shard has more to do than unlock: migration steps, a migration to
  * start, a grace token for kills. */
@@ -398,12 +482,6 @@ static __attribute__((noinline)) void done_slow(struct map_wctx *w)
     gc_free(w->ent);
 }
 
-/* Count the write; has the shard more to do than unlock (end_slow)? */
-W_STEP int end_due(const struct map_gx *gx)
-{
-    return GC_UNLIKELY(map_mig_write(gx->sh) || map_grace_due(gx));
-}
-
 /* Unlock, then what the write left: frees, help, and a poll when it
  * called out (retired, allocated, migrated) or found the key (killed or
  * replaced it): a write that only added an entry has nothing for one. */
@@ -420,10 +498,16 @@ W_STEP void w_finish(struct map_wctx *w)
         gc_poll();
 }
 
+/* The general steps' end: every write asks end_due, and spends one of
+ * the fast case's quiet writes (it may have added an entry or a kill). */
 W_STEP void w_unlock(struct map_wctx *w, int rc)
 {
+    struct map_shard *sh = w->gx.sh;
+
     if (rc >= 0 && end_due(&w->gx))
         end_slow(w);
+    else if (sh->quiet != 0)
+        sh->quiet--;
     w_finish(w);
 }
 
@@ -450,7 +534,7 @@ static __attribute__((noinline)) int apply_other(struct map_wctx *w, const struc
     int rc;
 
     if (w->found)
-        map_w_view(w, &v);
+        w_view(w, &v);
     switch (op->k) {
     case OP_LOS:
         if (!w->found)
@@ -486,35 +570,6 @@ static __attribute__((noinline)) int apply_other(struct map_wctx *w, const struc
     }
 }
 
-/* The steps for update (map.c), which runs them around its function. */
-int map_w_lock(struct map_wctx *w, struct goconc_map *m, const void *key, size_t klen)
-{
-    int rc = w_lock(w, m, key, klen);
-    if (rc == GOCONC_OK)
-        w_bracket(w);
-    return rc;
-}
-
-void map_w_begin(struct map_wctx *w)
-{
-    w_begin(w);
-}
-
-int map_w_store(struct map_wctx *w, const void *val, size_t vlen, const struct map_op *out)
-{
-    return w_store(w, val, vlen, out);
-}
-
-int map_w_delete(struct map_wctx *w, const struct map_op *out)
-{
-    return w_delete(w, out);
-}
-
-void map_w_unlock(struct map_wctx *w, int rc)
-{
-    w_unlock(w, rc);
-}
-
 /* The general steps of op (or, op NULL, a store of val), the key's
  * shard locked by key_lock. */
 W_STEP int w_general(const struct map_key *k, const struct map_gx *gx, const void *val,
@@ -530,6 +585,37 @@ W_STEP int w_general(const struct map_key *k, const struct map_gx *gx, const voi
     return rc;
 }
 
+/* The fast case stored, and its quiet writes are spent: ask end_due,
+ * do what it finds, count them again. */
+static __attribute__((noinline)) int store_end(const struct map_key *k, const struct map_gx *gx)
+{
+    struct map_wctx w;
+
+    w_init(&w, k, gx);
+    if (!end_due(&w.gx)) {
+        w.gx.sh->quiet = end_quiet(&w.gx);
+    } else {
+        end_slow(&w);
+        /* (A migration started or under way left quiet 0.) */
+        if (!map_mig_pending(w.gx.sh) && !map_grace_due(&w.gx))
+            w.gx.sh->quiet = end_quiet(&w.gx);
+    }
+    w_finish(&w);
+    return GOCONC_OK;
+}
+
+/* The end of a fast case (nothing to free, nothing to poll for): a bare
+ * unlock while the shard's quiet writes last. */
+W_STEP int fast_end(const struct map_key *k, const struct map_gx *gx)
+{
+    if (GC_UNLIKELY(gx->sh->quiet == 0))
+        return store_end(k, gx);
+    gx->sh->quiet--;
+    map_mig_count(gx->sh);
+    map_unlock(gx->sh);
+    return GOCONC_OK;
+}
+
 /* A store the fast case did not settle.  Out of line: the store then
  * keeps its few values in registers. */
 static __attribute__((noinline)) int store_general(const struct map_key *k,
@@ -539,17 +625,6 @@ static __attribute__((noinline)) int store_general(const struct map_key *k,
     return w_general(k, gx, val, vlen, NULL);
 }
 
-/* The fast case stored, and the shard has more to do than unlock. */
-static __attribute__((noinline)) int store_end(const struct map_key *k, const struct map_gx *gx)
-{
-    struct map_wctx w;
-
-    w_init(&w, k, gx);
-    end_slow(&w);
-    w_finish(&w);
-    return GOCONC_OK;
-}
-
 /* The public store (map.c has the other public writes): defined here so
  * that the fast case is inlined into it, with no jump in between. */
 GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen, const void *val,
@@ -557,19 +632,15 @@ GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen, con
 {
     struct map_key k;
     struct map_gx gx;
+    uintptr_t cur;
     int rc;
 
     if (m == NULL || (key == NULL && klen) || (val == NULL && vlen))
         return GOCONC_EINVAL;
-    if ((rc = key_lock(m, key, klen, &k, &gx)) != GOCONC_OK)
+    if ((rc = key_lock(m, key, klen, &k, &gx, &cur)) != GOCONC_OK)
         return rc;
-    if (store_home(&gx, &k, val, vlen)) {
-        /* The fast case's end: mostly a bare unlock. */
-        if (GC_UNLIKELY(end_due(&gx)))
-            return store_end(&k, &gx);
-        map_unlock(gx.sh);
-        return GOCONC_OK;
-    }
+    if (store_home(&gx, &k, cur, val, vlen))
+        return fast_end(&k, &gx);
     return store_general(&k, &gx, val, vlen);
 }
 
@@ -577,6 +648,7 @@ int map_write(struct goconc_map *m, const void *key, size_t klen, const struct m
 {
     struct map_key k;
     struct map_gx gx;
+    uintptr_t cur;
     int rc;
 
     if (m == NULL || (key == NULL && klen) || (op->val == NULL && op->vlen) ||
@@ -588,7 +660,163 @@ int map_write(struct goconc_map *m, const void *key, size_t klen, const struct m
         return GOCONC_NOTFOUND;
     if (op->k == OP_STORE)
         return goconc_map_store(m, key, klen, op->val, op->vlen);
-    if ((rc = key_lock(m, key, klen, &k, &gx)) != GOCONC_OK)
+    if ((rc = key_lock(m, key, klen, &k, &gx, &cur)) != GOCONC_OK)
         return rc;
     return w_general(&k, &gx, NULL, 0, op);
+}
+
+/* ---------------------------------------------------------------- update */
+
+/*
+ * update runs the user's function under the key's shard lock, bracketed
+ * by gc_lock_enter (no deferred callback runs under a shard lock; fn may
+ * read the map).  fn runs once, so every way on is decided before it
+ * runs: the fast case (home_find, fn given the inline value in place,
+ * an inline result written by home_put) or the general steps; a result
+ * the fast case cannot write (an out-of-line value, a delete) goes on
+ * through the general steps from the position home_find found.
+ *
+ * If fn unwinds (a C++ exception, a cancellation) instead of returning,
+ * update_unwound runs as goconc_map_update's frame goes (the cleanup
+ * attribute; the library is built with -fexceptions) and ends the
+ * update as a negative return of fn would: nothing changed, the bracket
+ * left, the lock released.
+ */
+struct update_frame {
+    struct map_fn_frame fr; /* this update in the thread's chain (map_in_fn) */
+    struct map_shard *sh;
+    int in_fn;
+};
+
+static void update_unwound(struct update_frame *u)
+{
+    if (!u->in_fn)
+        return;
+    gc_thread_self()->map_fn = u->fr.up;
+    gc_lock_exit();
+    map_unlock(u->sh);
+}
+
+/* fn's answer (its new value in *nv, *nl); while it runs, a write to the map
+ * from this thread returns EDEADLK (map_in_fn). */
+W_STEP int update_call(struct update_frame *u, goconc_map_update_fn fn, void *ctx,
+                       const struct map_view *v, int found, const void **nv, size_t *nl)
+{
+    struct gc_thread *t = gc_thread_self();
+    int r;
+
+    u->fr.up = t->map_fn;
+    t->map_fn = &u->fr;
+    u->in_fn = 1;
+    r = fn(ctx, v->val, v->vlen, found, nv, nl);
+    u->in_fn = 0;
+    t->map_fn = u->fr.up;
+    if (r == GOCONC_UPDATE_STORE && *nv == NULL && *nl)
+        return GOCONC_EINVAL;
+    if (r >= 0 && r != GOCONC_UPDATE_KEEP && r != GOCONC_UPDATE_DELETE &&
+        r != GOCONC_UPDATE_STORE)
+        return GOCONC_EINVAL;
+    return r;
+}
+
+/* fn's answer r applied through the general steps (the key located). */
+static int update_apply(struct map_wctx *w, int r, const void *nv, size_t nl)
+{
+    if (r < 0)
+        return r;
+    if (r == GOCONC_UPDATE_STORE)
+        return w_store(w, nv, nl, NULL);
+    if (r == GOCONC_UPDATE_DELETE && w->found)
+        return w_delete(w, NULL);
+    return GOCONC_OK; /* KEEP, or DELETE of an absent key */
+}
+
+/* The general steps around fn, when the home bucket did not decide. */
+static __attribute__((noinline)) int update_general(const struct map_key *k,
+                                                    const struct map_gx *gx,
+                                                    struct update_frame *u,
+                                                    goconc_map_update_fn fn, void *ctx)
+{
+    struct map_view v = { NULL, NULL, 0, 0 };
+    struct map_wctx w;
+    const void *nv = NULL;
+    size_t nl = 0;
+    int rc;
+
+    w_init(&w, k, gx);
+    w.bracket = 1;
+    w_begin(&w);
+    if (w.found)
+        w_view(&w, &v);
+    rc = update_call(u, fn, ctx, &v, w.found, &nv, &nl);
+    rc = update_apply(&w, rc, nv, nl);
+    w_unlock(&w, rc);
+    return rc;
+}
+
+/* The general steps from what home_find found, for a result the fast
+ * case cannot write: locate's answer for a chain that ends at home (the
+ * key there or absent, the room the bucket's first EMPTY slot). */
+static __attribute__((noinline)) int update_rest(const struct map_key *k,
+                                                 const struct map_gx *gx,
+                                                 const struct map_home *h, int r,
+                                                 const void *nv, size_t nl)
+{
+    struct map_wctx w;
+    int rc;
+
+    w_init(&w, k, gx);
+    w.bracket = 1;
+    w.t = gx->sh->tbl;
+    w.dead = &gx->sh->dead_t;
+    w.found = h->kill >= 0;
+    w.pos.b = w.room.b = h->b;
+    w.pos.i = w.found ? (unsigned)h->kill : 0;
+    w.pos.dist = w.room.dist = w.walked = 0;
+    w.lens = h->lens;
+    w.room.i = map_first(h->fr);
+    w.room_ok = 1;
+    rc = update_apply(&w, r, nv, nl);
+    w_unlock(&w, rc);
+    return rc;
+}
+
+/* Defined here, beside the steps it inlines, as goconc_map_store is. */
+GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
+                                 goconc_map_update_fn fn, void *ctx)
+{
+    struct update_frame u __attribute__((cleanup(update_unwound)));
+    struct map_view v = { NULL, NULL, 0, 0 };
+    struct map_home h;
+    struct map_key k;
+    struct map_gx gx;
+    const void *nv = NULL;
+    size_t nl = 0;
+    uintptr_t cur;
+    int r;
+
+    u.in_fn = 0;
+    if (m == NULL || (key == NULL && klen) || fn == NULL)
+        return GOCONC_EINVAL;
+    if ((r = key_lock(m, key, klen, &k, &gx, &cur)) != GOCONC_OK)
+        return r;
+    u.fr.m = m;
+    u.sh = gx.sh;
+    gc_lock_enter();
+    if (!home_find(&gx, &k, cur, 0, &h))
+        return update_general(&k, &gx, &u, fn, ctx);
+    if (h.kill >= 0)
+        map_slot_view(&h.bk->s[h.kill], h.lens, &v);
+    r = update_call(&u, fn, ctx, &v, h.kill >= 0, &nv, &nl);
+    if (r == GOCONC_UPDATE_STORE && nl <= 8) {
+        home_put(&gx, &k, &h, nv, nl);
+    } else if (r == GOCONC_UPDATE_STORE || (r == GOCONC_UPDATE_DELETE && h.kill >= 0)) {
+        return update_rest(&k, &gx, &h, r, nv, nl);
+    } else if (r < 0) {
+        gc_lock_exit();
+        map_unlock(gx.sh);
+        return r;
+    }
+    gc_lock_exit();
+    return fast_end(&k, &gx);
 }

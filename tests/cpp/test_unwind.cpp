@@ -165,6 +165,12 @@ TEST(map_update_throw_releases_lock)
     CHECK(store_u64(m, k, 10) == GOCONC_OK);
     CHECK_THROWS(goconc_map_update(m, &k, sizeof k, update_throw, nullptr), boom);
     CHECK_THROWS(goconc_map_update(m, &k2, sizeof k2, update_throw, nullptr), boom);
+    // The general steps around fn (an out-of-line entry is no fast case).
+    std::uint64_t k3 = 3;
+    char big[16] = "sixteen bytes..";
+    CHECK(goconc_map_store(m, &k3, sizeof k3, big, sizeof big) == GOCONC_OK);
+    CHECK_THROWS(goconc_map_update(m, &k3, sizeof k3, update_throw, nullptr), boom);
+    CHECK(lock_bracket_closed() && goconc_map_delete(m, &k3, sizeof k3) == GOCONC_OK);
     int rc;
     CHECK(load_u64(m, 1, &rc) == 10 && rc == GOCONC_OK);
     CHECK((load_u64(m, 2, &rc), rc == GOCONC_NOTFOUND) && goconc_map_len(m) == 1);
