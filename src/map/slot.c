@@ -47,12 +47,10 @@ void map_grace_token(struct map_gx *gx)
 
     if (!map_grace_due(gx))
         return;
-    if (gc_reserve(1) != GOCONC_OK)
-        return; /* no harm: the slots wait for a later token */
     at_fetch_add(&g->refs, 1);
     if (gc_retire(g, grace_done, (void *)(((uintptr_t)gx->idx << 32) | sh->gen)) != GOCONC_OK) {
         at_fetch_sub(&g->refs, 1);
-        return;
+        return; /* no harm: the slots wait for a later token */
     }
     sh->issued = sh->gen++;
     sh->kills = 0;

@@ -91,14 +91,6 @@ void map_table_destroy(void *ctx, void *obj)
     map_table_free_now(t);
 }
 
-size_t map_entry_size(size_t klen, size_t vlen)
-{
-    size_t n = sizeof(struct map_entry);
-    if (klen > SIZE_MAX - n || vlen > SIZE_MAX - n - klen)
-        return SIZE_MAX;
-    return n + klen + vlen;
-}
-
 struct map_entry *map_entry_new(map_drop_fn drop, const void *key, size_t klen,
                                 const void *val, size_t vlen)
 {

@@ -28,7 +28,13 @@ void map_table_drop_all(struct map_table *t, void *ctx);
 struct map_entry *map_entry_new(map_drop_fn drop, const void *key, size_t klen,
                                 const void *val, size_t vlen);
 /* Bytes of an entry, SIZE_MAX when that does not fit a size_t. */
-size_t map_entry_size(size_t klen, size_t vlen);
+static inline size_t map_entry_size(size_t klen, size_t vlen)
+{
+    size_t n = sizeof(struct map_entry);
+    if (klen > SIZE_MAX - n || vlen > SIZE_MAX - n - klen)
+        return SIZE_MAX;
+    return n + klen + vlen;
+}
 /* Retire destroy for entries (ctx = the map's ctx): on_drop, free. */
 void map_entry_destroy(void *ctx, void *obj);
 

@@ -12,7 +12,7 @@
 
 #include "reclaim/reclaim_internal.h"
 
-struct gc_bag gc_orphans = { PTHREAD_MUTEX_INITIALIZER, NULL, NULL, NULL, NULL, NULL, 0, 0 };
+struct gc_bag gc_orphans = { 0, NULL, NULL, NULL, NULL, NULL, 0, 0 };
 
 /* Entries goconc_barrier took out of other threads' bags, not yet run. */
 static atword inflight __attribute__((aligned(GC_PAD)));
@@ -80,9 +80,17 @@ static void chunks_free(struct gc_chunk *c)
         (tail) = (last);                     \
     } while (0)
 
+void gc_bag_lock_wait(struct gc_bag *b)
+{
+    unsigned round = 0;
+    do
+        gc_backoff(&round); /* the holder may be descheduled (2 cores) */
+    while (at_load(&b->lock) != 0 || !at_cas(&b->lock, 0, 1));
+}
+
 void gc_bag_init(struct gc_bag *b)
 {
-    pthread_mutex_init(&b->lock, NULL);
+    at_store(&b->lock, 0);
     b->first = b->last = b->spare = NULL;
     b->tok_first = b->tok_last = NULL;
     at_store(&b->pending, 0);
@@ -304,9 +312,9 @@ size_t gc_bag_collect(struct gc_bag *b, uintptr_t g, int all)
     struct gc_token *toks = NULL;
     size_t ndue = 0, ran, i;
 
-    pthread_mutex_lock(&b->lock);
+    gc_bag_lock(b);
     if (!all && b->clean_at == g) {
-        pthread_mutex_unlock(&b->lock);
+        gc_bag_unlock(b);
         return 0;
     }
     /* What stays after this collection is not due at g; a push or a
@@ -316,7 +324,7 @@ size_t gc_bag_collect(struct gc_bag *b, uintptr_t g, int all)
     if (b->last)
         ndue = chunk_take_due(b->last, g, all, due, CHUNK_ENTRIES);
     ran = ndue + tokens_take_due(b, g, all, &toks);
-    pthread_mutex_unlock(&b->lock);
+    gc_bag_unlock(b);
 
     for (i = 0; i < ndue; i++)
         run_entry(&due[i]);
@@ -325,10 +333,10 @@ size_t gc_bag_collect(struct gc_bag *b, uintptr_t g, int all)
         ran += chunk_run_due(c, g, all);
     list = chunks_drop_empty(list);
 
-    pthread_mutex_lock(&b->lock);
+    gc_bag_lock(b);
     bag_put_back(b, list);
     at_store(&b->pending, at_load(&b->pending) - ran);
-    pthread_mutex_unlock(&b->lock);
+    gc_bag_unlock(b);
     at_fetch_add(&reclaimed, ran);
     return ran;
 }
@@ -366,15 +374,15 @@ void gc_bag_trim(struct gc_bag *b)
 {
     struct gc_chunk *c, *spare;
 
-    pthread_mutex_lock(&b->lock);
+    gc_bag_lock(b);
     if (at_load(&b->pending) != 0) {
-        pthread_mutex_unlock(&b->lock);
+        gc_bag_unlock(b);
         return;
     }
     c = b->first;
     spare = b->spare;
     b->first = b->last = b->spare = NULL;
-    pthread_mutex_unlock(&b->lock);
+    gc_bag_unlock(b);
     chunks_free(c);
     if (spare)
         gc_chunk_free(spare);
@@ -417,14 +425,14 @@ void gc_bag_hand_over(struct gc_bag *from, struct gc_bag *to)
     struct gc_token *t, *t_last;
     size_t n;
 
-    pthread_mutex_lock(&from->lock);
+    gc_bag_lock(from);
     c = bag_take_chunks(from, &empty);
     t = from->tok_first;
     t_last = from->tok_last;
     from->tok_first = from->tok_last = NULL;
     n = at_load(&from->pending);
     if (c || t) {
-        pthread_mutex_lock(&to->lock);
+        gc_bag_lock(to);
         /* Orphans are collected whole, in no particular order. */
         if (c) {
             struct gc_chunk *c_last = c;
@@ -436,10 +444,10 @@ void gc_bag_hand_over(struct gc_bag *from, struct gc_bag *to)
             FIFO_APPEND(to->tok_first, to->tok_last, t, t_last);
         at_store(&to->pending, at_load(&to->pending) + n);
         to->clean_at = 0; /* older entries, maybe due already */
-        pthread_mutex_unlock(&to->lock);
+        gc_bag_unlock(to);
     }
     at_store(&from->pending, 0);
-    pthread_mutex_unlock(&from->lock);
+    gc_bag_unlock(from);
     chunks_free(empty);
 }
 

@@ -16,11 +16,11 @@ static struct gc_bag *retire_bag(struct gc_record **r)
     return *r ? &(*r)->bag : &gc_orphans;
 }
 
-/* Tag with an epoch read after the caller unpublished obj: the fence
- * keeps that store from passing this load. */
+/* Tag with an epoch read after the caller unpublished obj, under the
+ * bag's lock: gc_bag_lock's full barrier keeps that store from passing
+ * this load (no fence of its own). */
 static uintptr_t retire_epoch(void)
 {
-    at_fence();
     return at_load(&goconc_gp.ctr);
 }
 
@@ -34,9 +34,9 @@ int gc_reserve(size_t n)
     if (n > GC_RESERVE_MAX)
         return GOCONC_EINVAL;
     if (r) {
-        pthread_mutex_lock(&b->lock);
+        gc_bag_lock(b);
         room = gc_bag_has_room(b, n);
-        pthread_mutex_unlock(&b->lock);
+        gc_bag_unlock(b);
         if (room)
             return GOCONC_OK;
     } else if (gc_thread_tls.fb_spare) {
@@ -49,12 +49,12 @@ int gc_reserve(size_t n)
         gc_thread_tls.fb_spare = c;
         return GOCONC_OK;
     }
-    pthread_mutex_lock(&b->lock);
+    gc_bag_lock(b);
     if (b->spare == NULL) {
         b->spare = c;
         c = NULL;
     }
-    pthread_mutex_unlock(&b->lock);
+    gc_bag_unlock(b);
     if (c)
         gc_chunk_free(c);
     return GOCONC_OK;
@@ -65,18 +65,20 @@ int gc_retire(void *obj, goconc_destroy_fn destroy, void *ctx)
     struct gc_record *r;
     struct gc_bag *b = retire_bag(&r);
     struct gc_chunk *fresh = NULL;
-    struct gc_entry e = { obj, destroy, ctx, retire_epoch() };
+    struct gc_entry e = { obj, destroy, ctx, 0 };
     int rc;
 
-    pthread_mutex_lock(&b->lock);
+    gc_bag_lock(b);
+    e.epoch = retire_epoch();
     rc = gc_bag_push(b, &e, r ? NULL : &gc_thread_tls.fb_spare);
-    pthread_mutex_unlock(&b->lock);
+    gc_bag_unlock(b);
     if (rc != GOCONC_OK) {
         if ((fresh = gc_chunk_new()) == NULL)
             return GOCONC_ENOMEM;
-        pthread_mutex_lock(&b->lock);
+        gc_bag_lock(b);
+        e.epoch = retire_epoch();
         rc = gc_bag_push(b, &e, &fresh);
-        pthread_mutex_unlock(&b->lock);
+        gc_bag_unlock(b);
         if (fresh)
             gc_chunk_free(fresh);
     }
@@ -93,10 +95,10 @@ void gc_retire_token(struct gc_token *t, void *obj, goconc_destroy_fn destroy, v
     t->e.obj = obj;
     t->e.fn = destroy;
     t->e.ctx = ctx;
+    gc_bag_lock(b);
     t->e.epoch = retire_epoch();
-    pthread_mutex_lock(&b->lock);
     gc_bag_push_token(b, t);
-    pthread_mutex_unlock(&b->lock);
+    gc_bag_unlock(b);
     if (r)
         r->since_advance++;
 }
@@ -194,9 +196,9 @@ static int collect_pass(uintptr_t g)
         taken.n = taken.ntoks = 0;
         taken.toks = NULL;
         if (r && at_load(&r->bag.pending) != 0) {
-            pthread_mutex_lock(&r->bag.lock);
+            gc_bag_lock(&r->bag);
             gc_bag_take_due(&r->bag, g, &taken);
-            pthread_mutex_unlock(&r->bag.lock);
+            gc_bag_unlock(&r->bag);
         }
         pthread_mutex_unlock(&gc_reg.lock);
         gc_run_taken(&taken);

@@ -149,11 +149,13 @@ static void record_retire(struct gc_record *r)
     struct gc_allocator_ref ref = r->ref;
     gc_bag_hand_over(&r->bag, &gc_orphans);
     reg_unlink(r);
-    pthread_mutex_destroy(&r->bag.lock);
     gc_free_ref(&ref, r->raw);
 }
 
-static struct gc_record *thread_register(void)
+/* Register the calling thread (gc_self_or_register's slow path): NULL
+ * where it cannot have a record (exiting, inside a fallback section, out
+ * of memory). */
+struct gc_record *gc_thread_register(void)
 {
     struct gc_record *r;
 
@@ -205,12 +207,6 @@ static void reclaim_thread_exit(struct gc_thread *t)
     }
 }
 
-/* A record to retire into, registering the thread if needed. */
-struct gc_record *gc_self_or_register(void)
-{
-    struct gc_record *r = gc_self();
-    return r ? r : thread_register();
-}
 
 /* ------------------------------------------------------- read sections */
 
@@ -268,7 +264,7 @@ __attribute__((noinline)) static void read_lock_slow(void)
         record_lock(gc_thread_tls.temp);
         return;
     }
-    if (gc_thread_tls.state == GC_TS_NEW && thread_register() != NULL) {
+    if (gc_thread_tls.state == GC_TS_NEW && gc_thread_register() != NULL) {
         goconc_read_lock_inline_();
         return;
     }
@@ -400,12 +396,12 @@ void gc_lock_exit(void) { gc_thread_tls.lock_depth--; }
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&gc_reg.lock);
-    pthread_mutex_lock(&gc_orphans.lock);
+    gc_bag_lock(&gc_orphans);
 }
 
 static void fork_parent(void)
 {
-    pthread_mutex_unlock(&gc_orphans.lock);
+    gc_bag_unlock(&gc_orphans);
     pthread_mutex_unlock(&gc_reg.lock);
 }
 

@@ -45,7 +45,11 @@ struct gc_chunk {
  * concurrent collection.  Due tokens are unlinked under the lock.
  */
 struct gc_bag {
-    pthread_mutex_t lock;
+    /* 0 free, 1 held (gc_bag_lock): the owner takes it at every reserve
+     * and retire, others rarely (a barrier's drain, an exit's hand-over,
+     * fork), so a word and the library's backoff rather than a mutex,
+     * whose lock and unlock cost a retire about 80 instructions. */
+    atword lock;
     struct gc_chunk *first, *last, *spare;
     struct gc_token *tok_first, *tok_last;
     atword pending; /* entries and tokens not yet run, in the bag or being run */
@@ -57,6 +61,23 @@ struct gc_bag {
      */
     uintptr_t clean_at;
 };
+
+void gc_bag_lock_wait(struct gc_bag *b);
+
+static inline void gc_bag_lock(struct gc_bag *b)
+{
+    /* Full barrier: acquire pairs with gc_bag_unlock's release store
+     * (the holder's changes to the bag are seen), and a retire reads its
+     * epoch after it (defer.c, retire_epoch), so the caller's
+     * unpublishing store cannot pass that load. */
+    if (GC_UNLIKELY(!at_cas(&b->lock, 0, 1)))
+        gc_bag_lock_wait(b);
+}
+
+static inline void gc_bag_unlock(struct gc_bag *b)
+{
+    at_store_rel(&b->lock, 0);
+}
 
 /* A registered thread's reader and bag: heap, on lines of its own. */
 struct gc_record {
@@ -95,7 +116,14 @@ static inline int gc_epoch_before(uintptr_t a, uintptr_t b)
 }
 
 /* epoch.c */
-struct gc_record *gc_self_or_register(void);
+struct gc_record *gc_thread_register(void);
+
+/* A record to retire into, registering the thread if needed. */
+static inline struct gc_record *gc_self_or_register(void)
+{
+    struct gc_record *r = gc_self();
+    return GC_LIKELY(r != NULL) ? r : gc_thread_register();
+}
 int gc_try_advance(int wait);
 int gc_must_not_wait(void);
 void gc_wait_grace_period(void);
