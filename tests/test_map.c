@@ -1493,12 +1493,26 @@ END_TEST
  * Its shrink bound may only be lower than 1/8 (where no smaller table
  * fits), and is 0 at the reserved size; that shrinks still happen is
  * test_grow_shrink's check.  White-box, through grow, shrink and reserve. */
+/* DEAD slots of t, counted from its control words. */
+static size_t count_dead(const struct map_table *t)
+{
+    size_t b, n = 0;
+    for (b = 0; b <= t->mask; b++) {
+        uint64_t ctrl = at_load(&t->ctrl[b]);
+        n += (size_t)__builtin_popcountll((ctrl << 7) & ~ctrl & MAP_HIGH7);
+    }
+    return n;
+}
+
 static void check_due(struct goconc_map *m)
 {
     unsigned i;
     for (i = 0; i < m->nshards; i++) {
         struct map_shard *sh = &m->sh[i];
         size_t live = at_load(&sh->len), cap = (size_t)MAP_SLOTS << sh->tbl->log2;
+        /* The count the bounds use is the table's (kills, recycling). */
+        if (at_load(&sh->phase) == MAP_STABLE)
+            ck_assert_uint_eq(sh->dead_t, count_dead(sh->tbl));
         int want = live * 5 > cap * 4 || (live + sh->dead_t) * 16 > cap * 15 ||
                    sh->tbl->log2 < sh->min_log2;
         /* The fast case's quiet writes (write.c, end_quiet): each may

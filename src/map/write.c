@@ -109,7 +109,7 @@ W_STEP void w_bracket(struct map_wctx *w)
  * a key of at most 8 bytes, a shard not MOVING, no entry to retire (an
  * absent key, or an inline one without on_drop), the key in its home
  * bucket or absent from a chain that ends there, and an EMPTY slot in
- * that bucket.  Then one release store of the bucket's ctrl publishes a
+ * that bucket (for a store, or a DEAD one past its grace period).  Then one release store of the bucket's ctrl publishes a
  * new entry and kills the old one (locate and put's work, that one
  * bucket's case, on locals).
  */
@@ -121,27 +121,30 @@ struct map_home {
     size_t b;
     int kill;               /* the key's slot, or -1: absent */
     unsigned lens;          /* its meta byte */
+    unsigned recycled;      /* DEAD slots of ctrl made EMPTY again */
 };
 
-/* Does the home bucket h->bk (control word h->ct) decide, as above?
- * Fills the rest of *h. */
-W_STEP int home_decides(const struct map_gx *gx, const struct map_key *k, struct map_home *h)
+/* No EMPTY slot at home: ctrl with its DEAD slots whose grace period
+ * passed made EMPTY again (as map_recycle finds them; the general steps
+ * would too, but only after a walk), or ctrl itself.  By value: the
+ * fast case's state stays in registers. */
+static __attribute__((noinline)) uint64_t home_recycle(struct map_gx *gx,
+                                                       const struct map_bucket *bk, uint64_t ctrl)
 {
-    h->ctrl = at_load(h->ct);
-    h->kill = map_find_short(h->bk, h->ctrl, k->tag, k->len, k->kw, &h->lens);
-    /* An out-of-line match may be the key (an entry to retire), and so
-     * is an inline one with on_drop (a drop record); not at home, the
-     * key may be further along a chain that goes on. */
-    h->fr = map_empty_slots(h->ctrl);
-    return !(h->kill == -2 || h->fr == 0 || (h->kill == -1 && map_ovf(h->ctrl) != 0) ||
-             (h->kill >= 0 && gx->m->on_drop != NULL));
+    uint64_t dd = map_dead_slots(ctrl);
+
+    if (dd == 0 || map_bucket_pending(gx, bk))
+        return ctrl;
+    return ctrl & ~((dd >> 7) * 0xFF);
 }
 
 /* 1 with *h filled when the home bucket of a shard not MOVING decides
  * (and vlen, the new value's length if known, is at most 8); 0
- * otherwise, nothing changed. */
-W_STEP int home_find(const struct map_gx *gx, const struct map_key *k, uintptr_t cur,
-                     size_t vlen, struct map_home *h)
+ * otherwise, nothing changed.  `recycle`, a constant: look for DEAD
+ * slots past their grace period when no slot is EMPTY (a store does; an
+ * update's registers are better spent on its function's call). */
+W_STEP int home_find(struct map_gx *gx, const struct map_key *k, uintptr_t cur, size_t vlen,
+                     int recycle, struct map_home *h)
 {
     /* The table is still the one key_lock prefetched from (only writers
      * holding the lock change cur[idx]): its addresses are at hand. */
@@ -151,7 +154,24 @@ W_STEP int home_find(const struct map_gx *gx, const struct map_key *k, uintptr_t
     h->b = k->h & (((size_t)1 << (cur & 63)) - 1);
     h->ct = (atword *)(cur & ~(uintptr_t)63) + h->b;
     h->bk = (struct map_bucket *)map_bucket_addr(cur, h->b);
-    return home_decides(gx, k, h);
+    h->ctrl = at_load(h->ct);
+    h->kill = map_find_short(h->bk, h->ctrl, k->tag, k->len, k->kw, &h->lens);
+    /* An out-of-line match may be the key (an entry to retire), and so
+     * is an inline one with on_drop (a drop record); not at home, the
+     * key may be further along a chain that goes on. */
+    if (h->kill == -2 || (h->kill == -1 && map_ovf(h->ctrl) != 0) ||
+        (h->kill >= 0 && gx->m->on_drop != NULL))
+        return 0;
+    h->recycled = 0;
+    h->fr = map_empty_slots(h->ctrl);
+    if (recycle && GC_UNLIKELY(h->fr == 0)) {
+        uint64_t dd = map_dead_slots(h->ctrl);
+        h->ctrl = home_recycle(gx, h->bk, h->ctrl);
+        h->fr = map_empty_slots(h->ctrl);
+        /* popcount of the 0x80 marks, without a libgcc call */
+        h->recycled = (unsigned)((((dd & h->fr) >> 7) * MAP_BYTES_LO) >> 56);
+    }
+    return h->fr != 0;
 }
 
 /* Put the key's new inline value (at most 8 bytes) in the home bucket's
@@ -161,6 +181,8 @@ W_STEP void home_put(struct map_gx *gx, const struct map_key *k, const struct ma
 {
     struct map_shard *sh = gx->sh;
 
+    if (GC_UNLIKELY(h->recycled != 0))
+        sh->dead_t -= h->recycled;
     map_bucket_write(h->ct, h->bk, h->ctrl, map_first(h->fr), h->kill,
                      sh->gen, k->tag, (unsigned)(k->len << 4 | vlen), k->kw,
                      gc_key_word(val, vlen));
@@ -177,7 +199,7 @@ W_STEP int store_home(struct map_gx *gx, const struct map_key *k, uintptr_t cur,
 {
     struct map_home h;
 
-    if (!home_find(gx, k, cur, vlen, &h))
+    if (!home_find(gx, k, cur, vlen, 1, &h))
         return 0;
     home_put(gx, k, &h, val, vlen);
     return 1;
@@ -803,7 +825,7 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
     u.fr.m = m;
     u.sh = gx.sh;
     gc_lock_enter();
-    if (!home_find(&gx, &k, cur, 0, &h))
+    if (!home_find(&gx, &k, cur, 0, 0, &h))
         return update_general(&k, &gx, &u, fn, ctx);
     if (h.kill >= 0)
         map_slot_view(&h.bk->s[h.kill], h.lens, &v);
