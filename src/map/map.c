@@ -356,7 +356,7 @@ GOCONC_API int goconc_map_load_or_store(goconc_map *m, const void *key, size_t k
                                         size_t cap, size_t *outlen)
 {
     struct map_op op = { OP_LOS, val, vlen, NULL, 0, out, cap, outlen };
-    return map_write(m, key, klen, &op);
+    return map_write_home(m, key, klen, &op);
 }
 
 GOCONC_API int goconc_map_load_and_delete(goconc_map *m, const void *key, size_t klen,
@@ -377,7 +377,7 @@ GOCONC_API int goconc_map_swap(goconc_map *m, const void *key, size_t klen,
                                size_t *prevlen)
 {
     struct map_op op = { OP_SWAP, val, vlen, NULL, 0, prev, cap, prevlen };
-    return map_write(m, key, klen, &op);
+    return map_write_home(m, key, klen, &op);
 }
 
 GOCONC_API int goconc_map_compare_and_swap(goconc_map *m, const void *key, size_t klen,

@@ -666,6 +666,43 @@ GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen, con
     return store_general(&k, &gx, val, vlen);
 }
 
+/* Swap and load_or_store in the fast case (home_find found the key or
+ * its absence, and room): apply_other's answers, on locals. */
+W_STEP int home_op(const struct map_key *k, struct map_gx *gx, const struct map_home *h,
+                   const struct map_op *op)
+{
+    struct map_view v = { NULL, NULL, 0, 0 };
+    int rc = GOCONC_OK;
+
+    if (h->kill >= 0) {
+        map_slot_view(&h->bk->s[h->kill], h->lens, &v);
+        if (!out_fits(op, &v)) {
+            map_unlock(gx->sh);
+            return GOCONC_ERANGE;
+        }
+        out_copy(op, &v);
+        if (op->k == OP_LOS) {
+            map_unlock(gx->sh); /* nothing written */
+            return GOCONC_EXISTS;
+        }
+    } else if (op->k == OP_SWAP) {
+        if (op->outlen)
+            *op->outlen = 0;
+        rc = GOCONC_NOTFOUND;
+    }
+    home_put(gx, k, h, op->val, op->vlen);
+    (void)fast_end(k, gx);
+    return rc;
+}
+
+/* Are the arguments of op on key malformed? */
+W_STEP int op_invalid(const struct goconc_map *m, const void *key, size_t klen,
+                      const struct map_op *op)
+{
+    return m == NULL || (key == NULL && klen) || (op->val == NULL && op->vlen) ||
+           (op->old == NULL && op->oldlen) || (op->out == NULL && op->cap);
+}
+
 int map_write(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op)
 {
     struct map_key k;
@@ -673,8 +710,7 @@ int map_write(struct goconc_map *m, const void *key, size_t klen, const struct m
     uintptr_t cur;
     int rc;
 
-    if (m == NULL || (key == NULL && klen) || (op->val == NULL && op->vlen) ||
-        (op->old == NULL && op->oldlen) || (op->out == NULL && op->cap))
+    if (op_invalid(m, key, klen, op))
         return GOCONC_EINVAL;
     /* No such key can be in the map: the deletes answer so (key_lock
      * gives the writes that would store it GOCONC_EOVERFLOW). */
@@ -684,6 +720,23 @@ int map_write(struct goconc_map *m, const void *key, size_t klen, const struct m
         return goconc_map_store(m, key, klen, op->val, op->vlen);
     if ((rc = key_lock(m, key, klen, &k, &gx, &cur)) != GOCONC_OK)
         return rc;
+    return w_general(&k, &gx, NULL, 0, op);
+}
+
+int map_write_home(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op)
+{
+    struct map_home h;
+    struct map_key k;
+    struct map_gx gx;
+    uintptr_t cur;
+    int rc;
+
+    if (op_invalid(m, key, klen, op))
+        return GOCONC_EINVAL;
+    if ((rc = key_lock(m, key, klen, &k, &gx, &cur)) != GOCONC_OK)
+        return rc;
+    if (home_find(&gx, &k, cur, op->vlen, 1, &h))
+        return home_op(&k, &gx, &h, op);
     return w_general(&k, &gx, NULL, 0, op);
 }
 

@@ -380,10 +380,6 @@ GOCONC_API int goconc_synchronize(void)
     return GOCONC_OK;
 }
 
-/* ------------------------------------------------------ bookkeeping */
-
-void gc_lock_enter(void) { gc_thread_tls.lock_depth++; }
-void gc_lock_exit(void) { gc_thread_tls.lock_depth--; }
 
 /* --------------------------------------------------- process events */
 

@@ -87,10 +87,18 @@ void gc_reclaim_soon(void);
 /*
  * Bracket regions that hold a goconc lock or run a user callback under one
  * (map update fn, once fn): no deferred callback runs on this thread and
- * goconc_synchronize/goconc_barrier return GOCONC_EDEADLK inside.
+ * goconc_synchronize/goconc_barrier return GOCONC_EDEADLK inside.  Inline:
+ * one increment of the thread's record (every update enters it).
  */
-void gc_lock_enter(void);
-void gc_lock_exit(void);
+static inline void gc_lock_enter(void)
+{
+    gc_thread_tls.lock_depth++;
+}
+
+static inline void gc_lock_exit(void)
+{
+    gc_thread_tls.lock_depth--;
+}
 
 /*
  * The outermost read section's entry and exit for a hot path that must
