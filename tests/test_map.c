@@ -1510,11 +1510,11 @@ static void check_due(struct goconc_map *m)
     for (i = 0; i < m->nshards; i++) {
         struct map_shard *sh = &m->sh[i];
         size_t live = at_load(&sh->len), cap = (size_t)MAP_SLOTS << sh->tbl->log2;
+        int want = live * 5 > cap * 4 || (live + sh->dead_t) * 16 > cap * 15 ||
+                   sh->tbl->log2 < sh->min_log2;
         /* The count the bounds use is the table's (kills, recycling). */
         if (at_load(&sh->phase) == MAP_STABLE)
             ck_assert_uint_eq(sh->dead_t, count_dead(sh->tbl));
-        int want = live * 5 > cap * 4 || (live + sh->dead_t) * 16 > cap * 15 ||
-                   sh->tbl->log2 < sh->min_log2;
         /* The fast case's quiet writes (write.c, end_quiet): each may
          * add one entry or one kill without asking end_due, so none may
          * be left where that many would cross a bound or batch too many

@@ -169,24 +169,29 @@ static inline void map_insert_new(struct map_gx *gx, struct map_table *t, size_t
 void map_kill_at(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
                  const struct map_pos *p);
 
-/* Would map_grace_token issue a token now?  (Inline: every overwrite
- * asks.)  Kills wait behind a token in flight until there are many. */
+/* Has every grace token of the shard run (none in flight)? */
+static inline int map_grace_idle(const struct map_gx *gx)
+{
+    /* Acquire pairs with the CAS in grace_done, as in
+     * map_bucket_pending. */
+    uint32_t e = (uint32_t)at_load_acq(&gx->m->grace->expired[gx->idx]);
+    return (int32_t)(gx->sh->issued - e) <= 0;
+}
+
+/* Would map_grace_token issue a token now?  (Inline: every write's end
+ * asks.)  Kills wait for a few more before a token covers them, and
+ * behind a token in flight until there are many. */
 static inline int map_grace_due(const struct map_gx *gx)
 {
     const struct map_shard *sh = gx->sh;
-    uint32_t e;
 
-    if (sh->kills == 0)
+    if (sh->kills < MAP_GRACE_MIN)
         return 0;
-    /* Acquire pairs with the CAS in grace_done, as in
-     * map_bucket_pending. */
-    e = (uint32_t)at_load_acq(&gx->m->grace->expired[gx->idx]);
-    return (int32_t)(sh->issued - e) <= 0 || sh->kills >= MAP_GRACE_BATCH;
+    return sh->kills >= MAP_GRACE_BATCH || map_grace_idle(gx);
 }
 
 /* End of a write that killed: issue a grace token for the kills of the
- * current generation when none is in flight, or when many kills wait
- * behind a slow one. */
+ * current generation when map_grace_due says so. */
 void map_grace_token(struct map_gx *gx);
 /* Drop one reference to the grace tracker (the map's, at free). */
 void map_grace_put(struct map_grace *g);

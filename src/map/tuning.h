@@ -29,6 +29,9 @@
 /* Grace tracking (slot.c): kills that may wait behind a token in flight
  * before another token is issued. */
 #define MAP_GRACE_BATCH 64u
+/* ... and kills that wait for a token even when none is in flight: one
+ * token (a retire, and a callback later) covers this many. */
+#define MAP_GRACE_MIN 8u
 
 /* Retired tables of at least this many bytes are freed at once if they
  * can be (map.c, clear and free): worth a few epoch attempts. */

@@ -461,14 +461,16 @@ static inline size_t min_size(size_t a, size_t b)
 
 /*
  * How many more writes may end with a bare unlock without asking
- * end_due, which the caller found false.  A write adds at most one to len and one
- * to len + dead_t (an insert, or a kill), so that many stay within the
- * growth bounds; a write that takes an entry away (towards shrink_live)
- * runs the general steps, whose end asks end_due itself.  Kills may wait
- * behind a token in flight until there are MAP_GRACE_BATCH of them, so
- * no more than that: a token that ran meanwhile is noticed at the latest
- * then (the kills' slots wait that much longer for reuse), and one that
- * could not be issued is asked for again at once.
+ * end_due, which the caller found false.  A write adds at most one to
+ * len and one to len + dead_t (an insert, or a kill), so that many stay
+ * within the growth bounds; a write that takes an entry away (towards
+ * shrink_live) runs the general steps, whose end asks end_due itself.
+ * Kills may wait behind a token in flight until there are
+ * MAP_GRACE_BATCH of them, and with none in flight until there are
+ * MAP_GRACE_MIN (map_grace_due), so no more writes than that: a token
+ * that ran meanwhile, or the first kill after the count, is noticed at
+ * the latest after MAP_GRACE_BATCH - 1 writes of the shard (the kills'
+ * slots wait that much longer for reuse).
  */
 static size_t end_quiet(const struct map_gx *gx)
 {
@@ -477,6 +479,8 @@ static size_t end_quiet(const struct map_gx *gx)
 
     q = min_size(sh->grow_live - live, sh->grow_used - live - sh->dead_t);
     q = min_size(q, MAP_GRACE_BATCH - 1 - sh->kills);
+    if (sh->kills != 0 && map_grace_idle(gx))
+        q = min_size(q, MAP_GRACE_MIN - 1 - sh->kills);
     if (MAP_CHURN_EVERY != 0)
         q = min_size(q, MAP_CHURN_EVERY - 1 - sh->churn);
     return q;
