@@ -603,6 +603,14 @@ START_TEST(test_swap)
     ck_assert_int_eq(goconc_map_load(m, "k", 1, prev, sizeof prev, &n), GOCONC_OK);
     ck_assert_uint_eq(n, 5);
     ck_assert_uint_eq(goconc_map_len(m), 1);
+    /* One buffer for the new value and the old (the fast case reads the
+     * new one before it copies the old out; so do the general steps). */
+    memcpy(prev, "fourth", 6);
+    ck_assert_int_eq(goconc_map_swap(m, "k", 1, prev, 6, prev, sizeof prev, &n), GOCONC_OK);
+    ck_assert_uint_eq(n, 5);
+    ck_assert(memcmp(prev, "third", 5) == 0);
+    ck_assert_int_eq(goconc_map_load(m, "k", 1, prev, sizeof prev, &n), GOCONC_OK);
+    ck_assert(n == 6 && memcmp(prev, "fourth", 6) == 0);
     goconc_map_free(m);
     barrier();
 }

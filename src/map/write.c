@@ -36,9 +36,8 @@ struct map_wctx {
     int bracket;             /* inside gc_lock_enter */
 };
 
-/* The steps, inlined into the few functions that run them (the store's
- * fast case then runs without a call; update's wrappers below are
- * thin). */
+/* The steps, inlined into the few functions that run them (the fast
+ * cases then run without a call). */
 #define W_STEP static inline __attribute__((always_inline))
 
 /*
@@ -109,9 +108,10 @@ W_STEP void w_bracket(struct map_wctx *w)
  * a key of at most 8 bytes, a shard not MOVING, no entry to retire (an
  * absent key, or an inline one without on_drop), the key in its home
  * bucket or absent from a chain that ends there, and an EMPTY slot in
- * that bucket (for a store, or a DEAD one past its grace period).  Then one release store of the bucket's ctrl publishes a
- * new entry and kills the old one (locate and put's work, that one
- * bucket's case, on locals).
+ * that bucket (for a store, or a DEAD one past its grace period).  Then
+ * one release store of the bucket's ctrl publishes a new entry and kills
+ * the old one (locate and put's work, that one bucket's case, on
+ * locals).
  */
 struct map_home {
     atword *ct;             /* the bucket's control word */
@@ -174,18 +174,18 @@ W_STEP int home_find(struct map_gx *gx, const struct map_key *k, uintptr_t cur, 
     return h->fr != 0;
 }
 
-/* Put the key's new inline value (at most 8 bytes) in the home bucket's
- * first EMPTY slot, killing its old slot in the same store. */
+/* Put the key's new inline value (vlen <= 8 bytes, read as the word
+ * vword: before anything is copied out, which may overwrite them) in the
+ * home bucket's first free slot, killing its old slot in the same store. */
 W_STEP void home_put(struct map_gx *gx, const struct map_key *k, const struct map_home *h,
-                     const void *val, size_t vlen)
+                     uint64_t vword, size_t vlen)
 {
     struct map_shard *sh = gx->sh;
 
     if (GC_UNLIKELY(h->recycled != 0))
         sh->dead_t -= h->recycled;
     map_bucket_write(h->ct, h->bk, h->ctrl, map_first(h->fr), h->kill,
-                     sh->gen, k->tag, (unsigned)(k->len << 4 | vlen), k->kw,
-                     gc_key_word(val, vlen));
+                     sh->gen, k->tag, (unsigned)(k->len << 4 | vlen), k->kw, vword);
     if (h->kill >= 0)
         map_count_kill(gx, &sh->dead_t);
     else
@@ -201,7 +201,7 @@ W_STEP int store_home(struct map_gx *gx, const struct map_key *k, uintptr_t cur,
 
     if (!home_find(gx, k, cur, vlen, 1, &h))
         return 0;
-    home_put(gx, k, &h, val, vlen);
+    home_put(gx, k, &h, gc_key_word(val, vlen), vlen);
     return 1;
 }
 
@@ -676,6 +676,7 @@ W_STEP int home_op(const struct map_key *k, struct map_gx *gx, const struct map_
                    const struct map_op *op)
 {
     struct map_view v = { NULL, NULL, 0, 0 };
+    uint64_t vword = gc_key_word(op->val, op->vlen); /* out may be val */
     int rc = GOCONC_OK;
 
     if (h->kill >= 0) {
@@ -694,7 +695,7 @@ W_STEP int home_op(const struct map_key *k, struct map_gx *gx, const struct map_
             *op->outlen = 0;
         rc = GOCONC_NOTFOUND;
     }
-    home_put(gx, k, h, op->val, op->vlen);
+    home_put(gx, k, h, vword, op->vlen);
     (void)fast_end(k, gx);
     return rc;
 }
@@ -888,7 +889,7 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
         map_slot_view(&h.bk->s[h.kill], h.lens, &v);
     r = update_call(&u, fn, ctx, &v, h.kill >= 0, &nv, &nl);
     if (r == GOCONC_UPDATE_STORE && nl <= 8) {
-        home_put(&gx, &k, &h, nv, nl);
+        home_put(&gx, &k, &h, gc_key_word(nv, nl), nl);
     } else if (r == GOCONC_UPDATE_STORE || (r == GOCONC_UPDATE_DELETE && h.kill >= 0)) {
         return update_rest(&k, &gx, &h, r, nv, nl);
     } else if (r < 0) {
