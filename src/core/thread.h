@@ -45,7 +45,7 @@ struct gc_thread {
     void *pool_rec;
     /* once.c: the onces this thread is running, innermost first. */
     void *once_running;
-    /* map/map.c: the update functions running on this thread, innermost
+    /* map/write.c: the update functions running on this thread, innermost
      * first (struct map_fn_frame). */
     const void *map_fn;
     /* thread.c: 1 while the exit key holds this record's address. */

@@ -423,7 +423,7 @@ static inline void map_unlock(struct map_shard *sh)
     at_store_rel(&sh->lock, 0);
 }
 
-/* An update function running on this thread (map.c): a link of the
+/* An update function running on this thread (write.c): a link of the
  * chain that the thread record's map_fn heads, innermost first. */
 struct map_fn_frame {
     const struct goconc_map *m;
