@@ -810,6 +810,65 @@ START_TEST(test_update)
 }
 END_TEST
 
+/* Nested updates of two maps (the thread's chain of update frames,
+ * map_in_fn): inside `outer`'s function, an update of `inner` runs; from
+ * inside that, writes to both maps are EDEADLK; once it returns, `inner`
+ * takes writes again while `outer` still does not. */
+struct nest {
+    goconc_map *outer, *inner;
+    int rc_inner_update, rc_in_outer, rc_in_inner, rc_after_inner, rc_after_outer;
+};
+
+static int nest_inner_fn(void *ctx, const void *old, size_t oldlen, int found,
+                         const void **nv, size_t *nl)
+{
+    struct nest *t = ctx;
+    (void)old, (void)oldlen, (void)found;
+    t->rc_in_outer = goconc_map_store(t->outer, "o", 1, "x", 1);
+    t->rc_in_inner = goconc_map_store(t->inner, "i", 1, "x", 1);
+    *nv = "in";
+    *nl = 2;
+    return GOCONC_UPDATE_STORE;
+}
+
+static int nest_outer_fn(void *ctx, const void *old, size_t oldlen, int found,
+                         const void **nv, size_t *nl)
+{
+    struct nest *t = ctx;
+    (void)old, (void)oldlen, (void)found, (void)nv, (void)nl;
+    t->rc_inner_update = goconc_map_update(t->inner, "k", 1, nest_inner_fn, t);
+    t->rc_after_inner = goconc_map_store(t->inner, "j", 1, "y", 1);
+    t->rc_after_outer = goconc_map_store(t->outer, "p", 1, "y", 1);
+    return GOCONC_UPDATE_KEEP;
+}
+
+START_TEST(test_update_nested)
+{
+    struct nest t;
+    unsigned char out[8];
+    size_t n;
+
+    memset(&t, 0, sizeof t);
+    t.outer = mk(4);
+    t.inner = mk(4);
+    ck_assert_int_eq(goconc_map_update(t.outer, "k", 1, nest_outer_fn, &t), GOCONC_OK);
+    ck_assert_int_eq(t.rc_inner_update, GOCONC_OK);
+    ck_assert_int_eq(t.rc_in_outer, GOCONC_EDEADLK);
+    ck_assert_int_eq(t.rc_in_inner, GOCONC_EDEADLK);
+    ck_assert_int_eq(t.rc_after_inner, GOCONC_OK);
+    ck_assert_int_eq(t.rc_after_outer, GOCONC_EDEADLK);
+    ck_assert_int_eq(goconc_map_load(t.inner, "k", 1, out, sizeof out, &n), GOCONC_OK);
+    ck_assert(n == 2 && memcmp(out, "in", 2) == 0);
+    ck_assert_uint_eq(goconc_map_len(t.outer), 0);
+    /* Both frames are gone: writes to either map work. */
+    ck_assert_int_eq(goconc_map_store(t.outer, "o", 1, "x", 1), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_store(t.inner, "i", 1, "x", 1), GOCONC_OK);
+    goconc_map_free(t.outer);
+    goconc_map_free(t.inner);
+    barrier();
+}
+END_TEST
+
 /* ------------------------------------------------------ range and scan */
 
 struct rs {
@@ -2256,6 +2315,7 @@ int main(void)
         TU_CASE(test_swap),
         TU_CASE(test_cas_cad),
         TU_CASE(test_update),
+        TU_CASE(test_update_nested),
         TU_CASE(test_range),
         TU_CASE(test_scan),
         TU_CASE(test_scan_stop_progress),
