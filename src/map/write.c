@@ -708,8 +708,12 @@ W_STEP int op_invalid(const struct goconc_map *m, const void *key, size_t klen,
            (op->old == NULL && op->oldlen) || (op->out == NULL && op->cap);
 }
 
-int map_write(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op)
+/* One operation on key; `home`, a constant: try the fast case first
+ * (swap, load_or_store: map_write_home). */
+W_STEP int write_op(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op,
+                    int home)
 {
+    struct map_home h;
     struct map_key k;
     struct map_gx gx;
     uintptr_t cur;
@@ -725,24 +729,19 @@ int map_write(struct goconc_map *m, const void *key, size_t klen, const struct m
         return goconc_map_store(m, key, klen, op->val, op->vlen);
     if ((rc = key_lock(m, key, klen, &k, &gx, &cur)) != GOCONC_OK)
         return rc;
+    if (home && home_find(&gx, &k, cur, op->vlen, 1, &h))
+        return home_op(&k, &gx, &h, op);
     return w_general(&k, &gx, NULL, 0, op);
+}
+
+int map_write(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op)
+{
+    return write_op(m, key, klen, op, 0);
 }
 
 int map_write_home(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op)
 {
-    struct map_home h;
-    struct map_key k;
-    struct map_gx gx;
-    uintptr_t cur;
-    int rc;
-
-    if (op_invalid(m, key, klen, op))
-        return GOCONC_EINVAL;
-    if ((rc = key_lock(m, key, klen, &k, &gx, &cur)) != GOCONC_OK)
-        return rc;
-    if (home_find(&gx, &k, cur, op->vlen, 1, &h))
-        return home_op(&k, &gx, &h, op);
-    return w_general(&k, &gx, NULL, 0, op);
+    return write_op(m, key, klen, op, 1);
 }
 
 /* ---------------------------------------------------------------- update */
