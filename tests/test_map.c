@@ -1315,6 +1315,44 @@ START_TEST(test_store_paths)
 }
 END_TEST
 
+/*
+ * A thread that only overwrites inline values retires nothing but grace
+ * tokens, one per 8-64 kills of a shard; each counts as its kills /
+ * MAP_GRACE_WEIGHT retires toward the epoch's next advance (gc_weigh),
+ * so DEAD slots come back after a few hundred kills.  Counted once each,
+ * the 65,536 kills here over 64 shards gave 20 advances (106 now; the
+ * bound asks 64).  Alone in the process, every advance gc_poll tries
+ * succeeds.
+ */
+static uintptr_t epoch_now(void)
+{
+    return __atomic_load_n(&goconc_gp.ctr, __ATOMIC_RELAXED) >> GOCONC_READER_NEST_BITS;
+}
+
+START_TEST(test_kills_advance_epoch)
+{
+    enum { NK = 8192, ROUNDS = 8, EVERY = 64 /* reclaim: ADVANCE_EVERY */ };
+    goconc_map *m = mk(64);
+    uint64_t k, r;
+    uintptr_t e0;
+
+    ck_assert_int_eq(goconc_map_reserve(m, 4 * NK), GOCONC_OK);
+    finish(m);
+    for (k = 0; k < NK; k++)
+        store_u64(m, k, k);
+    e0 = epoch_now();
+    for (r = 1; r <= ROUNDS; r++)
+        for (k = 0; k < NK; k++)
+            store_u64(m, k, r);
+    /* A token of 8-15 kills weighs 1, of more kills / 8: at least one
+     * advance per 2 * 8 * 64 kills. */
+    ck_assert_uint_ge(epoch_now() - e0,
+                      (size_t)NK * ROUNDS / (2 * MAP_GRACE_WEIGHT * EVERY));
+    ck_assert_uint_eq(goconc_map_len(m), NK);
+    goconc_map_free(m);
+}
+END_TEST
+
 /* Whether the page at p is mapped (mincore answers ENOMEM when not). */
 static int mapped(const void *p)
 {
@@ -2323,6 +2361,7 @@ int main(void)
         TU_CASE(test_clear_free_reclaim_soon),
         TU_CASE(test_grow_shrink),
         TU_CASE(test_store_paths),
+        TU_CASE(test_kills_advance_epoch),
         TU_CASE(test_mapped_tables),
         TU_CASE(test_mapped_tables_kept),
         TU_CASE(test_null_key_optional_outs),

@@ -52,6 +52,8 @@ void map_grace_token(struct map_gx *gx)
         at_fetch_sub(&g->refs, 1);
         return; /* no harm: the slots wait for a later token */
     }
+    /* The retire counted as one: the rest of the kills it covers. */
+    gc_weigh(sh->kills / MAP_GRACE_WEIGHT - 1);
     sh->issued = sh->gen++;
     sh->kills = 0;
     gx->known = 0;

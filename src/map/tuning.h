@@ -32,6 +32,10 @@
 /* ... and kills that wait for a token even when none is in flight: one
  * token (a retire, and a callback later) covers this many. */
 #define MAP_GRACE_MIN 8u
+/* ... and kills that count as one retire toward the epoch's next advance
+ * (gc_weigh): the DEAD slots of a grown map's full buckets come back
+ * after a few thousand overwrites, not tens of thousands. */
+#define MAP_GRACE_WEIGHT 8u
 
 /* Retired tables of at least this many bytes are freed at once if they
  * can be (map.c, clear and free): worth a few epoch attempts. */

@@ -152,6 +152,13 @@ void gc_urge(void)
         r->urgent = 3;
 }
 
+void gc_weigh(size_t n)
+{
+    struct gc_record *r = gc_self();
+    if (r)
+        r->since_advance += n;
+}
+
 void gc_reclaim_soon(void)
 {
     int i;

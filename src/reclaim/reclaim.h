@@ -74,6 +74,13 @@ void gc_poll(void);
  * of waiting for the usual number of retires, so it is freed promptly.
  */
 void gc_urge(void);
+/*
+ * Count n more retires toward this thread's next epoch advance (gc_poll
+ * advances every ADVANCE_EVERY of them): for a retire that stands for
+ * many objects waiting on the epoch (a map's grace token, for the DEAD
+ * slots it frees), so that they wait as long as if each were retired.
+ */
+void gc_weigh(size_t n);
 
 /*
  * Call after retiring memory that should not wait for later writes (a
