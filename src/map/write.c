@@ -121,30 +121,34 @@ struct map_home {
     size_t b;
     int kill;               /* the key's slot, or -1: absent */
     unsigned lens;          /* its meta byte */
-    unsigned recycled;      /* DEAD slots of ctrl made EMPTY again */
 };
 
-/* No EMPTY slot at home: ctrl with its DEAD slots whose grace period
- * passed made EMPTY again (as map_recycle finds them; the general steps
- * would too, but only after a walk), or ctrl itself.  By value: the
- * fast case's state stays in registers. */
-static __attribute__((noinline)) uint64_t home_recycle(struct map_gx *gx,
+/*
+ * No EMPTY slot at home: its DEAD slots whose grace period passed made
+ * EMPTY again (map_recycle, which counts them off dead_t; the general
+ * steps would too, but only after a walk) in a store of their own, and
+ * the new ctrl returned.  A reader skips EMPTY and DEAD slots alike.
+ * Stored here, not with the write, the word and the count agree however
+ * the operation ends (an update's function may keep the value), and the
+ * fast case carries nothing more in its registers.
+ */
+static __attribute__((noinline)) uint64_t home_recycle(struct map_gx *gx, atword *ct,
                                                        const struct map_bucket *bk, uint64_t ctrl)
 {
-    uint64_t dd = map_dead_slots(ctrl);
+    uint64_t was = ctrl;
 
-    if (dd == 0 || map_bucket_pending(gx, bk))
-        return ctrl;
-    return ctrl & ~((dd >> 7) * 0xFF);
+    ctrl = map_recycle(gx, bk, ctrl, &gx->sh->dead_t);
+    if (ctrl != was)
+        at_store_rel(ct, ctrl);
+    return ctrl;
 }
 
 /* 1 with *h filled when the home bucket of a shard not MOVING decides
  * (and vlen, the new value's length if known, is at most 8); 0
- * otherwise, nothing changed.  `recycle`, a constant: look for DEAD
- * slots past their grace period when no slot is EMPTY (a store does; an
- * update's registers are better spent on its function's call). */
+ * otherwise, nothing changed (expired DEAD slots made EMPTY leave room,
+ * so 1). */
 W_STEP int home_find(struct map_gx *gx, const struct map_key *k, uintptr_t cur, size_t vlen,
-                     int recycle, struct map_home *h)
+                     struct map_home *h)
 {
     /* The table is still the one key_lock prefetched from (only writers
      * holding the lock change cur[idx]): its addresses are at hand. */
@@ -162,14 +166,10 @@ W_STEP int home_find(struct map_gx *gx, const struct map_key *k, uintptr_t cur, 
     if (h->kill == -2 || (h->kill == -1 && map_ovf(h->ctrl) != 0) ||
         (h->kill >= 0 && gx->m->on_drop != NULL))
         return 0;
-    h->recycled = 0;
     h->fr = map_empty_slots(h->ctrl);
-    if (recycle && GC_UNLIKELY(h->fr == 0)) {
-        uint64_t dd = map_dead_slots(h->ctrl);
-        h->ctrl = home_recycle(gx, h->bk, h->ctrl);
+    if (GC_UNLIKELY(h->fr == 0)) {
+        h->ctrl = home_recycle(gx, h->ct, h->bk, h->ctrl);
         h->fr = map_empty_slots(h->ctrl);
-        /* popcount of the 0x80 marks, without a libgcc call */
-        h->recycled = (unsigned)((((dd & h->fr) >> 7) * MAP_BYTES_LO) >> 56);
     }
     return h->fr != 0;
 }
@@ -182,8 +182,6 @@ W_STEP void home_put(struct map_gx *gx, const struct map_key *k, const struct ma
 {
     struct map_shard *sh = gx->sh;
 
-    if (GC_UNLIKELY(h->recycled != 0))
-        sh->dead_t -= h->recycled;
     map_bucket_write(h->ct, h->bk, h->ctrl, map_first(h->fr), h->kill,
                      sh->gen, k->tag, (unsigned)(k->len << 4 | vlen), k->kw, vword);
     if (h->kill >= 0)
@@ -199,7 +197,7 @@ W_STEP int store_home(struct map_gx *gx, const struct map_key *k, uintptr_t cur,
 {
     struct map_home h;
 
-    if (!home_find(gx, k, cur, vlen, 1, &h))
+    if (!home_find(gx, k, cur, vlen, &h))
         return 0;
     home_put(gx, k, &h, gc_key_word(val, vlen), vlen);
     return 1;
@@ -729,7 +727,7 @@ W_STEP int write_op(struct goconc_map *m, const void *key, size_t klen, const st
         return goconc_map_store(m, key, klen, op->val, op->vlen);
     if ((rc = key_lock(m, key, klen, &k, &gx, &cur)) != GOCONC_OK)
         return rc;
-    if (home && home_find(&gx, &k, cur, op->vlen, 1, &h))
+    if (home && home_find(&gx, &k, cur, op->vlen, &h))
         return home_op(&k, &gx, &h, op);
     return w_general(&k, &gx, NULL, 0, op);
 }
@@ -882,7 +880,7 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
     u.fr.m = m;
     u.sh = gx.sh;
     gc_lock_enter();
-    if (!home_find(&gx, &k, cur, 0, 0, &h))
+    if (!home_find(&gx, &k, cur, 0, &h))
         return update_general(&k, &gx, &u, fn, ctx);
     if (h.kill >= 0)
         map_slot_view(&h.bk->s[h.kill], h.lens, &v);
