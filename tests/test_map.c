@@ -611,6 +611,18 @@ START_TEST(test_swap)
     ck_assert(memcmp(prev, "third", 5) == 0);
     ck_assert_int_eq(goconc_map_load(m, "k", 1, prev, sizeof prev, &n), GOCONC_OK);
     ck_assert(n == 6 && memcmp(prev, "fourth", 6) == 0);
+    /* A buffer of exactly the old value's length (1..3, 4..7 and 8 bytes
+     * are copied by different moves): the byte after it stays. */
+    for (n = 1; n <= 8; n++) {
+        unsigned char tight[9];
+        size_t got = 0;
+        memset(tight, 0xEE, sizeof tight);
+        ck_assert_int_eq(goconc_map_store(m, "t", 1, "abcdefgh", n), GOCONC_OK);
+        ck_assert_int_eq(goconc_map_swap(m, "t", 1, "z", 1, tight, n, &got), GOCONC_OK);
+        ck_assert_uint_eq(got, n);
+        ck_assert(memcmp(tight, "abcdefgh", n) == 0);
+        ck_assert_uint_eq(tight[n], 0xEE);
+    }
     goconc_map_free(m);
     barrier();
 }

@@ -77,7 +77,7 @@ static inline uint64_t gc_key_word(const void *p, size_t len)
 }
 
 /* Store the first n (<= 8) bytes of word w (gc_key_word's inverse). */
-static inline void gc_word_bytes(void *p, uint64_t w, size_t n)
+static inline __attribute__((always_inline)) void gc_word_bytes(void *p, uint64_t w, size_t n)
 {
     unsigned char *b = (unsigned char *)p;
     uint32_t lo = (uint32_t)w, hi;

@@ -351,14 +351,6 @@ GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen
  * jump.
  */
 
-GOCONC_API int goconc_map_load_or_store(goconc_map *m, const void *key, size_t klen,
-                                        const void *val, size_t vlen, void *out,
-                                        size_t cap, size_t *outlen)
-{
-    struct map_op op = { OP_LOS, val, vlen, NULL, 0, out, cap, outlen };
-    return map_write_home(m, key, klen, &op);
-}
-
 GOCONC_API int goconc_map_load_and_delete(goconc_map *m, const void *key, size_t klen,
                                           void *out, size_t cap, size_t *outlen)
 {
@@ -370,14 +362,6 @@ GOCONC_API int goconc_map_delete(goconc_map *m, const void *key, size_t klen)
 {
     struct map_op op = { OP_DEL, NULL, 0, NULL, 0, NULL, 0, NULL };
     return map_write(m, key, klen, &op);
-}
-
-GOCONC_API int goconc_map_swap(goconc_map *m, const void *key, size_t klen,
-                               const void *val, size_t vlen, void *prev, size_t cap,
-                               size_t *prevlen)
-{
-    struct map_op op = { OP_SWAP, val, vlen, NULL, 0, prev, cap, prevlen };
-    return map_write_home(m, key, klen, &op);
 }
 
 GOCONC_API int goconc_map_compare_and_swap(goconc_map *m, const void *key, size_t klen,
@@ -395,7 +379,8 @@ GOCONC_API int goconc_map_compare_and_delete(goconc_map *m, const void *key, siz
     return map_write(m, key, klen, &op);
 }
 
-/* goconc_map_update is defined in write.c, around its fast case. */
+/* goconc_map_swap, goconc_map_load_or_store and goconc_map_update are
+ * defined in write.c, around their fast cases. */
 
 /* ----------------------------------------------- len, clear and stats */
 

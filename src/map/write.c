@@ -673,17 +673,22 @@ GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen, con
 W_STEP int home_op(const struct map_key *k, struct map_gx *gx, const struct map_home *h,
                    const struct map_op *op)
 {
-    struct map_view v = { NULL, NULL, 0, 0 };
     uint64_t vword = gc_key_word(op->val, op->vlen); /* out may be val */
     int rc = GOCONC_OK;
 
     if (h->kill >= 0) {
-        map_slot_view(&h->bk->s[h->kill], h->lens, &v);
-        if (!out_fits(op, &v)) {
+        /* out_fits and out_copy for the inline value: its word, stored
+         * by fixed-size moves (a memcpy of a length known to be at most
+         * 8 became `rep movsb`, slow to start). */
+        size_t n = h->lens & 0xF;
+        if (op->outlen)
+            *op->outlen = n;
+        if (op->out != NULL && op->cap < n) {
             map_unlock(gx->sh);
             return GOCONC_ERANGE;
         }
-        out_copy(op, &v);
+        if (op->out != NULL)
+            gc_word_bytes(op->out, at_load(&h->bk->s[h->kill].v), n);
         if (op->k == OP_LOS) {
             map_unlock(gx->sh); /* nothing written */
             return GOCONC_EXISTS;
@@ -706,8 +711,16 @@ W_STEP int op_invalid(const struct goconc_map *m, const void *key, size_t klen,
            (op->old == NULL && op->oldlen) || (op->out == NULL && op->cap);
 }
 
+/* The general steps of op.  Out of line, as store_general: the fast
+ * case then keeps its values in registers. */
+static __attribute__((noinline)) int op_general(const struct map_key *k, const struct map_gx *gx,
+                                                const struct map_op *op)
+{
+    return w_general(k, gx, NULL, 0, op);
+}
+
 /* One operation on key; `home`, a constant: try the fast case first
- * (swap, load_or_store: map_write_home). */
+ * (swap, load_or_store). */
 W_STEP int write_op(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op,
                     int home)
 {
@@ -729,7 +742,8 @@ W_STEP int write_op(struct goconc_map *m, const void *key, size_t klen, const st
         return rc;
     if (home && home_find(&gx, &k, cur, op->vlen, &h))
         return home_op(&k, &gx, &h, op);
-    return w_general(&k, &gx, NULL, 0, op);
+    /* Without a fast case the general steps are the body, inline. */
+    return home ? op_general(&k, &gx, op) : w_general(&k, &gx, NULL, 0, op);
 }
 
 int map_write(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op)
@@ -737,9 +751,22 @@ int map_write(struct goconc_map *m, const void *key, size_t klen, const struct m
     return write_op(m, key, klen, op, 0);
 }
 
-int map_write_home(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op)
+/* Swap and load_or_store are defined here, as goconc_map_store is: each
+ * inlines write_op with its op a constant (its kind's checks fold away,
+ * its fields stay in registers). */
+GOCONC_API int goconc_map_swap(goconc_map *m, const void *key, size_t klen, const void *val,
+                               size_t vlen, void *prev, size_t cap, size_t *prevlen)
 {
-    return write_op(m, key, klen, op, 1);
+    struct map_op op = { OP_SWAP, val, vlen, NULL, 0, prev, cap, prevlen };
+    return write_op(m, key, klen, &op, 1);
+}
+
+GOCONC_API int goconc_map_load_or_store(goconc_map *m, const void *key, size_t klen,
+                                        const void *val, size_t vlen, void *out, size_t cap,
+                                        size_t *outlen)
+{
+    struct map_op op = { OP_LOS, val, vlen, NULL, 0, out, cap, outlen };
+    return write_op(m, key, klen, &op, 1);
 }
 
 /* ---------------------------------------------------------------- update */

@@ -31,7 +31,5 @@ struct map_op {
 
 /* One operation on key: validates, locks, applies, unlocks. */
 int map_write(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op);
-/* map_write of a swap or load_or_store, tried in the fast case first. */
-int map_write_home(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op);
 
 #endif /* GOCONC_MAP_WRITE_H */
