@@ -25,13 +25,16 @@
 
 #define OPS 20000u  /* operations counted */
 #define KEYS 4096u  /* keys present in the map for hits and overwrites */
+#define WIDE 100000u /* ... in the *_wide cases (the Rust benchmark's map), */
+#define WIDE_OPS 200000u /* which do this many, to reach DEAD slots' reuse */
 
 enum kind { LOOP, LOAD_HIT, LOAD_MISS, OVERWRITE, INSERT, OVERWRITE_LONG, OVERWRITE_DROP, DELETE_INSERT,
-            INSERT_GROW, OVERWRITE_GROWN, LOAD_HIT_GROWN, UPDATE };
+            INSERT_GROW, OVERWRITE_GROWN, LOAD_HIT_GROWN, UPDATE, SWAP, OVERWRITE_WIDE };
 
 static const char *const names[] = { "loop", "load_hit", "load_miss", "overwrite", "insert",
                                      "overwrite_long", "overwrite_drop", "delete_insert",
-                                     "insert_grow", "overwrite_grown", "load_hit_grown", "update" };
+                                     "insert_grow", "overwrite_grown", "load_hit_grown", "update",
+                                     "swap", "overwrite_wide" };
 
 static unsigned drops;
 
@@ -76,9 +79,14 @@ static __attribute__((noinline)) unsigned run_ops(goconc_map *m, enum kind k, si
     unsigned char key[16], val[8];
     unsigned i, found = 0;
     uint64_t v;
+    size_t vl;
 
-    for (i = 0; i < OPS; i++) {
-        uint64_t n = k == LOAD_MISS || k == INSERT || k == INSERT_GROW ? KEYS + i : i % KEYS;
+    for (i = 0; i < (k == OVERWRITE_WIDE ? WIDE_OPS : OPS); i++) {
+        /* _wide: a multiplicative stride, so keys come scattered over the
+         * shards and buckets without an RNG in the count. */
+        uint64_t n = k == LOAD_MISS || k == INSERT || k == INSERT_GROW ? KEYS + i
+                     : k == OVERWRITE_WIDE ? (uint64_t)i * 40503u % WIDE
+                                           : i % KEYS;
         key_of(n, key);
         v = n + i;
         switch (k) {
@@ -93,6 +101,10 @@ static __attribute__((noinline)) unsigned run_ops(goconc_map *m, enum kind k, si
             break;
         case UPDATE:
             check(goconc_map_update(m, key, klen, add_one, &v), "update");
+            break;
+        case SWAP:
+            found += check(goconc_map_swap(m, key, klen, &v, sizeof v, val, sizeof val, &vl),
+                           "swap") == GOCONC_OK;
             break;
         case DELETE_INSERT:
             check(goconc_map_delete(m, key, klen), "delete");
@@ -112,7 +124,7 @@ int main(int argc, char **argv)
     unsigned char key[16];
     size_t klen = 8;
     uint64_t i;
-    unsigned k;
+    unsigned k, found;
 
     for (k = 0; argc == 2 && k < sizeof names / sizeof names[0]; k++)
         if (strcmp(argv[1], names[k]) == 0)
@@ -120,7 +132,7 @@ int main(int argc, char **argv)
     if (argc != 2 || k == sizeof names / sizeof names[0]) {
         fprintf(stderr, "usage: callgrind_map loop|load_hit|load_miss|overwrite|insert|"
                         "overwrite_long|overwrite_drop|delete_insert|insert_grow|overwrite_grown|"
-                        "load_hit_grown|update\n");
+                        "load_hit_grown|update|swap|overwrite_wide\n");
         return 2;
     }
     o.seed = 42;
@@ -128,18 +140,21 @@ int main(int argc, char **argv)
      * for insert_grow, which grows the map as W2 does (bench_map).  The
      * *_grown cases find their keys in a map grown by the prefill, as
      * full as growth leaves it (W1's state), not in a sparse one. */
-    o.capacity_hint =
-        k == INSERT_GROW || k == OVERWRITE_GROWN || k == LOAD_HIT_GROWN ? 0 : 4 * (KEYS + OPS);
+    o.capacity_hint = k == INSERT_GROW || k == OVERWRITE_GROWN || k == LOAD_HIT_GROWN ||
+                              k == OVERWRITE_WIDE
+                          ? 0
+                          : 4 * (KEYS + OPS);
     if (k == OVERWRITE_DROP)
         o.on_drop = on_drop;
     if (k == OVERWRITE_LONG)
         klen = 16;
     check(goconc_map_new(&m, &o), "new");
-    for (i = 0; i < KEYS; i++) {
+    for (i = 0; i < (k == OVERWRITE_WIDE ? WIDE : KEYS); i++) {
         key_of(i, key);
         check(goconc_map_store(m, key, klen, &i, sizeof i), "prefill");
     }
-    printf("%s: %u ops, %u found\n", names[k], OPS, run_ops(m, (enum kind)k, klen));
+    found = run_ops(m, (enum kind)k, klen);
+    printf("%s: %u ops, %u found\n", names[k], k == OVERWRITE_WIDE ? WIDE_OPS : OPS, found);
     goconc_map_free(m);
     return 0;
 }

@@ -12,14 +12,15 @@
 set -eu
 bin=$1
 [ -d "$bin" ] && bin=$bin/bench/callgrind_map
-ops=20000
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 printf '%-16s %10s %10s\n' case instr/op lib/op
 for c in loop load_hit load_miss overwrite insert overwrite_long overwrite_drop delete_insert \
-         insert_grow overwrite_grown load_hit_grown update; do
+         insert_grow overwrite_grown load_hit_grown update swap overwrite_wide; do
     valgrind --tool=callgrind --toggle-collect=run_ops --callgrind-out-file="$tmp/out" \
-        "$bin" "$c" >/dev/null 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+        "$bin" "$c" >"$tmp/stdout" 2>"$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+    # The case prints how many operations it counted ("case: N ops, ...").
+    ops=$(sed -n 's/^[a-z_]*: \([0-9]*\) ops.*/\1/p' "$tmp/stdout")
     ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$tmp/out")
     [ -n "$ir" ] || ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$tmp/out")
     # Inclusive cost of each goconc_* function (run_ops calls only them).
