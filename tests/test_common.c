@@ -200,6 +200,58 @@ START_TEST(allocator_null_restores)
 }
 END_TEST
 
+/* Store and overwrite n out-of-line entries (16-byte keys, vlen-byte
+ * values) in a fresh map, free it and run every destroy: the entries go
+ * back through the small-block cache of this thread (core/blocks.c). */
+static void churn_entries(int n, size_t vlen)
+{
+    goconc_map *m = NULL;
+    unsigned char key[16], val[64];
+    int i, r;
+
+    ck_assert_int_eq(goconc_map_new(&m, NULL), GOCONC_OK);
+    memset(key, 'k', sizeof key);
+    memset(val, 'v', sizeof val);
+    for (r = 0; r < 3; r++)
+        for (i = 0; i < n; i++) {
+            memcpy(key, &i, sizeof i);
+            val[0] = (unsigned char)r;
+            ck_assert_int_eq(goconc_map_store(m, key, sizeof key, val, vlen), GOCONC_OK);
+        }
+    goconc_map_free(m);
+    ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
+}
+
+/*
+ * The small-block cache holds malloc blocks that no handle keeps busy:
+ * after a switch to another allocator none of them is handed out or
+ * freed through it, and none of its blocks is kept (each comes back to
+ * it: 16-byte values fill one size class under malloc, 40-byte ones
+ * find another empty under the tagged allocator); after the switch back
+ * the cache serves again.
+ */
+START_TEST(allocator_switch_with_cached_blocks)
+{
+    static struct tagalloc a = { 0xB2, 0, 0, 0, 0 };
+    goconc_allocator al = tag_allocator(&a);
+
+    ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
+    ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_OK);
+    churn_entries(500, 16); /* a class of the cache fills */
+    ck_assert_int_eq(goconc_set_allocator(&al), GOCONC_OK);
+    churn_entries(500, 16);
+    churn_entries(500, 40);
+    ck_assert_int_gt(ld(&a.allocs), 3000);
+    ck_assert_int_eq(ld(&a.foreign), 0);
+    ck_assert_int_eq(ld(&a.live), 0);
+    ck_assert_int_eq(goconc_set_allocator(NULL), GOCONC_OK);
+    churn_entries(500, 16);
+    churn_entries(500, 40);
+    ck_assert_int_eq(ld(&a.foreign), 0);
+    tu_alloc_install();
+}
+END_TEST
+
 static void *touch_library(void *p)
 {
     goconc_read_lock();
@@ -641,6 +693,7 @@ int main(void)
         TU_CASE(strerror_unknown_codes),
         TU_CASE(version),
         TU_CASE(allocator_null_restores),
+        TU_CASE(allocator_switch_with_cached_blocks),
         TU_CASE(allocator_bad_struct_size),
         TU_CASE(allocator_null_functions),
         TU_CASE(allocator_ebusy_while_pending),

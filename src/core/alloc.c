@@ -67,12 +67,11 @@ void gc_free(void *ptr)
         fn(at_loadp(&cur_ctx), ptr);
 }
 
-/* Whether malloc/free are the allocator (it cannot change while a block
- * from it is alive: EBUSY), so blocks may take their own ways back. */
-int gc_alloc_is_default(void)
-{
-    return (void *(*)(void *, size_t))at_load(&cur_alloc) == default_alloc;
-}
+/* 1 while a user's allocator is installed, for gc_alloc_is_default
+ * (internal.h): malloc/free cannot stop being the allocator while a
+ * block from them is alive (EBUSY), so blocks may take their own ways
+ * back.  Written under set_lock with the allocator's words. */
+int gc_alloc_user_;
 
 void *gc_realloc(void *ptr, size_t keep, size_t size)
 {
@@ -184,6 +183,7 @@ GOCONC_API int goconc_set_allocator(const goconc_allocator *a)
         at_store(&cur_alloc, (AO_t)local.alloc);
         at_store(&cur_free, (AO_t)local.free);
         at_storep(&cur_ctx, local.ctx);
+        __atomic_store_n(&gc_alloc_user_, local.alloc != default_alloc, __ATOMIC_RELAXED);
         rc = GOCONC_OK;
     }
     at_store_rel(&switching, 0);

@@ -35,6 +35,14 @@ void gc_free(void *ptr);
  * slice's append relies on it); a user allocator gets alloc + copy + free.
  */
 void *gc_realloc(void *ptr, size_t keep, size_t size);
+/*
+ * Small blocks a thread frees and allocates again at a high rate (a map's
+ * out-of-line entries), blocks.c: gc_alloc/gc_free through a per-thread
+ * cache of up to GC_BLOCK_MAX-byte blocks.  Free with gc_block_free and
+ * the size asked of gc_block_alloc.
+ */
+void *gc_block_alloc(size_t size);
+void gc_block_free(void *p, size_t size);
 
 /*
  * Big blocks (map tables), pages.c.  Under the default allocator (on
@@ -67,8 +75,13 @@ struct gc_allocator_ref {
 };
 void *gc_alloc_ref(size_t size, struct gc_allocator_ref *ref);
 void gc_free_ref(const struct gc_allocator_ref *ref, void *ptr);
-/* 1 while malloc/free are the allocator. */
-int gc_alloc_is_default(void);
+/* 1 while malloc/free are the allocator.  Inline (the small-block cache
+ * asks at every allocation and free): alloc.c keeps the word. */
+extern int gc_alloc_user_;
+static inline int gc_alloc_is_default(void)
+{
+    return __atomic_load_n(&gc_alloc_user_, __ATOMIC_RELAXED) == 0;
+}
 /*
  * Register the count of deferred work that will free through the current
  * allocator (the reclamation core's pending destroys): while it is

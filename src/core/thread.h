@@ -27,6 +27,12 @@
 struct gc_record;
 struct gc_chunk;
 
+/* core/blocks.c: size classes of 16 bytes up to GC_BLOCK_MAX, and the
+ * blocks a thread keeps of each. */
+#define GC_BLOCK_CLASSES 8
+#define GC_BLOCK_MAX (GC_BLOCK_CLASSES * 16)
+#define GC_BLOCK_KEEP 64
+
 struct gc_thread {
     /* reclaim/epoch.c: registration, read sections without a record. */
     int state;            /* GC_TS_NEW, GC_TS_LIVE, GC_TS_DEAD */
@@ -48,6 +54,9 @@ struct gc_thread {
     /* map/write.c: the update functions running on this thread, innermost
      * first (struct map_fn_frame). */
     const void *map_fn;
+    /* core/blocks.c: cached small blocks, per 16-byte size class. */
+    void *blocks[GC_BLOCK_CLASSES];
+    unsigned char blocks_n[GC_BLOCK_CLASSES];
     /* thread.c: 1 while the exit key holds this record's address. */
     int armed;
 } __attribute__((aligned(16)));
@@ -102,13 +111,15 @@ static inline uintptr_t gc_thread_id(void)
  *   1. pool: hand the thread's caches back (may run user drop callbacks,
  *      which may take read sections and retire memory);
  *   2. reclaim: close what a fallback section left open, unregister the
- *      reader record and hand its bag to the orphans (last: every hook
- *      before may still retire).
+ *      reader record and hand its bag to the orphans (after every hook
+ *      that may still retire);
+ *   3. blocks: free the thread's cached small blocks (after every hook
+ *      that may still free one; a later free re-arms the key).
  * once and the slice keep nothing that outlives a call.  A hook must be
  * idempotent: a later destructor round (another library's destructor
  * used goconc again and re-armed) runs every hook again.
  */
-enum gc_exit_hook { GC_EXIT_POOL, GC_EXIT_RECLAIM, GC_EXIT_NHOOKS };
+enum gc_exit_hook { GC_EXIT_POOL, GC_EXIT_RECLAIM, GC_EXIT_BLOCKS, GC_EXIT_NHOOKS };
 void gc_thread_on_exit(enum gc_exit_hook at, void (*hook)(struct gc_thread *t));
 
 /*

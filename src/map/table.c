@@ -78,7 +78,7 @@ void map_table_drop_all(struct map_table *t, void *ctx)
             if (t->drop)
                 t->drop(ctx, v.key, v.klen, v.val, v.vlen);
             if (map_lens(meta, i) == MAP_LENS_OOL)
-                gc_free(at_loadp(&bk->s[i].k));
+                gc_block_free(at_loadp(&bk->s[i].k), map_entry_size(v.klen, v.vlen));
         }
     }
 }
@@ -94,7 +94,7 @@ void map_table_destroy(void *ctx, void *obj)
 struct map_entry *map_entry_new(map_drop_fn drop, const void *key, size_t klen,
                                 const void *val, size_t vlen)
 {
-    struct map_entry *e = gc_alloc(map_entry_size(klen, vlen));
+    struct map_entry *e = gc_block_alloc(map_entry_size(klen, vlen));
     if (e == NULL)
         return NULL;
     e->drop = drop;
@@ -112,5 +112,5 @@ void map_entry_destroy(void *ctx, void *obj)
     struct map_entry *e = obj;
     if (e->drop)
         e->drop(ctx, e->data, e->klen, map_entry_val(e), e->vlen);
-    gc_free(e);
+    gc_block_free(e, map_entry_size(e->klen, e->vlen));
 }
