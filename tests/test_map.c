@@ -1653,6 +1653,18 @@ static void check_due(struct goconc_map *m)
     }
 }
 
+/* update's function: store the word at ctx. */
+static int upd_set(void *ctx, const void *old, size_t oldlen, int found, const void **nv,
+                   size_t *nl)
+{
+    (void)old;
+    (void)oldlen;
+    (void)found;
+    *nv = ctx;
+    *nl = sizeof(uint64_t);
+    return GOCONC_UPDATE_STORE;
+}
+
 START_TEST(test_migration_due)
 {
     goconc_map *m = mk(2);
@@ -1665,8 +1677,25 @@ START_TEST(test_migration_due)
             store_u64(m, k, k);
             check_due(m);
         }
-        for (k = 0; k < 4 * n; k++) { /* kills: the fast case's overwrites */
-            store_u64(m, k % n, k);
+        /* Kills: the fast case's overwrites, by store, update (stored, or
+         * kept after the fast case recycled DEAD slots) and swap. */
+        for (k = 0; k < 4 * n; k++) {
+            uint64_t key = k % n, old;
+            size_t ol;
+            switch (k % 5) {
+            case 2:
+                ck_assert_int_eq(goconc_map_update(m, &key, 8, upd_set, &k), GOCONC_OK);
+                break;
+            case 3:
+                ck_assert_int_eq(goconc_map_update(m, &key, 8, upd_keep, NULL), GOCONC_OK);
+                break;
+            case 4:
+                ck_assert_int_eq(goconc_map_swap(m, &key, 8, &k, 8, &old, sizeof old, &ol),
+                                 GOCONC_OK);
+                break;
+            default:
+                store_u64(m, key, k);
+            }
             check_due(m);
         }
         if (round == 1) {

@@ -20,7 +20,9 @@
  * allocator that did not make it.  Cached blocks keep nothing busy:
  * goconc_set_allocator may switch meanwhile, and the thread's exit hook
  * (or the process's end) frees them with free().  A thread caches only
- * while its exit hook is armed and has not run.  ASan builds cache
+ * while its exit hook is armed and has not run.  A fork child keeps the
+ * forking thread's cache; the other threads' are lost with them, as
+ * glibc's own per-thread caches are.  ASan builds cache
  * nothing, nor does a process under a valgrind tool that replaces malloc
  * (memcheck, helgrind, DRD, massif, DHAT: each preloads its
  * vgpreload_<tool> library; callgrind and cachegrind do not, and count

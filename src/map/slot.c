@@ -53,7 +53,8 @@ void map_grace_token(struct map_gx *gx)
         return; /* no harm: the slots wait for a later token */
     }
     /* The retire counted as one: the rest of the kills it covers. */
-    gc_weigh(sh->kills / MAP_GRACE_WEIGHT - 1);
+    if (sh->kills / MAP_GRACE_WEIGHT > 1)
+        gc_weigh(sh->kills / MAP_GRACE_WEIGHT - 1);
     sh->issued = sh->gen++;
     sh->kills = 0;
     gx->known = 0;
