@@ -57,6 +57,8 @@ impl Encoded {
 }
 
 impl AsRef<[u8]> for Encoded {
+    // Inline across crates: the typed map's update calls it per write.
+    #[inline]
     fn as_ref(&self) -> &[u8] {
         match self {
             Encoded::Inline { len, buf } => &buf[..*len as usize],

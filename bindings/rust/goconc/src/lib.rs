@@ -198,6 +198,7 @@ pub(crate) mod panic {
     }
 
     /// Re-raises a caught panic, if any.
+    #[inline]
     pub(crate) fn resume(p: Option<Payload>) {
         if let Some(p) = p {
             resume_unwind(p);
