@@ -804,7 +804,7 @@ static void update_unwound(struct update_frame *u)
 /* fn's answer (its new value in *nv, *nl); while it runs, a write to the map
  * from this thread returns EDEADLK (map_in_fn). */
 W_STEP int update_call(struct update_frame *u, goconc_map_update_fn fn, void *ctx,
-                       const struct map_view *v, int found, const void **nv, size_t *nl)
+                       const void *val, size_t vlen, int found, const void **nv, size_t *nl)
 {
     struct gc_thread *t = gc_thread_self();
     int r;
@@ -812,7 +812,7 @@ W_STEP int update_call(struct update_frame *u, goconc_map_update_fn fn, void *ct
     u->fr.up = t->map_fn;
     t->map_fn = &u->fr;
     u->in_fn = 1;
-    r = fn(ctx, v->val, v->vlen, found, nv, nl);
+    r = fn(ctx, val, vlen, found, nv, nl);
     u->in_fn = 0;
     t->map_fn = u->fr.up;
     if (r == GOCONC_UPDATE_STORE && *nv == NULL && *nl)
@@ -852,7 +852,7 @@ static __attribute__((noinline)) int update_general(const struct map_key *k,
     w_begin(&w);
     if (w.found)
         w_view(&w, &v);
-    rc = update_call(u, fn, ctx, &v, w.found, &nv, &nl);
+    rc = update_call(u, fn, ctx, v.val, v.vlen, w.found, &nv, &nl);
     rc = update_apply(&w, rc, nv, nl);
     w_unlock(&w, rc);
     return rc;
@@ -890,7 +890,6 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
                                  goconc_map_update_fn fn, void *ctx)
 {
     struct update_frame u __attribute__((cleanup(update_unwound)));
-    struct map_view v = { NULL, NULL, 0, 0 };
     struct map_home h;
     struct map_key k;
     struct map_gx gx;
@@ -909,9 +908,9 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
     gc_lock_enter();
     if (!home_find(&gx, &k, cur, 0, &h))
         return update_general(&k, &gx, &u, fn, ctx);
-    if (h.kill >= 0)
-        map_slot_view(&h.bk->s[h.kill], h.lens, &v);
-    r = update_call(&u, fn, ctx, &v, h.kill >= 0, &nv, &nl);
+    /* The inline value in place (map_slot_view's, without the key). */
+    r = update_call(&u, fn, ctx, h.kill >= 0 ? (const void *)&h.bk->s[h.kill].v : NULL,
+                    h.kill >= 0 ? h.lens & 0xF : 0, h.kill >= 0, &nv, &nl);
     if (r == GOCONC_UPDATE_STORE && nl <= 8) {
         home_put(&gx, &k, &h, gc_key_word(nv, nl), nl);
     } else if (r == GOCONC_UPDATE_STORE || (r == GOCONC_UPDATE_DELETE && h.kill >= 0)) {
