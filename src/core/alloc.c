@@ -70,7 +70,10 @@ void gc_free(void *ptr)
 /* 1 while a user's allocator is installed, for gc_alloc_is_default
  * (internal.h): malloc/free cannot stop being the allocator while a
  * block from them is alive (EBUSY), so blocks may take their own ways
- * back.  Written under set_lock with the allocator's words. */
+ * back.  Written under set_lock with the allocator's words, before the
+ * release store that ends the switch: a constructor's acquire load of
+ * `switching` (gc_live_begin) orders it before every allocation of the
+ * object it makes, so a relaxed load there sees it. */
 int gc_alloc_user_;
 
 void *gc_realloc(void *ptr, size_t keep, size_t size)

@@ -73,8 +73,10 @@ void *gc_block_alloc(size_t size)
     unsigned c;
     void *p;
 
-    if (size == 0 || size > GC_BLOCK_MAX || !gc_alloc_is_default())
-        return gc_alloc(size); /* a user's allocator sees the size asked */
+    /* Exact sizes where nothing is cached: a user's allocator sees the
+     * size asked, and ASan an overrun past it. */
+    if (!cache_on || size == 0 || size > GC_BLOCK_MAX || !gc_alloc_is_default())
+        return gc_alloc(size);
     c = block_class(size);
     p = t->blocks[c];
     if (p != NULL) {
@@ -121,7 +123,10 @@ static void blocks_thread_exit(struct gc_thread *t)
     }
 }
 
-__attribute__((constructor)) static void blocks_init(void)
+/* Before every constructor that could make a map (priority: after the
+ * core's own, 101): a block allocated while cache_on is still 0 has its
+ * exact size, and must not be cached for its class once it is 1. */
+__attribute__((constructor(102))) static void blocks_init(void)
 {
 #if !defined(__SANITIZE_ADDRESS__)
     cache_on = !malloc_tracked();

@@ -76,7 +76,9 @@ static inline uint64_t gc_key_word(const void *p, size_t len)
     return w;
 }
 
-/* Store the first n (<= 8) bytes of word w (gc_key_word's inverse). */
+/* Store the first n (<= 8) bytes of word w (gc_key_word's inverse).
+ * Always inline: left out of line in swap's fast case, the call spilled
+ * its registers (3 instructions a swap). */
 static inline __attribute__((always_inline)) void gc_word_bytes(void *p, uint64_t w, size_t n)
 {
     unsigned char *b = (unsigned char *)p;

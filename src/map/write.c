@@ -108,7 +108,7 @@ W_STEP void w_bracket(struct map_wctx *w)
  * a key of at most 8 bytes, a shard not MOVING, no entry to retire (an
  * absent key, or an inline one without on_drop), the key in its home
  * bucket or absent from a chain that ends there, and an EMPTY slot in
- * that bucket (for a store, or a DEAD one past its grace period).  Then
+ * that bucket (or a DEAD one past its grace period).  Then
  * one release store of the bucket's ctrl publishes a new entry and kills
  * the old one (locate and put's work, that one bucket's case, on
  * locals).
@@ -138,6 +138,8 @@ static __attribute__((noinline)) uint64_t home_recycle(struct map_gx *gx, atword
     uint64_t was = ctrl;
 
     ctrl = map_recycle(gx, bk, ctrl, &gx->sh->dead_t);
+    /* Release as every ctrl store (map_lookup's acquire load), though
+     * this one publishes nothing: DEAD to EMPTY only. */
     if (ctrl != was)
         at_store_rel(ct, ctrl);
     return ctrl;
@@ -677,18 +679,16 @@ W_STEP int home_op(const struct map_key *k, struct map_gx *gx, const struct map_
     int rc = GOCONC_OK;
 
     if (h->kill >= 0) {
-        /* out_fits and out_copy for the inline value: its word, stored
-         * by fixed-size moves (a memcpy of a length known to be at most
-         * 8 became `rep movsb`, slow to start). */
-        size_t n = h->lens & 0xF;
-        if (op->outlen)
-            *op->outlen = n;
-        if (op->out != NULL && op->cap < n) {
+        /* Only the length matters to out_fits; the value is copied out of
+         * its word by fixed-size moves (out_copy's memcpy, of a length
+         * known to be at most 8, became `rep movsb`, slow to start). */
+        struct map_view v = { NULL, NULL, 0, h->lens & 0xF };
+        if (!out_fits(op, &v)) {
             map_unlock(gx->sh);
             return GOCONC_ERANGE;
         }
         if (op->out != NULL)
-            gc_word_bytes(op->out, at_load(&h->bk->s[h->kill].v), n);
+            gc_word_bytes(op->out, at_load(&h->bk->s[h->kill].v), v.vlen);
         if (op->k == OP_LOS) {
             map_unlock(gx->sh); /* nothing written */
             return GOCONC_EXISTS;

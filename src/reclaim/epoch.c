@@ -380,7 +380,6 @@ GOCONC_API int goconc_synchronize(void)
     return GOCONC_OK;
 }
 
-
 /* --------------------------------------------------- process events */
 
 /*

@@ -78,7 +78,7 @@ void gc_urge(void);
  * Count n more retires toward this thread's next epoch advance (gc_poll
  * advances every ADVANCE_EVERY of them): for a retire that stands for
  * many objects waiting on the epoch (a map's grace token, for the DEAD
- * slots it frees), so that they wait as long as if each were retired.
+ * slots it frees), so that they do not wait for many more retires.
  */
 void gc_weigh(size_t n);
 
