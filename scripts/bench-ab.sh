@@ -13,6 +13,9 @@
 #                            LD_LIBRARY_PATH, which their RUNPATH yields to
 #   --rounds N               rounds (default 5); each round runs every
 #                            program once per library, in alternating order
+#   --programs "P ..."       only these programs (default: bench_map
+#                            bench_reclaim bench_once bench_value bench_pool
+#                            bench_slice)
 #   --out DIR                where old.jsonl, new.jsonl go (default a
 #                            temporary directory)
 #
@@ -27,15 +30,17 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 rounds=5
 out=
 bench=$src/build-bench
+programs="bench_map bench_reclaim bench_once bench_value bench_pool bench_slice"
 while [ $# -gt 2 ]; do
     case $1 in
     --rounds) rounds=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --bench) bench=$2; shift 2 ;;
+    --programs) programs=$2; shift 2 ;;
     *) echo "bench-ab.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
-[ $# -eq 2 ] || { sed -n '3,25p' "$0" >&2; exit 2; }
+[ $# -eq 2 ] || { sed -n '3,28p' "$0" >&2; exit 2; }
 old=$(cd "$1" && pwd)
 new=$(cd "$2" && pwd)
 for d in "$old" "$new"; do
@@ -59,10 +64,10 @@ export GOCONC_BENCH_REPS GOCONC_BENCH_SECONDS GOCONC_BENCH_MAP_GROW
 # run SIDE LIBDIR: every program once against LIBDIR.
 run() {
     side=$1; lib=$2
-    for prog in "bench_map w1 w1b w2 --impls=goconc" bench_reclaim bench_once \
-                bench_value bench_pool bench_slice; do
-        set -- $prog
-        exe=$bench/bench/$1; shift
+    for prog in $programs; do
+        set --
+        [ "$prog" = bench_map ] && set -- w1 w1b w2 --impls=goconc
+        exe=$bench/bench/$prog
         LD_LIBRARY_PATH=$lib GOCONC_BENCH_JSON=$out/$side.jsonl \
             "$exe" "$@" >>"$out/$side.log" 2>&1 ||
             echo "bench-ab.sh: $exe failed against $lib (see $out/$side.log)" >&2
