@@ -94,13 +94,28 @@ static void node_destroy_cb(void *ctx, void *node)
  * deferred callbacks run).  The full-barrier decrement orders every
  * reference holder's use of the object before the destroy of whoever
  * drops the last count.
+ *
+ * References do not count as live handles one by one (a shared counter
+ * written by every acquire and release made them contend across
+ * threads); a node they keep alive takes one live count here, for as
+ * long as it outlives its stored state, so goconc_set_allocator stays
+ * busy until the last of them is released.  The count is taken before
+ * the decrement, while this pending callback still pins the allocator;
+ * and refs read as 1 means no reference is held and none can be made
+ * (no section sees the node, and only a held one can be duplicated).
  */
 static void node_unstored(void *ctx, void *node)
 {
     struct value_node *n = node;
+    int orphan = at_load(&n->refs) != 1;
     (void)ctx;
-    if (at_fetch_sub(&n->refs, 1) == 1)
+    if (orphan)
+        gc_live_inc();
+    if (at_fetch_sub(&n->refs, 1) == 1) {
         node_destroy(n);
+        if (orphan)
+            gc_live_dec(); /* the references went meanwhile */
+    }
 }
 
 /* Retire n's stored count (n is unpublished). */
@@ -113,7 +128,6 @@ static void node_retire(struct value_node *n)
 static goconc_value_ref *node_ref(struct value_node *n)
 {
     at_fetch_add(&n->refs, 1);
-    gc_live_inc();
     return (goconc_value_ref *)n;
 }
 
@@ -220,8 +234,10 @@ void goconc_value_release(goconc_value_ref *r)
          * not inside the caller's locks.
          */
         gc_retire_token(&n->tok, n, node_destroy_cb, NULL);
+        /* The count node_unstored took; after the retire, so that the
+         * pending destroy keeps goconc_set_allocator busy from here. */
+        gc_live_dec();
     }
-    gc_live_dec(); /* after the retire, for goconc_set_allocator's EBUSY */
     gc_poll();
 }
 

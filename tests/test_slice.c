@@ -1012,6 +1012,38 @@ START_TEST(test_alloc_failure_sweep)
 }
 END_TEST
 
+/*
+ * Views pin the allocator through their storage: storage that views keep
+ * after an append moved the handles to new storage, or after the last
+ * handle was freed, keeps goconc_set_allocator busy until its last view
+ * is released; a view released while its handles live leaves nothing
+ * behind.  (Storage is freed at once, not deferred: no barrier needed.)
+ */
+START_TEST(test_views_pin_allocator)
+{
+    goconc_slice *s = mk(8, 4, 4), *t = mk(8, 2, 2);
+    goconc_view old, cur, early;
+
+    fill(s, 1, 0);
+    fill(t, 1, 0);
+    ck_assert_int_eq(goconc_slice_snapshot(s, &old), GOCONC_OK);
+    push(s, 99); /* past cap: s moves to new storage, old keeps the first */
+    ck_assert_int_eq(goconc_slice_snapshot(s, &cur), GOCONC_OK);
+    ck_assert_int_eq(goconc_slice_snapshot(t, &early), GOCONC_OK);
+    goconc_view_release(&early);
+    goconc_slice_free(t);
+    goconc_slice_free(s);
+    ck_assert_int_eq(tu_alloc_reinstall(), GOCONC_EBUSY);
+    ck_assert_uint_eq(old.len, 4);
+    ck_assert_uint_eq(cur.len, 5);
+    goconc_view_release(&cur);
+    ck_assert_int_eq(tu_alloc_reinstall(), GOCONC_EBUSY); /* old */
+    ck_assert_uint_eq(((const uint64_t *)old.data)[3], 3);
+    goconc_view_release(&old);
+    ck_assert_int_eq(tu_alloc_reinstall(), GOCONC_OK);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- main */
 
 int main(void)
@@ -1031,6 +1063,7 @@ int main(void)
         TU_CASE(test_copy),
         TU_CASE(test_clone),
         TU_CASE(test_snapshot_cow),
+        TU_CASE(test_views_pin_allocator),
         TU_CASE(test_cow_paths),
         TU_CASE(test_range),
         TU_CASE(test_fast_path_invariants),

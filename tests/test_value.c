@@ -619,6 +619,46 @@ START_TEST(test_token_outlives_thread)
 }
 END_TEST
 
+/*
+ * References pin the allocator through their node, not one by one: a
+ * node replaced while a reference holds it, and one whose value was
+ * freed, keep goconc_set_allocator busy until their last reference goes;
+ * a reference released before its node's stored count went leaves
+ * nothing behind.
+ */
+START_TEST(test_refs_pin_allocator)
+{
+    goconc_value *v = new_value(), *w = new_value();
+    goconc_value_ref *r1, *r2, *d, *early;
+
+    ck_assert_int_eq(goconc_value_store(v, &objs[1]), GOCONC_OK);
+    r1 = goconc_value_acquire(v);
+    ck_assert_int_eq(goconc_value_store(v, &objs[2]), GOCONC_OK); /* r1 outlives its node's storing */
+    r2 = goconc_value_acquire(v);
+    ck_assert_int_eq(goconc_value_ref_dup(&d, r2), GOCONC_OK);
+    ck_assert_int_eq(goconc_value_store(w, &objs[3]), GOCONC_OK);
+    early = goconc_value_acquire(w);
+    goconc_value_release(early);
+    goconc_value_free(w);
+    goconc_value_free(v);
+    tu_settle();
+    ck_assert_int_eq(destroyed[3], 1);
+    ck_assert_int_eq(tu_alloc_reinstall(), GOCONC_EBUSY);
+    goconc_value_release(r1);
+    tu_settle();
+    ck_assert_int_eq(destroyed[1], 1);
+    ck_assert_int_eq(tu_alloc_reinstall(), GOCONC_EBUSY); /* r2 and d */
+    goconc_value_release(r2);
+    tu_settle();
+    ck_assert_int_eq(tu_alloc_reinstall(), GOCONC_EBUSY); /* d */
+    goconc_value_release(d);
+    tu_settle();
+    ck_assert_int_eq(destroyed[2], 1);
+    ck_assert_int_eq(destroy_calls, 3);
+    ck_assert_int_eq(tu_alloc_reinstall(), GOCONC_OK);
+}
+END_TEST
+
 int main(void)
 {
     const struct tu_case cases[] = {
@@ -631,6 +671,7 @@ int main(void)
         TU_CASE(test_acquire_release),
         TU_CASE(test_ref_outlives_value),
         TU_CASE(test_ref_dup),
+        TU_CASE(test_refs_pin_allocator),
         TU_CASE(test_read_section_protects),
         TU_CASE(test_enomem_store),
         TU_CASE(test_enomem_swap),

@@ -44,10 +44,15 @@ static void tu_free(void *ctx, void *ptr)
     }
 }
 
-void tu_alloc_install(void)
+int tu_alloc_reinstall(void)
 {
     goconc_allocator a = { sizeof a, tu_alloc, tu_free, NULL };
-    if (goconc_set_allocator(&a) != GOCONC_OK) {
+    return goconc_set_allocator(&a);
+}
+
+void tu_alloc_install(void)
+{
+    if (tu_alloc_reinstall() != GOCONC_OK) {
         fprintf(stderr, "tu_alloc_install: allocator busy\n");
         exit(2);
     }

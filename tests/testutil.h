@@ -17,6 +17,10 @@
 
 /* Install the counting allocator (call first thing in main). */
 void tu_alloc_install(void);
+/* goconc_set_allocator with the counting allocator again (it stays
+ * installed): GOCONC_OK when nothing pins the allocator (no handle,
+ * reference or view alive, no destroy pending), GOCONC_EBUSY otherwise. */
+int tu_alloc_reinstall(void);
 /* Fail the allocation that comes n allocations from now (0 = the next
  * one) and every later one until re-armed; n < 0 = never fail. */
 void tu_alloc_fail_after(long n);

@@ -119,10 +119,35 @@ static struct sl_buf *buf_new(size_t es, size_t cap)
 
 /* Full barrier: a view's reads of the data happen before whoever sees
  * refs drop (sl_prepare_write's acquire load) writes or frees it. */
-static void buf_unref(struct sl_buf *b)
+/*
+ * Views do not count as live handles one by one (a shared counter that
+ * every snapshot and release would write, range's included).  Storage
+ * that views keep alive after its group let go of it takes one live
+ * count instead, for goconc_set_allocator's EBUSY: the group's drop takes
+ * it (before the decrement: the group's handles pin the allocator until
+ * then) and the last view's drop gives it back.  refs read as 1: no view
+ * holds b, and none can be made of it any more (views are made of the
+ * group's current storage, under the group's lock).
+ */
+static void buf_drop_group(struct sl_buf *b)
 {
-    if (at_fetch_sub(&b->refs, 1) == 1)
+    int orphan = at_load(&b->refs) != 1;
+    if (orphan)
+        gc_live_inc();
+    if (at_fetch_sub(&b->refs, 1) == 1) {
         gc_free(b);
+        if (orphan)
+            gc_live_dec(); /* the views went meanwhile */
+    }
+}
+
+/* The last view's drop frees b; the group's went first, with its count. */
+static void buf_drop_view(struct sl_buf *b)
+{
+    if (at_fetch_sub(&b->refs, 1) == 1) {
+        gc_free(b);
+        gc_live_dec();
+    }
 }
 
 /* Copy bytes into the storage; the common element sizes inline. */
@@ -143,7 +168,7 @@ static void sl_switch(struct sl_group *g, struct sl_buf *nb, size_t hwm)
     g->buf = nb;
     g->hwm = hwm;
     g->view_end = 0;
-    buf_unref(b);
+    buf_drop_group(b);
 }
 
 /* Element i of base, of a common small size, inline (constant shifts,
@@ -188,7 +213,7 @@ static int sl_prepare_write(goconc_slice *s, size_t a, size_t e)
 
     if (GC_LIKELY(a >= g->view_end || a == e))
         return GOCONC_OK;
-    /* Acquire: pairs with buf_unref's fetch_sub, so a released view's
+    /* Acquire: pairs with buf_drop_view's fetch_sub, so a released view's
      * last reads happen before the writes that follow. */
     if (at_load_acq(&g->buf->refs) == 1) {
         g->view_end = 0;
@@ -353,7 +378,7 @@ GOCONC_API void goconc_slice_free(goconc_slice *s)
         sl_spin_unlock(&g->lock);
     }
     if (last) {
-        buf_unref(g->buf);
+        buf_drop_group(g->buf);
         gc_free(g);
     }
     gc_free(s);
@@ -708,7 +733,6 @@ GOCONC_API int goconc_slice_snapshot(const goconc_slice *cs, goconc_view *view)
     view->internal[1] = (void *)((uintptr_t)b ^ SL_VIEW_TAG);
     view->internal[2] = NULL;
     view->internal[3] = NULL;
-    gc_live_inc();
     return GOCONC_OK;
 }
 
@@ -723,8 +747,7 @@ GOCONC_API void goconc_view_release(goconc_view *view)
     if (b == NULL || (uintptr_t)view->internal[1] != ((uintptr_t)b ^ SL_VIEW_TAG))
         return;
     memset(view, 0, sizeof *view);
-    buf_unref(b);
-    gc_live_dec();
+    buf_drop_view(b);
 }
 
 /* Releases range's snapshot however the call ends: returning, or fn
