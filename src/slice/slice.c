@@ -117,9 +117,12 @@ static struct sl_buf *buf_new(size_t es, size_t cap)
     return b;
 }
 
-/* Full barrier: a view's reads of the data happen before whoever sees
- * refs drop (sl_prepare_write's acquire load) writes or frees it. */
 /*
+ * The two ways a reference to storage goes: the group's (a switch to new
+ * storage, or its last handle freed) and a view's.  Both decrement with
+ * a full barrier: a view's reads of the data happen before whoever sees
+ * refs drop (sl_prepare_write's acquire load) writes or frees it.
+ *
  * Views do not count as live handles one by one (a shared counter that
  * every snapshot and release would write, range's included).  Storage
  * that views keep alive after its group let go of it takes one live
