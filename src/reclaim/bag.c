@@ -351,9 +351,13 @@ void gc_bag_take_due(struct gc_bag *b, uintptr_t g, struct gc_taken *out)
         out->n += chunk_take_due(c, g, 0, out->due + out->n, CHUNK_ENTRIES - out->n);
     out->ntoks = tokens_take_due(b, g, 0, &out->toks);
     /* They leave b's count for `inflight` until run: b's record may be
-     * gone by then. */
-    at_store(&b->pending, at_load(&b->pending) - out->n - out->ntoks);
+     * gone by then.  Into `inflight` first (a full barrier), then out of
+     * b's (release): gc_pending_count, which reads the bags' counts
+     * (acquire) before `inflight`, may count them twice but never
+     * misses them, so an allocator switch never slips in before they
+     * free their memory. */
     at_fetch_add(&inflight, out->n + out->ntoks);
+    at_store_rel(&b->pending, at_load(&b->pending) - out->n - out->ntoks);
 }
 
 void gc_run_taken(struct gc_taken *out)

@@ -249,10 +249,12 @@ GOCONC_API int goconc_barrier(void)
 size_t gc_pending_count(void)
 {
     struct gc_record *r;
-    size_t n = at_load(&gc_orphans.pending);
+    /* The bags' counts before `inflight`, with acquire: see
+     * gc_bag_take_due for why. */
+    size_t n = at_load_acq(&gc_orphans.pending);
     pthread_mutex_lock(&gc_reg.lock);
     for (r = gc_reg.head; r; r = r->next)
-        n += at_load(&r->bag.pending);
+        n += at_load_acq(&r->bag.pending);
     pthread_mutex_unlock(&gc_reg.lock);
     return n + gc_bags_inflight();
 }
