@@ -470,9 +470,15 @@ def speedups(res):
                         peer / res.get("once", "done", v, t, "cpu_ns")))
     for t in res.threads("value", "load", "goconc_over_peer"):
         for i in res.impls("value", "load"):
-            if i not in ("goconc", "goconc-ffi"):
+            if not i.startswith("goconc"):
                 out.append(("value load %dt vs %s" % (t, i),
                             res.get("value", "load", i, t, "goconc_over_peer")))
+    # A counted reference per load against the mutex-guarded count.
+    for t in res.threads("value", "load", "mops_per_reader"):
+        ref = res.get("value", "load", "goconc-ref", t, "mops_per_reader")
+        if not math.isnan(ref):
+            out.append(("value acquire+release %dt vs mutex-rc" % t,
+                        ref / res.get("value", "load", "mutex-rc", t, "mops_per_reader")))
     for case in ("getput", "pair"):
         for t in res.threads("pool", case, "ns"):
             mine = res.get("pool", case, "goconc_pool", t, "ns")

@@ -12,6 +12,9 @@
  *               fast paths, the default for C callers)
  *   goconc-ffi  the same through the exported functions (what FFI and
  *               -DGOCONC_NO_INLINE callers get)
+ *   goconc-ref  a counted reference per load: goconc_value_acquire, read,
+ *               goconc_value_release (what Rust's Value::load_full and
+ *               C++'s value<T>::acquire do; the peer is mutex-rc)
  *   urcu-memb   liburcu memb flavour: urcu_memb_read_lock +
  *               rcu_dereference, writer rcu_xchg_pointer +
  *               synchronize_rcu + free (when liburcu-dev is installed;
@@ -55,9 +58,9 @@ struct rc_config {
     struct config c;
 };
 
-enum impl { GOCONC, GOCONC_FFI, URCU, RWLOCK, MUTEX_RC, NIMPL };
-static const char *const impl_name[NIMPL] = { "goconc", "goconc-ffi", "urcu-memb",
-                                             "rwlock", "mutex-rc" };
+enum impl { GOCONC, GOCONC_FFI, GOCONC_REF, URCU, RWLOCK, MUTEX_RC, NIMPL };
+static const char *const impl_name[NIMPL] = { "goconc", "goconc-ffi", "goconc-ref",
+                                             "urcu-memb", "rwlock", "mutex-rc" };
 
 static struct {
     enum impl impl;
@@ -148,6 +151,24 @@ static uint64_t read_goconc_ffi(void)
     return n;
 }
 
+static uint64_t read_goconc_ref(void)
+{
+    goconc_value *v = B.v;
+    uint64_t sum = 0, n = 0;
+    int i;
+    while (!__atomic_load_n(&B.stop, __ATOMIC_RELAXED)) {
+        for (i = 0; i < INNER; i++) {
+            goconc_value_ref *r = goconc_value_acquire(v);
+            const struct config *c = goconc_value_ref_get(r);
+            sum += c->field[3];
+            goconc_value_release(r);
+        }
+        n += INNER;
+    }
+    BU_KEEP(sum);
+    return n;
+}
+
 #ifdef HAVE_LIBURCU_MEMB
 static uint64_t read_urcu(void)
 {
@@ -220,6 +241,7 @@ static void *reader_main(void *arg, int idx)
     switch (B.impl) {
     case GOCONC: n = read_goconc(); break;
     case GOCONC_FFI: n = read_goconc_ffi(); break;
+    case GOCONC_REF: n = read_goconc_ref(); break;
 #ifdef HAVE_LIBURCU_MEMB
     case URCU: n = read_urcu(); break;
 #endif
@@ -244,6 +266,7 @@ static void replace(void)
     switch (B.impl) {
     case GOCONC:
     case GOCONC_FFI:
+    case GOCONC_REF:
         if (goconc_value_store(B.v, new_config(sizeof(struct config))) != GOCONC_OK) {
             fprintf(stderr, "bench_value: store failed\n");
             exit(1);
@@ -330,7 +353,7 @@ static double run(enum impl impl, int readers, double secs)
 
     B.impl = impl;
     __atomic_store_n(&B.stop, 0, __ATOMIC_RELAXED);
-    if (impl == GOCONC || impl == GOCONC_FFI) {
+    if (impl == GOCONC || impl == GOCONC_FFI || impl == GOCONC_REF) {
         if (goconc_value_new(&B.v, free_config, NULL) != GOCONC_OK ||
             goconc_value_store(B.v, new_config(sizeof(struct config))) != GOCONC_OK) {
             fprintf(stderr, "bench_value: goconc setup failed\n");
@@ -349,7 +372,7 @@ static double run(enum impl impl, int readers, double secs)
     for (i = 0; i < readers; i++)
         per += (double)slots[i].loads / slots[i].secs;
     per /= readers;
-    if (impl == GOCONC || impl == GOCONC_FFI) {
+    if (impl == GOCONC || impl == GOCONC_FFI || impl == GOCONC_REF) {
         goconc_value_free(B.v);
         bu_discard(goconc_barrier());
     } else {
