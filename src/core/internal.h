@@ -100,9 +100,12 @@ void gc_pages_fork_unlock(void);
  * goconc_set_allocator() answers EBUSY while the count is non-zero.  A
  * constructor of a first handle (nothing alive pins the allocator yet)
  * calls gc_live_begin() before its first allocation, and gc_live_dec()
- * if it then fails; a handle made from a live one (a view, a reference,
- * a reslice) calls gc_live_inc() after it succeeded.  Each destructor
- * calls gc_live_dec().
+ * if it then fails; a handle made from a live one (a reslice)
+ * calls gc_live_inc() after it succeeded.  Each destructor calls
+ * gc_live_dec().  References and views are counted through what they
+ * hold (a value's node, a slice's storage), which takes one count when
+ * it outlives its owner (value.c, slice.c): one shared counter written
+ * by every acquire and release made those contend across threads.
  */
 void gc_live_begin(void);
 void gc_live_inc(void);
