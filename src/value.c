@@ -97,25 +97,17 @@ static void node_destroy_cb(void *ctx, void *node)
  *
  * References do not count as live handles one by one (a shared counter
  * written by every acquire and release made them contend across
- * threads); a node they keep alive takes one live count here, for as
- * long as it outlives its stored state, so goconc_set_allocator stays
- * busy until the last of them is released.  The count is taken before
- * the decrement, while this pending callback still pins the allocator;
- * and refs read as 1 means no reference is held and none can be made
- * (no section sees the node, and only a held one can be duplicated).
+ * threads): a node they keep alive holds one live count for them from
+ * here on (gc_refs_owner_drop), taken while this pending callback still
+ * pins the allocator.  A count of 1 here means no reference is held and
+ * none can be made (no section sees the node, and only a held one can
+ * be duplicated).
  */
 static void node_unstored(void *ctx, void *node)
 {
     struct value_node *n = node;
-    int orphan = at_load(&n->refs) != 1;
     (void)ctx;
-    if (orphan)
-        gc_live_inc();
-    if (at_fetch_sub(&n->refs, 1) == 1) {
-        node_destroy(n);
-        if (orphan)
-            gc_live_dec(); /* the references went meanwhile */
-    }
+    gc_refs_owner_drop(&n->refs, node_destroy_cb, n);
 }
 
 /* Retire n's stored count (n is unpublished). */
@@ -234,8 +226,9 @@ void goconc_value_release(goconc_value_ref *r)
          * not inside the caller's locks.
          */
         gc_retire_token(&n->tok, n, node_destroy_cb, NULL);
-        /* The count node_unstored took; after the retire, so that the
-         * pending destroy keeps goconc_set_allocator busy from here. */
+        /* The live count the node held for its references
+         * (gc_refs_owner_drop); after the retire, so that the pending
+         * destroy keeps goconc_set_allocator busy from here. */
         gc_live_dec();
     }
     gc_poll();

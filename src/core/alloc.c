@@ -162,6 +162,18 @@ void gc_live_inc(void) { at_fetch_add(&live.n, 1); }
 void gc_live_dec(void) { at_fetch_sub(&live.n, 1); }
 size_t gc_live_count(void) { return at_load(&live.n); }
 
+void gc_refs_owner_drop(atword *refs, void (*destroy)(void *ctx, void *obj), void *obj)
+{
+    int pinned = at_load(refs) != 1;
+    if (pinned)
+        gc_live_inc();
+    if (at_fetch_sub(refs, 1) == 1) {
+        destroy(NULL, obj);
+        if (pinned)
+            gc_live_dec(); /* the references went meanwhile */
+    }
+}
+
 GOCONC_API int goconc_set_allocator(const goconc_allocator *a)
 {
     goconc_allocator local;

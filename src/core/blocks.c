@@ -128,7 +128,9 @@ static void blocks_thread_exit(struct gc_thread *t)
  * exact size, and must not be cached for its class once it is 1. */
 __attribute__((constructor(102))) static void blocks_init(void)
 {
-#if !defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__)
+    (void)malloc_tracked; /* ASan tracks malloc itself: the cache stays off */
+#else
     cache_on = !malloc_tracked();
 #endif
     gc_thread_on_exit(GC_EXIT_BLOCKS, blocks_thread_exit);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "goconc.h"
+#include "core/atomics.h"
 #include "core/perturb.h"
 #include "core/sys.h"
 
@@ -111,6 +112,20 @@ void gc_live_begin(void);
 void gc_live_inc(void);
 void gc_live_dec(void);
 size_t gc_live_count(void);
+
+/*
+ * The owner's count on *refs goes (full barrier), for an object whose
+ * references may outlive its owner (a value's node and its stored
+ * state, a slice's storage and its group).  While references remain,
+ * the object holds one live count for them, taken here before the
+ * decrement (the owner pins the allocator until then); whoever drops the
+ * last reference frees the object and then calls gc_live_dec().  If this
+ * was the last count, destroy(NULL, obj) runs here, and the live count
+ * taken for references that went meanwhile is given back after it.
+ * *refs == 1 must mean that no reference is held and none can be made
+ * any more.
+ */
+void gc_refs_owner_drop(atword *refs, void (*destroy)(void *ctx, void *obj), void *obj);
 
 /*
  * Options and stats structs (API.md, "Conventions"): copy *user (size in

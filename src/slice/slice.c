@@ -124,24 +124,22 @@ static struct sl_buf *buf_new(size_t es, size_t cap)
  * refs drop (sl_prepare_write's acquire load) writes or frees it.
  *
  * Views do not count as live handles one by one (a shared counter that
- * every snapshot and release would write, range's included).  Storage
- * that views keep alive after its group let go of it takes one live
- * count instead, for goconc_set_allocator's EBUSY: the group's drop takes
- * it (before the decrement: the group's handles pin the allocator until
- * then) and the last view's drop gives it back.  refs read as 1: no view
- * holds b, and none can be made of it any more (views are made of the
- * group's current storage, under the group's lock).
+ * every snapshot and release would write, range's included): storage
+ * that views keep alive after its group let go of it holds one live
+ * count for them (gc_refs_owner_drop), which the last view's drop gives
+ * back.  A count of 1 at the group's drop means no view holds b and none
+ * can be made of it any more (views are made of the group's current
+ * storage, under the group's lock).
  */
+static void buf_free_cb(void *ctx, void *b)
+{
+    (void)ctx;
+    gc_free(b);
+}
+
 static void buf_drop_group(struct sl_buf *b)
 {
-    int orphan = at_load(&b->refs) != 1;
-    if (orphan)
-        gc_live_inc();
-    if (at_fetch_sub(&b->refs, 1) == 1) {
-        gc_free(b);
-        if (orphan)
-            gc_live_dec(); /* the views went meanwhile */
-    }
+    gc_refs_owner_drop(&b->refs, buf_free_cb, b);
 }
 
 /* The last view's drop frees b; the group's went first, with its count. */
