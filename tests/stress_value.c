@@ -18,6 +18,13 @@
  *    freed objects' addresses are reused at once by malloc; a lost or
  *    doubled increment (ABA) shows in the final count.
  *
+ * 3. Last reference against the unstore: a thread releases the last
+ *    reference to a freed value's object at a random moment of the
+ *    barrier that drops the object's stored count, so the two decrements
+ *    race; every object must be destroyed once and, at the end, nothing
+ *    may keep the allocator busy (the live count a node takes for its
+ *    references, gc_refs_owner_drop, balanced on every interleaving).
+ *
  * Workers never ck_assert: they count errors, main asserts.
  */
 #include <inttypes.h>
@@ -480,11 +487,85 @@ START_TEST(test_cas_counter)
 }
 END_TEST
 
+/* ------------------------------------------- last reference, unstore */
+
+static long race_destroys;
+
+static void race_destroy(void *ctx, void *obj)
+{
+    (void)ctx, (void)obj;
+    __atomic_fetch_add(&race_destroys, 1, __ATOMIC_RELAXED);
+}
+
+struct releaser {
+    goconc_value_ref *r; /* handed over with go */
+    unsigned long go, done, delay; /* atomic: round numbers; spins */
+    int stop;
+    pthread_t tid;
+};
+
+static void *releaser_main(void *arg)
+{
+    struct releaser *x = arg;
+    unsigned long round = 0, i;
+    while (!__atomic_load_n(&x->stop, __ATOMIC_ACQUIRE)) {
+        if (__atomic_load_n(&x->go, __ATOMIC_ACQUIRE) == round) {
+            __asm__ __volatile__("" ::: "memory");
+            continue;
+        }
+        round++;
+        for (i = __atomic_load_n(&x->delay, __ATOMIC_RELAXED); i > 0; i--)
+            __asm__ __volatile__("" ::: "memory");
+        goconc_value_release(x->r);
+        __atomic_store_n(&x->done, round, __ATOMIC_RELEASE);
+    }
+    return NULL;
+}
+
+START_TEST(test_last_ref_vs_unstore)
+{
+    static int obj;
+    struct releaser x;
+    uint64_t rng = tu_seed();
+    unsigned long round, spins = 1;
+    double end = tu_now() + tu_stress_seconds() / 2;
+
+    memset(&x, 0, sizeof x);
+    ck_assert_int_eq(pthread_create(&x.tid, NULL, releaser_main, &x), 0);
+    for (round = 1; round < 100 || tu_now() < end; round++) {
+        goconc_value *v = NULL;
+        double t0;
+        ck_assert_int_eq(goconc_value_new(&v, race_destroy, NULL), GOCONC_OK);
+        ck_assert_int_eq(goconc_value_store(v, &obj), GOCONC_OK);
+        x.r = goconc_value_acquire(v);
+        ck_assert_ptr_nonnull(x.r);
+        goconc_value_free(v); /* the stored count now waits for the barrier */
+        /* Release somewhere inside the barrier that runs the unstore:
+         * spread over as many spins as a barrier lasted before. */
+        __atomic_store_n(&x.delay, tu_rand(&rng) % spins, __ATOMIC_RELAXED);
+        t0 = tu_now();
+        __atomic_store_n(&x.go, round, __ATOMIC_RELEASE);
+        ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
+        if (round < 100) /* calibrate: about 3 spins a nanosecond or fewer */
+            spins = (unsigned long)((tu_now() - t0) * 3e9) + 1;
+        while (__atomic_load_n(&x.done, __ATOMIC_ACQUIRE) != round)
+            ;
+        ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
+    }
+    __atomic_store_n(&x.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(x.tid, NULL);
+    fprintf(stderr, "last ref vs unstore: %lu rounds\n", round - 1);
+    ck_assert_int_eq(race_destroys, (long)(round - 1));
+    ck_assert_int_eq(tu_alloc_reinstall(), GOCONC_OK);
+}
+END_TEST
+
 int main(void)
 {
     const struct tu_case cases[] = {
         TU_CASE(test_poison),
         TU_CASE(test_cas_counter),
+        TU_CASE(test_last_ref_vs_unstore),
     };
 
     tu_alloc_install();
