@@ -164,6 +164,15 @@ size_t gc_live_count(void) { return at_load(&live.n); }
 
 void gc_refs_owner_drop(atword *refs, void (*destroy)(void *ctx, void *obj), void *obj)
 {
+    /* Relaxed: every increment that could make *refs more than 1 happens
+     * before this read by the caller's invariant (a value's node: the
+     * grace period since it was unpublished, which waited for every
+     * section that took a reference; a slice's storage: the group's lock,
+     * held by every snapshot and by the switch, or the last handle's
+     * acquire load of nhandles).  A stale larger value only takes a
+     * count that the destroy branch gives back.  The decrement's full
+     * barrier pairs with the last reference's, so every use of the
+     * object happens before destroy. */
     int pinned = at_load(refs) != 1;
     if (pinned)
         gc_live_inc();

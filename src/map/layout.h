@@ -59,6 +59,11 @@
 #define MAP_TAG_LIVE 0x80u
 #define MAP_LENS_OOL 0xFFu
 
+/* An inline slot's meta byte: klen << 4 | vlen (each at most 8). */
+static inline unsigned map_lens_klen(unsigned lens) { return lens >> 4; }
+static inline unsigned map_lens_vlen(unsigned lens) { return lens & 0xF; }
+static inline unsigned map_lens_of(size_t klen, size_t vlen) { return (unsigned)(klen << 4 | vlen); }
+
 #define MAP_BYTES_LO 0x0101010101010101ull  /* 0x01 in slot bytes 0..6 */
 #define MAP_SLOT_BYTES 0x00FFFFFFFFFFFFFFull
 #define MAP_HIGH7 0x0080808080808080ull     /* bit 7 of slot bytes 0..6 */
@@ -358,7 +363,7 @@ static inline uint64_t map_slot_hash(const struct goconc_map *m, const struct ma
 {
     if (lens == MAP_LENS_OOL)
         return at_load(&s->v);
-    return gc_hash_word(&m->hk, at_load(&s->k), lens >> 4);
+    return gc_hash_word(&m->hk, at_load(&s->k), map_lens_klen(lens));
 }
 
 /* Does slot s (with meta byte lens) hold key? */
@@ -367,7 +372,7 @@ static inline int map_slot_is(const struct map_slot *s, unsigned lens, uint64_t 
 {
     const struct map_entry *e;
     if (lens != MAP_LENS_OOL)
-        return (lens >> 4) == klen && at_load(&s->k) == kw;
+        return map_lens_klen(lens) == klen && at_load(&s->k) == kw;
     if (at_load(&s->v) != h)
         return 0;
     e = at_loadp(&s->k);
@@ -391,9 +396,9 @@ static inline void map_slot_view(const struct map_slot *s, unsigned lens, struct
     } else {
         /* The words hold the bytes in memory order (hash.h). */
         v->key = (const void *)&s->k;
-        v->klen = lens >> 4;
+        v->klen = map_lens_klen(lens);
         v->val = (const void *)&s->v;
-        v->vlen = lens & 0xF;
+        v->vlen = map_lens_vlen(lens);
     }
 }
 

@@ -203,7 +203,7 @@ GOCONC_API void goconc_map_free(goconc_map *m)
 static inline int load_copy_inline(unsigned lens, uint64_t w, void *val, size_t cap,
                                    size_t *vlen)
 {
-    size_t n = lens & 0xF;
+    size_t n = map_lens_vlen(lens);
     if (vlen)
         *vlen = n;
     if (val && cap < n)

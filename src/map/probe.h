@@ -105,7 +105,7 @@ static inline int map_find_short(const struct map_bucket *bk, uint64_t ctrl, uns
         unsigned i = map_first(mt), lens = map_lens(at_load(&bk->meta), i);
         if (lens == MAP_LENS_OOL)
             return -2;
-        if ((lens >> 4) == klen && at_load(&bk->s[i].k) == kw) {
+        if (map_lens_klen(lens) == klen && at_load(&bk->s[i].k) == kw) {
             *lensp = lens;
             return (int)i;
         }

@@ -185,7 +185,7 @@ W_STEP void home_put(struct map_gx *gx, const struct map_key *k, const struct ma
     struct map_shard *sh = gx->sh;
 
     map_bucket_write(h->ct, h->bk, h->ctrl, map_first(h->fr), h->kill,
-                     sh->gen, k->tag, (unsigned)(k->len << 4 | vlen), k->kw, vword);
+                     sh->gen, k->tag, map_lens_of(k->len, vlen), k->kw, vword);
     if (h->kill >= 0)
         map_count_kill(gx, &sh->dead_t);
     else
@@ -403,7 +403,7 @@ W_STEP int w_store(struct map_wctx *w, const void *val, size_t vlen, const struc
     int rc;
 
     if (GC_LIKELY(w->k.len <= 8 && vlen <= 8)) {
-        lens = (unsigned)(w->k.len << 4 | vlen);
+        lens = map_lens_of(w->k.len, vlen);
         kword = w->k.kw;
         vword = gc_key_word(val, vlen);
     } else {
@@ -682,7 +682,7 @@ W_STEP int home_op(const struct map_key *k, struct map_gx *gx, const struct map_
         /* Only the length matters to out_fits; the value is copied out of
          * its word by fixed-size moves (out_copy's memcpy, of a length
          * known to be at most 8, became `rep movsb`, slow to start). */
-        struct map_view v = { NULL, NULL, 0, h->lens & 0xF };
+        struct map_view v = { NULL, NULL, 0, map_lens_vlen(h->lens) };
         if (!out_fits(op, &v)) {
             map_unlock(gx->sh);
             return GOCONC_ERANGE;
@@ -910,7 +910,7 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
         return update_general(&k, &gx, &u, fn, ctx);
     /* The inline value in place (map_slot_view's, without the key). */
     r = update_call(&u, fn, ctx, h.kill >= 0 ? (const void *)&h.bk->s[h.kill].v : NULL,
-                    h.kill >= 0 ? h.lens & 0xF : 0, h.kill >= 0, &nv, &nl);
+                    h.kill >= 0 ? map_lens_vlen(h.lens) : 0, h.kill >= 0, &nv, &nl);
     if (r == GOCONC_UPDATE_STORE && nl <= 8) {
         home_put(&gx, &k, &h, gc_key_word(nv, nl), nl);
     } else if (r == GOCONC_UPDATE_STORE || (r == GOCONC_UPDATE_DELETE && h.kill >= 0)) {
