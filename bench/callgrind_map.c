@@ -27,14 +27,20 @@
 #define KEYS 4096u  /* keys present in the map for hits and overwrites */
 #define WIDE 100000u /* ... in the *_wide cases (the Rust benchmark's map), */
 #define WIDE_OPS 200000u /* which do this many, to reach DEAD slots' reuse */
+/* The *_aged cases: random writes over the WIDE keys, counted after
+ * AGED_WARM uncounted ones, when many keys have drifted past their home
+ * bucket (doc/map.md, "Keys past home"). */
+#define AGED_WARM 2000000u
+#define AGED_OPS 500000u
 
 enum kind { LOOP, LOAD_HIT, LOAD_MISS, OVERWRITE, INSERT, OVERWRITE_LONG, OVERWRITE_DROP, DELETE_INSERT,
-            INSERT_GROW, OVERWRITE_GROWN, LOAD_HIT_GROWN, UPDATE, SWAP, OVERWRITE_WIDE };
+            INSERT_GROW, OVERWRITE_GROWN, LOAD_HIT_GROWN, UPDATE, SWAP, OVERWRITE_WIDE,
+            OVERWRITE_AGED, UPDATE_AGED };
 
 static const char *const names[] = { "loop", "load_hit", "load_miss", "overwrite", "insert",
                                      "overwrite_long", "overwrite_drop", "delete_insert",
                                      "insert_grow", "overwrite_grown", "load_hit_grown", "update",
-                                     "swap", "overwrite_wide" };
+                                     "swap", "overwrite_wide", "overwrite_aged", "update_aged" };
 
 static unsigned drops;
 
@@ -73,15 +79,47 @@ static int check(int rc, const char *what)
     return rc;
 }
 
+static int aged(enum kind k) { return k == OVERWRITE_AGED || k == UPDATE_AGED; }
+
+static unsigned ops_of(enum kind k)
+{
+    return k == OVERWRITE_WIDE ? WIDE_OPS : aged(k) ? AGED_OPS : OPS;
+}
+
+/* n random writes of an *_aged case (xorshift64, its state in *rs). */
+static void write_aged(goconc_map *m, enum kind k, unsigned n, uint64_t *rs)
+{
+    unsigned char key[16];
+    unsigned i;
+    uint64_t v;
+
+    for (i = 0; i < n; i++) {
+        *rs ^= *rs << 13;
+        *rs ^= *rs >> 7;
+        *rs ^= *rs << 17;
+        key_of(*rs % WIDE, key);
+        v = i;
+        if (k == UPDATE_AGED)
+            check(goconc_map_update(m, key, 8, add_one, &v), "update");
+        else
+            check(goconc_map_store(m, key, 8, &v, sizeof v), "store");
+    }
+}
+
 /* The counted part.  noinline: --toggle-collect finds it by name. */
-static __attribute__((noinline)) unsigned run_ops(goconc_map *m, enum kind k, size_t klen)
+static __attribute__((noinline)) unsigned run_ops(goconc_map *m, enum kind k, size_t klen,
+                                                  uint64_t *rs)
 {
     unsigned char key[16], val[8];
     unsigned i, found = 0;
     uint64_t v;
     size_t vl;
 
-    for (i = 0; i < (k == OVERWRITE_WIDE ? WIDE_OPS : OPS); i++) {
+    if (aged(k)) {
+        write_aged(m, k, AGED_OPS, rs);
+        return 0;
+    }
+    for (i = 0; i < ops_of(k); i++) {
         /* _wide: a multiplicative stride, so keys come scattered over the
          * shards and buckets without an RNG in the count. */
         uint64_t n = k == LOAD_MISS || k == INSERT || k == INSERT_GROW ? KEYS + i
@@ -123,7 +161,7 @@ int main(int argc, char **argv)
     goconc_map *m;
     unsigned char key[16];
     size_t klen = 8;
-    uint64_t i;
+    uint64_t i, rs = 88172645463325252ull;
     unsigned k, found;
 
     for (k = 0; argc == 2 && k < sizeof names / sizeof names[0]; k++)
@@ -132,7 +170,7 @@ int main(int argc, char **argv)
     if (argc != 2 || k == sizeof names / sizeof names[0]) {
         fprintf(stderr, "usage: callgrind_map loop|load_hit|load_miss|overwrite|insert|"
                         "overwrite_long|overwrite_drop|delete_insert|insert_grow|overwrite_grown|"
-                        "load_hit_grown|update|swap|overwrite_wide\n");
+                        "load_hit_grown|update|swap|overwrite_wide|overwrite_aged|update_aged\n");
         return 2;
     }
     o.seed = 42;
@@ -141,7 +179,7 @@ int main(int argc, char **argv)
      * *_grown cases find their keys in a map grown by the prefill, as
      * full as growth leaves it (W1's state), not in a sparse one. */
     o.capacity_hint = k == INSERT_GROW || k == OVERWRITE_GROWN || k == LOAD_HIT_GROWN ||
-                              k == OVERWRITE_WIDE
+                              k == OVERWRITE_WIDE || aged((enum kind)k)
                           ? 0
                           : 4 * (KEYS + OPS);
     if (k == OVERWRITE_DROP)
@@ -149,12 +187,14 @@ int main(int argc, char **argv)
     if (k == OVERWRITE_LONG)
         klen = 16;
     check(goconc_map_new(&m, &o), "new");
-    for (i = 0; i < (k == OVERWRITE_WIDE ? WIDE : KEYS); i++) {
+    for (i = 0; i < (k == OVERWRITE_WIDE || aged((enum kind)k) ? WIDE : KEYS); i++) {
         key_of(i, key);
         check(goconc_map_store(m, key, klen, &i, sizeof i), "prefill");
     }
-    found = run_ops(m, (enum kind)k, klen);
-    printf("%s: %u ops, %u found\n", names[k], k == OVERWRITE_WIDE ? WIDE_OPS : OPS, found);
+    if (aged((enum kind)k))
+        write_aged(m, (enum kind)k, AGED_WARM, &rs);
+    found = run_ops(m, (enum kind)k, klen, &rs);
+    printf("%s: %u ops, %u found\n", names[k], ops_of((enum kind)k), found);
     goconc_map_free(m);
     return 0;
 }

@@ -1327,6 +1327,122 @@ START_TEST(test_store_paths)
 }
 END_TEST
 
+/* Probe distance of key k's live slot in shard 0's table (white-box);
+ * SIZE_MAX when absent. */
+static size_t dist_of(goconc_map *m, uint64_t k)
+{
+    const struct map_table *t = m->sh[0].tbl;
+    size_t b;
+
+    for (b = 0; b <= t->mask; b++) {
+        uint64_t lv;
+        for (lv = at_load(&t->ctrl[b]) & MAP_HIGH7; lv; lv &= lv - 1) {
+            unsigned i = map_first(lv);
+            if (map_lens(at_load(&t->bkt[b].meta), i) == map_lens_of(8, 8) &&
+                at_load(&t->bkt[b].s[i].k) == k)
+                return (b - gc_hash_word(&m->hk, k, 8)) & t->mask;
+        }
+    }
+    return SIZE_MAX;
+}
+
+/* update's function: the value plus one (0 when absent). */
+static int upd_add_one(void *ctx, const void *old, size_t oldlen, int found, const void **nv,
+                       size_t *nl)
+{
+    uint64_t *out = ctx, v = 0;
+    if (found && oldlen == sizeof v)
+        memcpy(&v, old, sizeof v);
+    *out = v + 1;
+    *nv = out;
+    *nl = sizeof *out;
+    return GOCONC_UPDATE_STORE;
+}
+
+/*
+ * The fast case a few buckets past home (write.c, home_near), through
+ * each write that takes it: keys sharing home bucket 0 fill it and go on
+ * down the chain (store, swap and load_or_store insert a bucket or two
+ * on, raising the counts before them); keys found there are rewritten in
+ * their own bucket; update inserts a new key past home only through the
+ * general steps.  Killed slots stay DEAD here (five kills, fewer than a
+ * grace token waits for), so where each write lands is known.  After
+ * each step the overflow counts match the entries' positions and every
+ * key reads back.  Not in the tiny-shard build, whose shards rehash
+ * every few writes.
+ */
+START_TEST(test_near_paths)
+{
+    enum { NK = 17 };
+    goconc_map *m;
+    uint64_t keys[NK + 1], want[NK], k, v, ctx, prev;
+    size_t n, mask, i, d;
+
+    if (tu_tiny_shards())
+        return;
+    m = mk(1);
+    ck_assert_int_eq(goconc_map_reserve(m, 400), GOCONC_OK);
+    finish(m);
+    mask = m->sh[0].tbl->mask;
+    ck_assert_uint_ge(mask, 3);
+    for (n = 0, k = 1; n <= NK; k++)
+        if ((gc_hash_word(&m->hk, k, 8) & mask) == 0)
+            keys[n++] = k;
+    /* Home full after 7; two more one bucket on. */
+    for (i = 0; i < 9; i++) {
+        store_u64(m, keys[i], want[i] = i);
+        ck_assert_uint_eq(dist_of(m, keys[i]), i / MAP_SLOTS);
+        ck_assert_uint_eq(check_chains(m, 0), i + 1);
+    }
+    /* Found one bucket on: rewritten there by store and by update (the
+     * old slot dies in the same ctrl store); four of its five EMPTY slots
+     * used. */
+    for (i = MAP_SLOTS; i < 9; i++) {
+        store_u64(m, keys[i], want[i] = i + 100);
+        ck_assert_uint_eq(dist_of(m, keys[i]), 1);
+        ck_assert_int_eq(goconc_map_update(m, &keys[i], 8, upd_add_one, &ctx), GOCONC_OK);
+        want[i]++;
+        ck_assert_uint_eq(dist_of(m, keys[i]), 1);
+        ck_assert_uint_eq(check_chains(m, 0), 9);
+    }
+    /* Absent: the last EMPTY slot one bucket on, then (swap, then
+     * load_or_store) two buckets on, past two buckets without room. */
+    for (i = 9; i < 16; i++) {
+        v = want[i] = i;
+        if (i < 12)
+            ck_assert_int_eq(goconc_map_swap(m, &keys[i], 8, &v, 8, &prev, sizeof prev, &n),
+                             GOCONC_NOTFOUND);
+        else
+            ck_assert_int_eq(goconc_map_load_or_store(m, &keys[i], 8, &v, 8, NULL, 0, NULL),
+                             GOCONC_OK);
+        ck_assert_uint_eq(dist_of(m, keys[i]), i == 9 ? 1 : 2);
+        ck_assert_uint_eq(check_chains(m, 0), i + 1);
+    }
+    /* Found two buckets on: its bucket's last EMPTY slot. */
+    store_u64(m, keys[10], want[10] = 300);
+    ck_assert_uint_eq(dist_of(m, keys[10]), 2);
+    ck_assert_uint_eq(check_chains(m, 0), 16);
+    /* update of an absent key with no room in three buckets: the
+     * general steps put it on the fourth. */
+    ck_assert_int_eq(goconc_map_update(m, &keys[16], 8, upd_add_one, &ctx), GOCONC_OK);
+    want[16] = 1;
+    ck_assert_uint_eq(dist_of(m, keys[16]), 3);
+    ck_assert_uint_eq(check_chains(m, 0), NK);
+    /* ... and one whose function keeps nothing leaves every count. */
+    ck_assert_int_eq(goconc_map_update(m, &keys[NK], 8, upd_keep, NULL), GOCONC_OK);
+    ck_assert_uint_eq(dist_of(m, keys[NK]), SIZE_MAX);
+    ck_assert_uint_eq(check_chains(m, 0), NK);
+    for (i = 0; i < NK; i++) {
+        ck_assert_int_eq(load_u64(m, keys[i], &v), GOCONC_OK);
+        ck_assert_uint_eq(v, want[i]);
+    }
+    for (d = 0; d < 3; d++)
+        ck_assert_uint_gt(map_ovf(at_load(&m->sh[0].tbl->ctrl[d])), 0);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
 /*
  * A thread that only overwrites inline values retires nothing but grace
  * tokens, one per 8-64 kills of a shard; each counts as its kills /
@@ -2402,6 +2518,7 @@ int main(void)
         TU_CASE(test_clear_free_reclaim_soon),
         TU_CASE(test_grow_shrink),
         TU_CASE(test_store_paths),
+        TU_CASE(test_near_paths),
         TU_CASE(test_kills_advance_epoch),
         TU_CASE(test_mapped_tables),
         TU_CASE(test_mapped_tables_kept),

@@ -107,11 +107,13 @@ W_STEP void w_bracket(struct map_wctx *w)
  * The fast cases of store and update, decided with the lock just taken:
  * a key of at most 8 bytes, a shard not MOVING, no entry to retire (an
  * absent key, or an inline one without on_drop), the key in its home
- * bucket or absent from a chain that ends there, and an EMPTY slot in
- * that bucket (or a DEAD one past its grace period).  Then
- * one release store of the bucket's ctrl publishes a new entry and kills
- * the old one (locate and put's work, that one bucket's case, on
- * locals).
+ * bucket or a few buckets on (home_near), or absent from a chain that
+ * ends there, and an EMPTY slot in the key's bucket (or a DEAD one past
+ * its grace period; for an absent key, the first bucket from home on
+ * with one).  Then one release store of that bucket's ctrl publishes a
+ * new entry and kills the old one (locate and put's work, that one
+ * bucket's case, on locals); a new entry past home raises the overflow
+ * counts before it first.
  */
 struct map_home {
     atword *ct;             /* the bucket's control word */
@@ -145,35 +147,130 @@ static __attribute__((noinline)) uint64_t home_recycle(struct map_gx *gx, atword
     return ctrl;
 }
 
-/* 1 with *h filled when the home bucket of a shard not MOVING decides
- * (and vlen, the new value's length if known, is at most 8); 0
- * otherwise, nothing changed (expired DEAD slots made EMPTY leave room,
- * so 1). */
+/* Would the general steps have to run for the match that
+ * map_find_short found (kill)?  An out-of-line match may be the key (an
+ * entry to retire), and so is an inline one with on_drop (a drop
+ * record). */
+static inline int home_retires(const struct map_gx *gx, int kill)
+{
+    return kill == -2 || (kill >= 0 && gx->m->on_drop != NULL);
+}
+
+/* Bucket b of the table of cur as *h, its control word loaded. */
+static inline void home_at(struct map_home *h, uintptr_t cur, size_t b)
+{
+    h->b = b;
+    h->ct = (atword *)(cur & ~(uintptr_t)63) + b;
+    h->bk = (struct map_bucket *)map_bucket_addr(cur, b);
+    h->ctrl = at_load(h->ct);
+}
+
+/* h's EMPTY slots, its expired DEAD ones made EMPTY first when it has
+ * none (home_recycle). */
+static inline uint64_t home_room(struct map_gx *gx, struct map_home *h)
+{
+    uint64_t fr = map_empty_slots(h->ctrl);
+    if (GC_UNLIKELY(fr == 0)) {
+        h->ctrl = home_recycle(gx, h->ct, h->bk, h->ctrl);
+        fr = map_empty_slots(h->ctrl);
+    }
+    return fr;
+}
+
+/* Buckets home_near looks at, the home included: chains longer than
+ * this are left to the general steps. */
+#define HOME_WALK 4
+
+/*
+ * The home bucket b did not decide for a key absent from it: the chain
+ * goes on, or the home has no free slot.  Then the same fast case a few
+ * buckets on (locate's walk, on locals): the key in one of them, written
+ * in its own bucket, or absent from a chain that ends there, its new
+ * entry in the first free slot from home on.  1 with *n filled for the
+ * bucket to write; 0 for the general steps.  A new entry beyond the home
+ * raises the overflow counts of the buckets before it here, before the
+ * caller publishes it (a reader that finds the entry, by its acquire
+ * load of the publishing ctrl, also sees them): only when `insert` says
+ * that an absent key's entry is written whatever happens (store, swap,
+ * load_or_store; not update, whose function may keep nothing).  A key
+ * found with no room in its bucket goes on through the general steps: a
+ * key never moves toward its home, since a lookup walking the chain could
+ * pass its new slot before the publish and reach the old one after the
+ * kill.
+ */
+static __attribute__((noinline)) int home_near(struct map_gx *gx, const struct map_key *k,
+                                               uintptr_t cur, size_t b, int home_full,
+                                               int insert, struct map_home *n)
+{
+    size_t mask = ((size_t)1 << (cur & 63)) - 1, d, i;
+
+    /* The key along its chain (the home's ovf is in n->ctrl). */
+    home_at(n, cur, b);
+    for (d = 1; map_ovf(n->ctrl) != 0; d++) {
+        if (d >= HOME_WALK || d > mask)
+            return 0;
+        home_at(n, cur, (b + d) & mask);
+        n->kill = map_find_short(n->bk, n->ctrl, k->tag, k->len, k->kw, &n->lens);
+        if (home_retires(gx, n->kill))
+            return 0;
+        if (n->kill >= 0)
+            return (n->fr = home_room(gx, n)) != 0;
+    }
+    /* Absent: the first free slot from home on (past the chain's end, it
+     * only extends the chain). */
+    n->kill = -1;
+    for (d = home_full; d < HOME_WALK && d <= mask; d++) {
+        home_at(n, cur, (b + d) & mask);
+        if ((n->fr = home_room(gx, n)) == 0)
+            continue;
+        if (d > 0 && !insert)
+            return 0;
+        for (i = 0; i < d; i++)
+            map_bump((atword *)(cur & ~(uintptr_t)63), (b + i) & mask, +1);
+        return 1;
+    }
+    return 0;
+}
+
+/* home_near for home_find: *h stays unless it returns 1. */
+W_STEP int home_on(struct map_gx *gx, const struct map_key *k, uintptr_t cur, int home_full,
+                   int insert, struct map_home *h)
+{
+    struct map_home n;
+
+    if (h->kill >= 0 || !home_near(gx, k, cur, h->b, home_full, insert, &n))
+        return 0;
+    *h = n;
+    return 1;
+}
+
+/* 1 with *h filled when the home bucket of a shard not MOVING, or one a
+ * few buckets on, decides (and vlen, the new value's length if known, is at
+ * most 8); 0 otherwise, nothing changed (expired DEAD slots made EMPTY
+ * leave room, so 1).  insert: as home_near's. */
 W_STEP int home_find(struct map_gx *gx, const struct map_key *k, uintptr_t cur, size_t vlen,
-                     struct map_home *h)
+                     int insert, struct map_home *h)
 {
     /* The table is still the one key_lock prefetched from (only writers
      * holding the lock change cur[idx]): its addresses are at hand. */
     if (k->len > 8 || vlen > 8 || at_load(&gx->sh->phase) == MAP_MOVING ||
         at_load(&gx->m->cur[gx->idx]) != cur)
         return 0;
-    h->b = k->h & (((size_t)1 << (cur & 63)) - 1);
-    h->ct = (atword *)(cur & ~(uintptr_t)63) + h->b;
-    h->bk = (struct map_bucket *)map_bucket_addr(cur, h->b);
-    h->ctrl = at_load(h->ct);
+    home_at(h, cur, k->h & (((size_t)1 << (cur & 63)) - 1));
     h->kill = map_find_short(h->bk, h->ctrl, k->tag, k->len, k->kw, &h->lens);
-    /* An out-of-line match may be the key (an entry to retire), and so
-     * is an inline one with on_drop (a drop record); not at home, the
-     * key may be further along a chain that goes on. */
-    if (h->kill == -2 || (h->kill == -1 && map_ovf(h->ctrl) != 0) ||
-        (h->kill >= 0 && gx->m->on_drop != NULL))
+    if (home_retires(gx, h->kill))
         return 0;
+    /* Not at home, the key may be further along a chain that goes on. */
+    if (h->kill == -1 && GC_UNLIKELY(map_ovf(h->ctrl) != 0))
+        return home_on(gx, k, cur, 0, insert, h);
     h->fr = map_empty_slots(h->ctrl);
     if (GC_UNLIKELY(h->fr == 0)) {
         h->ctrl = home_recycle(gx, h->ct, h->bk, h->ctrl);
         h->fr = map_empty_slots(h->ctrl);
+        if (GC_UNLIKELY(h->fr == 0))
+            return home_on(gx, k, cur, 1, insert, h);
     }
-    return h->fr != 0;
+    return 1;
 }
 
 /* Put the key's new inline value (vlen <= 8 bytes, read as the word
@@ -199,7 +296,7 @@ W_STEP int store_home(struct map_gx *gx, const struct map_key *k, uintptr_t cur,
 {
     struct map_home h;
 
-    if (!home_find(gx, k, cur, vlen, &h))
+    if (!home_find(gx, k, cur, vlen, 1, &h))
         return 0;
     home_put(gx, k, &h, gc_key_word(val, vlen), vlen);
     return 1;
@@ -740,7 +837,7 @@ W_STEP int write_op(struct goconc_map *m, const void *key, size_t klen, const st
         return goconc_map_store(m, key, klen, op->val, op->vlen);
     if ((rc = key_lock(m, key, klen, &k, &gx, &cur)) != GOCONC_OK)
         return rc;
-    if (home && home_find(&gx, &k, cur, op->vlen, &h))
+    if (home && home_find(&gx, &k, cur, op->vlen, 1, &h))
         return home_op(&k, &gx, &h, op);
     /* Without a fast case the general steps are the body, inline. */
     return home ? op_general(&k, &gx, op) : w_general(&k, &gx, NULL, 0, op);
@@ -859,8 +956,10 @@ static __attribute__((noinline)) int update_general(const struct map_key *k,
 }
 
 /* The general steps from what home_find found, for a result the fast
- * case cannot write: locate's answer for a chain that ends at home (the
- * key there or absent, the room the bucket's first EMPTY slot). */
+ * case cannot write: locate's answer for a chain that ends at home or one
+ * bucket on (the key in its bucket or absent, the room that bucket's
+ * first EMPTY slot; walked, which room_ok leaves unread, set to the
+ * room's distance). */
 static __attribute__((noinline)) int update_rest(const struct map_key *k,
                                                  const struct map_gx *gx,
                                                  const struct map_home *h, int r,
@@ -876,7 +975,7 @@ static __attribute__((noinline)) int update_rest(const struct map_key *k,
     w.found = h->kill >= 0;
     w.pos.b = w.room.b = h->b;
     w.pos.i = w.found ? (unsigned)h->kill : 0;
-    w.pos.dist = w.room.dist = w.walked = 0;
+    w.pos.dist = w.room.dist = w.walked = (h->b - k->h) & w.t->mask;
     w.lens = h->lens;
     w.room.i = map_first(h->fr);
     w.room_ok = 1;
@@ -906,7 +1005,7 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
     u.fr.m = m;
     u.sh = gx.sh;
     gc_lock_enter();
-    if (!home_find(&gx, &k, cur, 0, &h))
+    if (!home_find(&gx, &k, cur, 0, 0, &h))
         return update_general(&k, &gx, &u, fn, ctx);
     /* The inline value in place (map_slot_view's, without the key). */
     r = update_call(&u, fn, ctx, h.kill >= 0 ? (const void *)&h.bk->s[h.kill].v : NULL,
