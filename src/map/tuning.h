@@ -22,6 +22,11 @@
  * stay clear of the tags for every allowed shard count. */
 #define MAP_MAX_LOG2 40u
 
+/* The write's fast case (write.c, home_near): buckets it looks at, the
+ * home included; a key further along its chain, or room further on, is
+ * left to the general steps. */
+#define MAP_NEAR_WALK 4u
+
 /* Migration (migrate.c): already-moved buckets the cursor may skip per
  * unit of work. */
 #define MAP_SKIP_PER_UNIT 32u

@@ -177,10 +177,6 @@ static inline uint64_t home_room(struct map_gx *gx, struct map_home *h)
     return fr;
 }
 
-/* Buckets home_near looks at, the home included: chains longer than
- * this are left to the general steps. */
-#define HOME_WALK 4
-
 /*
  * The home bucket b did not decide for a key absent from it: the chain
  * goes on, or the home has no free slot.  Then the same fast case a few
@@ -207,7 +203,7 @@ static __attribute__((noinline)) int home_near(struct map_gx *gx, const struct m
     /* The key along its chain (the home's ovf is in n->ctrl). */
     home_at(n, cur, b);
     for (d = 1; map_ovf(n->ctrl) != 0; d++) {
-        if (d >= HOME_WALK || d > mask)
+        if (d >= MAP_NEAR_WALK || d > mask)
             return 0;
         home_at(n, cur, (b + d) & mask);
         n->kill = map_find_short(n->bk, n->ctrl, k->tag, k->len, k->kw, &n->lens);
@@ -219,7 +215,7 @@ static __attribute__((noinline)) int home_near(struct map_gx *gx, const struct m
     /* Absent: the first free slot from home on (past the chain's end, it
      * only extends the chain). */
     n->kill = -1;
-    for (d = home_full; d < HOME_WALK && d <= mask; d++) {
+    for (d = home_full; d < MAP_NEAR_WALK && d <= mask; d++) {
         home_at(n, cur, (b + d) & mask);
         if ((n->fr = home_room(gx, n)) == 0)
             continue;
