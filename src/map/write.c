@@ -223,6 +223,9 @@ static __attribute__((noinline)) int home_near(struct map_gx *gx, const struct m
             return 0;
         for (i = 0; i < d; i++)
             map_bump((atword *)(cur & ~(uintptr_t)63), (b + i) & mask, +1);
+        /* Counts up, entry not yet published: what a reader may see
+         * here (torture builds widen the window). */
+        GOCONC_PERTURB_POINT();
         return 1;
     }
     return 0;
@@ -259,13 +262,9 @@ W_STEP int home_find(struct map_gx *gx, const struct map_key *k, uintptr_t cur, 
     /* Not at home, the key may be further along a chain that goes on. */
     if (h->kill == -1 && GC_UNLIKELY(map_ovf(h->ctrl) != 0))
         return home_on(gx, k, cur, 0, insert, h);
-    h->fr = map_empty_slots(h->ctrl);
-    if (GC_UNLIKELY(h->fr == 0)) {
-        h->ctrl = home_recycle(gx, h->ct, h->bk, h->ctrl);
-        h->fr = map_empty_slots(h->ctrl);
-        if (GC_UNLIKELY(h->fr == 0))
-            return home_on(gx, k, cur, 1, insert, h);
-    }
+    h->fr = home_room(gx, h);
+    if (GC_UNLIKELY(h->fr == 0))
+        return home_on(gx, k, cur, 1, insert, h);
     return 1;
 }
 
