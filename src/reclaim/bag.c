@@ -355,7 +355,10 @@ void gc_bag_take_due(struct gc_bag *b, uintptr_t g, struct gc_taken *out)
      * b's (release): gc_pending_count, which reads the bags' counts
      * (acquire) before `inflight`, may count them twice but never
      * misses them, so an allocator switch never slips in before they
-     * free their memory. */
+     * free their memory.  (Today the one caller, collect_pass, also holds
+     * the registry lock, under which gc_pending_count reads the records'
+     * bags, so no test can open this window; the order keeps it shut if
+     * that changes.) */
     at_fetch_add(&inflight, out->n + out->ntoks);
     at_store_rel(&b->pending, at_load(&b->pending) - out->n - out->ntoks);
 }
