@@ -1444,6 +1444,66 @@ START_TEST(test_near_paths)
 END_TEST
 
 /*
+ * Keys moved from home by full buckets bring a same-size rehash once the
+ * moves since the last migration outnumber half the shard's entries
+ * (migrate.h, map_drift_due).  Five keys share home bucket 0; a read
+ * section held throughout keeps every kill DEAD, so after two overwrites
+ * the bucket is full and each overwrite of a key there moves it one
+ * bucket on (the general steps).  Two moves leave the shard as it is,
+ * the third starts the migration, which brings every key home to a
+ * table of the same size with nothing DEAD.  Not in the tiny-shard
+ * build, whose shards rehash every few writes.
+ */
+START_TEST(test_drift_rehash)
+{
+    enum { NK = 5 };
+    goconc_map *m;
+    uint64_t keys[NK], k;
+    size_t mask, i, grows;
+    unsigned log2;
+
+    if (tu_tiny_shards())
+        return;
+    m = mk(1);
+    ck_assert_int_eq(goconc_map_reserve(m, 400), GOCONC_OK);
+    finish(m);
+    mask = m->sh[0].tbl->mask;
+    log2 = m->sh[0].tbl->log2;
+    grows = stats(m).grows;
+    for (i = 0, k = 1; i < NK; k++)
+        if ((gc_hash_word(&m->hk, k, 8) & mask) == 0)
+            keys[i++] = k;
+    goconc_read_lock();
+    for (i = 0; i < NK; i++)
+        store_u64(m, keys[i], i);
+    store_u64(m, keys[0], 100);
+    store_u64(m, keys[1], 101);
+    ck_assert_uint_eq(map_empty_slots(at_load(&m->sh[0].tbl->ctrl[0])), 0);
+    for (i = 2; i < NK; i++) {
+        ck_assert_uint_eq(m->sh[0].drift, i - 2);
+        ck_assert_uint_eq(at_load(&m->sh[0].phase), MAP_STABLE);
+        store_u64(m, keys[i], 100 + i);
+    }
+    ck_assert_uint_ne(at_load(&m->sh[0].phase), MAP_STABLE);
+    ck_assert_uint_eq(m->sh[0].drift, 0);
+    finish(m);
+    goconc_read_unlock();
+    ck_assert_uint_eq(m->sh[0].tbl->log2, log2);
+    ck_assert_uint_eq(stats(m).grows, grows);
+    ck_assert_uint_eq(m->sh[0].dead_t, 0);
+    ck_assert_uint_eq(check_chains(m, 0), NK);
+    for (i = 0; i < NK; i++) {
+        uint64_t v;
+        ck_assert_uint_eq(dist_of(m, keys[i]), 0);
+        ck_assert_int_eq(load_u64(m, keys[i], &v), GOCONC_OK);
+        ck_assert_uint_eq(v, 100 + i);
+    }
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+/*
  * A thread that only overwrites inline values retires nothing but grace
  * tokens, one per 8-64 kills of a shard; each counts as its kills /
  * MAP_GRACE_WEIGHT retires toward the epoch's next advance (gc_weigh),
@@ -2519,6 +2579,7 @@ int main(void)
         TU_CASE(test_grow_shrink),
         TU_CASE(test_store_paths),
         TU_CASE(test_near_paths),
+        TU_CASE(test_drift_rehash),
         TU_CASE(test_kills_advance_epoch),
         TU_CASE(test_mapped_tables),
         TU_CASE(test_mapped_tables_kept),

@@ -189,6 +189,9 @@ struct map_shard {
     size_t quiet;
     int slot;           /* index in map->mig while migrating, else -1 */
     unsigned churn;     /* writes since the last migration (map_churn_due) */
+    /* Keys written further from home than they were (a full bucket) since
+     * the last migration began (map_drift_due). */
+    size_t drift;
 } __attribute__((aligned(GC_PAD)));
 
 /*

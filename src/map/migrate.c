@@ -66,8 +66,9 @@ int map_mig_target(const struct map_shard *sh, int force)
     int grow = live * 5 > cap * 4 || used * 16 > cap * 15 || lt < sh->min_log2;
     int shrink = lt > sh->min_log2 && live * 8 < cap;
     /* Test build: keep every shard migrating (to the same size if nothing
-     * else is due), so the state machine runs under every test. */
-    int churn = map_churn_due(sh->churn);
+     * else is due), so the state machine runs under every test; and any
+     * build: a rehash that brings drifted keys home. */
+    int churn = map_churn_due(sh->churn) || map_drift_due(sh, live);
 
     if (!grow && !shrink && !force && !churn)
         return -1;
@@ -156,6 +157,7 @@ int map_mig_kick(struct goconc_map *m, unsigned idx, int force)
     }
     sh->slot = slot;
     sh->churn = 0;
+    sh->drift = 0;
     sh->nxt = n;
     /* Born zero: MOVING starts at the first step. */
     sh->zero_pos = map_table_born_zero(n) ? n->mask + 1 : 0;
@@ -202,6 +204,7 @@ void map_mig_reset(struct goconc_map *m, unsigned idx, struct map_table *t)
     map_mig_limits(sh);
     sh->dead_t = sh->dead_n = 0;
     sh->churn = 0;
+    sh->drift = 0;
     at_store(&sh->phase, MAP_STABLE);
     at_store(&sh->len, 0);
     at_store(&sh->bytes, t->bytes);

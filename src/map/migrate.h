@@ -67,6 +67,22 @@ void map_mig_limits(struct map_shard *sh);
 /* Help some migrating shard other than `self` (no lock held). */
 void map_mig_help(struct goconc_map *m, unsigned self);
 
+/*
+ * Have keys drifted from home enough that rehashing the shard pays?  A
+ * key whose bucket is full when it is written (DEAD slots still in their
+ * grace period, or other keys) moves further along its chain and stays
+ * there until a migration: without one, a small shard under steady
+ * overwrites ends with most of its keys several buckets from home, past
+ * the write's fast case (doc/map.md, "Keys past home").  A rehash costs
+ * about what half its entries' moves cost the writes after them, so it
+ * comes once the moves since the last migration outnumber half the
+ * entries.  Only the general steps move keys, and their end asks.
+ */
+static inline int map_drift_due(const struct map_shard *sh, size_t live)
+{
+    return sh->drift > live / 2;
+}
+
 /* May a stable shard want to migrate?  Never false when
  * map_mig_target(.., 0) would pick a size; the bounds are cached because
  * every write asks. */
@@ -74,7 +90,8 @@ static inline int map_mig_due(const struct map_shard *sh)
 {
     size_t live = at_load(&sh->len);
     return map_churn_due(sh->churn) || live > sh->grow_live ||
-           live + sh->dead_t > sh->grow_used || live < sh->shrink_live;
+           live + sh->dead_t > sh->grow_used || live < sh->shrink_live ||
+           map_drift_due(sh, live);
 }
 
 /* Count a write that succeeded on the churn clock (test builds). */

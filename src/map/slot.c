@@ -125,8 +125,10 @@ void map_place_far(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_
     GOCONC_PERTURB_POINT();
     /* After the new entry is visible further along the chain, so a
      * reader passing the old bucket finds one or the other. */
-    if (old)
+    if (old) {
         kill_slot(gx, t, dead, old);
+        gx->sh->drift++;
+    }
 }
 
 void map_insert_far(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t h,
