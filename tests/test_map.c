@@ -1451,8 +1451,10 @@ END_TEST
  * the bucket is full and each overwrite of a key there moves it one
  * bucket on (the general steps).  Two moves leave the shard as it is,
  * the third starts the migration, which brings every key home to a
- * table of the same size with nothing DEAD.  Not in the tiny-shard
- * build, whose shards rehash every few writes.
+ * table of the same size with nothing DEAD.  Then a shard a quarter
+ * full: its rehash for drift keeps the size too (shrinking is for
+ * shards below 1/8).  Not in the tiny-shard build, whose shards rehash
+ * every few writes.
  */
 START_TEST(test_drift_rehash)
 {
@@ -1498,6 +1500,33 @@ START_TEST(test_drift_rehash)
         ck_assert_int_eq(load_u64(m, keys[i], &v), GOCONC_OK);
         ck_assert_uint_eq(v, 100 + i);
     }
+    goconc_map_free(m);
+    barrier();
+
+    /* A rehash for drift keeps the table's size, however empty: a shard
+     * a quarter full (no shrink is due above 1/8) that drifted, asked at
+     * its next write's end (quiet 0), rehashes at its size, not half
+     * full. */
+    m = mk(1);
+    for (k = 0; k < 200; k++)
+        store_u64(m, k, k);
+    finish(m);
+    log2 = m->sh[0].tbl->log2;
+    for (k = 0; (size_t)goconc_map_len(m) * 4 > ((size_t)MAP_SLOTS << log2); k++)
+        ck_assert_int_eq(goconc_map_delete(m, &k, 8), GOCONC_OK);
+    finish(m);
+    ck_assert_uint_eq(m->sh[0].tbl->log2, log2);
+    grows = stats(m).grows;
+    i = stats(m).shrinks;
+    m->sh[0].drift = goconc_map_len(m);
+    m->sh[0].quiet = 0;
+    store_u64(m, 199, 1);
+    ck_assert_uint_ne(at_load(&m->sh[0].phase), MAP_STABLE);
+    finish(m);
+    ck_assert_uint_eq(m->sh[0].tbl->log2, log2);
+    ck_assert_uint_eq(stats(m).grows, grows);
+    ck_assert_uint_eq(stats(m).shrinks, i);
+    ck_assert_uint_eq(check_chains(m, 0), goconc_map_len(m));
     goconc_map_free(m);
     barrier();
 }

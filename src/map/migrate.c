@@ -66,20 +66,24 @@ int map_mig_target(const struct map_shard *sh, int force)
     int grow = live * 5 > cap * 4 || used * 16 > cap * 15 || lt < sh->min_log2;
     int shrink = lt > sh->min_log2 && live * 8 < cap;
     /* Test build: keep every shard migrating (to the same size if nothing
-     * else is due), so the state machine runs under every test; and any
-     * build: a rehash that brings drifted keys home. */
-    int churn = map_churn_due(sh->churn) || map_drift_due(sh, live);
+     * else is due), so the state machine runs under every test. */
+    int churn = map_churn_due(sh->churn);
+    /* Any build: a rehash that brings drifted keys home. */
+    int drift = map_drift_due(sh, live);
 
-    if (!grow && !shrink && !force && !churn)
+    if (!grow && !shrink && !force && !churn && !drift)
         return -1;
     /* The smallest table at most half full (a grow at 80% doubles, a
      * shrink lands between 1/4 and 1/2), with room for the migration's
-     * own writes. */
+     * own writes.  A rehash for drift alone keeps the size: a table
+     * shrinks only below 1/8 full (API.md). */
     if (half > ln)
         ln = half;
+    if (drift && !churn && !grow && !shrink && !force)
+        ln = lt;
     while (ln < MAP_MAX_LOG2 && !fits(live, ln, lt))
         ln++;
-    if (churn && !grow && !shrink && !force)
+    if ((churn || drift) && !grow && !shrink && !force)
         return (int)ln;
     if (ln == lt && sh->dead_t == 0 && ln < MAP_MAX_LOG2)
         ln++; /* same size would gain nothing: nothing dead to drop */
