@@ -73,10 +73,11 @@ void map_mig_help(struct goconc_map *m, unsigned self);
  * grace period, or other keys) moves further along its chain and stays
  * there until a migration: without one, a small shard under steady
  * overwrites ends with most of its keys several buckets from home, past
- * the write's fast case (doc/map.md, "Keys past home").  A rehash costs
- * about what half its entries' moves cost the writes after them, so it
- * comes once the moves since the last migration outnumber half the
- * entries.  Only the general steps move keys, and their end asks.
+ * the write's fast case.  A key moved on costs every later write to it
+ * a longer walk, a rehash about one bucket move per entry: it comes once
+ * the keys moved since the last migration began outnumber half the
+ * entries (doc/map.md, "Keys past home", has the measurements).  Only
+ * the general steps move keys (map_place_far), and their end asks.
  */
 static inline int map_drift_due(const struct map_shard *sh, size_t live)
 {
