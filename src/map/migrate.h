@@ -74,7 +74,7 @@ void map_mig_help(struct goconc_map *m, unsigned self);
  * there until a migration: without one, a small shard under steady
  * overwrites ends with most of its keys several buckets from home, past
  * the write's fast case.  A key moved on costs every later write to it
- * a longer walk, a rehash about one bucket move per entry: it comes once
+ * a longer walk, a rehash the copy of every entry once: it comes once
  * the keys moved since the last migration began outnumber half the
  * entries (doc/map.md, "Keys past home", has the measurements).  Only
  * the general steps move keys (map_place_far), and their end asks.
