@@ -1460,8 +1460,8 @@ START_TEST(test_drift_rehash)
 {
     enum { NK = 5 };
     goconc_map *m;
-    uint64_t keys[NK], k;
-    size_t mask, i, grows;
+    uint64_t keys[NK], k, grows, shrinks;
+    size_t mask, i;
     unsigned log2;
 
     if (tu_tiny_shards())
@@ -1517,7 +1517,7 @@ START_TEST(test_drift_rehash)
     finish(m);
     ck_assert_uint_eq(m->sh[0].tbl->log2, log2);
     grows = stats(m).grows;
-    i = stats(m).shrinks;
+    shrinks = stats(m).shrinks;
     m->sh[0].drift = goconc_map_len(m);
     m->sh[0].quiet = 0;
     store_u64(m, 199, 1);
@@ -1525,7 +1525,7 @@ START_TEST(test_drift_rehash)
     finish(m);
     ck_assert_uint_eq(m->sh[0].tbl->log2, log2);
     ck_assert_uint_eq(stats(m).grows, grows);
-    ck_assert_uint_eq(stats(m).shrinks, i);
+    ck_assert_uint_eq(stats(m).shrinks, shrinks);
     ck_assert_uint_eq(check_chains(m, 0), goconc_map_len(m));
     goconc_map_free(m);
     barrier();
