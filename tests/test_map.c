@@ -1346,6 +1346,24 @@ static size_t dist_of(goconc_map *m, uint64_t k)
     return SIZE_MAX;
 }
 
+/* A one-shard map reserved for 400 entries (no migration pending), and
+ * n 8-byte keys whose home is its bucket 0. */
+static goconc_map *mk_home0(uint64_t *keys, size_t n)
+{
+    goconc_map *m = mk(1);
+    size_t mask, i;
+    uint64_t k;
+
+    ck_assert_int_eq(goconc_map_reserve(m, 400), GOCONC_OK);
+    finish(m);
+    mask = m->sh[0].tbl->mask;
+    ck_assert_uint_ge(mask, 3);
+    for (i = 0, k = 1; i < n; k++)
+        if ((gc_hash_word(&m->hk, k, 8) & mask) == 0)
+            keys[i++] = k;
+    return m;
+}
+
 /* update's function: the value plus one (0 when absent). */
 static int upd_add_one(void *ctx, const void *old, size_t oldlen, int found, const void **nv,
                        size_t *nl)
@@ -1375,19 +1393,12 @@ START_TEST(test_near_paths)
 {
     enum { NK = 17 };
     goconc_map *m;
-    uint64_t keys[NK + 1], want[NK], k, v, ctx, prev;
-    size_t n, mask, i, d;
+    uint64_t keys[NK + 1], want[NK], v, ctx, prev;
+    size_t n, i, d;
 
     if (tu_tiny_shards())
         return;
-    m = mk(1);
-    ck_assert_int_eq(goconc_map_reserve(m, 400), GOCONC_OK);
-    finish(m);
-    mask = m->sh[0].tbl->mask;
-    ck_assert_uint_ge(mask, 3);
-    for (n = 0, k = 1; n <= NK; k++)
-        if ((gc_hash_word(&m->hk, k, 8) & mask) == 0)
-            keys[n++] = k;
+    m = mk_home0(keys, NK + 1);
     /* Home full after 7; two more one bucket on. */
     for (i = 0; i < 9; i++) {
         store_u64(m, keys[i], want[i] = i);
@@ -1461,20 +1472,14 @@ START_TEST(test_drift_rehash)
     enum { NK = 5 };
     goconc_map *m;
     uint64_t keys[NK], k, grows, shrinks;
-    size_t mask, i;
+    size_t i;
     unsigned log2;
 
     if (tu_tiny_shards())
         return;
-    m = mk(1);
-    ck_assert_int_eq(goconc_map_reserve(m, 400), GOCONC_OK);
-    finish(m);
-    mask = m->sh[0].tbl->mask;
+    m = mk_home0(keys, NK);
     log2 = m->sh[0].tbl->log2;
     grows = stats(m).grows;
-    for (i = 0, k = 1; i < NK; k++)
-        if ((gc_hash_word(&m->hk, k, 8) & mask) == 0)
-            keys[i++] = k;
     goconc_read_lock();
     for (i = 0; i < NK; i++)
         store_u64(m, keys[i], i);
