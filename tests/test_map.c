@@ -1538,6 +1538,74 @@ START_TEST(test_drift_rehash)
 END_TEST
 
 /*
+ * A DEAD slot is reused once its own kill's grace period has passed
+ * (slot.h, map_dead_expired): a later kill in the same bucket does not
+ * hold it back, and a slot still pending is never reused.  Three keys
+ * share home bucket 0; one overwrite there and nine in buckets of their
+ * own make ten kills, a grace token at the last write's end, which the
+ * barrier runs.  Then, inside a read section (every new kill pending),
+ * three more overwrites fill the bucket, the next reuses the expired
+ * slot and stays home, and the one after finds nothing expired and moves
+ * one bucket on.  Not in the tiny-shard build, whose shards rehash every
+ * few writes.
+ */
+START_TEST(test_slot_stamps)
+{
+    enum { NK = 3, NO = 9 };
+    goconc_map *m;
+    uint64_t keys[NK], other[NO], k, v, used = 1; /* bucket 0 is the keys' */
+    size_t i, n, mask;
+    uint32_t g0;
+
+    if (tu_tiny_shards())
+        return;
+    m = mk_home0(keys, NK);
+    mask = m->sh[0].tbl->mask;
+    for (n = 0, k = 1; n < NO; k++) {
+        size_t b = gc_hash_word(&m->hk, k, 8) & mask;
+        if (b < 64 && !(used >> b & 1)) {
+            used |= (uint64_t)1 << b;
+            other[n++] = k;
+        }
+    }
+    for (i = 0; i < NK; i++)
+        store_u64(m, keys[i], i);
+    for (i = 0; i < NO; i++)
+        store_u64(m, other[i], i);
+    g0 = m->sh[0].gen;
+    store_u64(m, keys[0], 10);
+    for (i = 0; i < NO; i++) {
+        if (i == NO - 1)
+            m->sh[0].quiet = 0; /* this write's end asks for the token */
+        store_u64(m, other[i], 10 + i);
+    }
+    barrier();
+    ck_assert_int_ge((int32_t)((uint32_t)at_load(&m->grace->expired[0]) - g0), 0);
+
+    goconc_read_lock();
+    store_u64(m, keys[1], 11);
+    store_u64(m, keys[2], 12);
+    store_u64(m, keys[0], 20);
+    ck_assert_uint_eq(map_empty_slots(at_load(&m->sh[0].tbl->ctrl[0])), 0);
+    store_u64(m, keys[1], 21);
+    ck_assert_uint_eq(dist_of(m, keys[1]), 0);
+    ck_assert_uint_eq(m->sh[0].drift, 0);
+    store_u64(m, keys[2], 22);
+    ck_assert_uint_eq(dist_of(m, keys[2]), 1);
+    ck_assert_uint_eq(m->sh[0].drift, 1);
+    goconc_read_unlock();
+    finish(m);
+    ck_assert_uint_eq(check_chains(m, 0), NK + NO);
+    for (i = 0; i < NK; i++) {
+        ck_assert_int_eq(load_u64(m, keys[i], &v), GOCONC_OK);
+        ck_assert_uint_eq(v, 20 + i);
+    }
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+/*
  * A thread that only overwrites inline values retires nothing but grace
  * tokens, one per 8-64 kills of a shard; each counts as its kills /
  * MAP_GRACE_WEIGHT retires toward the epoch's next advance (gc_weigh),
@@ -2614,6 +2682,7 @@ int main(void)
         TU_CASE(test_store_paths),
         TU_CASE(test_near_paths),
         TU_CASE(test_drift_rehash),
+        TU_CASE(test_slot_stamps),
         TU_CASE(test_kills_advance_epoch),
         TU_CASE(test_mapped_tables),
         TU_CASE(test_mapped_tables_kept),

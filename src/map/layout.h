@@ -15,18 +15,19 @@
  * one) reads 8 bytes per bucket from memory that mostly stays in cache,
  * and 128 bytes (two cache lines) of entries:
  *
- *   ctrl  bytes 0..6: one tag per slot: 0x00 EMPTY, 0x01 DEAD, 0x80|7 hash
- *                     bits = LIVE;  byte 7: bit 7 MOVED, bits 0..6 the
- *                     overflow count (saturating at 127)
- *   meta  bytes 0..6: per slot (klen << 4 | vlen) for an inline entry,
- *                     0xFF for an out-of-line one; byte 7: grace stamp
- *   s[7]  two words per slot: inline key and value bytes, or (entry
- *         pointer, full hash) for an out-of-line entry
+ *   ctrl    bytes 0..6: one tag per slot: 0x00 EMPTY, 0x01 DEAD, 0x80|7
+ *                       hash bits = LIVE;  byte 7: bit 7 MOVED, bits 0..6
+ *                       the overflow count (saturating at 127)
+ *   meta    bytes 0..6: per slot (klen << 4 | vlen) for an inline entry,
+ *                       0xFF for an out-of-line one
+ *   stamps  bytes 0..6: per DEAD slot, the grace generation of its kill
+ *   s[7]    two words per slot: inline key and value bytes, or (entry
+ *           pointer, full hash) for an out-of-line entry
  *
  * Only the control words need to start zeroed: meta and slot bytes are
- * written before a tag makes them LIVE and are never read otherwise (the
- * stamp is read only once a kill wrote it); map_table_zero clears the
- * entries too, for the page faults.
+ * written before a tag makes them LIVE and are never read otherwise (a
+ * slot's stamp is read only once its kill wrote it); map_table_zero
+ * clears the entries too, for the page faults.
  *
  * Buckets are open-addressed with linear probing (probe.h); the overflow
  * count of a bucket says how many entries whose probe sequence passed it
@@ -70,18 +71,17 @@ static inline unsigned map_lens_of(size_t klen, size_t vlen) { return (unsigned)
 #define MAP_CTRL_MOVED (0x80ull << 56)
 #define MAP_CTRL_OVF_SHIFT 56
 #define MAP_CTRL_OVF_MAX 0x7Full
-#define MAP_META_STAMP_SHIFT 56
 
 struct map_slot {
     atword k; /* inline key bytes, or struct map_entry * */
     atword v; /* inline value bytes, or the entry's full hash */
 };
 
-/* Slots 0..3 fill the first cache line; 4..6 and meta the second. */
+/* Slots 0..3 fill the first cache line; 4..6, meta and stamps the second. */
 struct map_bucket {
     struct map_slot s[MAP_SLOTS];
     atword meta;
-    atword spare; /* pads to two cache lines */
+    atword stamps; /* per DEAD slot, its kill's grace generation (slot.h) */
 };
 
 typedef void (*map_drop_fn)(void *ctx, const void *key, size_t klen,
@@ -302,17 +302,18 @@ static inline void map_meta_put(struct map_bucket *bk, unsigned i, unsigned lens
     at_store_byte(&bk->meta, i, (unsigned char)lens);
 }
 
-/* Stamp bk with grace generation gen (its low 8 bits). */
-static inline void map_meta_stamp(struct map_bucket *bk, uint32_t gen)
+/* Stamp slot i of bk, killed now, with grace generation gen (its low
+ * 8 bits); stored the way meta's bytes are. */
+static inline void map_slot_stamp(struct map_bucket *bk, unsigned i, uint32_t gen)
 {
-    at_store_byte(&bk->meta, MAP_META_STAMP_SHIFT / 8, (unsigned char)gen);
+    at_store_byte(&bk->stamps, i, (unsigned char)gen);
 }
 
 /*
  * Write a LIVE entry into free slot i of bucket bk, whose control word is
  * *ct, and publish it: ctrl is that word as the caller loaded (and maybe
  * recycled) it.  Slot `kill` (-1: none) of the same bucket dies in the
- * same store, the bucket stamped with grace generation gen.
+ * same store, stamped with grace generation gen.
  */
 static inline void map_bucket_write(atword *ct, struct map_bucket *bk, uint64_t ctrl, unsigned i,
                                     int kill, uint32_t gen, unsigned tag, unsigned lens,
@@ -324,7 +325,7 @@ static inline void map_bucket_write(atword *ct, struct map_bucket *bk, uint64_t 
     ctrl = map_ctrl_set(ctrl, i, tag);
     if (kill >= 0) {
         ctrl = map_ctrl_set(ctrl, (unsigned)kill, MAP_TAG_DEAD);
-        map_meta_stamp(bk, gen);
+        map_slot_stamp(bk, (unsigned)kill, gen);
     }
     /* Release: slot words and meta before the tag (map_lookup's acquire
      * load of ctrl).  A reused (DEAD) slot was idle a grace period. */

@@ -31,7 +31,7 @@ static void grace_done(void *ctx, void *obj)
 
     /* Tokens may run out of order: keep the newest (a later token's grace
      * period covers every earlier kill).  The CAS is a full barrier and
-     * pairs with the writer's acquire load in map_bucket_pending(). */
+     * pairs with the writer's acquire load in map_dead_expired(). */
     do {
         cur = (uint32_t)at_load(e);
         if ((int32_t)(gen - cur) <= 0)
@@ -100,15 +100,15 @@ static void bump_chain(const struct map_table *t, uint64_t h, size_t from, size_
         map_bump(t->ctrl, (h + from) & t->mask, d);
 }
 
-/* Kill slot p->i of bucket p->b: DEAD, the bucket stamped, in one
- * release store of its ctrl (map_lookup's acquire load). */
+/* Kill slot p->i of bucket p->b: stamped, then DEAD in one release
+ * store of its ctrl (map_lookup's acquire load). */
 static void kill_slot(struct map_gx *gx, struct map_table *t, size_t *dead,
                       const struct map_pos *p)
 {
     struct map_bucket *bk = &t->bkt[p->b];
     uint64_t ctrl = map_recycle(gx, bk, at_load(&t->ctrl[p->b]), dead);
 
-    map_meta_stamp(bk, gx->sh->gen);
+    map_slot_stamp(bk, p->i, gx->sh->gen);
     at_store_rel(&t->ctrl[p->b], map_ctrl_set(ctrl, p->i, MAP_TAG_DEAD));
     map_count_kill(gx, dead);
 }

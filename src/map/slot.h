@@ -5,14 +5,16 @@
  * write steps (write.c) and bucket moves (migrate.c).
  *
  * A DEAD slot may have been read (or lent by peek) by a reader that is
- * still in its section, so it is reused only after a grace period.  Kills
- * stamp their bucket with the shard's generation `gen` (low 8 bits in
- * meta); at the end of a write that killed, a token for `gen` is retired
- * and `gen` moves on.  When the token runs, every reader that could have
- * seen those slots has left, and expired[s] records that generation.
- * Generations (E, G] are still pending; a stamp s is pending iff
- * (uint8)(G - s) < G - E, exact while fewer than 256 are pending and
- * conservative (never reuse) beyond.
+ * still in its section, so it is reused only after a grace period.  A
+ * kill stamps its slot with the shard's generation `gen` (low 8 bits, in
+ * the bucket's stamps word); at the end of a write that killed, a token
+ * for `gen` is retired and `gen` moves on.  When the token runs, every
+ * reader that could have seen those slots has left, and expired[s]
+ * records that generation.  Generations (E, G] are still pending; a stamp
+ * s is pending iff (G - s) mod 128 < G - E, exact while fewer than 128
+ * are pending and conservative (never reuse) beyond.  A stamp per slot, not
+ * per bucket: a bucket's recent kill does not hold back its older DEAD
+ * slots (doc/map.md, "Grace for slot reuse").
  */
 #ifndef GOCONC_MAP_SLOT_H
 #define GOCONC_MAP_SLOT_H
@@ -43,11 +45,18 @@ static inline void map_gx_init(struct map_gx *gx, struct goconc_map *m, unsigned
     gx->known = 0;
 }
 
-/* Are bk's DEAD slots still in their grace period?  (Only asked when it
- * has some: a kill wrote the stamp.) */
-static inline int map_bucket_pending(struct map_gx *gx, const struct map_bucket *bk)
+/* The slots of dd (DEAD ones of bk, bit 7 of their bytes) whose grace
+ * period passed: age = G - stamp >= the window G - E, per byte without
+ * a loop, on the stamps' low 7 bits (then no borrow crosses a byte).
+ * Exact while fewer than 128 generations are pending; an expired stamp
+ * may read as pending (never the reverse) when its age modulo 128 is
+ * below the window. */
+static inline uint64_t map_dead_expired(struct map_gx *gx, const struct map_bucket *bk,
+                                        uint64_t dd)
 {
-    unsigned stamp = (unsigned)(at_load(&bk->meta) >> MAP_META_STAMP_SHIFT);
+    const uint64_t hi = MAP_BYTES_LO << 7;
+    uint64_t g, age;
+
     if (!gx->known) {
         /* Acquire pairs with the CAS of expired[s] in the token's
          * destroy (slot.c grace_done): the readers it waited for are
@@ -56,7 +65,12 @@ static inline int map_bucket_pending(struct map_gx *gx, const struct map_bucket 
         gx->window = gx->sh->gen - e;
         gx->known = 1;
     }
-    return gx->window >= 256 || (uint8_t)(gx->sh->gen - stamp) < gx->window;
+    if (gx->window >= 128)
+        return 0;
+    g = (uint64_t)(gx->sh->gen & 0x7F) * MAP_BYTES_LO;
+    age = ((g | hi) - (at_load(&bk->stamps) & ~hi)) & ~hi;
+    /* Bit 7 of each byte set where age >= window. */
+    return dd & ((age | hi) - gx->window * MAP_BYTES_LO);
 }
 
 /*
@@ -71,7 +85,7 @@ static inline uint64_t map_free_slots(struct map_gx *gx, const struct map_bucket
     if (GC_LIKELY(fr != 0))
         return fr;
     dd = map_dead_slots(ctrl);
-    return dd != 0 && !map_bucket_pending(gx, bk) ? dd : 0;
+    return dd != 0 ? map_dead_expired(gx, bk, dd) : 0;
 }
 
 /* ctrl with bk's expired DEAD slots turned back into EMPTY (for the next
@@ -82,7 +96,7 @@ static inline uint64_t map_recycle(struct map_gx *gx, const struct map_bucket *b
                                    uint64_t ctrl, size_t *dead)
 {
     uint64_t dd = map_dead_slots(ctrl);
-    if (GC_UNLIKELY(dd != 0) && !map_bucket_pending(gx, bk)) {
+    if (GC_UNLIKELY(dd != 0) && (dd = map_dead_expired(gx, bk, dd)) != 0) {
         ctrl &= ~((dd >> 7) * 0xFF);
         /* popcount of the 0x80 marks, without a libgcc call */
         *dead -= (size_t)(((dd >> 7) * MAP_BYTES_LO) >> 56);
@@ -173,7 +187,7 @@ void map_kill_at(struct map_gx *gx, struct map_table *t, size_t *dead, uint64_t 
 static inline int map_grace_idle(const struct map_gx *gx)
 {
     /* Acquire pairs with the CAS in grace_done, as in
-     * map_bucket_pending. */
+     * map_dead_expired. */
     uint32_t e = (uint32_t)at_load_acq(&gx->m->grace->expired[gx->idx]);
     return (int32_t)(gx->sh->issued - e) <= 0;
 }
