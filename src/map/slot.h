@@ -6,15 +6,15 @@
  *
  * A DEAD slot may have been read (or lent by peek) by a reader that is
  * still in its section, so it is reused only after a grace period.  A
- * kill stamps its slot with the shard's generation `gen` (low 8 bits, in
- * the bucket's stamps word); at the end of a write that killed, a token
- * for `gen` is retired and `gen` moves on.  When the token runs, every
- * reader that could have seen those slots has left, and expired[s]
- * records that generation.  Generations (E, G] are still pending; a stamp
- * s is pending iff (G - s) mod 128 < G - E, exact while fewer than 128
- * are pending and conservative (never reuse) beyond.  A stamp per slot, not
- * per bucket: a bucket's recent kill does not hold back its older DEAD
- * slots (doc/map.md, "Grace for slot reuse").
+ * kill stamps its slot with the shard's generation `gen` (a byte of the
+ * bucket's stamps word); at the end of a write that killed, a token for
+ * `gen` is retired and `gen` moves on.  When the token runs, every reader
+ * that could have seen those slots has left, and expired[s] records that
+ * generation.  Generations (E, G] are still pending; a stamp s is pending
+ * iff (G - s) mod 128 < G - E, exact while fewer than 128 are pending and
+ * conservative (never reuse) beyond.  A stamp per slot, not per bucket: a
+ * bucket's recent kill does not hold back its older DEAD slots (doc/map.md,
+ * "A stamp per slot").
  */
 #ifndef GOCONC_MAP_SLOT_H
 #define GOCONC_MAP_SLOT_H
