@@ -1606,6 +1606,43 @@ START_TEST(test_slot_stamps)
 END_TEST
 
 /*
+ * map_dead_expired's word arithmetic against a slot-by-slot model: a
+ * DEAD slot is expired iff the window is below 128 and its stamp's age
+ * (G - stamp) modulo 128 is at least the window.  Stamps near G and
+ * random ones, every window from 0 to 140, random DEAD masks; a fixed
+ * seed, so every run asserts the same 200,000 cases.
+ */
+START_TEST(test_dead_expired_model)
+{
+    static struct map_shard sh;
+    struct map_bucket bk;
+    struct map_gx gx = { NULL, &sh, 0, 0, 1 };
+    uint64_t s = 7, n;
+
+    memset(&bk, 0, sizeof bk);
+    for (n = 0; n < 200000; n++) {
+        uint64_t r = tu_rand(&s), st = 0, dd = 0, want = 0;
+        unsigned i;
+
+        sh.gen = (uint32_t)r;
+        gx.window = (uint32_t)(n % 141);
+        for (i = 0; i < 8; i++) {
+            uint64_t b = tu_rand(&s);
+            unsigned stamp = (unsigned)(b & 1 ? sh.gen - (b >> 8) % 300 : b >> 8) & 0xFF;
+            st |= (uint64_t)stamp << (8 * i);
+            if (i < MAP_SLOTS && (b >> 1 & 1)) {
+                dd |= (uint64_t)0x80 << (8 * i);
+                if (gx.window < 128 && ((sh.gen - stamp) & 0x7F) >= gx.window)
+                    want |= (uint64_t)0x80 << (8 * i);
+            }
+        }
+        at_store(&bk.stamps, st);
+        ck_assert_uint_eq(map_dead_expired(&gx, &bk, dd), want);
+    }
+}
+END_TEST
+
+/*
  * A thread that only overwrites inline values retires nothing but grace
  * tokens, one per 8-64 kills of a shard; each counts as its kills /
  * MAP_GRACE_WEIGHT retires toward the epoch's next advance (gc_weigh),
@@ -2683,6 +2720,7 @@ int main(void)
         TU_CASE(test_near_paths),
         TU_CASE(test_drift_rehash),
         TU_CASE(test_slot_stamps),
+        TU_CASE(test_dead_expired_model),
         TU_CASE(test_kills_advance_epoch),
         TU_CASE(test_mapped_tables),
         TU_CASE(test_mapped_tables_kept),
