@@ -1616,7 +1616,7 @@ START_TEST(test_dead_expired_model)
 {
     static struct map_shard sh;
     struct map_bucket bk;
-    struct map_gx gx = { NULL, &sh, 0, 0, 1 };
+    struct map_gx gx = { .sh = &sh, .known = 1 };
     uint64_t s = 7, n;
 
     memset(&bk, 0, sizeof bk);
