@@ -385,6 +385,7 @@ impl ByteMap {
 
     /// [`ByteMap::update`] with the new value in any byte container `B`
     /// (the typed map's stays on the stack).
+    #[inline]
     pub(crate) fn update_with<F, B>(&self, key: &[u8], f: F) -> Result<()>
     where
         F: FnOnce(Option<&[u8]>) -> Decision<B>,
