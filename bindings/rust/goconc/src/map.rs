@@ -134,6 +134,7 @@ impl ByteMap {
     /// a heap buffer of that size (again if the value grew meanwhile).
     /// `Some` when the status is `copied` (the one that means "value
     /// copied out"), `None` for the other non-negative statuses.
+    #[inline]
     fn copy_out_with<R>(
         &self,
         copied: c_int,
@@ -143,36 +144,19 @@ impl ByteMap {
         let mut stack = [MaybeUninit::<u8>::uninit(); INLINE];
         let mut n = 0usize;
         let st = call(stack.as_mut_ptr().cast(), INLINE, &mut n);
-        if st != sys::GOCONC_ERANGE {
-            if Error::check(st)? != copied {
-                return Ok(None);
-            }
-            assert!(
-                n <= INLINE,
-                "libgoconc reported a copy larger than the buffer"
-            );
-            // SAFETY: with this status the library copied n bytes into stack.
-            let v = unsafe { bytes(stack.as_ptr().cast(), n) };
-            return Ok(Some(consume(Cow::Borrowed(v))));
+        if st == sys::GOCONC_ERANGE {
+            return copy_out_long(copied, call, consume, n);
         }
-        let mut buf: Vec<u8> = Vec::new();
-        loop {
-            buf.reserve(n);
-            let st = call(buf.as_mut_ptr().cast(), buf.capacity(), &mut n);
-            if st == sys::GOCONC_ERANGE {
-                continue;
-            }
-            if Error::check(st)? != copied {
-                return Ok(None);
-            }
-            assert!(
-                n <= buf.capacity(),
-                "libgoconc reported a copy larger than the buffer"
-            );
-            // SAFETY: with this status the library copied n bytes into buf.
-            unsafe { buf.set_len(n) };
-            return Ok(Some(consume(Cow::Owned(buf))));
+        if Error::check(st)? != copied {
+            return Ok(None);
         }
+        assert!(
+            n <= INLINE,
+            "libgoconc reported a copy larger than the buffer"
+        );
+        // SAFETY: with this status the library copied n bytes into stack.
+        let v = unsafe { bytes(stack.as_ptr().cast(), n) };
+        Ok(Some(consume(Cow::Borrowed(v))))
     }
 
     /// Stores `value` under `key`.
@@ -567,6 +551,38 @@ impl Iterator for Iter<'_> {
             );
         }
         self.buf.pop_front()
+    }
+}
+
+/// [`ByteMap::copy_out_with`] for a value longer than its stack buffer
+/// (`n` bytes when last asked): into a heap buffer, asked again if the
+/// value grew meanwhile.  Out of line, so that the common short copy is
+/// inlined into its caller without this loop.
+#[cold]
+#[inline(never)]
+fn copy_out_long<R>(
+    copied: c_int,
+    mut call: impl FnMut(*mut c_void, usize, *mut usize) -> c_int,
+    consume: impl FnOnce(Cow<'_, [u8]>) -> R,
+    mut n: usize,
+) -> Result<Option<R>> {
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        buf.reserve(n);
+        let st = call(buf.as_mut_ptr().cast(), buf.capacity(), &mut n);
+        if st == sys::GOCONC_ERANGE {
+            continue;
+        }
+        if Error::check(st)? != copied {
+            return Ok(None);
+        }
+        assert!(
+            n <= buf.capacity(),
+            "libgoconc reported a copy larger than the buffer"
+        );
+        // SAFETY: with this status the library copied n bytes into buf.
+        unsafe { buf.set_len(n) };
+        return Ok(Some(consume(Cow::Owned(buf))));
     }
 }
 
