@@ -70,8 +70,10 @@ int map_mig_target(const struct map_shard *sh, int force)
     int churn = map_churn_due(sh->churn);
     /* Any build: a rehash that brings drifted keys home. */
     int drift = map_drift_due(sh, live);
+    /* Neither size nor the caller asks: only churn or drift can. */
+    int rehash = !grow && !shrink && !force;
 
-    if (!grow && !shrink && !force && !churn && !drift)
+    if (rehash && !churn && !drift)
         return -1;
     /* The smallest table at most half full (a grow at 80% doubles, a
      * shrink lands between 1/4 and 1/2), with room for the migration's
@@ -79,11 +81,11 @@ int map_mig_target(const struct map_shard *sh, int force)
      * shrinks only below 1/8 full (API.md). */
     if (half > ln)
         ln = half;
-    if (drift && !churn && !grow && !shrink && !force)
+    if (rehash && !churn)
         ln = lt;
     while (ln < MAP_MAX_LOG2 && !fits(live, ln, lt))
         ln++;
-    if ((churn || drift) && !grow && !shrink && !force)
+    if (rehash)
         return (int)ln;
     if (ln == lt && sh->dead_t == 0 && ln < MAP_MAX_LOG2)
         ln++; /* same size would gain nothing: nothing dead to drop */
