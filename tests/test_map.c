@@ -1464,9 +1464,21 @@ END_TEST
  * the third starts the migration, which brings every key home to a
  * table of the same size with nothing DEAD.  Then a shard a quarter
  * full: its rehash for drift keeps the size too (shrinking is for
- * shards below 1/8).  Not in the tiny-shard build, whose shards rehash
- * every few writes.
+ * shards below 1/8); one over 30% full doubles if its table is
+ * small.  Not in the tiny-shard build, whose shards rehash every few
+ * writes.
  */
+/* Shard 0 of m drifted by as many moves as it has entries: a write (of
+ * key, present) ends by starting the rehash, which finish completes. */
+static void drift_rehash(goconc_map *m, uint64_t key)
+{
+    m->sh[0].drift = goconc_map_len(m);
+    m->sh[0].quiet = 0; /* the write's end asks */
+    store_u64(m, key, 1);
+    ck_assert_uint_ne(at_load(&m->sh[0].phase), MAP_STABLE);
+    finish(m);
+}
+
 START_TEST(test_drift_rehash)
 {
     enum { NK = 5 };
@@ -1523,17 +1535,34 @@ START_TEST(test_drift_rehash)
     ck_assert_uint_eq(m->sh[0].tbl->log2, log2);
     grows = stats(m).grows;
     shrinks = stats(m).shrinks;
-    m->sh[0].drift = goconc_map_len(m);
-    m->sh[0].quiet = 0;
-    store_u64(m, 199, 1);
-    ck_assert_uint_ne(at_load(&m->sh[0].phase), MAP_STABLE);
-    finish(m);
+    drift_rehash(m, 199);
     ck_assert_uint_eq(m->sh[0].tbl->log2, log2);
     ck_assert_uint_eq(stats(m).grows, grows);
     ck_assert_uint_eq(stats(m).shrinks, shrinks);
     ck_assert_uint_eq(check_chains(m, 0), goconc_map_len(m));
     goconc_map_free(m);
     barrier();
+
+    /* Over 30% full, a small table doubles instead (drift_grows):
+     * the same kills per shard then wait in twice the buckets.  A table
+     * above MAP_DRIFT_GROW_LOG2 keeps its size. */
+    for (i = 0; i < 2; i++) {
+        uint64_t nk = i == 0 ? 200 : (uint64_t)MAP_SLOTS << (MAP_DRIFT_GROW_LOG2 + 1) >> 1;
+        m = mk(1);
+        for (k = 0; k < nk; k++)
+            store_u64(m, k, k);
+        finish(m);
+        log2 = m->sh[0].tbl->log2;
+        ck_assert_uint_eq(log2 <= MAP_DRIFT_GROW_LOG2, i == 0);
+        ck_assert_uint_gt((size_t)goconc_map_len(m) * 10, (size_t)3 * MAP_SLOTS << log2);
+        grows = stats(m).grows;
+        drift_rehash(m, 0);
+        ck_assert_uint_eq(m->sh[0].tbl->log2, log2 + (i == 0));
+        ck_assert_uint_eq(stats(m).grows, grows + (i == 0));
+        ck_assert_uint_eq(check_chains(m, 0), nk);
+        goconc_map_free(m);
+        barrier();
+    }
 }
 END_TEST
 

@@ -56,6 +56,24 @@ static unsigned half_full_log2(size_t live)
     return l < MAP_MAX_LOG2 ? l : MAP_MAX_LOG2;
 }
 
+/*
+ * Should a rehash for drift double the table (1) rather than keep its
+ * size (0)?  Kills wait out a grace period in their buckets, and how
+ * many wait per shard hardly depends on the shard's size (a token covers
+ * 8 to 64 of them): in a small table they fill buckets, keys move on,
+ * and a same-size rehash only starts the cycle again (10,000 keys under
+ * overwrites: a rehash of every shard every ~2,000 of its writes).  Only
+ * small tables, so that a big map never pays memory for it, and only one
+ * over 30% full: the doubled table is over 15% full, and a shrink (below
+ * 1/8) needs a sixth of the entries gone first, so that a shard whose
+ * length wavers does not double and halve in turn (doc/map.md, "Small
+ * tables double on drift").
+ */
+static unsigned drift_grows(unsigned lt, size_t live)
+{
+    return lt <= MAP_DRIFT_GROW_LOG2 && live * 10 > (size_t)3 * MAP_SLOTS << lt;
+}
+
 int map_mig_target(const struct map_shard *sh, int force)
 {
     const struct map_table *t = sh->tbl;
@@ -77,12 +95,12 @@ int map_mig_target(const struct map_shard *sh, int force)
         return -1;
     /* The smallest table at most half full (a grow at 80% doubles, a
      * shrink lands between 1/4 and 1/2), with room for the migration's
-     * own writes.  A rehash for drift alone keeps the size: a table
-     * shrinks only below 1/8 full (API.md). */
+     * own writes.  A rehash for drift alone keeps the size (a table
+     * shrinks only below 1/8 full: API.md), or doubles a small one. */
     if (half > ln)
         ln = half;
     if (rehash && !churn)
-        ln = lt;
+        ln = lt + drift_grows(lt, live);
     while (ln < MAP_MAX_LOG2 && !fits(live, ln, lt))
         ln++;
     if (rehash)

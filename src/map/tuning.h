@@ -30,6 +30,9 @@
 /* Migration (migrate.c): already-moved buckets the cursor may skip per
  * unit of work. */
 #define MAP_SKIP_PER_UNIT 32u
+/* ... and the largest table (2^this buckets: 256, 35 KiB) that a rehash
+ * for drift doubles when it is over 30% full (drift_grows). */
+#define MAP_DRIFT_GROW_LOG2 8u
 
 /* Grace tracking (slot.c): kills that may wait behind a token in flight
  * before another token is issued. */
