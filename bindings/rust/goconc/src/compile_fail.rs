@@ -197,12 +197,12 @@ pub mod read_sections {}
 /// `Ref` only reads and is covariant, as `Arc` is:
 ///
 /// ```compile_fail,E0308
-/// let p = goconc::Pool::<for<'a> fn(&'a u8)>::new().unwrap();
+/// let p = goconc::Pool::<for<'a> fn(&'a u8)>::new();
 /// let q: &goconc::Pool<fn(&'static u8)> = &p;
 /// ```
 /// ```
 /// fn widen(r: goconc::Ref<for<'a> fn(&'a u8)>) -> goconc::Ref<fn(&'static u8)> { r }
-/// let p = goconc::Pool::<for<'a> fn(&'a u8)>::new().unwrap();
+/// let p = goconc::Pool::<for<'a> fn(&'a u8)>::new();
 /// let q: &goconc::Pool<for<'a> fn(&'a u8)> = &p;
 /// ```
 pub mod variance {}
@@ -255,7 +255,7 @@ pub mod variance {}
 /// let p = goconc::Pool::with_new(move || *rc);
 /// ```
 /// ```
-/// let p = goconc::Pool::<std::cell::Cell<u8>>::with_new(|| std::cell::Cell::new(1)).unwrap();
+/// let p = goconc::Pool::<std::cell::Cell<u8>>::with_new(|| std::cell::Cell::new(1));
 /// std::thread::scope(|sc| { sc.spawn(|| p.take().map(|c| c.get())); });
 /// ```
 ///

@@ -39,14 +39,13 @@ struct Inner<T> {
 /// them across two garbage collections.
 ///
 /// ```
-/// let pool = goconc::Pool::with_new(|| Vec::<u8>::with_capacity(4096))?;
+/// let pool = goconc::Pool::with_new(|| Vec::<u8>::with_capacity(4096));
 /// {
 ///     let mut buf = pool.get().unwrap();
 ///     buf.extend_from_slice(b"scratch");
 ///     buf.clear();
 /// }                                   // back into the pool
 /// assert!(pool.get().unwrap().capacity() >= 4096);
-/// # Ok::<(), goconc::Error>(())
 /// ```
 pub struct Pool<T: Send + 'static> {
     raw: NonNull<sys::goconc_pool>,
@@ -160,14 +159,56 @@ impl<T: Send + 'static> PoolBuilder<T> {
     }
 }
 
+/// What an out-of-memory status becomes in the panicking constructors.
+#[track_caller]
+fn oom(e: Error) -> ! {
+    panic!("goconc::Pool: {e}")
+}
+
 impl<T: Send + 'static> Pool<T> {
     /// A pool without a `new` closure: `get` returns `None` when empty.
-    pub fn new() -> Result<Pool<T>> {
+    /// Panics when out of memory.
+    ///
+    /// ```
+    /// let pool = goconc::Pool::<String>::new();
+    /// assert!(pool.get().is_none());
+    /// pool.put(Box::new("kept".to_string()));
+    /// assert_eq!(pool.take().as_deref().map(String::as_str), Some("kept"));
+    /// ```
+    pub fn new() -> Pool<T> {
+        Pool::try_new().unwrap_or_else(|e| oom(e))
+    }
+
+    /// [`Pool::new`], or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
+    ///
+    /// ```
+    /// let pool = goconc::Pool::<u64>::try_new()?;
+    /// assert!(pool.take().is_none());
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    pub fn try_new() -> Result<Pool<T>> {
         Pool::builder().build()
     }
 
-    /// A pool that makes objects with `f` when it has none.
-    pub fn with_new(f: impl Fn() -> T + Send + Sync + 'static) -> Result<Pool<T>> {
+    /// A pool that makes objects with `f` when it has none.  Panics when
+    /// out of memory.
+    ///
+    /// ```
+    /// let pool = goconc::Pool::with_new(|| vec![0u8; 16]);
+    /// assert_eq!(pool.get().unwrap().len(), 16);
+    /// ```
+    pub fn with_new(f: impl Fn() -> T + Send + Sync + 'static) -> Pool<T> {
+        Pool::try_with_new(f).unwrap_or_else(|e| oom(e))
+    }
+
+    /// [`Pool::with_new`], or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
+    ///
+    /// ```
+    /// let pool = goconc::Pool::try_with_new(|| 7u32)?;
+    /// assert_eq!(*pool.get().unwrap(), 7);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    pub fn try_with_new(f: impl Fn() -> T + Send + Sync + 'static) -> Result<Pool<T>> {
         Pool::builder().new_fn(f).build()
     }
 
@@ -302,6 +343,13 @@ impl<T: Send + 'static> Drop for Pool<T> {
         } else {
             let _ = PENDING.try_with(|c| c.take());
         }
+    }
+}
+
+impl<T: Send + 'static> Default for Pool<T> {
+    /// [`Pool::new`]: no `new` closure.  Panics when out of memory.
+    fn default() -> Self {
+        Pool::new()
     }
 }
 

@@ -49,7 +49,7 @@ fn reuse_on_the_same_thread() {
 
 #[test]
 fn without_new_fn() {
-    let p: Pool<String> = Pool::new().unwrap();
+    let p: Pool<String> = Pool::new();
     assert!(p.take().is_none());
     p.put(Box::new("x".into()));
     assert_eq!(*p.take().unwrap(), "x");
@@ -71,7 +71,7 @@ fn reset_runs_on_put() {
 
 #[test]
 fn panic_in_new_is_resumed_by_get() {
-    let p: Pool<u32> = Pool::with_new(|| panic!("no objects today")).unwrap();
+    let p: Pool<u32> = Pool::with_new(|| panic!("no objects today"));
     let r = catch_unwind(AssertUnwindSafe(|| p.take()));
     assert_eq!(
         r.unwrap_err().downcast_ref::<&str>(),
@@ -153,7 +153,7 @@ fn guards_give_objects_back() {
     drop(kept);
     drop(p);
     assert_eq!(made.load(Ordering::SeqCst), dropped.load(Ordering::SeqCst));
-    let empty: Pool<u8> = Pool::new().unwrap();
+    let empty: Pool<u8> = Pool::default();
     assert!(empty.get().is_none());
 }
 
@@ -164,7 +164,7 @@ fn send_and_sync_bounds() {
     send_sync::<goconc::PoolGuard<'static, Vec<u8>>>();
     // T need only be Send: objects move between threads, never shared.
     send_sync::<Pool<std::cell::Cell<u8>>>();
-    let p = Pool::with_new(|| std::cell::Cell::new(0u8)).unwrap();
+    let p = Pool::with_new(|| std::cell::Cell::new(0u8));
     thread::scope(|s| {
         for t in 1..=4u8 {
             let p = &p;
