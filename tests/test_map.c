@@ -1454,6 +1454,17 @@ START_TEST(test_near_paths)
 }
 END_TEST
 
+/* Shard 0 of m drifted by as many moves as it has entries: a write (of
+ * key, present) ends by starting the rehash, which finish completes. */
+static void drift_rehash(goconc_map *m, uint64_t key)
+{
+    m->sh[0].drift = goconc_map_len(m);
+    m->sh[0].quiet = 0; /* the write's end asks */
+    store_u64(m, key, 1);
+    ck_assert_uint_ne(at_load(&m->sh[0].phase), MAP_STABLE);
+    finish(m);
+}
+
 /*
  * Keys moved from home by full buckets bring a same-size rehash once the
  * moves since the last migration outnumber half the shard's entries
@@ -1468,17 +1479,6 @@ END_TEST
  * small.  Not in the tiny-shard build, whose shards rehash every few
  * writes.
  */
-/* Shard 0 of m drifted by as many moves as it has entries: a write (of
- * key, present) ends by starting the rehash, which finish completes. */
-static void drift_rehash(goconc_map *m, uint64_t key)
-{
-    m->sh[0].drift = goconc_map_len(m);
-    m->sh[0].quiet = 0; /* the write's end asks */
-    store_u64(m, key, 1);
-    ck_assert_uint_ne(at_load(&m->sh[0].phase), MAP_STABLE);
-    finish(m);
-}
-
 START_TEST(test_drift_rehash)
 {
     enum { NK = 5 };
