@@ -72,6 +72,14 @@ impl Error {
             .unwrap_or("?")
     }
 
+    /// What the error becomes in the methods that panic on it, as std's
+    /// collections panic when out of memory; `ty` names the type whose
+    /// method failed (`"Value"`, `"Pool"`).
+    #[track_caller]
+    pub(crate) fn panic_in(self, ty: &str) -> ! {
+        panic!("goconc::{ty}: {self}")
+    }
+
     /// `Ok(status)` for a non-negative status, else the error.
     pub(crate) fn check(status: c_int) -> Result<c_int> {
         if status < 0 {

@@ -159,12 +159,6 @@ impl<T: Send + 'static> PoolBuilder<T> {
     }
 }
 
-/// What an out-of-memory status becomes in the panicking constructors.
-#[track_caller]
-fn oom(e: Error) -> ! {
-    panic!("goconc::Pool: {e}")
-}
-
 impl<T: Send + 'static> Pool<T> {
     /// A pool without a `new` closure: `get` returns `None` when empty.
     /// Panics when out of memory.
@@ -176,7 +170,7 @@ impl<T: Send + 'static> Pool<T> {
     /// assert_eq!(pool.take().as_deref().map(String::as_str), Some("kept"));
     /// ```
     pub fn new() -> Pool<T> {
-        Pool::try_new().unwrap_or_else(|e| oom(e))
+        Pool::try_new().unwrap_or_else(|e| e.panic_in("Pool"))
     }
 
     /// [`Pool::new`], or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
@@ -198,7 +192,7 @@ impl<T: Send + 'static> Pool<T> {
     /// assert_eq!(pool.get().unwrap().len(), 16);
     /// ```
     pub fn with_new(f: impl Fn() -> T + Send + Sync + 'static) -> Pool<T> {
-        Pool::try_with_new(f).unwrap_or_else(|e| oom(e))
+        Pool::try_with_new(f).unwrap_or_else(|e| e.panic_in("Pool"))
     }
 
     /// [`Pool::with_new`], or [`ErrorKind::OutOfMemory`](crate::ErrorKind).

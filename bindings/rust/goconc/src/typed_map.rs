@@ -52,7 +52,7 @@ type Invariant<K, V> = PhantomData<fn(K, V) -> (K, V)>;
 /// The panicking methods' answer to a library error.
 #[track_caller]
 fn ok<T>(r: Result<T>) -> T {
-    r.unwrap_or_else(|e| panic!("goconc::Map: {e}"))
+    r.unwrap_or_else(|e| e.panic_in("Map"))
 }
 
 #[track_caller]

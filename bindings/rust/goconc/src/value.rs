@@ -112,21 +112,15 @@ unsafe extern "C" fn destroy<T>(_ctx: *mut c_void, obj: *mut c_void) {
     let _ = panic::catch(|| drop(obj_take::<T>(obj.cast())));
 }
 
-/// What an out-of-memory status becomes in the panicking methods.
-#[track_caller]
-fn oom(e: Error) -> ! {
-    panic!("goconc::Value: {e}")
-}
-
 impl<T: Send + Sync + 'static> Value<T> {
     /// A value holding `v`.  Panics when out of memory.
     pub fn new(v: T) -> Value<T> {
-        Value::try_new(v).unwrap_or_else(|e| oom(e))
+        Value::try_new(v).unwrap_or_else(|e| e.panic_in("Value"))
     }
 
     /// An empty value.  Panics when out of memory.
     pub fn empty() -> Value<T> {
-        Value::try_empty().unwrap_or_else(|e| oom(e))
+        Value::try_empty().unwrap_or_else(|e| e.panic_in("Value"))
     }
 
     /// A value holding `v`, or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
@@ -171,7 +165,7 @@ impl<T: Send + Sync + 'static> Value<T> {
     /// usable outside read sections, across blocking calls and after the
     /// `Value` is dropped.  Panics when out of memory.
     pub fn load_full(&self) -> Option<Ref<T>> {
-        self.try_load_full().unwrap_or_else(|e| oom(e))
+        self.try_load_full().unwrap_or_else(|e| e.panic_in("Value"))
     }
 
     /// [`Value::load_full`], or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
@@ -203,7 +197,7 @@ impl<T: Send + Sync + 'static> Value<T> {
     /// Stores `v`; the replaced object is dropped once nothing can see it.
     /// Panics when out of memory.
     pub fn store(&self, v: T) {
-        self.try_store(v).unwrap_or_else(|e| oom(e))
+        self.try_store(v).unwrap_or_else(|e| e.panic_in("Value"))
     }
 
     /// [`Value::store`]; on failure (out of memory) `v` is dropped and
@@ -222,7 +216,7 @@ impl<T: Send + Sync + 'static> Value<T> {
     /// Stores `v` and returns a reference to the object it replaced
     /// (`None` if the value was empty).  Panics when out of memory.
     pub fn swap(&self, v: T) -> Option<Ref<T>> {
-        self.try_swap(v).unwrap_or_else(|e| oom(e))
+        self.try_swap(v).unwrap_or_else(|e| e.panic_in("Value"))
     }
 
     /// [`Value::swap`], or [`ErrorKind::OutOfMemory`](crate::ErrorKind)
@@ -248,7 +242,7 @@ impl<T: Send + Sync + 'static> Value<T> {
     /// the current object is another one.  Panics when out of memory.
     pub fn compare_and_swap(&self, current: Option<&T>, new: T) -> std::result::Result<(), T> {
         self.try_compare_and_swap(current, new)
-            .unwrap_or_else(|e| oom(e))
+            .unwrap_or_else(|e| e.panic_in("Value"))
     }
 
     /// [`Value::compare_and_swap`], or
