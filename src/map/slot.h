@@ -68,6 +68,8 @@ static inline uint64_t map_dead_expired(struct map_gx *gx, const struct map_buck
     if (gx->window >= 128)
         return 0;
     g = (uint64_t)(gx->sh->gen & 0x7F) * MAP_BYTES_LO;
+    /* Plain load: stamps are written (map_slot_stamp) and read only by
+     * the shard's lock holder; readers never look at them. */
     age = ((g | hi) - (at_load(&bk->stamps) & ~hi)) & ~hi;
     /* Bit 7 of each byte set where age >= window. */
     return dd & ((age | hi) - gx->window * MAP_BYTES_LO);
