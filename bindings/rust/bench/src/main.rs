@@ -420,8 +420,8 @@ fn prefill<B: Bench>(m: &B, keys: u64) {
 fn with_impl<R>(name: &str, keys: u64, f: &mut dyn FnMut(&dyn BenchDyn) -> R) -> R {
     match name {
         "map" => run_with(Map::<u64, u64>::new(), keys, f),
-        "bytes" => run_with(ByteMap::new().unwrap(), keys, f),
-        "ffi" => run_with(Ffi(ByteMap::new().unwrap()), keys, f),
+        "bytes" => run_with(ByteMap::new(), keys, f),
+        "ffi" => run_with(Ffi(ByteMap::new()), keys, f),
         "dashmap" => run_with(DashMap::<u64, u64>::new(), keys, f),
         "value" => f(&Values(Value::new(0u64))),
         "arcswap" => f(&Values(ArcSwap::from_pointee(0u64))),

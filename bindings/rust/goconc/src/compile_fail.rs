@@ -68,13 +68,13 @@
 /// A peeked map value lives no longer than the section, nor than the map:
 ///
 /// ```compile_fail
-/// let m = goconc::ByteMap::new().unwrap();
+/// let m = goconc::ByteMap::new();
 /// m.store(b"k", b"v").unwrap();
 /// let v: &[u8] = goconc::read(|g| m.peek(b"k", g).unwrap().unwrap());
 /// ```
 /// ```compile_fail,E0505
 /// goconc::read(|g| {
-///     let m = goconc::ByteMap::new().unwrap();
+///     let m = goconc::ByteMap::new();
 ///     m.store(b"k", b"v").unwrap();
 ///     let v = m.peek(b"k", g).unwrap().unwrap();
 ///     drop(m);
@@ -83,7 +83,7 @@
 /// ```
 /// ```
 /// goconc::read(|g| {
-///     let m = goconc::ByteMap::new().unwrap();
+///     let m = goconc::ByteMap::new();
 ///     m.store(b"k", b"v").unwrap();
 ///     let v = m.peek(b"k", g).unwrap().unwrap();
 ///     assert_eq!(v, b"v");
@@ -94,7 +94,7 @@
 /// A map iterator borrows its map; a view's slice borrows the view:
 ///
 /// ```compile_fail,E0505
-/// let m = goconc::ByteMap::new().unwrap();
+/// let m = goconc::ByteMap::new();
 /// let it = m.iter();
 /// drop(m);
 /// it.count();
@@ -106,7 +106,7 @@
 /// it.count();
 /// ```
 /// ```compile_fail,E0597
-/// let s = goconc::Slice::from_slice(&[1u8]).unwrap();
+/// let s = goconc::Slice::from_slice(&[1u8]);
 /// let x: &[u8];
 /// {
 ///     let v = s.snapshot().unwrap();
@@ -115,11 +115,11 @@
 /// assert_eq!(x, [1]);
 /// ```
 /// ```
-/// let m = goconc::ByteMap::new().unwrap();
+/// let m = goconc::ByteMap::new();
 /// assert_eq!(m.iter().count(), 0);
 /// let t: goconc::Map<u32, u32> = goconc::Map::new();
 /// assert_eq!(t.iter().count(), 0);
-/// let s = goconc::Slice::from_slice(&[1u8]).unwrap();
+/// let s = goconc::Slice::from_slice(&[1u8]);
 /// let v = s.snapshot().unwrap();
 /// let x: &[u8] = &v;
 /// assert_eq!(x, [1]);
@@ -133,7 +133,7 @@ pub mod read_sections {}
 /// shorter-lived `&str` (which it would later hand out as `'static`):
 ///
 /// ```compile_fail,E0597
-/// let s = goconc::Slice::<&'static str>::new().unwrap();
+/// let s = goconc::Slice::<&'static str>::new();
 /// {
 ///     let local = String::from("short-lived");
 ///     let shorter: &goconc::Slice<&str> = &s;
@@ -142,7 +142,7 @@ pub mod read_sections {}
 /// let dangling: &'static str = s.get(0).unwrap();
 /// ```
 /// ```
-/// let s = goconc::Slice::<&'static str>::new().unwrap();
+/// let s = goconc::Slice::<&'static str>::new();
 /// {
 ///     let local: &'static str = "static";
 ///     let shorter: &goconc::Slice<&str> = &s;
@@ -225,20 +225,20 @@ pub mod variance {}
 /// A slice or view of non-`Send`/`Sync` elements stays on its thread:
 ///
 /// ```compile_fail,E0277
-/// let s = goconc::Slice::<*const u8>::new().unwrap();
+/// let s = goconc::Slice::<*const u8>::new();
 /// std::thread::spawn(move || s.len());
 /// ```
 /// ```compile_fail,E0277
-/// let s = goconc::Slice::<*const u8>::new().unwrap();
+/// let s = goconc::Slice::<*const u8>::new();
 /// std::thread::scope(|sc| { sc.spawn(|| s.len()); });
 /// ```
 /// ```compile_fail,E0277
-/// let s = goconc::Slice::<*const u8>::new().unwrap();
+/// let s = goconc::Slice::<*const u8>::new();
 /// let v = s.snapshot().unwrap();
 /// std::thread::spawn(move || v.len());
 /// ```
 /// ```
-/// let s = goconc::Slice::<usize>::new().unwrap();
+/// let s = goconc::Slice::<usize>::new();
 /// let v = s.snapshot().unwrap();
 /// std::thread::scope(|sc| { sc.spawn(|| s.len()); });
 /// std::thread::spawn(move || (s.len(), v.len()));

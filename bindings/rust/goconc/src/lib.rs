@@ -22,7 +22,7 @@
 //! ```
 //! use goconc::ByteMap;
 //!
-//! let m = ByteMap::new()?;
+//! let m = ByteMap::new();
 //! m.store(b"k", b"v")?;
 //! assert_eq!(m.load(b"k")?, Some(b"v".to_vec()));
 //! assert!(m.delete(b"k")?);
@@ -66,7 +66,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use map::{ByteMap, Iter, MapOptions, MapStats, Update};
 pub use once::{Once, OnceValue};
 pub use pool::{Pool, PoolBuilder, PoolGuard, PoolStats};
-pub use slice::{Slice, View, Zeroable};
+pub use slice::{Slice, View, ViewIter, Zeroable};
 pub use typed_map::{Map, MapIter};
 pub use value::{Ref, Value};
 

@@ -56,7 +56,7 @@ pub enum Update {
 /// loads never block.
 ///
 /// ```
-/// let m = goconc::ByteMap::new()?;
+/// let m = goconc::ByteMap::new();
 /// m.store(b"hits", b"1")?;
 /// m.update(b"hits", |old| {
 ///     let n: u32 = std::str::from_utf8(old.unwrap()).unwrap().parse().unwrap();
@@ -89,9 +89,76 @@ unsafe impl Sync for ByteMap {}
 const INLINE: usize = 128;
 
 impl ByteMap {
-    /// A new, empty map with the library's defaults.
-    pub fn new() -> Result<ByteMap> {
+    /// A new, empty map with the library's defaults.  Panics when out of
+    /// memory, as std's collections do.
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// assert!(m.is_empty());
+    /// ```
+    pub fn new() -> ByteMap {
+        ByteMap::try_new().unwrap_or_else(|e| e.panic_in("ByteMap"))
+    }
+
+    /// [`ByteMap::new`], or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::try_new()?;
+    /// m.store(b"k", b"v")?;
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    pub fn try_new() -> Result<ByteMap> {
         ByteMap::with_options(MapOptions::default())
+    }
+
+    /// A copy of every entry in a new map with this one's shard count,
+    /// sized for them up front; [`ErrorKind::OutOfMemory`](crate::ErrorKind)
+    /// instead of the panic of [`Clone::clone`].  Entries written while it
+    /// runs may or may not be copied (it reads them as [`ByteMap::iter`]
+    /// does); every entry present throughout is.
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// m.store(b"k", b"v")?;
+    /// let c = m.try_clone()?;
+    /// m.store(b"k", b"changed")?;
+    /// assert_eq!(c.load(b"k")?.as_deref(), Some(&b"v"[..]));
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    pub fn try_clone(&self) -> Result<ByteMap> {
+        let st = self.stats()?;
+        let copy = ByteMap::with_options(MapOptions {
+            shards: st.shards as u32,
+            capacity_hint: st.len,
+            seed: 0,
+        })?;
+        let (mut cursor, mut buf) = (0u64, VecDeque::new());
+        loop {
+            self.scan_batch(&mut cursor, &mut buf)?;
+            for (k, v) in buf.drain(..) {
+                copy.store(&k, &v)?;
+            }
+            if cursor == 0 {
+                return Ok(copy);
+            }
+        }
+    }
+
+    /// One `goconc_map_scan` batch from `*cursor` (0 again after the last)
+    /// appended to `buf`.
+    fn scan_batch(&self, cursor: &mut u64, buf: &mut VecDeque<(Vec<u8>, Vec<u8>)>) -> Result<()> {
+        // SAFETY: the cursor and the buffer outlive the call; the
+        // trampoline only pushes copies.
+        let st = unsafe {
+            sys::goconc_map_scan(
+                self.ptr(),
+                cursor,
+                SCAN_BATCH,
+                Some(collect_trampoline),
+                (buf as *mut VecDeque<(Vec<u8>, Vec<u8>)>).cast(),
+            )
+        };
+        Error::check(st).map(drop)
     }
 
     /// A new, empty map.  [`ErrorKind::InvalidArgument`](crate::ErrorKind)
@@ -118,7 +185,7 @@ impl ByteMap {
     /// cost).  Valid while `self` lives; must not be freed.
     ///
     /// ```
-    /// let m = goconc::ByteMap::new()?;
+    /// let m = goconc::ByteMap::new();
     /// // SAFETY: a live map.
     /// assert_eq!(unsafe { goconc::sys::goconc_map_len(m.as_raw()) }, 0);
     /// # Ok::<(), goconc::Error>(())
@@ -500,6 +567,45 @@ impl std::fmt::Debug for ByteMap {
     }
 }
 
+impl Default for ByteMap {
+    /// [`ByteMap::new`].  Panics when out of memory.
+    fn default() -> Self {
+        ByteMap::new()
+    }
+}
+
+impl Clone for ByteMap {
+    /// [`ByteMap::try_clone`], panicking when out of memory.
+    fn clone(&self) -> Self {
+        self.try_clone().unwrap_or_else(|e| e.panic_in("ByteMap"))
+    }
+}
+
+impl<K: AsRef<[u8]>, V: AsRef<[u8]>> Extend<(K, V)> for ByteMap {
+    /// Stores each pair in turn (a later one wins for the same key).
+    /// Panics when out of memory.
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
+        for (k, v) in iter {
+            if let Err(e) = self.store(k.as_ref(), v.as_ref()) {
+                e.panic_in("ByteMap")
+            }
+        }
+    }
+}
+
+impl<K: AsRef<[u8]>, V: AsRef<[u8]>> FromIterator<(K, V)> for ByteMap {
+    /// ```
+    /// let m: goconc::ByteMap = [("a", "1"), ("b", "2")].into_iter().collect();
+    /// assert_eq!(m.len(), 2);
+    /// assert_eq!(m.load(b"b").unwrap().as_deref(), Some(&b"2"[..]));
+    /// ```
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut m = ByteMap::new();
+        m.extend(iter);
+        m
+    }
+}
+
 impl<'a> IntoIterator for &'a ByteMap {
     type Item = (Vec<u8>, Vec<u8>);
     type IntoIter = Iter<'a>;
@@ -528,27 +634,14 @@ impl Iterator for Iter<'_> {
                 return None;
             }
             self.started = true;
-            // SAFETY: the cursor and the buffer outlive the call; the
-            // trampoline only pushes copies.
-            let st = unsafe {
-                sys::goconc_map_scan(
-                    self.map.ptr(),
-                    &mut self.cursor,
-                    SCAN_BATCH,
-                    Some(collect_trampoline),
-                    (&mut self.buf as *mut VecDeque<(Vec<u8>, Vec<u8>)>).cast(),
-                )
-            };
             // EINVAL cannot happen here (no NULL argument); ENOMEM (a
             // window with more colliding keys than the stack buffer holds
             // and no memory for a bigger one) is treated as Rust's own
-            // collections treat allocation failure: fatal.  range()
-            // returns it as an error instead.
-            assert!(
-                st >= 0,
-                "goconc_map_scan failed: {}",
-                Error::from_status(st)
-            );
+            // collections treat allocation failure: fatal.  range() and
+            // try_clone() return it as an error instead.
+            if let Err(e) = self.map.scan_batch(&mut self.cursor, &mut self.buf) {
+                panic!("goconc_map_scan failed: {e}");
+            }
         }
         self.buf.pop_front()
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 //! `Slice<T>`: a thread-safe Go slice of `Copy` elements, and `View<T>`,
 //! its immutable snapshot.
+use std::iter::FusedIterator;
 use std::marker::PhantomData;
 use std::mem::{align_of, size_of, MaybeUninit};
 use std::ops::Deref;
@@ -44,7 +45,7 @@ unsafe impl<A: Zeroable, B: Zeroable, C: Zeroable, D: Zeroable> Zeroable for (A,
 /// through the others).  Elements are copied in and out bytewise.
 ///
 /// ```
-/// let s = goconc::Slice::<u64>::new()?;
+/// let s = goconc::Slice::<u64>::new();
 /// s.append(&[1, 2, 3])?;
 /// let snap = s.snapshot()?;      // stays [1, 2, 3]
 /// s.set(0, 10)?;
@@ -82,21 +83,86 @@ fn elem_size<T>() -> Result<usize> {
     }
 }
 
+/// The panicking methods' answer to a library error: out of memory (as
+/// std's collections panic), or a zero-sized `T`, named as such.
+#[track_caller]
+fn ok<T, R>(r: Result<R>) -> R {
+    r.unwrap_or_else(|e| {
+        if size_of::<T>() == 0 {
+            panic!("goconc::Slice: zero-sized element types are not supported");
+        }
+        e.panic_in("Slice")
+    })
+}
+
 impl<T: Copy> Slice<T> {
-    /// An empty slice (len 0, cap 0).  [`ErrorKind::InvalidArgument`](crate::ErrorKind)
-    /// for a zero-sized `T`.
-    pub fn new() -> Result<Slice<T>> {
-        Slice::with_capacity(0)
+    /// An empty slice (len 0, cap 0).  Panics when out of memory, as
+    /// `Vec` does, and for a zero-sized `T`.
+    ///
+    /// ```
+    /// let s = goconc::Slice::<u32>::new();
+    /// assert_eq!((s.len(), s.cap()), (0, 0));
+    /// ```
+    pub fn new() -> Slice<T> {
+        ok::<T, _>(Slice::try_new())
     }
 
-    /// An empty slice with room for `cap` elements.
-    pub fn with_capacity(cap: usize) -> Result<Slice<T>> {
+    /// [`Slice::new`], or [`ErrorKind::OutOfMemory`](crate::ErrorKind),
+    /// or [`ErrorKind::InvalidArgument`](crate::ErrorKind) for a zero-sized
+    /// `T`.
+    ///
+    /// ```
+    /// assert!(goconc::Slice::<u8>::try_new().is_ok());
+    /// assert!(goconc::Slice::<()>::try_new().is_err());
+    /// ```
+    pub fn try_new() -> Result<Slice<T>> {
+        Slice::try_with_capacity(0)
+    }
+
+    /// An empty slice with room for `cap` elements.  Panics as
+    /// [`Slice::new`] does.
+    ///
+    /// ```
+    /// let s = goconc::Slice::<u64>::with_capacity(8);
+    /// assert_eq!((s.len(), s.cap()), (0, 8));
+    /// ```
+    pub fn with_capacity(cap: usize) -> Slice<T> {
+        ok::<T, _>(Slice::try_with_capacity(cap))
+    }
+
+    /// [`Slice::with_capacity`], returning the error instead.
+    ///
+    /// ```
+    /// let s = goconc::Slice::<u64>::try_with_capacity(8)?;
+    /// assert_eq!(s.cap(), 8);
+    /// assert!(goconc::Slice::<u64>::try_with_capacity(usize::MAX).is_err());
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    pub fn try_with_capacity(cap: usize) -> Result<Slice<T>> {
         Slice::make(0, cap)
     }
 
-    /// A slice holding a copy of `elems` (cap == len).
-    pub fn from_slice(elems: &[T]) -> Result<Slice<T>> {
-        let s = Slice::with_capacity(elems.len())?;
+    /// A slice holding a copy of `elems` (cap == len).  Panics as
+    /// [`Slice::new`] does.
+    ///
+    /// ```
+    /// let s = goconc::Slice::from_slice(&[1u8, 2, 3]);
+    /// assert_eq!(s.to_vec()?, [1, 2, 3]);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    pub fn from_slice(elems: &[T]) -> Slice<T> {
+        ok::<T, _>(Slice::try_from_slice(elems))
+    }
+
+    /// [`Slice::from_slice`], returning the error instead.
+    ///
+    /// ```
+    /// let s = goconc::Slice::try_from_slice(&["a", "b"])?;
+    /// assert_eq!(s.get(1)?, "b");
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    pub fn try_from_slice(elems: &[T]) -> Result<Slice<T>> {
+        let s = Slice::try_with_capacity(elems.len())?;
         s.append(elems)?;
         Ok(s)
     }
@@ -200,6 +266,22 @@ impl<T: Copy> Slice<T> {
         Ok(self.snapshot()?.to_vec())
     }
 
+    /// An iterator over copies of the elements of a snapshot taken now
+    /// ([`Slice::snapshot`]): later appends and sets do not show.  Panics
+    /// where `snapshot` returns an error.
+    ///
+    /// ```
+    /// let s: goconc::Slice<u32> = (1..=3).collect();
+    /// let it = s.iter();
+    /// s.push(4)?;
+    /// assert_eq!(it.sum::<u32>(), 6);
+    /// assert_eq!(s.iter().rev().next(), Some(4));
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    pub fn iter(&self) -> ViewIter<T> {
+        ok::<T, _>(self.snapshot()).into_iter()
+    }
+
     /// Go's `s[low:high:max]` as a new handle sharing this storage, for
     /// `high <= len()` ([`ErrorKind::OutOfRange`](crate::ErrorKind)
     /// otherwise, and unless `low <= high <= max <= cap()`).  Appends
@@ -240,8 +322,27 @@ impl<T: Copy> Slice<T> {
 }
 
 impl<T: Zeroable> Slice<T> {
-    /// A slice of `len` zeroed elements with capacity `max(cap, len)`.
-    pub fn with_len(len: usize, cap: usize) -> Result<Slice<T>> {
+    /// A slice of `len` zeroed elements with capacity `max(cap, len)`
+    /// (Go's `make([]T, len, cap)`).  Panics as [`Slice::new`] does.
+    ///
+    /// ```
+    /// let s = goconc::Slice::<u16>::with_len(2, 4);
+    /// assert_eq!(s.to_vec()?, [0, 0]);
+    /// assert_eq!(s.cap(), 4);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    pub fn with_len(len: usize, cap: usize) -> Slice<T> {
+        ok::<T, _>(Slice::try_with_len(len, cap))
+    }
+
+    /// [`Slice::with_len`], returning the error instead.
+    ///
+    /// ```
+    /// let s = goconc::Slice::<f32>::try_with_len(1, 1)?;
+    /// assert_eq!(s.get(0)?, 0.0);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    pub fn try_with_len(len: usize, cap: usize) -> Result<Slice<T>> {
         Slice::make(len, cap.max(len))
     }
 
@@ -257,6 +358,68 @@ impl<T: Copy> Drop for Slice<T> {
         // SAFETY: drops this handle only; storage lives on with other
         // handles and views.
         unsafe { sys::goconc_slice_free(self.ptr()) }
+    }
+}
+
+impl<T: Copy> Default for Slice<T> {
+    /// [`Slice::new`].  Panics when out of memory and for a zero-sized `T`.
+    fn default() -> Self {
+        Slice::new()
+    }
+}
+
+impl<T: Copy> Clone for Slice<T> {
+    /// [`Slice::try_clone`]: a new slice with its own storage (as Go's
+    /// `slices.Clone`, and as `Vec`'s `clone`), not a second handle onto
+    /// this one's ([`Slice::reslice`] makes those).  Panics when out of
+    /// memory.
+    ///
+    /// ```
+    /// let s = goconc::Slice::from_slice(&[1, 2]);
+    /// let c = s.clone();
+    /// s.set(0, 9)?;
+    /// assert_eq!(c.to_vec()?, [1, 2]);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    fn clone(&self) -> Self {
+        ok::<T, _>(self.try_clone())
+    }
+}
+
+impl<T: Copy> Extend<T> for Slice<T> {
+    /// Appends the items with one [`Slice::append`] (growing the storage
+    /// at most once).  Panics when out of memory.
+    fn extend<I: IntoIterator<Item = T>>(&mut self, iter: I) {
+        let items: Vec<T> = iter.into_iter().collect();
+        ok::<T, _>(self.append(&items));
+    }
+}
+
+impl<'a, T: Copy + 'a> Extend<&'a T> for Slice<T> {
+    /// As `Extend<T>`, copying each item.
+    fn extend<I: IntoIterator<Item = &'a T>>(&mut self, iter: I) {
+        self.extend(iter.into_iter().copied());
+    }
+}
+
+impl<T: Copy> FromIterator<T> for Slice<T> {
+    /// ```
+    /// let s: goconc::Slice<char> = "abc".chars().collect();
+    /// assert_eq!(s.to_vec()?, ['a', 'b', 'c']);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
+        let items: Vec<T> = iter.into_iter().collect();
+        Slice::from_slice(&items)
+    }
+}
+
+impl<T: Copy> IntoIterator for &Slice<T> {
+    type Item = T;
+    type IntoIter = ViewIter<T>;
+    /// [`Slice::iter`]: over a snapshot.
+    fn into_iter(self) -> ViewIter<T> {
+        self.iter()
     }
 }
 
@@ -313,6 +476,86 @@ impl<T> Drop for View<T> {
     fn drop(&mut self) {
         // SAFETY: the view was filled by goconc_slice_snapshot (or is zeroed).
         unsafe { sys::goconc_view_release(&mut *self.raw) }
+    }
+}
+
+impl<'a, T> IntoIterator for &'a View<T> {
+    type Item = &'a T;
+    type IntoIter = std::slice::Iter<'a, T>;
+    fn into_iter(self) -> std::slice::Iter<'a, T> {
+        self.iter()
+    }
+}
+
+impl<T: Copy> IntoIterator for View<T> {
+    type Item = T;
+    type IntoIter = ViewIter<T>;
+    /// Copies of the elements; the view is released when the iterator is
+    /// dropped.
+    ///
+    /// ```
+    /// let s = goconc::Slice::from_slice(&[3, 4]);
+    /// let v: Vec<i32> = s.snapshot()?.into_iter().map(|x| x * 10).collect();
+    /// assert_eq!(v, [30, 40]);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    fn into_iter(self) -> ViewIter<T> {
+        let back = self.len();
+        ViewIter {
+            view: self,
+            front: 0,
+            back,
+        }
+    }
+}
+
+/// The owning iterator of a [`View`] (and of `&Slice`, over a snapshot):
+/// copies of its elements, front to back or back to front.
+///
+/// ```
+/// let s: goconc::Slice<u8> = (1..=4).collect();
+/// let mut it = s.iter();
+/// assert_eq!((it.next(), it.next_back(), it.len()), (Some(1), Some(4), 2));
+/// ```
+pub struct ViewIter<T> {
+    view: View<T>,
+    front: usize,
+    back: usize,
+}
+
+impl<T: Copy> Iterator for ViewIter<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        if self.front == self.back {
+            return None;
+        }
+        self.front += 1;
+        Some(self.view[self.front - 1])
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.back - self.front;
+        (n, Some(n))
+    }
+}
+
+impl<T: Copy> DoubleEndedIterator for ViewIter<T> {
+    fn next_back(&mut self) -> Option<T> {
+        if self.front == self.back {
+            return None;
+        }
+        self.back -= 1;
+        Some(self.view[self.back])
+    }
+}
+
+impl<T: Copy> ExactSizeIterator for ViewIter<T> {}
+impl<T: Copy> FusedIterator for ViewIter<T> {}
+
+impl<T: Copy + std::fmt::Debug> std::fmt::Debug for ViewIter<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ViewIter")
+            .field(&&self.view[self.front..self.back])
+            .finish()
     }
 }
 

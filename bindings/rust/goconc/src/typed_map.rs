@@ -245,6 +245,26 @@ impl<K: Encode + Decode, V: Encode + Decode> Default for Map<K, V> {
     }
 }
 
+impl<K: Encode + Decode, V: Encode + Decode> Clone for Map<K, V> {
+    /// A new map holding a copy of every entry ([`ByteMap::try_clone`]:
+    /// the same shard count, sized up front; entries written meanwhile may
+    /// or may not be copied).  Panics when out of memory.
+    ///
+    /// ```
+    /// let m: goconc::Map<u32, String> = [(1, "one".to_string())].into_iter().collect();
+    /// let c = m.clone();
+    /// m.insert(2, "two".to_string());
+    /// assert_eq!(c.get(&1).as_deref(), Some("one"));
+    /// assert!(!c.contains_key(&2));
+    /// ```
+    fn clone(&self) -> Self {
+        Map {
+            bytes: ok(self.bytes.try_clone()),
+            _kv: PhantomData,
+        }
+    }
+}
+
 impl<K: Encode + Decode, V: Encode + Decode> Extend<(K, V)> for Map<K, V> {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         for (k, v) in iter {

@@ -11,7 +11,7 @@ use goconc::{read, ByteMap, ErrorKind, MapOptions, Update};
 
 #[test]
 fn store_load_delete_len() {
-    let m = ByteMap::new().unwrap();
+    let m = ByteMap::new();
     assert!(m.is_empty());
     assert_eq!(m.load(b"k").unwrap(), None);
     m.store(b"k", b"v").unwrap();
@@ -28,7 +28,7 @@ fn store_load_delete_len() {
 
 #[test]
 fn values_larger_than_the_first_buffer() {
-    let m = ByteMap::new().unwrap();
+    let m = ByteMap::new();
     // The first try copies into a 128-byte stack buffer; longer values take
     // a second call with a heap buffer.
     for size in [0usize, 1, 63, 64, 65, 127, 128, 129, 5000, 1 << 20] {
@@ -44,7 +44,7 @@ fn values_larger_than_the_first_buffer() {
 
 #[test]
 fn go_style_operations() {
-    let m = ByteMap::new().unwrap();
+    let m = ByteMap::new();
     assert_eq!(m.load_or_store(b"k", b"1").unwrap(), None);
     assert_eq!(m.load_or_store(b"k", b"2").unwrap(), Some(b"1".to_vec()));
     assert_eq!(m.swap(b"k", b"3").unwrap(), Some(b"1".to_vec()));
@@ -61,7 +61,7 @@ fn go_style_operations() {
 
 #[test]
 fn peek_borrows_for_the_guard() {
-    let m = ByteMap::new().unwrap();
+    let m = ByteMap::new();
     m.store(b"k", b"first").unwrap();
     read(|g| {
         let v = m.peek(b"k", g).unwrap().unwrap();
@@ -74,7 +74,7 @@ fn peek_borrows_for_the_guard() {
 
 #[test]
 fn update_store_keep_delete() {
-    let m = ByteMap::new().unwrap();
+    let m = ByteMap::new();
     m.update(b"k", |old| {
         assert_eq!(old, None);
         Update::Store(b"1".to_vec())
@@ -96,7 +96,7 @@ fn update_store_keep_delete() {
 
 #[test]
 fn update_may_read_but_not_write() {
-    let m = ByteMap::new().unwrap();
+    let m = ByteMap::new();
     m.store(b"other", b"o").unwrap();
     let mut seen = None;
     m.update(b"k", |_| {
@@ -113,7 +113,7 @@ fn update_may_read_but_not_write() {
 
 #[test]
 fn update_panic_is_resumed_and_changes_nothing() {
-    let m = ByteMap::new().unwrap();
+    let m = ByteMap::new();
     m.store(b"k", b"v").unwrap();
     let r = catch_unwind(AssertUnwindSafe(|| {
         m.update(b"k", |_| panic!("closure panicked")).unwrap();
@@ -128,7 +128,7 @@ fn update_panic_is_resumed_and_changes_nothing() {
 
 #[test]
 fn range_and_iter() {
-    let m = ByteMap::new().unwrap();
+    let m = ByteMap::new();
     let want: HashMap<Vec<u8>, Vec<u8>> = (0..500)
         .map(|i| (format!("k{i}").into_bytes(), format!("v{i}").into_bytes()))
         .collect();
@@ -166,7 +166,7 @@ fn range_and_iter() {
 
 #[test]
 fn range_panic_is_resumed() {
-    let m = ByteMap::new().unwrap();
+    let m = ByteMap::new();
     m.store(b"a", b"1").unwrap();
     let r = catch_unwind(AssertUnwindSafe(|| m.range(|_, _| panic!("in range"))));
     assert!(r.is_err());
@@ -205,7 +205,7 @@ fn options_stats_clear_reserve_maintain() {
 fn threads_store_into_one_map() {
     const THREADS: usize = 8;
     const KEYS: usize = 5000;
-    let m = Arc::new(ByteMap::new().unwrap());
+    let m = Arc::new(ByteMap::new());
     let start = Arc::new(Barrier::new(THREADS));
     let hs: Vec<_> = (0..THREADS)
         .map(|t| {
@@ -244,7 +244,7 @@ fn threads_store_into_one_map() {
 fn update_is_atomic_across_threads() {
     const THREADS: usize = 4;
     const PER: u64 = 2000;
-    let m = Arc::new(ByteMap::new().unwrap());
+    let m = Arc::new(ByteMap::new());
     m.store(b"n", &0u64.to_le_bytes()).unwrap();
     let hs: Vec<_> = (0..THREADS)
         .map(|_| {
@@ -269,7 +269,7 @@ fn update_is_atomic_across_threads() {
 
 #[test]
 fn iterate_while_others_write() {
-    let m = Arc::new(ByteMap::new().unwrap());
+    let m = Arc::new(ByteMap::new());
     for i in 0..300u32 {
         m.store(format!("stable{i}").as_bytes(), b"s").unwrap();
     }
@@ -311,4 +311,44 @@ fn iterate_while_others_write() {
 fn map_is_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<ByteMap>();
+}
+
+#[test]
+fn std_traits_and_constructors() {
+    let mut m: ByteMap = [("a", "1"), ("b", "2")].into_iter().collect();
+    m.extend([
+        (b"b".to_vec(), b"20".to_vec()),
+        (b"c".to_vec(), b"3".to_vec()),
+    ]);
+    let c = m.clone();
+    m.store(b"a", b"changed").unwrap();
+    m.delete(b"c").unwrap();
+    let mut all: Vec<_> = c.iter().collect();
+    all.sort();
+    let pair = |k: &[u8], v: &[u8]| (k.to_vec(), v.to_vec());
+    assert_eq!(all, [pair(b"a", b"1"), pair(b"b", b"20"), pair(b"c", b"3")]);
+    assert_eq!(m.len(), 2);
+
+    // A clone keeps the shard count and holds every entry of a map that
+    // grew through several migrations.
+    let big = ByteMap::with_options(MapOptions {
+        shards: 8,
+        ..MapOptions::default()
+    })
+    .unwrap();
+    for i in 0u32..5000 {
+        big.store(&i.to_le_bytes(), &(i * 3).to_le_bytes()).unwrap();
+    }
+    let copy = big.try_clone().unwrap();
+    assert_eq!(copy.stats().unwrap().shards, 8);
+    assert_eq!(copy.len(), 5000);
+    for i in 0u32..5000 {
+        assert_eq!(
+            copy.load(&i.to_le_bytes()).unwrap(),
+            Some((i * 3).to_le_bytes().to_vec())
+        );
+    }
+
+    assert!(ByteMap::default().is_empty());
+    assert!(ByteMap::try_new().unwrap().is_empty());
 }

@@ -8,7 +8,7 @@ use goconc::{ErrorKind, Slice};
 
 #[test]
 fn append_get_set_len_cap_go_growth() {
-    let s = Slice::<u64>::new().unwrap();
+    let s = Slice::<u64>::new();
     let mut caps = Vec::new();
     for i in 0..10u64 {
         assert_eq!(s.push(i * 10).unwrap(), i as usize);
@@ -26,7 +26,7 @@ fn append_get_set_len_cap_go_growth() {
 
 #[test]
 fn out_of_range_is_an_error() {
-    let s = Slice::from_slice(&[1i32, 2, 3]).unwrap();
+    let s = Slice::from_slice(&[1i32, 2, 3]);
     assert_eq!(s.get(3).unwrap_err().kind(), ErrorKind::OutOfRange);
     assert_eq!(s.get(usize::MAX).unwrap_err().kind(), ErrorKind::OutOfRange);
     assert_eq!(s.set(3, 0).unwrap_err().kind(), ErrorKind::OutOfRange);
@@ -47,27 +47,67 @@ fn out_of_range_is_an_error() {
 #[test]
 fn zero_sized_elements_are_refused() {
     assert_eq!(
-        Slice::<()>::new().unwrap_err().kind(),
+        Slice::<()>::try_new().unwrap_err().kind(),
         ErrorKind::InvalidArgument
     );
     assert_eq!(
-        Slice::<[u8; 0]>::with_capacity(4).unwrap_err().kind(),
+        Slice::<[u8; 0]>::try_with_capacity(4).unwrap_err().kind(),
         ErrorKind::InvalidArgument
     );
 }
 
 #[test]
+#[should_panic(expected = "goconc::Slice: zero-sized element types are not supported")]
+fn zero_sized_elements_panic_in_new() {
+    let _ = Slice::<()>::new();
+}
+
+#[test]
+fn std_traits() {
+    let s: Slice<u32> = (0..5).collect();
+    let mut t = s.clone(); // its own storage
+    t.extend(5..7);
+    t.extend(&[7u32, 8]);
+    assert_eq!(s.to_vec().unwrap(), [0, 1, 2, 3, 4]);
+    let it = t.iter(); // over a snapshot
+    t.push(9).unwrap();
+    assert_eq!(it.collect::<Vec<_>>(), (0..9).collect::<Vec<_>>());
+    let mut sum = 0;
+    for x in &t {
+        sum += x;
+    }
+    assert_eq!(sum, 45);
+
+    let v = t.snapshot().unwrap();
+    assert_eq!((&v).into_iter().copied().max(), Some(9));
+    let mut it = v.into_iter();
+    assert_eq!(it.len(), 10);
+    assert_eq!((it.next(), it.next_back()), (Some(0), Some(9)));
+    assert_eq!(it.len(), 8);
+    assert_eq!(format!("{it:?}"), "ViewIter([1, 2, 3, 4, 5, 6, 7, 8])");
+    assert_eq!(it.rev().collect::<Vec<_>>(), [8, 7, 6, 5, 4, 3, 2, 1]);
+
+    assert!(Slice::<u8>::default().is_empty());
+    assert_eq!(
+        Slice::<u8>::try_with_len(3, 0).unwrap().to_vec().unwrap(),
+        [0; 3]
+    );
+    assert_eq!(Slice::try_from_slice(&[5i8]).unwrap().get(0).unwrap(), 5);
+    assert!(Slice::<u64>::try_with_capacity(usize::MAX).is_err());
+}
+
+#[test]
 fn with_len_is_zeroed() {
-    let s = Slice::<(u32, f64)>::with_len(3, 10).unwrap();
+    let s = Slice::<(u32, f64)>::with_len(3, 10);
     assert_eq!((s.len(), s.cap()), (3, 10));
     assert_eq!(*s.snapshot().unwrap(), [(0, 0.0); 3]);
-    let t = Slice::<u8>::with_len(2, 0).unwrap(); // cap raised to len
+    let t = Slice::<u8>::with_len(2, 0); // cap raised to len
     assert_eq!(t.cap(), 2);
 }
 
 #[test]
 fn snapshot_never_changes() {
-    let s = Slice::<u32>::with_capacity(100).unwrap();
+    let s = Slice::<u32>::with_capacity(100);
     s.append(&[0, 1, 2]).unwrap();
     let v = s.snapshot().unwrap();
     s.push(3).unwrap(); // beyond the view
@@ -79,13 +119,13 @@ fn snapshot_never_changes() {
     assert_eq!(s.get(0).unwrap(), 42);
     drop(s);
     assert_eq!(v.iter().sum::<u32>(), 3); // outlives every handle
-    let empty = Slice::<u16>::new().unwrap().snapshot().unwrap();
+    let empty = Slice::<u16>::new().snapshot().unwrap();
     assert!(empty.is_empty());
 }
 
 #[test]
 fn reslice_shares_storage_like_go() {
-    let s = Slice::from_slice(&[0i32, 1, 2, 3, 4, 5, 6, 7]).unwrap();
+    let s = Slice::from_slice(&[0i32, 1, 2, 3, 4, 5, 6, 7]);
     let t = s.reslice(2, 5, 8).unwrap();
     assert_eq!(t.to_vec().unwrap(), [2, 3, 4]);
     assert_eq!(t.cap(), 6);
@@ -97,7 +137,7 @@ fn reslice_shares_storage_like_go() {
     u.push(-2).unwrap(); // beyond cap: u moves to new storage
     assert_eq!(s.get(4).unwrap(), 4);
     // Zeroable types may reach into spare capacity.
-    let z = Slice::<u8>::with_capacity(4).unwrap();
+    let z = Slice::<u8>::with_capacity(4);
     z.push(9).unwrap();
     assert_eq!(
         z.reslice_into_cap(0, 4, 4).unwrap().to_vec().unwrap(),
@@ -107,11 +147,11 @@ fn reslice_shares_storage_like_go() {
 
 #[test]
 fn clone_and_copy_from() {
-    let s = Slice::from_slice(&[1u8, 2, 3]).unwrap();
+    let s = Slice::from_slice(&[1u8, 2, 3]);
     let c = s.try_clone().unwrap();
     c.set(0, 9).unwrap();
     assert_eq!(s.get(0).unwrap(), 1);
-    let d = Slice::<u8>::with_len(2, 2).unwrap();
+    let d = Slice::<u8>::with_len(2, 2);
     assert_eq!(d.copy_from(&s).unwrap(), 2);
     assert_eq!(d.to_vec().unwrap(), [1, 2]);
 }
@@ -119,7 +159,7 @@ fn clone_and_copy_from() {
 #[test]
 fn non_zeroable_elements() {
     // &'static str has no valid all-zero value: the API never shows zeroes.
-    let s: Slice<&'static str> = Slice::new().unwrap();
+    let s: Slice<&'static str> = Slice::new();
     s.append(&["a", "b"]).unwrap();
     assert_eq!(s.get(1).unwrap(), "b");
     assert_eq!(&*s.snapshot().unwrap(), &["a", "b"]);
@@ -130,7 +170,7 @@ fn non_zeroable_elements() {
 fn concurrent_appends_and_snapshots() {
     const THREADS: u32 = 4;
     const PER: u32 = 5000;
-    let s = Arc::new(Slice::<(u32, u32)>::new().unwrap());
+    let s = Arc::new(Slice::<(u32, u32)>::new());
     let stop = Arc::new(AtomicBool::new(false));
     let snaps = Arc::new(AtomicUsize::new(0));
     let start = Arc::new(Barrier::new(THREADS as usize + 1));
@@ -191,7 +231,7 @@ fn concurrent_appends_and_snapshots() {
 
 #[test]
 fn views_cross_threads() {
-    let s = Slice::from_slice(&[1u64, 2, 3]).unwrap();
+    let s = Slice::from_slice(&[1u64, 2, 3]);
     let v = s.snapshot().unwrap();
     let sum = thread::spawn(move || v.iter().sum::<u64>()).join().unwrap();
     assert_eq!(sum, 6);
@@ -205,7 +245,7 @@ fn send_and_sync_bounds() {
     send_sync::<Slice<&'static str>>();
     // A handle sent away while another handle and a view onto the same
     // storage stay here: both sides see the storage's one truth.
-    let a = Slice::from_slice(&["x", "y"]).unwrap();
+    let a = Slice::from_slice(&["x", "y"]);
     let b = a.reslice(0, 2, 2).unwrap();
     let before = a.snapshot().unwrap();
     thread::spawn(move || b.set(0, "z").unwrap())
@@ -216,11 +256,11 @@ fn send_and_sync_bounds() {
 }
 
 fn zero_reads_back<T: goconc::Zeroable + PartialEq + std::fmt::Debug>(zero: T) {
-    let s = Slice::<T>::with_len(3, 3).unwrap();
+    let s = Slice::<T>::with_len(3, 3);
     for i in 0..3 {
         assert_eq!(s.get(i).unwrap(), zero);
     }
-    let grown = Slice::<T>::with_capacity(2).unwrap();
+    let grown = Slice::<T>::with_capacity(2);
     let past_len = grown.reslice_into_cap(0, 2, 2).unwrap();
     assert_eq!(past_len.to_vec().unwrap(), vec![zero, zero]);
 }

@@ -95,6 +95,11 @@ fn std_style_operations() {
         Some(b"x\0\0\0".to_vec())
     );
     assert_eq!(o.stats().shards, 4);
+    let c = o.clone(); // its own entries, the same shard count
+    o.insert(-5, 'y');
+    o.insert(6, 'z');
+    assert_eq!((c.get(&-5), c.get(&6), c.len()), (Some('x'), None, 1));
+    assert_eq!(c.stats().shards, 4);
     assert!(Map::<u8, u8>::with_options(MapOptions {
         shards: 3,
         ..MapOptions::default()

@@ -2,7 +2,7 @@
 // Slice<T> is invariant: a Slice<&'static str> seen as Slice<&'a str> would
 // accept a short-lived &str and hand it back as 'static.
 fn main() {
-    let s = goconc::Slice::<&'static str>::new().unwrap();
+    let s = goconc::Slice::<&'static str>::new();
     {
         let local = String::from("short-lived");
         let shorter: &goconc::Slice<&str> = &s;

@@ -4,6 +4,6 @@
 fn spawn<F: FnOnce() + Send>(_: F) {}
 
 fn main() {
-    let s = goconc::Slice::<*const u8>::new().unwrap();
+    let s = goconc::Slice::<*const u8>::new();
     spawn(move || drop(s.len()));
 }

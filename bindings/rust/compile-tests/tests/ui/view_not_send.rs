@@ -3,7 +3,7 @@
 fn spawn<F: FnOnce() + Send>(_: F) {}
 
 fn main() {
-    let s = goconc::Slice::<*const u8>::new().unwrap();
+    let s = goconc::Slice::<*const u8>::new();
     let v = s.snapshot().unwrap();
     spawn(move || drop(v.len()));
 }
