@@ -479,6 +479,50 @@ impl<T> Drop for View<T> {
     }
 }
 
+// Comparisons as `Vec`'s: element by element, against views, slices,
+// arrays and vectors.
+impl<T: PartialEq<U>, U> PartialEq<View<U>> for View<T> {
+    /// ```
+    /// let s = goconc::Slice::from_slice(&[1, 2]);
+    /// let a = s.snapshot()?;
+    /// s.push(3)?;
+    /// assert!(a != s.snapshot()?);
+    /// assert_eq!(a, [1, 2]);
+    /// assert_eq!(a, vec![1, 2]);
+    /// assert_eq!(a, &[1, 2][..]);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    fn eq(&self, other: &View<U>) -> bool {
+        self[..] == other[..]
+    }
+}
+
+impl<T: Eq> Eq for View<T> {}
+
+impl<T: PartialEq<U>, U> PartialEq<[U]> for View<T> {
+    fn eq(&self, other: &[U]) -> bool {
+        self[..] == *other
+    }
+}
+
+impl<T: PartialEq<U>, U> PartialEq<&[U]> for View<T> {
+    fn eq(&self, other: &&[U]) -> bool {
+        self[..] == **other
+    }
+}
+
+impl<T: PartialEq<U>, U, const N: usize> PartialEq<[U; N]> for View<T> {
+    fn eq(&self, other: &[U; N]) -> bool {
+        self[..] == other[..]
+    }
+}
+
+impl<T: PartialEq<U>, U> PartialEq<Vec<U>> for View<T> {
+    fn eq(&self, other: &Vec<U>) -> bool {
+        self[..] == other[..]
+    }
+}
+
 impl<'a, T> IntoIterator for &'a View<T> {
     type Item = &'a T;
     type IntoIter = std::slice::Iter<'a, T>;
