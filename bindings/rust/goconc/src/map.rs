@@ -583,7 +583,9 @@ impl Clone for ByteMap {
 
 impl<K: AsRef<[u8]>, V: AsRef<[u8]>> Extend<(K, V)> for ByteMap {
     /// Stores each pair in turn (a later one wins for the same key).
-    /// Panics when out of memory.
+    /// Panics where [`ByteMap::store`] returns an error: out of memory, a
+    /// key longer than the library takes, a call from inside this map's
+    /// [`ByteMap::update`] closure.
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         for (k, v) in iter {
             if let Err(e) = self.store(k.as_ref(), v.as_ref()) {
