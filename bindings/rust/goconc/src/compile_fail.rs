@@ -222,7 +222,8 @@ pub mod variance {}
 /// let v = goconc::Value::new(std::sync::atomic::AtomicU8::new(1));
 /// ```
 ///
-/// A slice or view of non-`Send`/`Sync` elements stays on its thread:
+/// A slice or view of non-`Send`/`Sync` elements stays on its thread, and
+/// so does a view's owning iterator:
 ///
 /// ```compile_fail,E0277
 /// let s = goconc::Slice::<*const u8>::new();
@@ -237,11 +238,17 @@ pub mod variance {}
 /// let v = s.snapshot().unwrap();
 /// std::thread::spawn(move || v.len());
 /// ```
+/// ```compile_fail,E0277
+/// let s = goconc::Slice::<*const u8>::new();
+/// let it = s.snapshot().unwrap().into_iter();
+/// std::thread::spawn(move || it.count());
+/// ```
 /// ```
 /// let s = goconc::Slice::<usize>::new();
 /// let v = s.snapshot().unwrap();
+/// let it = s.iter();
 /// std::thread::scope(|sc| { sc.spawn(|| s.len()); });
-/// std::thread::spawn(move || (s.len(), v.len()));
+/// std::thread::spawn(move || (s.len(), v.len(), it.count()));
 /// ```
 ///
 /// A pool moves objects between threads (`T: Send`) but never shares one
