@@ -485,6 +485,41 @@ impl ByteMap {
         Ok(Error::check(st)? != sys::GOCONC_STOPPED)
     }
 
+    /// Removes the entries for which `f(key, value)` returns `false`
+    /// (`HashMap::retain`, and DashMap's through `&self`).  Each entry
+    /// present for the whole call is offered exactly once ([`ByteMap::range`]'s
+    /// walk, `f` inside its read section); one written after `f` saw it is
+    /// kept, since the removal is a compare-and-delete of the value `f`
+    /// saw.  A panic in `f` stops the walk and resumes here.
+    ///
+    /// ```
+    /// let m: goconc::ByteMap = [("a", "1"), ("b", "22"), ("c", "3")].into_iter().collect();
+    /// m.retain(|_, v| v.len() == 1)?;
+    /// let mut keys: Vec<_> = m.iter().map(|(k, _)| k).collect();
+    /// keys.sort();
+    /// assert_eq!(keys, [b"a".to_vec(), b"c".to_vec()]);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
+    pub fn retain<F>(&self, mut f: F) -> Result<()>
+    where
+        F: FnMut(&[u8], &[u8]) -> bool,
+    {
+        let mut failed = None;
+        self.range(|k, v| {
+            if f(k, v) {
+                return true;
+            }
+            match self.compare_and_delete(k, v) {
+                Ok(_) => true,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            }
+        })?;
+        failed.map_or(Ok(()), Err)
+    }
+
     /// An iterator over copies of the entries, fetched a batch at a time
     /// with `goconc_map_scan` (no read section is held between batches).
     /// Like Redis SCAN: a key present for the whole iteration is yielded at

@@ -207,6 +207,22 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
         })
     }
 
+    /// Removes the entries for which `f(&key, &value)` returns `false`
+    /// ([`ByteMap::retain`]: each entry present for the whole call offered
+    /// once; one written after `f` saw it kept).  `f` may read this map
+    /// and write it; a panic in it resumes here.
+    ///
+    /// ```
+    /// let m: goconc::Map<u32, u32> = (0..10).map(|i| (i, i * i)).collect();
+    /// m.retain(|k, v| k % 2 == 0 && *v > 10);
+    /// let mut left: Vec<_> = m.iter().collect();
+    /// left.sort();
+    /// assert_eq!(left, [(4, 16), (6, 36), (8, 64)]);
+    /// ```
+    pub fn retain<F: FnMut(&K, &V) -> bool>(&self, mut f: F) {
+        ok(self.bytes.retain(|k, v| f(&decode(k), &decode(v))))
+    }
+
     /// The number of entries (exact when nothing else runs).
     pub fn len(&self) -> usize {
         self.bytes.len()

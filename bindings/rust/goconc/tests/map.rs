@@ -352,3 +352,37 @@ fn std_traits_and_constructors() {
     assert!(ByteMap::default().is_empty());
     assert!(ByteMap::try_new().unwrap().is_empty());
 }
+
+#[test]
+fn retain_keeps_what_changed_after_it_was_offered() {
+    let m: ByteMap = (0u32..1000)
+        .map(|i| (i.to_le_bytes(), i.to_le_bytes()))
+        .collect();
+    let mut offered = HashSet::new();
+    m.retain(|k, v| {
+        assert!(offered.insert(k.to_vec()), "offered twice");
+        let i = u32::from_le_bytes(k.try_into().unwrap());
+        if i == 8 {
+            // Rewritten after f saw it: the compare-and-delete misses.
+            m.store(k, b"new").unwrap();
+            return false;
+        }
+        assert_eq!(k, v);
+        i % 2 == 1
+    })
+    .unwrap();
+    assert_eq!(offered.len(), 1000);
+    assert_eq!(m.len(), 501);
+    assert_eq!(
+        m.load(&8u32.to_le_bytes()).unwrap().as_deref(),
+        Some(&b"new"[..])
+    );
+    assert_eq!(m.load(&10u32.to_le_bytes()).unwrap(), None);
+    assert_eq!(
+        m.load(&9u32.to_le_bytes()).unwrap(),
+        Some(9u32.to_le_bytes().to_vec())
+    );
+    let r = catch_unwind(AssertUnwindSafe(|| m.retain(|_, _| panic!("in retain"))));
+    assert!(r.is_err());
+    assert_eq!(m.len(), 501); // nothing removed by the panicking walk
+}
