@@ -88,6 +88,13 @@ unsafe impl Sync for ByteMap {}
 /// one costs a second call, with a buffer of the size the first reported.
 const INLINE: usize = 128;
 
+/// The answer of the methods that cannot return an error (`new`, the std
+/// traits) to one: a panic, as std's collections panic when out of memory.
+#[track_caller]
+fn ok<T>(r: Result<T>) -> T {
+    r.unwrap_or_else(|e| e.panic_in("ByteMap"))
+}
+
 impl ByteMap {
     /// A new, empty map with the library's defaults.  Panics when out of
     /// memory, as std's collections do.
@@ -97,7 +104,7 @@ impl ByteMap {
     /// assert!(m.is_empty());
     /// ```
     pub fn new() -> ByteMap {
-        ByteMap::try_new().unwrap_or_else(|e| e.panic_in("ByteMap"))
+        ok(ByteMap::try_new())
     }
 
     /// [`ByteMap::new`], or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
@@ -612,7 +619,7 @@ impl Default for ByteMap {
 impl Clone for ByteMap {
     /// [`ByteMap::try_clone`], panicking when out of memory.
     fn clone(&self) -> Self {
-        self.try_clone().unwrap_or_else(|e| e.panic_in("ByteMap"))
+        ok(self.try_clone())
     }
 }
 
@@ -623,9 +630,7 @@ impl<K: AsRef<[u8]>, V: AsRef<[u8]>> Extend<(K, V)> for ByteMap {
     /// [`ByteMap::update`] closure.
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         for (k, v) in iter {
-            if let Err(e) = self.store(k.as_ref(), v.as_ref()) {
-                e.panic_in("ByteMap")
-            }
+            ok(self.store(k.as_ref(), v.as_ref()));
         }
     }
 }
