@@ -1467,13 +1467,15 @@ static void drift_rehash(goconc_map *m, uint64_t key)
 
 /*
  * Keys moved from home by full buckets bring a same-size rehash once the
- * moves since the last migration outnumber half the shard's entries
- * (migrate.h, map_drift_due).  Five keys share home bucket 0; a read
- * section held throughout keeps every kill DEAD, so after two overwrites
- * the bucket is full and each overwrite of a key there moves it one
- * bucket on (the general steps).  Two moves leave the shard as it is,
- * the third starts the migration, which brings every key home to a
- * table of the same size with nothing DEAD.  Then a shard a quarter
+ * moves since the last migration outnumber live >> drift_shift, an
+ * eighth of the shard's entries in a small table (migrate.h,
+ * map_drift_due).  Five keys share home bucket 0, and 18 more live in
+ * buckets 2 on, so that 23 >> 3 allows two moves; a read section held
+ * throughout keeps every kill DEAD, so after two overwrites bucket 0 is
+ * full and each overwrite of a key there moves it one bucket on (the
+ * general steps).  Two moves leave the shard as it is, the third starts
+ * the migration, which brings every key home to a table of the same
+ * size with nothing DEAD.  Then a shard a quarter
  * full: its rehash for drift keeps the size too (shrinking is for
  * shards below 1/8); one over 30% full doubles if its table is
  * small.  Not in the tiny-shard build, whose shards rehash every few
@@ -1484,13 +1486,23 @@ START_TEST(test_drift_rehash)
     enum { NK = 5 };
     goconc_map *m;
     uint64_t keys[NK], k, grows, shrinks;
-    size_t i;
+    size_t i, nf;
     unsigned log2;
 
     if (tu_tiny_shards())
         return;
     m = mk_home0(keys, NK);
     log2 = m->sh[0].tbl->log2;
+    ck_assert_uint_ge(log2, MAP_DRIFT_EIGHTH_LOG2);
+    ck_assert_uint_le(log2, MAP_DRIFT_GROW_LOG2);
+    ck_assert_uint_eq(m->sh[0].drift_shift, MAP_DRIFT_SHIFT_SMALL);
+    /* Fillers, never overwritten, so that live >> shift is 2. */
+    nf = ((size_t)3 << MAP_DRIFT_SHIFT_SMALL) - 1 - NK;
+    for (i = 0, k = (uint64_t)1 << 40; i < nf; k++)
+        if ((gc_hash_word(&m->hk, k, 8) & m->sh[0].tbl->mask) >= 2) {
+            store_u64(m, k, 0);
+            i++;
+        }
     grows = stats(m).grows;
     goconc_read_lock();
     for (i = 0; i < NK; i++)
@@ -1510,7 +1522,7 @@ START_TEST(test_drift_rehash)
     ck_assert_uint_eq(m->sh[0].tbl->log2, log2);
     ck_assert_uint_eq(stats(m).grows, grows);
     ck_assert_uint_eq(m->sh[0].dead_t, 0);
-    ck_assert_uint_eq(check_chains(m, 0), NK);
+    ck_assert_uint_eq(check_chains(m, 0), NK + nf);
     for (i = 0; i < NK; i++) {
         uint64_t v;
         ck_assert_uint_eq(dist_of(m, keys[i]), 0);
@@ -1543,6 +1555,13 @@ START_TEST(test_drift_rehash)
     goconc_map_free(m);
     barrier();
 
+    /* A table below 2^MAP_DRIFT_EIGHTH_LOG2 buckets (a new map's) waits
+     * for half its entries, as a large one does. */
+    m = mk(1);
+    ck_assert_uint_lt(m->sh[0].tbl->log2, MAP_DRIFT_EIGHTH_LOG2);
+    ck_assert_uint_eq(m->sh[0].drift_shift, MAP_DRIFT_SHIFT);
+    goconc_map_free(m);
+
     /* Over 30% full, a small table doubles instead (drift_grows):
      * the same kills per shard then wait in twice the buckets.  A table
      * above MAP_DRIFT_GROW_LOG2 keeps its size. */
@@ -1554,6 +1573,8 @@ START_TEST(test_drift_rehash)
         finish(m);
         log2 = m->sh[0].tbl->log2;
         ck_assert_uint_eq(log2 <= MAP_DRIFT_GROW_LOG2, i == 0);
+        ck_assert_uint_eq(m->sh[0].drift_shift,
+                          i == 0 ? MAP_DRIFT_SHIFT_SMALL : MAP_DRIFT_SHIFT);
         ck_assert_uint_gt((size_t)goconc_map_len(m) * 10, (size_t)3 * MAP_SLOTS << log2);
         grows = stats(m).grows;
         drift_rehash(m, 0);

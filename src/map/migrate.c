@@ -120,6 +120,9 @@ void map_mig_limits(struct map_shard *sh)
     size_t cap = (size_t)MAP_SLOTS << lt;
 
     sh->quiet = 0; /* counted against the old bounds */
+    sh->drift_shift = lt >= MAP_DRIFT_EIGHTH_LOG2 && lt <= MAP_DRIFT_GROW_LOG2
+                          ? MAP_DRIFT_SHIFT_SMALL
+                          : MAP_DRIFT_SHIFT;
     /* map_mig_target's grow and shrink conditions, solved for len. */
     sh->grow_live = cap / 5 * 4 + cap % 5 * 4 / 5;
     sh->grow_used = cap / 16 * 15 + cap % 16 * 15 / 16;

@@ -74,14 +74,18 @@ void map_mig_help(struct goconc_map *m, unsigned self);
  * there until a migration: without one, a small shard under steady
  * overwrites ends with most of its keys several buckets from home, past
  * the write's fast case.  A key moved on costs every later write to it
- * a longer walk, a rehash the copy of every entry once: it comes once
- * the keys moved since the last migration began outnumber half the
- * entries (doc/map.md, "Keys past home", has the measurements).  Only
- * the general steps move keys (map_place_far), and their end asks.
+ * a longer walk (a load too), a rehash the copy of every entry once: it
+ * comes once the keys moved since the last migration began outnumber
+ * half the entries, an eighth in a small table (32 to 256 buckets,
+ * tuning.h), whose few keys are each written and read so often that a
+ * moved one costs more before the count gets there (doc/map.md, "Keys
+ * past home" and "A drifted small table rehashes sooner", has the
+ * measurements).
+ * Only the general steps move keys (map_place_far), and their end asks.
  */
 static inline int map_drift_due(const struct map_shard *sh, size_t live)
 {
-    return sh->drift > live / 2;
+    return sh->drift > live >> sh->drift_shift;
 }
 
 /* May a stable shard want to migrate?  Never false when

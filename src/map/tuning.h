@@ -33,6 +33,17 @@
 /* ... and the largest table (2^this buckets: 256, 35 KiB) that a rehash
  * for drift doubles when it is over 30% full (drift_grows). */
 #define MAP_DRIFT_GROW_LOG2 8u
+/* Keys moved past home since the last migration began, over this share
+ * of the live entries (live >> shift), make a shard rehash
+ * (map_drift_due): an eighth for a table of 2^MAP_DRIFT_EIGHTH_LOG2 to
+ * 2^MAP_DRIFT_GROW_LOG2 buckets (32 to 256), half for others.  Below,
+ * an eighth is a handful of moves and each rehash's fixed costs (a new
+ * table, retired after a grace period) outweigh them; above, an eighth
+ * measured no different (doc/map.md, "A drifted small table rehashes
+ * sooner"). */
+#define MAP_DRIFT_EIGHTH_LOG2 5u
+#define MAP_DRIFT_SHIFT_SMALL 3u
+#define MAP_DRIFT_SHIFT 1u
 
 /* Grace tracking (slot.c): kills that may wait behind a token in flight
  * before another token is issued. */
