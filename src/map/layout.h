@@ -190,8 +190,8 @@ struct map_shard {
     int slot;           /* index in map->mig while migrating, else -1 */
     unsigned churn;     /* writes since the last migration (map_churn_due) */
     /* Keys written further from home than they were (a full bucket) since
-     * the last migration began, and the shift of live that they may reach
-     * before a rehash is due (map_drift_due; set with the bounds). */
+     * the last migration began; a rehash is due once they pass
+     * live >> drift_shift (map_drift_due; the shift set with the bounds). */
     size_t drift;
     unsigned drift_shift;
 } __attribute__((aligned(GC_PAD)));

@@ -80,8 +80,8 @@ void map_mig_help(struct goconc_map *m, unsigned self);
  * tuning.h), whose few keys are each written and read so often that a
  * moved one costs more before the count gets there (doc/map.md, "Keys
  * past home" and "A drifted small table rehashes sooner", has the
- * measurements).
- * Only the general steps move keys (map_place_far), and their end asks.
+ * measurements).  Only the general steps move keys (map_place_far), and
+ * their end asks.
  */
 static inline int map_drift_due(const struct map_shard *sh, size_t live)
 {
