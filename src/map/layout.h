@@ -191,7 +191,9 @@ struct map_shard {
     unsigned churn;     /* writes since the last migration (map_churn_due) */
     /* Keys written further from home than they were (a full bucket) since
      * the last migration began; a rehash is due once they pass
-     * live >> drift_shift (map_drift_due; the shift set with the bounds). */
+     * live >> drift_shift (map_drift_due).  The shift follows from
+     * tbl->log2 but is set with the bounds: derived at each check, through
+     * tbl, it cost the general steps' writes 6 instructions, cached 1. */
     size_t drift;
     unsigned drift_shift;
 } __attribute__((aligned(GC_PAD)));

@@ -137,7 +137,7 @@ impl ByteMap {
         let copy = ByteMap::with_options(MapOptions {
             shards: st.shards as u32,
             capacity_hint: st.len,
-            seed: 0,
+            ..MapOptions::default()
         })?;
         let (mut cursor, mut buf) = (0u64, VecDeque::new());
         loop {
