@@ -540,6 +540,13 @@ static int child_main(char **argv)
     uint64_t i;
     if (impl < 0 || wl < 0)
         return 2;
+    if (impls[impl].p->flags & MP_EXTERNAL) {
+        /* No ops to call: the parent runs its program directly. */
+        fprintf(stderr, "bench_map: %s is its own program (GOCONC_DASHMAP_BIN, or "
+                        "dashmap-target/release/goconc-dashmap-bench beside bench_map)\n",
+                argv[0]);
+        return 2;
+    }
     e = getenv("GOCONC_BENCH_MAP_CLOCK");
     g_clock = CLOCK_TSC;
     if (e && strcmp(e, "cpu") == 0)
