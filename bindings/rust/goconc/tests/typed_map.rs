@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::thread;
 
 use goconc::{read, Decode, Encode, Map, MapOptions};
@@ -288,4 +289,97 @@ fn four_threads_against_an_oracle() {
     let got: HashMap<u64, u64> = m.iter().collect();
     assert_eq!(got, want, "seed {seed}");
     assert_eq!(m.len(), want.len(), "seed {seed}");
+}
+
+/// retain while other threads write (ByteMap::retain's promise): every
+/// key present from the start is offered exactly once and no key twice; a
+/// value `f` rejected is removed unless the key was rewritten after `f`
+/// saw it; nothing `f` did not reject is removed.  Two writers rewrite
+/// keys of their own with values `f` keeps, and add new keys, while the
+/// walk runs; a helper rewrites keys that `f` is about to reject, on
+/// `f`'s request and while `f` waits: the interleaving that a plain
+/// delete gets wrong every time, not just when the scheduler allows.
+#[test]
+fn retain_while_others_write() {
+    const N: u64 = 20_000;
+    const HANDED: u64 = 5; // k % 8 == 5: rewritten by the helper
+    let busy = [1, 3, 7]; // k % 8 in busy: rewritten by writer (k / 8) % 2
+    let start = |k: u64| match k % 8 {
+        2 | 4 | 6 => 1, // kept
+        _ => 0,         // rejected unless rewritten
+    };
+    let seed = seed();
+    let m: Map<u64, u64> = (0..N).map(|k| (k, start(k))).collect();
+    let done = AtomicBool::new(false);
+    let mut offered = vec![0u32; N as usize];
+    let mut offered_new: HashMap<u64, u32> = HashMap::new();
+    let models: Vec<HashMap<u64, u64>> = thread::scope(|s| {
+        let writers: Vec<_> = (0..2u64)
+            .map(|w| {
+                let (m, done) = (&m, &done);
+                s.spawn(move || {
+                    let mut rng = Rng(seed.wrapping_mul(w + 3) | 1);
+                    let mut model = HashMap::new();
+                    let mut fresh = N + w;
+                    while !done.load(Ordering::Acquire) {
+                        let r = rng.next();
+                        let group = (r >> 8) % (N / 16) * 2 + w;
+                        let k = group * 8 + busy[(r % 3) as usize];
+                        let v = (r >> 20) | 1; // odd: f keeps it
+                        m.insert(k, v);
+                        model.insert(k, v);
+                        if r % 16 == 0 {
+                            m.insert(fresh, v);
+                            model.insert(fresh, v);
+                            fresh += 2;
+                        }
+                    }
+                    model
+                })
+            })
+            .collect();
+        let (ask, asked) = mpsc::channel::<u64>();
+        let (ack, acked) = mpsc::channel::<()>();
+        let helper = {
+            let m = &m;
+            s.spawn(move || {
+                for k in asked {
+                    m.insert(k, 7);
+                    ack.send(()).unwrap();
+                }
+            })
+        };
+        m.retain(|&k, &v| {
+            match offered.get_mut(k as usize) {
+                Some(n) => *n += 1,
+                None => *offered_new.entry(k).or_insert(0) += 1,
+            }
+            if k < N && k % 8 == HANDED {
+                ask.send(k).unwrap();
+                acked.recv().unwrap();
+            }
+            v % 2 == 1
+        });
+        done.store(true, Ordering::Release);
+        drop(ask);
+        helper.join().unwrap();
+        writers.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let not_once: Vec<_> = (0..N).filter(|&k| offered[k as usize] != 1).collect();
+    assert!(
+        not_once.is_empty(),
+        "seed {seed}: offered other than once: {not_once:?}"
+    );
+    assert!(
+        offered_new.values().all(|&n| n == 1),
+        "seed {seed}: a new key offered twice"
+    );
+    let mut want: HashMap<u64, u64> = (0..N).filter(|&k| start(k) == 1).map(|k| (k, 1)).collect();
+    want.extend((0..N / 8).map(|g| (g * 8 + HANDED, 7)));
+    want.extend(models.into_iter().flatten());
+    let got: HashMap<u64, u64> = m.iter().collect();
+    let lost: Vec<_> = want.iter().filter(|(k, v)| got.get(k) != Some(v)).collect();
+    let kept: Vec<_> = got.keys().filter(|k| !want.contains_key(k)).collect();
+    assert!(lost.is_empty(), "seed {seed}: removed or changed: {lost:?}");
+    assert!(kept.is_empty(), "seed {seed}: rejected but kept: {kept:?}");
 }
