@@ -36,16 +36,25 @@ const INLINE: usize = 32;
 /// `with_bytes` has returned (the new value of an update): inline for
 /// numbers and short strings, on the heap beyond [`INLINE`] bytes.
 pub(crate) enum Encoded {
-    Inline { len: u8, buf: [u8; INLINE] },
+    Inline { len: u8, buf: Aligned },
     Heap(Vec<u8>),
 }
+
+/// Inline bytes on an 8-byte boundary.  The library reads a value of up
+/// to 8 bytes with one 8-byte load; here an integer's bytes are one store,
+/// which the load takes from the store buffer.  Unaligned (at offset 2 of
+/// the enum) they were written by two stores, and a load that spans two
+/// stores waits until both have reached the cache (a failed store
+/// forward).  doc/bindings.md has the measurement.
+#[repr(C, align(8))]
+pub(crate) struct Aligned([u8; INLINE]);
 
 impl Encoded {
     pub(crate) fn of<T: Encode + ?Sized>(v: &T) -> Encoded {
         v.with_bytes(|b| match b.len() {
             len @ 0..=INLINE => {
-                let mut buf = [0u8; INLINE];
-                buf[..len].copy_from_slice(b);
+                let mut buf = Aligned([0u8; INLINE]);
+                buf.0[..len].copy_from_slice(b);
                 Encoded::Inline {
                     len: len as u8,
                     buf,
@@ -61,7 +70,7 @@ impl AsRef<[u8]> for Encoded {
     #[inline]
     fn as_ref(&self) -> &[u8] {
         match self {
-            Encoded::Inline { len, buf } => &buf[..*len as usize],
+            Encoded::Inline { len, buf } => &buf.0[..*len as usize],
             Encoded::Heap(v) => v,
         }
     }
