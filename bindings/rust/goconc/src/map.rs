@@ -787,8 +787,13 @@ where
         Ok(Decision::Store(v)) => {
             // Kept in ctx: *newval must stay valid until update returns
             // (B's bytes do not move while it is not moved: a Vec's are on
-            // the heap, an inline buffer's are in ctx itself).
-            let v: &[u8] = B::as_ref(ctx.newval.insert(v));
+            // the heap, an inline buffer's are in ctx itself).  The slot is
+            // empty (f ran once); forgetting what take() finds, rather
+            // than dropping it, leaves no call on this path, so the
+            // trampoline saves no registers.
+            let slot = &mut ctx.newval;
+            std::mem::forget(slot.take());
+            let v: &[u8] = B::as_ref(slot.insert(v));
             // SAFETY: the out pointers are writable (the callback contract).
             *newval = v.as_ptr().cast();
             *newlen = v.len();

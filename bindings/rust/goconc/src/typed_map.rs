@@ -57,12 +57,16 @@ fn ok<T>(r: Result<T>) -> T {
 
 #[track_caller]
 fn decode<T: Decode>(bytes: &[u8]) -> T {
-    T::from_bytes(bytes).unwrap_or_else(|| {
-        panic!(
-            "goconc::Map: stored bytes do not decode as {}",
-            std::any::type_name::<T>()
-        )
-    })
+    T::from_bytes(bytes).unwrap_or_else(|| undecodable_value::<T>())
+}
+
+#[cold]
+#[track_caller]
+fn undecodable_value<T>() -> ! {
+    panic!(
+        "goconc::Map: stored bytes do not decode as {}",
+        std::any::type_name::<T>()
+    )
 }
 
 impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
@@ -198,13 +202,35 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
         F: FnOnce(Option<V>) -> Option<V>,
     {
         // The new value's bytes stay on the stack (Encoded), not in the
-        // Vec that ByteMap::update's Update::Store would allocate.
+        // Vec that ByteMap::update's Update::Store would allocate.  Bytes
+        // that do not decode keep the entry and panic after the call, not
+        // inside it: with no panic of its own in the callback, an f that
+        // cannot panic leaves the trampoline no landing pad and nothing
+        // to save (doc/bindings.md, "The trampoline without a landing
+        // pad").
+        let mut undecodable = false;
+        let flag = &mut undecodable;
         k.with_bytes(|k| {
-            ok(self.bytes.update_with(k, |old| match f(old.map(decode)) {
-                Some(v) => Decision::Store(Encoded::of(&v)),
-                None => Decision::Delete,
+            ok(self.bytes.update_with(k, |old| {
+                let old = match old {
+                    None => None,
+                    Some(b) => match V::from_bytes(b) {
+                        Some(v) => Some(v),
+                        None => {
+                            *flag = true;
+                            return Decision::Keep;
+                        }
+                    },
+                };
+                match f(old) {
+                    Some(v) => Decision::Store(Encoded::of(&v)),
+                    None => Decision::Delete,
+                }
             }))
-        })
+        });
+        if undecodable {
+            undecodable_value::<V>();
+        }
     }
 
     /// Removes the entries for which `f(&key, &value)` returns `false`

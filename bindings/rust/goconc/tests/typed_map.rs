@@ -179,6 +179,31 @@ fn update_stores_deletes_and_survives_panics() {
     assert!(!m.contains_key("other"));
 }
 
+/// Bytes the value type cannot decode (written through as_bytes): update
+/// panics with the type's name, does not call f, and leaves them.
+#[test]
+fn update_of_undecodable_bytes_panics_and_keeps_them() {
+    let m: Map<u32, bool> = Map::new();
+    m.as_bytes().store(&1u32.to_le_bytes(), &[7]).unwrap();
+    let mut called = false;
+    let r = catch_unwind(AssertUnwindSafe(|| {
+        m.update(&1, |_| {
+            called = true;
+            Some(true)
+        })
+    }));
+    let msg = r.unwrap_err();
+    let msg = msg.downcast_ref::<String>().unwrap();
+    assert!(msg.contains("do not decode as bool"), "{msg}");
+    assert!(!called);
+    assert_eq!(
+        m.as_bytes().load(&1u32.to_le_bytes()).unwrap(),
+        Some(vec![7])
+    );
+    m.update(&2, |old| old.or(Some(true))); // others still work
+    assert_eq!(m.get(&2), Some(true));
+}
+
 /// A deterministic xorshift generator; the seed is printed so a failing
 /// run can be replayed with GOCONC_SEED.
 struct Rng(u64);
