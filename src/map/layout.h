@@ -99,11 +99,13 @@ struct map_entry {
 };
 
 /*
- * Table header: 64 bytes right before the 64-byte-aligned array of control
- * words, which the buckets follow, so the current-table word finds all
+ * Table header: 64 bytes right before the 64-byte-aligned buckets, which
+ * the array of control words follows, so the current-table word finds all
  * three without a load.  Readers get to a table through the shard's
- * current-table word (map_cur): the control array's address with log2 in
- * its six low bits.
+ * current-table word (map_cur): the buckets' address with log2 in its six
+ * low bits.  Buckets first, so that no size-dependent offset lies between
+ * that base and bucket b (base + b * 128); the control array's offset is
+ * one shift (doc/map.md, "Tables").
  */
 struct map_table {
     /* NULL, or the table T migrates into.  Stored (release) before the
@@ -115,15 +117,15 @@ struct map_table {
      * (set before the table is retired; read by the destroy). */
     unsigned char walk;
     unsigned char how;      /* gc_alloc_big's flags (map_table_born_zero, the free) */
-    atword *ctrl;           /* == (char *)this + sizeof *this */
-    struct map_bucket *bkt; /* == (char *)ctrl + map_ctrl_bytes(log2) */
+    struct map_bucket *bkt; /* == (char *)this + sizeof *this */
+    atword *ctrl;           /* == (char *)bkt + (MAP_BUCKET_BYTES << log2) */
     void *raw;              /* the allocation */
     size_t bytes;           /* its size, for stats.bytes */
     map_drop_fn drop;
 } __attribute__((aligned(64)));
 
 /* Bytes of the control array of 2^log2 buckets: whole cache lines, so
- * the buckets stay 64-byte aligned. */
+ * that no other allocation shares the table's last line. */
 static inline size_t map_ctrl_bytes(unsigned log2)
 {
     return log2 < 3 ? 64 : (size_t)8 << log2;
@@ -143,7 +145,7 @@ static inline int map_table_born_zero(const struct map_table *t)
 /* The current-table word of t, and back. */
 static inline uintptr_t map_cur(const struct map_table *t)
 {
-    return (uintptr_t)t->ctrl | t->log2;
+    return (uintptr_t)t->bkt | t->log2;
 }
 
 static inline struct map_table *map_table_of(uintptr_t cur)
@@ -155,8 +157,13 @@ static inline struct map_table *map_table_of(uintptr_t cur)
  * prefetch_write) of bucket b's entries in the table of cur. */
 static inline uintptr_t map_bucket_addr(uintptr_t cur, size_t b)
 {
-    return (cur & ~(uintptr_t)63) + map_ctrl_bytes((unsigned)(cur & 63)) +
-           b * MAP_BUCKET_BYTES;
+    return (cur & ~(uintptr_t)63) + b * MAP_BUCKET_BYTES;
+}
+
+/* ... and of the table's control array (bucket b's word: + b * 8). */
+static inline uintptr_t map_ctrl_addr(uintptr_t cur)
+{
+    return (cur & ~(uintptr_t)63) + ((uintptr_t)MAP_BUCKET_BYTES << (cur & 63));
 }
 
 enum { MAP_STABLE = 0, MAP_ZEROING = 1, MAP_MOVING = 2 };

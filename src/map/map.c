@@ -285,7 +285,7 @@ GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen
     __builtin_prefetch((const void *)bk);
     __builtin_prefetch((const char *)bk + 64);
     /* Acquire pairs with the writer's release store of ctrl (map_lookup). */
-    ctrl = at_load_acq(&((const atword *)(cur & ~(uintptr_t)63))[b]);
+    ctrl = at_load_acq(&((const atword *)map_ctrl_addr(cur))[b]);
     /* Not MOVED: no write to the key has gone to a next table (a write
      * moves the key's whole chain first), so this table decides. */
     if (GC_LIKELY(!(ctrl & MAP_CTRL_MOVED))) {

@@ -124,7 +124,7 @@ static inline const struct map_slot *map_lookup(uintptr_t cur, const struct map_
                                                 unsigned *lensp)
 {
     for (;;) {
-        const atword *ct = (const atword *)(cur & ~(uintptr_t)63);
+        const atword *ct = (const atword *)map_ctrl_addr(cur);
         struct map_probe p;
         /* Acquire pairs with the release store of next in the ZEROING ->
          * MOVING transition (which precedes every MOVED bit). */

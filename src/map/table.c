@@ -9,7 +9,7 @@
 
 _Static_assert(sizeof(struct map_bucket) == MAP_BUCKET_BYTES, "bucket is two cache lines");
 _Static_assert(sizeof(AO_t) == 8, "the map keeps 8-byte words inline");
-_Static_assert(sizeof(struct map_table) == 64, "table header: the line before the control words");
+_Static_assert(sizeof(struct map_table) == 64, "table header: the line before the buckets");
 _Static_assert(offsetof(struct map_bucket, s[4]) == 64, "slots 0..3 in the first line");
 _Static_assert(MAP_MAX_LOG2 < 64, "log2 fits the six low bits of a current-table word");
 
@@ -18,24 +18,24 @@ _Static_assert(MAP_MAX_LOG2 < 64, "log2 fits the six low bits of a current-table
 struct map_table *map_table_new(unsigned log2, map_drop_fn drop, int zero)
 {
     size_t nb = (size_t)1 << log2;
-    size_t bytes = sizeof(struct map_table) + 63 + map_ctrl_bytes(log2) + nb * MAP_BUCKET_BYTES;
+    size_t bytes = sizeof(struct map_table) + 63 + nb * MAP_BUCKET_BYTES + map_ctrl_bytes(log2);
     unsigned how;
     void *raw = gc_alloc_big(bytes, &how);
     struct map_table *t;
-    atword *ctrl;
+    struct map_bucket *bkt;
 
     if (raw == NULL)
         return NULL;
-    /* Control words 64-byte aligned, the header in the 64 bytes before
-     * them, the buckets right after. */
-    ctrl = (atword *)(((uintptr_t)raw + sizeof *t + 63) & ~(uintptr_t)63);
-    t = (struct map_table *)ctrl - 1;
+    /* Buckets 64-byte aligned, the header in the 64 bytes before them,
+     * the control words right after them. */
+    bkt = (struct map_bucket *)(((uintptr_t)raw + sizeof *t + 63) & ~(uintptr_t)63);
+    t = (struct map_table *)bkt - 1;
     at_storep(&t->next, NULL);
     t->mask = nb - 1;
     t->log2 = log2;
     t->walk = 0;
-    t->ctrl = ctrl;
-    t->bkt = (struct map_bucket *)((char *)ctrl + map_ctrl_bytes(log2));
+    t->bkt = bkt;
+    t->ctrl = (atword *)((char *)bkt + nb * MAP_BUCKET_BYTES);
     t->raw = raw;
     t->bytes = bytes;
     t->how = (unsigned char)how;

@@ -55,7 +55,7 @@ static inline uintptr_t prefetch_write(const struct goconc_map *m, unsigned idx,
     uintptr_t cur = at_load(&m->cur[idx]);
     size_t b = h & (((size_t)1 << (cur & 63)) - 1);
     uintptr_t bk = map_bucket_addr(cur, b);
-    __builtin_prefetch((const void *)((cur & ~(uintptr_t)63) + b * sizeof(atword)), 1);
+    __builtin_prefetch((const void *)(map_ctrl_addr(cur) + b * sizeof(atword)), 1);
     __builtin_prefetch((const void *)bk, 1);
     __builtin_prefetch((const void *)(bk + offsetof(struct map_bucket, meta)), 1);
     return cur;
@@ -160,7 +160,7 @@ static inline int home_retires(const struct map_gx *gx, int kill)
 static inline void home_at(struct map_home *h, uintptr_t cur, size_t b)
 {
     h->b = b;
-    h->ct = (atword *)(cur & ~(uintptr_t)63) + b;
+    h->ct = (atword *)map_ctrl_addr(cur) + b;
     h->bk = (struct map_bucket *)map_bucket_addr(cur, b);
     h->ctrl = at_load(h->ct);
 }
@@ -222,7 +222,7 @@ static __attribute__((noinline)) int home_near(struct map_gx *gx, const struct m
         if (d > 0 && !insert)
             return 0;
         for (i = 0; i < d; i++)
-            map_bump((atword *)(cur & ~(uintptr_t)63), (b + i) & mask, +1);
+            map_bump((atword *)map_ctrl_addr(cur), (b + i) & mask, +1);
         /* Counts up, entry not yet published: what a reader may see
          * here (torture builds widen the window). */
         GOCONC_PERTURB_POINT();
