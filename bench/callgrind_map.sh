@@ -30,7 +30,11 @@ for c in loop load_hit load_miss overwrite insert overwrite_long overwrite_drop 
     ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$tmp/out")
     [ -n "$ir" ] || ir=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$tmp/out")
     # Inclusive cost of each goconc_* function (run_ops calls only them).
-    lib=$(callgrind_annotate --inclusive=yes "$tmp/out" 2>/dev/null |
+    # From $tmp: callgrind_annotate shortens file names under the current
+    # directory, and from a parent of the build directory (e.g. /tmp for
+    # /tmp/build) it then split a function and counted part of it
+    # (overwrite_grown 221 instead of 373).
+    lib=$(cd "$tmp" && callgrind_annotate --inclusive=yes out 2>/dev/null |
         sed -n 's/^ *\([0-9,]*\) .*:goconc_[a-z_]* \[.*libgoconc.*/\1/p' | tr -d , |
         awk '{ s += $1 } END { print s + 0 }')
     printf '%-16s %10s %10s\n' "$label" "$(echo "scale=1; $ir / $ops" | bc)" \
