@@ -77,6 +77,7 @@ impl AsRef<[u8]> for Encoded {
 }
 
 impl<T: Encode + ?Sized> Encode for &T {
+    #[inline]
     fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
         (**self).with_bytes(f)
     }
@@ -87,6 +88,7 @@ impl<T: Encode + ?Sized> Encode for &T {
 macro_rules! int_codec {
     ($($t:ty),*) => {$(
         impl Encode for $t {
+            #[inline]
             fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
                 f(&self.to_le_bytes())
             }
@@ -101,6 +103,7 @@ macro_rules! int_codec {
 int_codec!(u8, u16, u32, u64, u128, usize, i8, i16, i32, i64, i128, isize);
 
 impl Encode for bool {
+    #[inline]
     fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
         f(&[*self as u8])
     }
@@ -117,6 +120,7 @@ impl Decode for bool {
 }
 
 impl Encode for char {
+    #[inline]
     fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
         (*self as u32).with_bytes(f)
     }
@@ -129,12 +133,14 @@ impl Decode for char {
 }
 
 impl Encode for str {
+    #[inline]
     fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
         f(self.as_bytes())
     }
 }
 
 impl Encode for String {
+    #[inline]
     fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
         f(self.as_bytes())
     }
@@ -147,12 +153,14 @@ impl Decode for String {
 }
 
 impl Encode for [u8] {
+    #[inline]
     fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
         f(self)
     }
 }
 
 impl Encode for Vec<u8> {
+    #[inline]
     fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
         f(self)
     }
@@ -165,6 +173,7 @@ impl Decode for Vec<u8> {
 }
 
 impl<const N: usize> Encode for [u8; N] {
+    #[inline]
     fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
         f(self)
     }
