@@ -327,7 +327,7 @@ static inline void map_slot_stamp(struct map_bucket *bk, unsigned i, uint32_t ge
  * same bucket, the same key's old entry (so LIVE with the same tag), dies
  * in the same store, stamped with grace generation gen.  Both bytes are
  * known, so each changes by one OR or XOR (map_ctrl_set's mask cost an
- * overwrite 6 instructions more).
+ * overwrite 7 instructions more).
  */
 static inline void map_bucket_write(atword *ct, struct map_bucket *bk, uint64_t ctrl, unsigned i,
                                     int kill, uint32_t gen, unsigned tag, unsigned lens,
