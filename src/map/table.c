@@ -35,7 +35,8 @@ struct map_table *map_table_new(unsigned log2, map_drop_fn drop, int zero)
     t->log2 = log2;
     t->walk = 0;
     t->bkt = bkt;
-    t->ctrl = (atword *)((char *)bkt + nb * MAP_BUCKET_BYTES);
+    /* Where readers find it from the current-table word: one formula. */
+    t->ctrl = (atword *)map_ctrl_addr(map_cur(t));
     t->raw = raw;
     t->bytes = bytes;
     t->how = (unsigned char)how;
