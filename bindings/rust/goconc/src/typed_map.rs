@@ -209,7 +209,6 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
         // to save (doc/bindings.md, "The trampoline without a landing
         // pad").
         let mut undecodable = false;
-        let flag = &mut undecodable;
         k.with_bytes(|k| {
             ok(self.bytes.update_with(k, |old| {
                 let old = match old {
@@ -217,7 +216,7 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
                     Some(b) => match V::from_bytes(b) {
                         Some(v) => Some(v),
                         None => {
-                            *flag = true;
+                            undecodable = true;
                             return Decision::Keep;
                         }
                     },
