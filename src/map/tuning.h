@@ -72,7 +72,10 @@
 #define MAP_WRITE_UNITS 8u     /* doc/map.md: "Why 8 units per write" */
 #define MAP_WRITE_MOVES 16u    /* bucket moves: "... and 16 moves" */
 #define MAP_ZERO_CHUNK 8u      /* 64 bytes of control words, 1 KiB of entries */
-#define MAP_MIG_CAP(ns) ((ns) >= 16u ? (ns) / 8u : 2u)
+/* Shards migrating at once: a 32nd of them, at least 2, so that the new
+ * tables being zeroed and filled stay in the cache between the two
+ * (doc/map.md, "Cap"). */
+#define MAP_MIG_CAP(ns) ((ns) >= 64u ? (ns) / 32u : 2u)
 #define MAP_CHURN_EVERY 0u     /* never: a shard migrates when its size asks */
 #endif
 
