@@ -1224,26 +1224,41 @@ END_TEST
 /*
  * Overflow counts of a stable shard as the writers must keep them: for
  * every bucket, the live entries whose probe path from home passes it.
- * Also every live entry can be looked up.  Returns the live entries.
+ * Also the tag bytes the writes' OR and XOR leave (map_bucket_write):
+ * every LIVE slot carries its own key's tag, every other slot byte is
+ * EMPTY or DEAD, and the DEAD ones are as many as the shard counts.
+ * Returns the live entries.
  */
 static size_t check_chains(goconc_map *m, unsigned s)
 {
     const struct map_table *t = m->sh[s].tbl;
-    size_t nb = t->mask + 1, b, live = 0, *want = calloc(nb, sizeof *want);
+    size_t nb = t->mask + 1, b, live = 0, dead = 0, *want = calloc(nb, sizeof *want);
+    unsigned i;
 
     ck_assert_ptr_nonnull(want);
     ck_assert_uint_eq(at_load(&m->sh[s].phase), MAP_STABLE);
     for (b = 0; b < nb; b++) {
         uint64_t ctrl = at_load(&t->ctrl[b]), lv;
         for (lv = ctrl & MAP_HIGH7; lv; lv &= lv - 1) {
-            unsigned i = map_first(lv), lens = map_lens(at_load(&t->bkt[b].meta), i);
-            uint64_t h = map_slot_hash(m, &t->bkt[b].s[i], lens);
-            size_t d, dist = (b - h) & t->mask;
+            unsigned lens;
+            uint64_t h;
+            size_t d, dist;
+            i = map_first(lv);
+            lens = map_lens(at_load(&t->bkt[b].meta), i);
+            h = map_slot_hash(m, &t->bkt[b].s[i], lens);
+            dist = (b - h) & t->mask;
+            ck_assert_uint_eq((ctrl >> (8 * i)) & 0xFF, map_tag(m, h));
             for (d = 0; d < dist; d++)
                 want[(h + d) & t->mask]++;
             live++;
         }
+        for (i = 0; i < MAP_SLOTS; i++) {
+            unsigned tag = (unsigned)(ctrl >> (8 * i)) & 0xFF;
+            ck_assert(tag & MAP_TAG_LIVE || tag == MAP_TAG_EMPTY || tag == MAP_TAG_DEAD);
+            dead += tag == MAP_TAG_DEAD;
+        }
     }
+    ck_assert_uint_eq(dead, m->sh[s].dead_t);
     for (b = 0; b < nb; b++) {
         size_t w = want[b] < MAP_CTRL_OVF_MAX ? want[b] : MAP_CTRL_OVF_MAX;
         ck_assert_uint_eq(map_ovf(at_load(&t->ctrl[b])), w);
@@ -1449,6 +1464,77 @@ START_TEST(test_near_paths)
     }
     for (d = 0; d < 3; d++)
         ck_assert_uint_gt(map_ovf(at_load(&m->sh[0].tbl->ctrl[d])), 0);
+    goconc_map_free(m);
+    barrier();
+}
+END_TEST
+
+/*
+ * The fast case's tag writes into recycled slots: three keys sharing
+ * home bucket 0 are rewritten there round after round (store, swap and
+ * update in turn), far more often than the bucket has slots.  Each round
+ * then deletes and stores again eight keys elsewhere, so that a grace
+ * token covers its kills, and a barrier lets it run: in the next round
+ * the bucket fills, and its expired DEAD slots are made EMPTY
+ * (home_recycle) before a write ORs a tag into one.  After every write
+ * check_chains reads each tag byte and the DEAD count, and the keys stay
+ * at home, which they could not without the recycle.  Not in the
+ * tiny-shard build, whose shards rehash every few writes.
+ */
+START_TEST(test_tag_writes)
+{
+    enum { NK = 3, NO = 8, ROUNDS = 12 };
+    goconc_map *m;
+    uint64_t keys[NK], others[NO], want[NK], v, prev, ctx, k, moved;
+    size_t i, r, n, mask;
+
+    if (tu_tiny_shards())
+        return;
+    m = mk_home0(keys, NK);
+    mask = m->sh[0].tbl->mask;
+    moved = stats(m).buckets_moved;
+    for (i = 0, k = keys[NK - 1] + 1; i < NO; k++)
+        if ((gc_hash_word(&m->hk, k, 8) & mask) != 0)
+            others[i++] = k;
+    for (i = 0; i < NK; i++)
+        store_u64(m, keys[i], want[i] = i);
+    for (i = 0; i < NO; i++)
+        store_u64(m, others[i], i);
+    ck_assert_uint_eq(check_chains(m, 0), NK + NO);
+    for (r = 1; r <= ROUNDS; r++) {
+        for (i = 0; i < NK; i++) {
+            switch ((r + i) % 3) {
+            case 0:
+                store_u64(m, keys[i], want[i] = r * 10 + i);
+                break;
+            case 1:
+                v = r * 10 + i;
+                ck_assert_int_eq(goconc_map_swap(m, &keys[i], 8, &v, 8, &prev, sizeof prev, &n),
+                                 GOCONC_OK);
+                ck_assert_uint_eq(prev, want[i]);
+                want[i] = v;
+                break;
+            default:
+                ck_assert_int_eq(goconc_map_update(m, &keys[i], 8, upd_add_one, &ctx), GOCONC_OK);
+                want[i]++;
+                break;
+            }
+            ck_assert_uint_eq(dist_of(m, keys[i]), 0);
+            ck_assert_uint_eq(check_chains(m, 0), NK + NO);
+        }
+        for (i = 0; i < NO; i++)
+            ck_assert_int_eq(goconc_map_delete(m, &others[i], 8), GOCONC_OK);
+        for (i = 0; i < NO; i++)
+            store_u64(m, others[i], r);
+        ck_assert_uint_eq(check_chains(m, 0), NK + NO);
+        barrier();
+    }
+    /* No rehash brought a drifted key home meanwhile. */
+    ck_assert_uint_eq(stats(m).buckets_moved, moved);
+    for (i = 0; i < NK; i++) {
+        ck_assert_int_eq(load_u64(m, keys[i], &v), GOCONC_OK);
+        ck_assert_uint_eq(v, want[i]);
+    }
     goconc_map_free(m);
     barrier();
 }
@@ -2768,6 +2854,7 @@ int main(void)
         TU_CASE(test_grow_shrink),
         TU_CASE(test_store_paths),
         TU_CASE(test_near_paths),
+        TU_CASE(test_tag_writes),
         TU_CASE(test_drift_rehash),
         TU_CASE(test_slot_stamps),
         TU_CASE(test_dead_expired_model),
