@@ -1238,24 +1238,23 @@ static size_t check_chains(goconc_map *m, unsigned s)
     ck_assert_ptr_nonnull(want);
     ck_assert_uint_eq(at_load(&m->sh[s].phase), MAP_STABLE);
     for (b = 0; b < nb; b++) {
-        uint64_t ctrl = at_load(&t->ctrl[b]), lv;
-        for (lv = ctrl & MAP_HIGH7; lv; lv &= lv - 1) {
-            unsigned lens;
+        uint64_t ctrl = at_load(&t->ctrl[b]);
+        for (i = 0; i < MAP_SLOTS; i++) {
+            unsigned tag = (unsigned)(ctrl >> (8 * i)) & 0xFF, lens;
             uint64_t h;
             size_t d, dist;
-            i = map_first(lv);
+            if (!(tag & MAP_TAG_LIVE)) {
+                ck_assert(tag == MAP_TAG_EMPTY || tag == MAP_TAG_DEAD);
+                dead += tag == MAP_TAG_DEAD;
+                continue;
+            }
             lens = map_lens(at_load(&t->bkt[b].meta), i);
             h = map_slot_hash(m, &t->bkt[b].s[i], lens);
+            ck_assert_uint_eq(tag, map_tag(m, h));
             dist = (b - h) & t->mask;
-            ck_assert_uint_eq((ctrl >> (8 * i)) & 0xFF, map_tag(m, h));
             for (d = 0; d < dist; d++)
                 want[(h + d) & t->mask]++;
             live++;
-        }
-        for (i = 0; i < MAP_SLOTS; i++) {
-            unsigned tag = (unsigned)(ctrl >> (8 * i)) & 0xFF;
-            ck_assert(tag & MAP_TAG_LIVE || tag == MAP_TAG_EMPTY || tag == MAP_TAG_DEAD);
-            dead += tag == MAP_TAG_DEAD;
         }
     }
     ck_assert_uint_eq(dead, m->sh[s].dead_t);
