@@ -32,7 +32,10 @@
 //! wall` takes the wall time from the common start to the last thread's
 //! end instead.  Rounds interleave the implementations, and the table
 //! gives each cell's median over the rounds: on a shared machine, drift
-//! hits every column alike.
+//! hits every column alike.  A second table gives each implementation's
+//! time over the group's peer's (DashMap, ArcSwap) in the same round,
+//! median over the rounds: the figure a "not slower than the peer" goal
+//! is judged by.
 //!
 //! Usage:
 //!   goconc-rust-bench [--rounds R] [--ops N] [--keys K] [--threads 1,2]
@@ -314,9 +317,11 @@ fn thread_cpu_time() -> Duration {
 }
 
 /// Runs `ops` operations of `kind` on each of `threads` threads; returns
-/// the time per operation per thread: wall time from the common start to
-/// the last thread's end, or the mean of the threads' CPU times.
-fn measure<W: Workload>(m: &W, kind: &str, threads: usize, cfg: &Config, seed: u64) -> Duration {
+/// the time per operation per thread in nanoseconds (not rounded to
+/// whole ones: the paired ratios would be steps of 2-3%): wall time from
+/// the common start to the last thread's end, or the mean of the threads'
+/// CPU times.
+fn measure<W: Workload>(m: &W, kind: &str, threads: usize, cfg: &Config, seed: u64) -> f64 {
     let start = Barrier::new(threads + 1);
     let (ops, keys) = (cfg.ops, cfg.keys);
     let (t0, cpu) = std::thread::scope(|s| {
@@ -342,7 +347,7 @@ fn measure<W: Workload>(m: &W, kind: &str, threads: usize, cfg: &Config, seed: u
     } else {
         t0.elapsed()
     };
-    total / ops as u32
+    total.as_secs_f64() * 1e9 / ops as f64
 }
 
 /// Where results go so that they are computed (std::hint::black_box needs
@@ -437,17 +442,18 @@ fn run_with<B: Bench, R>(m: B, keys: u64, f: &mut dyn FnMut(&dyn BenchDyn) -> R)
 /// `measure` behind a trait object, so that one table loop drives every
 /// implementation while the timed loops stay monomorphic.
 trait BenchDyn {
-    fn measure(&self, kind: &str, threads: usize, cfg: &Config, seed: u64) -> Duration;
+    fn measure(&self, kind: &str, threads: usize, cfg: &Config, seed: u64) -> f64;
 }
 
 impl<W: Workload> BenchDyn for W {
-    fn measure(&self, kind: &str, threads: usize, cfg: &Config, seed: u64) -> Duration {
+    fn measure(&self, kind: &str, threads: usize, cfg: &Config, seed: u64) -> f64 {
         measure(self, kind, threads, cfg, seed)
     }
 }
 
-fn median(v: &mut [Duration]) -> Duration {
-    v.sort();
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
 }
 
@@ -465,13 +471,18 @@ fn tables(cfg: &Config) {
             ..cfg.clone()
         };
         if !sub.impls.is_empty() && !sub.kinds.is_empty() {
-            table(&sub);
+            // The group's peer (the last name) is what the rest are
+            // compared with.
+            table(&sub, impls[impls.len() - 1]);
         }
     }
 }
 
-fn table(cfg: &Config) {
-    let mut samples: HashMap<(String, String, usize), Vec<Duration>> = HashMap::new();
+/// Each cell's samples, in round order (every round adds one to each).
+type Samples = HashMap<(String, String, usize), Vec<f64>>;
+
+fn table(cfg: &Config, peer: &str) {
+    let mut samples: Samples = HashMap::new();
     for round in 0..cfg.rounds {
         // Rotate the order each round: no implementation always runs first.
         let n = cfg.impls.len();
@@ -507,8 +518,42 @@ fn table(cfg: &Config) {
         for &t in &cfg.threads {
             print!("{:<8} {:>7}", kind, t);
             for name in &cfg.impls {
-                let v = samples.get_mut(&(name.clone(), kind.clone(), t)).unwrap();
-                print!(" {:>9.1}", median(v).as_nanos() as f64);
+                let v = &samples[&(name.clone(), kind.clone(), t)];
+                print!(" {:>9.1}", median(v));
+            }
+            println!();
+        }
+    }
+    paired(cfg, &samples, peer);
+}
+
+/// Each implementation's time over `peer`'s in the same round, median over
+/// the rounds: what a goal "not slower than the peer, same run" is judged
+/// by.  A burst of noise hits both figures of a round, so the ratio
+/// moves less than either median (the medians above may come from
+/// different rounds).
+fn paired(cfg: &Config, samples: &Samples, peer: &str) {
+    let others: Vec<&String> = cfg.impls.iter().filter(|n| *n != peer).collect();
+    if others.is_empty() || !cfg.impls.iter().any(|n| n == peer) {
+        return;
+    }
+    println!(
+        "time over {peer}'s in the same round, median of {} rounds (below 1: faster)",
+        cfg.rounds
+    );
+    print!("{:<8} {:>7}", "kind", "threads");
+    for name in &others {
+        print!(" {:>9}", name);
+    }
+    println!();
+    for kind in &cfg.kinds {
+        for &t in &cfg.threads {
+            let base = &samples[&(peer.to_string(), kind.clone(), t)];
+            print!("{:<8} {:>7}", kind, t);
+            for name in &others {
+                let own = &samples[&((*name).clone(), kind.clone(), t)];
+                let r: Vec<f64> = own.iter().zip(base).map(|(a, b)| a / b).collect();
+                print!(" {:>9.2}", median(&r));
             }
             println!();
         }
@@ -615,7 +660,7 @@ fn main() {
                 usage();
             }
             let d = with_impl(&i, cfg.keys, &mut |m| m.measure(&k, t, &cfg, 1));
-            println!("{i} {k} {t} threads: {} ns per operation", d.as_nanos());
+            println!("{i} {k} {t} threads: {:.1} ns per operation", d);
         }
         None => tables(&cfg),
     }
