@@ -1362,19 +1362,26 @@ static size_t dist_of(goconc_map *m, uint64_t k)
 
 /* A one-shard map reserved for 400 entries (no migration pending), and
  * n 8-byte keys whose home is its bucket 0. */
+/* The first n 8-byte keys from `from` on whose home in m's one shard is
+ * bucket 0 (home0) or any other bucket (!home0). */
+static void keys_at_home0(goconc_map *m, uint64_t from, int home0, uint64_t *keys, size_t n)
+{
+    size_t mask = m->sh[0].tbl->mask, i;
+    uint64_t k;
+
+    for (i = 0, k = from; i < n; k++)
+        if (((gc_hash_word(&m->hk, k, 8) & mask) == 0) == home0)
+            keys[i++] = k;
+}
+
 static goconc_map *mk_home0(uint64_t *keys, size_t n)
 {
     goconc_map *m = mk(1);
-    size_t mask, i;
-    uint64_t k;
 
     ck_assert_int_eq(goconc_map_reserve(m, 400), GOCONC_OK);
     finish(m);
-    mask = m->sh[0].tbl->mask;
-    ck_assert_uint_ge(mask, 3);
-    for (i = 0, k = 1; i < n; k++)
-        if ((gc_hash_word(&m->hk, k, 8) & mask) == 0)
-            keys[i++] = k;
+    ck_assert_uint_ge(m->sh[0].tbl->mask, 3);
+    keys_at_home0(m, 1, 1, keys, n);
     return m;
 }
 
@@ -1484,17 +1491,14 @@ START_TEST(test_tag_writes)
 {
     enum { NK = 3, NO = 8, ROUNDS = 12 };
     goconc_map *m;
-    uint64_t keys[NK], others[NO], want[NK], v, prev, ctx, k, moved;
-    size_t i, r, n, mask;
+    uint64_t keys[NK], others[NO], want[NK], v, prev, ctx, moved;
+    size_t i, r, n;
 
     if (tu_tiny_shards())
         return;
     m = mk_home0(keys, NK);
-    mask = m->sh[0].tbl->mask;
     moved = stats(m).buckets_moved;
-    for (i = 0, k = keys[NK - 1] + 1; i < NO; k++)
-        if ((gc_hash_word(&m->hk, k, 8) & mask) != 0)
-            others[i++] = k;
+    keys_at_home0(m, keys[NK - 1] + 1, 0, others, NO);
     for (i = 0; i < NK; i++)
         store_u64(m, keys[i], want[i] = i);
     for (i = 0; i < NO; i++)
