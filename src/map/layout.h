@@ -77,11 +77,15 @@ struct map_slot {
     atword v; /* inline value bytes, or the entry's full hash */
 };
 
-/* Slots 0..3 fill the first cache line; 4..6, meta and stamps the second. */
+/*
+ * meta, stamps and slots 0..2 fill the first cache line; 3..6 the second.
+ * Every hit reads meta, and a new entry takes the lowest free slot, so
+ * most keys are found in the first line alone (doc/map.md, "Layout").
+ */
 struct map_bucket {
-    struct map_slot s[MAP_SLOTS];
     atword meta;
     atword stamps; /* per DEAD slot, its kill's grace generation (slot.h) */
+    struct map_slot s[MAP_SLOTS];
 };
 
 typedef void (*map_drop_fn)(void *ctx, const void *key, size_t klen,

@@ -10,7 +10,8 @@
 _Static_assert(sizeof(struct map_bucket) == MAP_BUCKET_BYTES, "bucket is two cache lines");
 _Static_assert(sizeof(AO_t) == 8, "the map keeps 8-byte words inline");
 _Static_assert(sizeof(struct map_table) == 64, "table header: the line before the buckets");
-_Static_assert(offsetof(struct map_bucket, s[4]) == 64, "slots 0..3 in the first line");
+_Static_assert(offsetof(struct map_bucket, s[3]) == 64,
+               "meta, stamps and slots 0..2 in the first line");
 _Static_assert(MAP_MAX_LOG2 < 64, "log2 fits the six low bits of a current-table word");
 
 /* ------------------------------------------------------ tables, entries */

@@ -57,7 +57,7 @@ static inline uintptr_t prefetch_write(const struct goconc_map *m, unsigned idx,
     uintptr_t bk = map_bucket_addr(cur, b);
     __builtin_prefetch((const void *)(map_ctrl_addr(cur) + b * sizeof(atword)), 1);
     __builtin_prefetch((const void *)bk, 1);
-    __builtin_prefetch((const void *)(bk + offsetof(struct map_bucket, meta)), 1);
+    __builtin_prefetch((const void *)(bk + 64), 1);
     return cur;
 }
 
