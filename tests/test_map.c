@@ -2119,6 +2119,73 @@ static int upd_set(void *ctx, const void *old, size_t oldlen, int found, const v
     return GOCONC_UPDATE_STORE;
 }
 
+/*
+ * The migration cap (doc/map.md, "Cap"): with every key's shard chosen by
+ * a uniform hash, the shards reach their grow points together, and at
+ * most MAP_MIG_CAP of them may migrate at once.  Returns how many
+ * migrate, after checking that each holds the m->mig slot that names it
+ * and every taken slot names a migrating shard.  A shard may pass over
+ * the cap only when a key finds no free slot in its whole table (a
+ * forced migration, slot -1); counted in *forced.
+ */
+static unsigned migrating(goconc_map *m, unsigned *forced)
+{
+    unsigned s, n = 0, i;
+    for (i = 0; i < m->mig_cap; i++) {
+        size_t v = at_load(&m->mig[i]);
+        if (v != 0 && (v > m->nshards || m->sh[v - 1].slot != (int)i ||
+                       at_load(&m->sh[v - 1].phase) == MAP_STABLE))
+            ck_abort_msg("slot %u names shard %zu, which does not hold it", i, v - 1);
+    }
+    for (s = 0; s < m->nshards; s++) {
+        int stable = at_load(&m->sh[s].phase) == MAP_STABLE;
+        if (stable && m->sh[s].slot != -1)
+            ck_abort_msg("stable shard %u holds slot %d", s, m->sh[s].slot);
+        if (!stable && m->sh[s].slot < 0)
+            ++*forced;
+        else
+            n += !stable;
+    }
+    return n;
+}
+
+START_TEST(test_mig_cap)
+{
+    enum { N = 60000 };
+    goconc_map *m = mk(0);
+    goconc_map_stats st = GOCONC_MAP_STATS_INIT;
+    unsigned most = 0, forced = 0, n;
+    uint64_t k;
+
+    ck_assert_uint_eq(m->mig_cap, MAP_MIG_CAP(m->nshards));
+    ck_assert_uint_lt(m->mig_cap, m->nshards);
+    for (k = 0; k < N; k++) {
+        store_u64(m, k, k);
+        n = migrating(m, &forced);
+        ck_assert_uint_le(n, m->mig_cap);
+        most = n > most ? n : most;
+    }
+    /* The cap was reached and every shard grew; none passed over it: a
+     * table past 80% still has room while its shard waits.  Test builds
+     * migrate one unit a write and one shard at a time, so there shards
+     * do fill up and take the forced path. */
+    ck_assert_uint_eq(most, m->mig_cap);
+#ifdef GOCONC_TINY_SHARDS
+    ck_assert_uint_gt(forced, 0);
+#else
+    ck_assert_uint_eq(forced, 0);
+#endif
+    ck_assert_int_eq(goconc_map_stats_get(m, &st), GOCONC_OK);
+    ck_assert_uint_ge(st.grows, 4 * (uint64_t)m->nshards);
+    for (k = 0; k < N; k += 997) {
+        uint64_t v;
+        ck_assert_int_eq(load_u64(m, k, &v), GOCONC_OK);
+        ck_assert_uint_eq(v, k);
+    }
+    goconc_map_free(m);
+}
+END_TEST
+
 START_TEST(test_migration_due)
 {
     goconc_map *m = mk(2);
@@ -2868,6 +2935,7 @@ int main(void)
         TU_CASE(test_reserve_maintain),
         TU_CASE(test_migration_steps),
         TU_CASE(test_migration_due),
+        TU_CASE(test_mig_cap),
         TU_CASE(test_clear),
         TU_CASE(test_stats),
         TU_CASE(test_on_drop),
