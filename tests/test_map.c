@@ -1266,6 +1266,31 @@ static size_t check_chains(goconc_map *m, unsigned s)
     return live;
 }
 
+/* The first n 8-byte keys from `from` on whose home in m's one shard is
+ * bucket 0 (home0) or any other bucket (!home0). */
+static void keys_at_home0(goconc_map *m, uint64_t from, int home0, uint64_t *keys, size_t n)
+{
+    size_t mask = m->sh[0].tbl->mask, i;
+    uint64_t k;
+
+    for (i = 0, k = from; i < n; k++)
+        if (((gc_hash_word(&m->hk, k, 8) & mask) == 0) == home0)
+            keys[i++] = k;
+}
+
+/* A one-shard map reserved for 400 entries (no migration pending), and
+ * n 8-byte keys whose home is its bucket 0. */
+static goconc_map *mk_home0(uint64_t *keys, size_t n)
+{
+    goconc_map *m = mk(1);
+
+    ck_assert_int_eq(goconc_map_reserve(m, 400), GOCONC_OK);
+    finish(m);
+    ck_assert_uint_ge(m->sh[0].tbl->mask, 3);
+    keys_at_home0(m, 1, 1, keys, n);
+    return m;
+}
+
 /*
  * The short store path and the steps it hands over to (map.c): keys made
  * to share one home bucket fill it, then go on down its chain (the chain
@@ -1277,18 +1302,11 @@ static size_t check_chains(goconc_map *m, unsigned s)
 START_TEST(test_store_paths)
 {
     enum { NK = 24 };
-    goconc_map *m = mk(1);
-    uint64_t keys[NK], k, v, i;
+    uint64_t keys[NK], v, i;
+    goconc_map *m = mk_home0(keys, NK);
     unsigned char big[40];
-    size_t n, mask;
+    size_t n;
 
-    ck_assert_int_eq(goconc_map_reserve(m, 400), GOCONC_OK);
-    finish(m);
-    mask = m->sh[0].tbl->mask;
-    /* NK keys with home bucket 0. */
-    for (n = 0, k = 1; n < NK; k++)
-        if ((gc_hash_word(&m->hk, k, 8) & mask) == 0)
-            keys[n++] = k;
     for (i = 0; i < NK; i++) {
         store_u64(m, keys[i], i);
         finish(m);
@@ -1358,31 +1376,6 @@ static size_t dist_of(goconc_map *m, uint64_t k)
         }
     }
     return SIZE_MAX;
-}
-
-/* A one-shard map reserved for 400 entries (no migration pending), and
- * n 8-byte keys whose home is its bucket 0. */
-/* The first n 8-byte keys from `from` on whose home in m's one shard is
- * bucket 0 (home0) or any other bucket (!home0). */
-static void keys_at_home0(goconc_map *m, uint64_t from, int home0, uint64_t *keys, size_t n)
-{
-    size_t mask = m->sh[0].tbl->mask, i;
-    uint64_t k;
-
-    for (i = 0, k = from; i < n; k++)
-        if (((gc_hash_word(&m->hk, k, 8) & mask) == 0) == home0)
-            keys[i++] = k;
-}
-
-static goconc_map *mk_home0(uint64_t *keys, size_t n)
-{
-    goconc_map *m = mk(1);
-
-    ck_assert_int_eq(goconc_map_reserve(m, 400), GOCONC_OK);
-    finish(m);
-    ck_assert_uint_ge(m->sh[0].tbl->mask, 3);
-    keys_at_home0(m, 1, 1, keys, n);
-    return m;
 }
 
 /* update's function: the value plus one (0 when absent). */
@@ -2169,11 +2162,10 @@ START_TEST(test_mig_cap)
      * migrate one unit a write and one shard at a time, so there shards
      * do fill up and take the forced path. */
     ck_assert_uint_eq(most, m->mig_cap);
-#ifdef GOCONC_TINY_SHARDS
-    ck_assert_uint_gt(forced, 0);
-#else
-    ck_assert_uint_eq(forced, 0);
-#endif
+    if (tu_tiny_shards())
+        ck_assert_uint_gt(forced, 0);
+    else
+        ck_assert_uint_eq(forced, 0);
     for (k = 0; k < m->nshards; k++)
         ck_assert_uint_ge(at_load(&m->sh[k].grows), 4);
     for (k = 0; k < N; k += 997) {
