@@ -164,6 +164,19 @@ static inline uintptr_t map_bucket_addr(uintptr_t cur, size_t b)
     return (cur & ~(uintptr_t)63) + b * MAP_BUCKET_BYTES;
 }
 
+/*
+ * Ask for both cache lines of the bucket at address a (a pointer or an
+ * integer, evaluated twice: a prefetch never faults, so the table may be
+ * gone), for a read (rw 0) or a write (rw 1; a constant, as
+ * __builtin_prefetch needs; hence a macro).  Both: a key in slots 3..6
+ * needs the second line (doc/map.md, "Layout").
+ */
+#define MAP_PREFETCH_BUCKET(a, rw)                                          \
+    do {                                                                    \
+        __builtin_prefetch((const char *)(a), (rw));                        \
+        __builtin_prefetch((const char *)(a) + MAP_BUCKET_BYTES / 2, (rw)); \
+    } while (0)
+
 /* ... and of the table's control array (bucket b's word: + b * 8). */
 static inline uintptr_t map_ctrl_addr(uintptr_t cur)
 {

@@ -282,8 +282,7 @@ GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen
     cur = at_load_acq(&m->cur[map_shard_of(m, h)]);
     b = h & (((size_t)1 << (cur & 63)) - 1);
     bk = (const struct map_bucket *)map_bucket_addr(cur, b);
-    __builtin_prefetch((const void *)bk);
-    __builtin_prefetch((const char *)bk + 64);
+    MAP_PREFETCH_BUCKET(bk, 0);
     /* Acquire pairs with the writer's release store of ctrl (map_lookup). */
     ctrl = at_load_acq(&((const atword *)map_ctrl_addr(cur))[b]);
     /* Not MOVED: no write to the key has gone to a next table (a write

@@ -264,8 +264,7 @@ static void move_bucket(struct map_gx *gx, size_t i)
         hs[nlive] = map_slot_hash(m, &bk->s[j], map_lens(meta, j));
         hb = hs[nlive] & n->mask;
         __builtin_prefetch((const void *)&n->ctrl[hb], 1);
-        __builtin_prefetch(&n->bkt[hb], 1);
-        __builtin_prefetch((const char *)&n->bkt[hb] + 64, 1);
+        MAP_PREFETCH_BUCKET(&n->bkt[hb], 1);
         js[nlive++] = j;
     }
     for (k = 0; k < nlive; k++) {

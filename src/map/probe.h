@@ -143,8 +143,7 @@ static inline const struct map_slot *map_lookup(uintptr_t cur, const struct map_
          * whether they are needed: a present key then costs one memory
          * latency, not two in a row, and an absent one (whose control
          * word is mostly cached) does not wait for them. */
-        __builtin_prefetch((const void *)map_bucket_addr(cur, p.b));
-        __builtin_prefetch((const void *)(map_bucket_addr(cur, p.b) + 64));
+        MAP_PREFETCH_BUCKET(map_bucket_addr(cur, p.b), 0);
         do {
             /* Acquire pairs with the writer's release store of ctrl after
              * it wrote the slot words and meta: a LIVE tag seen here means

@@ -56,8 +56,7 @@ static inline uintptr_t prefetch_write(const struct goconc_map *m, unsigned idx,
     size_t b = h & (((size_t)1 << (cur & 63)) - 1);
     uintptr_t bk = map_bucket_addr(cur, b);
     __builtin_prefetch((const void *)(map_ctrl_addr(cur) + b * sizeof(atword)), 1);
-    __builtin_prefetch((const void *)bk, 1);
-    __builtin_prefetch((const void *)(bk + 64), 1);
+    MAP_PREFETCH_BUCKET(bk, 1);
     return cur;
 }
 
