@@ -9,11 +9,14 @@
  * Each test runs in its own process (Check's fork mode) with the counting
  * allocator of testutil.  White-box checks include src/map/migrate.h.
  */
+#include <inttypes.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "map/migrate.h"
@@ -2115,31 +2118,43 @@ static int upd_set(void *ctx, const void *old, size_t oldlen, int found, const v
 /*
  * The migration cap (doc/map.md, "Cap"): with every key's shard chosen by
  * a uniform hash, the shards reach their grow points together, and at
- * most MAP_MIG_CAP of them may migrate at once.  Returns how many
- * migrate, after checking that each holds the m->mig slot that names it
- * and every taken slot names a migrating shard.  A shard may pass over
- * the cap only when a key finds no free slot in its whole table (a
- * forced migration, slot -1); counted in *forced.
+ * most MAP_MIG_CAP of them may migrate at once.  Counts the migrating
+ * shards into *n after checking that each holds the m->mig slot that
+ * names it and every taken slot names a migrating shard; 0, or -1 with
+ * the broken rule in why[].  A shard may pass over the cap only when a
+ * key finds no free slot in its whole table (a forced migration, slot
+ * -1); counted in *forced.  No assertion here: the threaded test calls it
+ * off the test's thread.
  */
-static unsigned migrating(goconc_map *m, unsigned *forced)
+static int migrating(goconc_map *m, unsigned *n, unsigned *forced, char why[128])
 {
-    unsigned s, n = 0, i;
+    unsigned s, i;
+
+    *n = 0;
     for (i = 0; i < m->mig_cap; i++) {
         size_t v = at_load(&m->mig[i]);
         if (v != 0 && (v > m->nshards || m->sh[v - 1].slot != (int)i ||
-                       at_load(&m->sh[v - 1].phase) == MAP_STABLE))
-            ck_abort_msg("slot %u names shard %zu, which does not hold it", i, v - 1);
+                       at_load(&m->sh[v - 1].phase) == MAP_STABLE)) {
+            snprintf(why, 128, "slot %u names shard %zu, which does not hold it", i, v - 1);
+            return -1;
+        }
     }
     for (s = 0; s < m->nshards; s++) {
         int stable = at_load(&m->sh[s].phase) == MAP_STABLE;
-        if (stable && m->sh[s].slot != -1)
-            ck_abort_msg("stable shard %u holds slot %d", s, m->sh[s].slot);
+        if (stable && m->sh[s].slot != -1) {
+            snprintf(why, 128, "stable shard %u holds slot %d", s, m->sh[s].slot);
+            return -1;
+        }
         if (!stable && m->sh[s].slot < 0)
             ++*forced;
         else
-            n += !stable;
+            *n += !stable;
     }
-    return n;
+    if (*n > m->mig_cap) {
+        snprintf(why, 128, "%u shards migrate, cap %u", *n, m->mig_cap);
+        return -1;
+    }
+    return 0;
 }
 
 START_TEST(test_mig_cap)
@@ -2152,9 +2167,10 @@ START_TEST(test_mig_cap)
     ck_assert_uint_eq(m->mig_cap, MAP_MIG_CAP(m->nshards));
     ck_assert_uint_lt(m->mig_cap, m->nshards);
     for (k = 0; k < N; k++) {
+        char why[128];
         store_u64(m, k, k);
-        n = migrating(m, &forced);
-        ck_assert_uint_le(n, m->mig_cap);
+        ck_assert_msg(migrating(m, &n, &forced, why) == 0, "after %" PRIu64 " stores: %s", k + 1,
+                      why);
         most = n > most ? n : most;
     }
     /* The cap was reached and every shard grew; none passed over it: a
@@ -2174,6 +2190,106 @@ START_TEST(test_mig_cap)
         ck_assert_uint_eq(v, k);
     }
     goconc_map_free(m);
+}
+END_TEST
+
+/*
+ * The cap while threads race for the last slot (claim_slot's compare-and-
+ * swap, release_slot's store): writers store distinct keys while a
+ * checker, holding every shard's lock so that no slot is taken or given
+ * back meanwhile, applies migrating()'s rules.  A write waits for one
+ * shard lock at a time and helps other shards by try-lock only, so
+ * taking all of them in index order cannot deadlock.
+ */
+enum { CAP_WRITERS = 4, CAP_KEYS = 30000 };
+
+struct cap_run {
+    goconc_map *m;
+    atword done;       /* writers finished */
+    int rc[CAP_WRITERS];
+    unsigned checks, most, forced;
+    int bad;           /* migrating()'s result at the first broken rule */
+    char why[128];
+};
+
+struct cap_writer {
+    struct cap_run *run;
+    unsigned id;
+};
+
+static void *cap_write(void *p)
+{
+    struct cap_writer *w = p;
+    uint64_t k, base = (uint64_t)w->id * CAP_KEYS;
+    int rc = GOCONC_OK;
+
+    for (k = base; k < base + CAP_KEYS && rc == GOCONC_OK; k++)
+        rc = goconc_map_store(w->run->m, &k, 8, &k, 8);
+    w->run->rc[w->id] = rc;
+    (void)at_fetch_add(&w->run->done, 1);
+    return NULL;
+}
+
+/* One look at every shard with all their locks held. */
+static int cap_look(struct cap_run *r)
+{
+    goconc_map *m = r->m;
+    uintptr_t me = gc_thread_id();
+    unsigned s, n;
+    int rc;
+
+    for (s = 0; s < m->nshards; s++)
+        while (!map_trylock(&m->sh[s], me)) /* map_lock's wait is not exported */
+            sched_yield();
+    rc = migrating(m, &n, &r->forced, r->why);
+    for (s = m->nshards; s-- > 0;)
+        map_unlock(&m->sh[s]);
+    r->checks++;
+    r->most = n > r->most ? n : r->most;
+    return rc;
+}
+
+/* Looks spaced out: writers waiting for a lock back off, and a checker
+ * that took every lock again at once would keep them waiting. */
+static void *cap_check(void *p)
+{
+    struct cap_run *r = p;
+    const struct timespec gap = { 0, 20000 };
+    do {
+        r->bad = cap_look(r);
+        nanosleep(&gap, NULL);
+    } while (r->bad == 0 && at_load(&r->done) < CAP_WRITERS);
+    return NULL;
+}
+
+START_TEST(test_mig_cap_threads)
+{
+    struct cap_run run = { .m = mk(0) };
+    struct cap_writer w[CAP_WRITERS];
+    pthread_t wt[CAP_WRITERS], ct;
+    uint64_t k, v;
+    unsigned i;
+
+    ck_assert_int_eq(pthread_create(&ct, NULL, cap_check, &run), 0);
+    for (i = 0; i < CAP_WRITERS; i++) {
+        w[i] = (struct cap_writer){ &run, i };
+        ck_assert_int_eq(pthread_create(&wt[i], NULL, cap_write, &w[i]), 0);
+    }
+    for (i = 0; i < CAP_WRITERS; i++)
+        ck_assert_int_eq(pthread_join(wt[i], NULL), 0);
+    ck_assert_int_eq(pthread_join(ct, NULL), 0);
+    ck_assert_msg(run.bad == 0, "look %u: %s", run.checks, run.why);
+    ck_assert_int_eq(cap_look(&run), 0);
+    printf("test_mig_cap_threads %d: %u looks, at most %u of cap %u migrating, %u forced\n", _i,
+           run.checks, run.most, run.m->mig_cap, run.forced);
+    for (i = 0; i < CAP_WRITERS; i++)
+        ck_assert_int_eq(run.rc[i], GOCONC_OK);
+    ck_assert_uint_eq(goconc_map_len(run.m), (size_t)CAP_WRITERS * CAP_KEYS);
+    for (k = 0; k < (uint64_t)CAP_WRITERS * CAP_KEYS; k += 499) {
+        ck_assert_int_eq(load_u64(run.m, k, &v), GOCONC_OK);
+        ck_assert_uint_eq(v, k);
+    }
+    goconc_map_free(run.m);
 }
 END_TEST
 
@@ -2927,6 +3043,7 @@ int main(void)
         TU_CASE(test_migration_steps),
         TU_CASE(test_migration_due),
         TU_CASE(test_mig_cap),
+        TU_LOOP(test_mig_cap_threads, 0, 4),
         TU_CASE(test_clear),
         TU_CASE(test_stats),
         TU_CASE(test_on_drop),
