@@ -71,12 +71,19 @@ def loadavg():
         return None
 
 
-def git_commit(src):
+def git_commit(src, out):
+    """HEAD, marked "(modified)" when tracked files differ from it, except
+    those under `out`: a report written over the committed one is not a
+    change to what it measures."""
+    paths = ["."]
+    rel = os.path.relpath(os.path.abspath(out), os.path.abspath(src))
+    if rel != "." and not rel.startswith(".."):
+        paths.append(":(exclude)" + rel)
     try:
         head = subprocess.run(["git", "-C", src, "rev-parse", "--short", "HEAD"],
                               capture_output=True, text=True, check=True).stdout.strip()
         dirty = subprocess.run(["git", "-C", src, "--no-optional-locks", "status",
-                                "--porcelain", "--untracked-files=no"],
+                                "--porcelain", "--untracked-files=no", "--"] + paths,
                                capture_output=True, text=True, check=True).stdout.strip()
         return head + (" (modified)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
@@ -93,7 +100,7 @@ def cmd_meta(out, src):
         "lscpu": lscpu(),
         "kernel": "%s %s %s" % (platform.system(), platform.release(), platform.machine()),
         "load_start": loadavg(),
-        "commit": git_commit(src),
+        "commit": git_commit(src, out),
         "sample": env.get("BENCH_REPORT_SAMPLE") == "1",
         "settings": {
             "reps": env.get("BENCH_REPORT_REPS"),
