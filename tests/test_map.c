@@ -2280,8 +2280,9 @@ START_TEST(test_mig_cap_threads)
     ck_assert_int_eq(pthread_join(ct, NULL), 0);
     ck_assert_msg(run.bad == 0, "look %u: %s", run.checks, run.why);
     ck_assert_msg(cap_look(&run) == 0, "after the writers: %s", run.why);
-    printf("test_mig_cap_threads %d: %u looks, at most %u of cap %u migrating, %u forced\n", _i,
-           run.checks, run.most, run.m->mig_cap, run.forced);
+    printf("test_mig_cap_threads %d: %u looks, at most %u of cap %u migrating, "
+           "%u forced (summed over looks)\n",
+           _i, run.checks, run.most, run.m->mig_cap, run.forced);
     for (i = 0; i < CAP_WRITERS; i++)
         ck_assert_int_eq(run.rc[i], GOCONC_OK);
     ck_assert_uint_eq(goconc_map_len(run.m), (size_t)CAP_WRITERS * CAP_KEYS);
