@@ -10,6 +10,36 @@
 /// `Vec<u8>`) must encode as its owned form does, as `Borrow` asks of
 /// `Hash` and `Eq`.  A wrong encoding gives wrong answers or panics, never
 /// undefined behaviour: the trait is safe to implement.
+///
+/// A user type as a map key: two `i32`s, little-endian, in a stack buffer.
+///
+/// ```
+/// use goconc::{Decode, Encode, Map};
+///
+/// #[derive(Debug, PartialEq)]
+/// struct Point { x: i32, y: i32 }
+///
+/// impl Encode for Point {
+///     fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
+///         let mut b = [0u8; 8];
+///         b[..4].copy_from_slice(&self.x.to_le_bytes());
+///         b[4..].copy_from_slice(&self.y.to_le_bytes());
+///         f(&b)
+///     }
+/// }
+/// impl Decode for Point {
+///     fn from_bytes(b: &[u8]) -> Option<Point> {
+///         Some(Point { x: i32::from_bytes(b.get(..4)?)?, y: i32::from_bytes(b.get(4..)?)? })
+///     }
+/// }
+///
+/// assert_eq!(Point { x: 1, y: -1 }.to_bytes(), [1, 0, 0, 0, 255, 255, 255, 255]);
+/// let m: Map<Point, String> = Map::new();
+/// m.insert(Point { x: 1, y: 2 }, "a".to_string());
+/// // An equal key built anew encodes to the same bytes, so it finds the entry.
+/// assert_eq!(m.get(&Point { x: 1, y: 2 }).as_deref(), Some("a"));
+/// assert_eq!(m.iter().next().map(|(k, _)| k), Some(Point { x: 1, y: 2 }));
+/// ```
 pub trait Encode {
     /// Calls `f` with the bytes that stand for `self` (borrowed where the
     /// type already is bytes, in a stack buffer for numbers).
@@ -22,6 +52,37 @@ pub trait Encode {
 }
 
 /// A type that can be rebuilt from the bytes its [`Encode`] wrote.
+///
+/// A user type as a map value, one byte per variant:
+///
+/// ```
+/// use goconc::{Decode, Encode, Map};
+///
+/// #[derive(Debug, PartialEq)]
+/// enum Level { Low, High }
+///
+/// impl Encode for Level {
+///     fn with_bytes<R, F: FnOnce(&[u8]) -> R>(&self, f: F) -> R {
+///         f(&[match self { Level::Low => 0, Level::High => 1 }])
+///     }
+/// }
+/// impl Decode for Level {
+///     fn from_bytes(bytes: &[u8]) -> Option<Level> {
+///         match bytes {
+///             [0] => Some(Level::Low),
+///             [1] => Some(Level::High),
+///             _ => None, // bytes that `Encode` never writes
+///         }
+///     }
+/// }
+///
+/// assert_eq!(Level::from_bytes(&[1]), Some(Level::High));
+/// assert_eq!(Level::from_bytes(&[7]), None);
+/// let m: Map<String, Level> = Map::new();
+/// m.insert("disk".to_string(), Level::Low);
+/// assert_eq!(m.insert("disk".to_string(), Level::High), Some(Level::Low));
+/// assert_eq!(m.get("disk"), Some(Level::High));
+/// ```
 pub trait Decode: Sized {
     /// The value `bytes` stand for; `None` when they are not bytes this
     /// type's encoding could have written (the typed map then panics: only

@@ -71,6 +71,13 @@ pub use typed_map::{Map, MapIter};
 pub use value::{Ref, Value};
 
 /// The loaded library's version string, e.g. `"1.1.0"`.
+///
+/// ```
+/// let v = goconc::version();
+/// let parts: Vec<u32> = v.split('.').map(|p| p.parse().unwrap()).collect();
+/// assert_eq!(parts.len(), 3);
+/// assert_eq!(parts[0] * 10000 + parts[1] * 100 + parts[2], goconc::version_number());
+/// ```
 pub fn version() -> &'static str {
     // SAFETY: goconc_version_string returns a static NUL-terminated string.
     unsafe { CStr::from_ptr(sys::goconc_version_string()) }
@@ -79,6 +86,13 @@ pub fn version() -> &'static str {
 }
 
 /// The loaded library's `GOCONC_VERSION_NUMBER` (major*10000+minor*100+patch).
+///
+/// ```
+/// // The loaded library has the major version these bindings were built for.
+/// let n = goconc::version_number();
+/// assert_eq!(n / 10000, goconc::sys::GOCONC_VERSION_MAJOR);
+/// assert_eq!(goconc::version(), format!("{}.{}.{}", n / 10000, n / 100 % 100, n % 100));
+/// ```
 pub fn version_number() -> u32 {
     // SAFETY: no arguments, no preconditions.
     unsafe { sys::goconc_version_number() }
@@ -87,6 +101,16 @@ pub fn version_number() -> u32 {
 /// Waits until every read section open at the call has closed
 /// (`goconc_synchronize`).  [`ErrorKind::Deadlock`] inside a read section,
 /// a map update function, a once function or a deferred callback.
+///
+/// ```
+/// use goconc::ErrorKind;
+///
+/// goconc::synchronize()?; // no section open on this thread: waits for the others
+/// // Inside a read section it would wait for itself:
+/// let err = goconc::read(|_| goconc::synchronize()).unwrap_err();
+/// assert_eq!(err.kind(), ErrorKind::Deadlock);
+/// # Ok::<(), goconc::Error>(())
+/// ```
 pub fn synchronize() -> Result<()> {
     // SAFETY: no arguments; the library detects the calls that would deadlock.
     Error::check(unsafe { sys::goconc_synchronize() }).map(drop)
@@ -96,6 +120,22 @@ pub fn synchronize() -> Result<()> {
 /// (`goconc_barrier`): e.g. every `T` that a [`Value<T>`] replaced and no
 /// one references any more has been dropped when it returns.
 /// [`ErrorKind::Deadlock`] as for [`synchronize`].
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+///
+/// static DROPS: AtomicUsize = AtomicUsize::new(0);
+/// struct Counted;
+/// impl Drop for Counted {
+///     fn drop(&mut self) { DROPS.fetch_add(1, SeqCst); }
+/// }
+/// let v = goconc::Value::new(Counted);
+/// v.store(Counted); // replaces the first one...
+/// drop(v); // ...and dropping the value releases the second
+/// goconc::barrier()?; // both drops deferred before this call have run
+/// assert_eq!(DROPS.load(SeqCst), 2);
+/// # Ok::<(), goconc::Error>(())
+/// ```
 pub fn barrier() -> Result<()> {
     // SAFETY: as synchronize.
     Error::check(unsafe { sys::goconc_barrier() }).map(drop)

@@ -13,6 +13,16 @@ use crate::panic::{self, Payload};
 use crate::ReadGuard;
 
 /// Options for [`ByteMap::with_options`] (`goconc_map_options`).
+///
+/// ```
+/// use goconc::{ByteMap, MapOptions};
+///
+/// let opts = MapOptions { shards: 8, capacity_hint: 1000, ..MapOptions::default() };
+/// let m = ByteMap::with_options(opts)?;
+/// assert_eq!(m.stats()?.shards, 8);
+/// assert!(m.is_empty());
+/// # Ok::<(), goconc::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MapOptions {
     /// Number of shards, a power of two; 0 = the library's default.
@@ -25,6 +35,17 @@ pub struct MapOptions {
 
 /// A snapshot of a map's counters (`goconc_map_stats`); exact when nothing
 /// else runs.
+///
+/// ```
+/// let m = goconc::ByteMap::new();
+/// m.store(b"a", b"1")?;
+/// m.store(b"b", b"2")?;
+/// let st = m.stats()?;
+/// assert_eq!(st.len, 2);
+/// assert_eq!(st.shards, 64); // the library's default
+/// assert!(st.bytes > 0);
+/// # Ok::<(), goconc::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct MapStats {
@@ -39,6 +60,21 @@ pub struct MapStats {
 }
 
 /// What a [`ByteMap::update`] closure decides.
+///
+/// ```
+/// use goconc::{ByteMap, Update};
+///
+/// let m = ByteMap::new();
+/// m.update(b"k", |old| {
+///     assert_eq!(old, None);
+///     Update::Store(b"v".to_vec())
+/// })?;
+/// m.update(b"k", |_| Update::Keep)?;
+/// assert_eq!(m.load(b"k")?, Some(b"v".to_vec()));
+/// m.update(b"k", |_| Update::Delete)?;
+/// assert!(m.is_empty());
+/// # Ok::<(), goconc::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Update {
     /// Leave the entry as it is (absent stays absent).
@@ -170,6 +206,16 @@ impl ByteMap {
 
     /// A new, empty map.  [`ErrorKind::InvalidArgument`](crate::ErrorKind)
     /// for a shard count that is not a power of two.
+    ///
+    /// ```
+    /// use goconc::{ByteMap, ErrorKind, MapOptions};
+    ///
+    /// let m = ByteMap::with_options(MapOptions { shards: 4, ..MapOptions::default() })?;
+    /// assert_eq!(m.stats()?.shards, 4);
+    /// let err = ByteMap::with_options(MapOptions { shards: 3, ..MapOptions::default() });
+    /// assert_eq!(err.unwrap_err().kind(), ErrorKind::InvalidArgument);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn with_options(opts: MapOptions) -> Result<ByteMap> {
         let mut o = sys::goconc_map_options::init();
         o.shards = opts.shards;
@@ -234,6 +280,15 @@ impl ByteMap {
     }
 
     /// Stores `value` under `key`.
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// m.store(b"k", b"old")?;
+    /// m.store(b"k", b"new")?; // overwrites
+    /// assert_eq!(m.load(b"k")?, Some(b"new".to_vec()));
+    /// assert_eq!(m.len(), 1);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn store(&self, key: &[u8], value: &[u8]) -> Result<()> {
         // SAFETY: key and value are valid for their lengths during the call.
         Error::check(unsafe {
@@ -249,6 +304,14 @@ impl ByteMap {
     }
 
     /// A copy of the value under `key`, or `None`.
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// m.store(b"k", b"v")?;
+    /// assert_eq!(m.load(b"k")?, Some(b"v".to_vec()));
+    /// assert_eq!(m.load(b"absent")?, None);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn load(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.load_with(key, |v| v.into_owned())
     }
@@ -268,6 +331,14 @@ impl ByteMap {
     }
 
     /// Whether `key` is present.
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// m.store(b"k", b"")?; // an empty value is still present
+    /// assert!(m.contains_key(b"k")?);
+    /// assert!(!m.contains_key(b"absent")?);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn contains_key(&self, key: &[u8]) -> Result<bool> {
         let mut n = 0usize;
         // SAFETY: a NULL buffer with cap 0 tests presence.
@@ -293,6 +364,20 @@ impl ByteMap {
     /// even if the key is overwritten or deleted meanwhile.  (The contract
     /// ties them to the read section alone; the map borrow is a margin that
     /// costs nothing in practice.)
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// m.store(b"k", b"v")?;
+    /// goconc::read(|guard| -> goconc::Result<()> {
+    ///     let v = m.peek(b"k", guard)?;
+    ///     m.store(b"k", b"changed")?;
+    ///     assert_eq!(v, Some(&b"v"[..])); // the borrow still sees the old bytes
+    ///     assert_eq!(m.peek(b"absent", guard)?, None);
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(m.load(b"k")?, Some(b"changed".to_vec()));
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn peek<'a>(&'a self, key: &[u8], _guard: &'a ReadGuard) -> Result<Option<&'a [u8]>> {
         let mut v: *const c_void = ptr::null();
         let mut n = 0usize;
@@ -309,6 +394,15 @@ impl ByteMap {
     }
 
     /// Deletes `key`; `true` when a value was removed.
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// m.store(b"k", b"v")?;
+    /// assert!(m.delete(b"k")?);
+    /// assert!(!m.delete(b"k")?); // already gone
+    /// assert!(m.is_empty());
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn delete(&self, key: &[u8]) -> Result<bool> {
         // SAFETY: key is valid for its length.
         let st = unsafe { sys::goconc_map_delete(self.ptr(), key.as_ptr().cast(), key.len()) };
@@ -317,6 +411,14 @@ impl ByteMap {
 
     /// Go's `LoadOrStore`: `Some(existing)` when `key` was present (nothing
     /// stored), `None` when `value` was stored.
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// assert_eq!(m.load_or_store(b"k", b"first")?, None); // stored
+    /// assert_eq!(m.load_or_store(b"k", b"second")?, Some(b"first".to_vec()));
+    /// assert_eq!(m.load(b"k")?, Some(b"first".to_vec())); // unchanged
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn load_or_store(&self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {
         self.load_or_store_with(key, value, |v| v.into_owned())
     }
@@ -345,6 +447,15 @@ impl ByteMap {
     }
 
     /// Go's `LoadAndDelete`: the removed value, or `None` when absent.
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// m.store(b"k", b"v")?;
+    /// assert_eq!(m.load_and_delete(b"k")?, Some(b"v".to_vec()));
+    /// assert_eq!(m.load_and_delete(b"k")?, None);
+    /// assert!(!m.contains_key(b"k")?);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn load_and_delete(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         self.load_and_delete_with(key, |v| v.into_owned())
     }
@@ -363,6 +474,14 @@ impl ByteMap {
     }
 
     /// Go's `Swap`: stores `value` and returns the previous one, if any.
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// assert_eq!(m.swap(b"k", b"1")?, None); // was absent
+    /// assert_eq!(m.swap(b"k", b"2")?, Some(b"1".to_vec()));
+    /// assert_eq!(m.load(b"k")?, Some(b"2".to_vec()));
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn swap(&self, key: &[u8], value: &[u8]) -> Result<Option<Vec<u8>>> {
         self.swap_with(key, value, |v| v.into_owned())
     }
@@ -392,6 +511,16 @@ impl ByteMap {
 
     /// Stores `new` only if `key` holds `old`; `true` when swapped (`false`
     /// when the value differs or the key is absent).
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// assert!(!m.compare_and_swap(b"k", b"a", b"b")?); // absent
+    /// m.store(b"k", b"a")?;
+    /// assert!(!m.compare_and_swap(b"k", b"x", b"b")?); // value differs
+    /// assert!(m.compare_and_swap(b"k", b"a", b"b")?);
+    /// assert_eq!(m.load(b"k")?, Some(b"b".to_vec()));
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn compare_and_swap(&self, key: &[u8], old: &[u8], new: &[u8]) -> Result<bool> {
         // SAFETY: all buffers valid for their lengths.
         let st = unsafe {
@@ -409,6 +538,16 @@ impl ByteMap {
     }
 
     /// Deletes `key` only if it holds `old`; `true` when deleted.
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// m.store(b"k", b"a")?;
+    /// assert!(!m.compare_and_delete(b"k", b"x")?); // value differs: kept
+    /// assert!(m.contains_key(b"k")?);
+    /// assert!(m.compare_and_delete(b"k", b"a")?);
+    /// assert!(!m.contains_key(b"k")?);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn compare_and_delete(&self, key: &[u8], old: &[u8]) -> Result<bool> {
         // SAFETY: all buffers valid for their lengths.
         let st = unsafe {
@@ -430,6 +569,23 @@ impl ByteMap {
     /// [`ErrorKind::Deadlock`](crate::ErrorKind).  A panic in `f` is caught
     /// at the C boundary, the map is left unchanged, and the panic resumes
     /// here after the C call returned.
+    ///
+    /// ```
+    /// use goconc::{ByteMap, ErrorKind, Update};
+    ///
+    /// let m = ByteMap::new();
+    /// for _ in 0..3 {
+    ///     m.update(b"n", |old| Update::Store(vec![old.map_or(0, |v| v[0]) + 1]))?;
+    /// }
+    /// assert_eq!(m.load(b"n")?, Some(vec![3]));
+    /// // Reads inside `f` are fine; writes to the same map are refused.
+    /// m.update(b"n", |_| {
+    ///     assert_eq!(m.load(b"n").unwrap(), Some(vec![3]));
+    ///     assert_eq!(m.store(b"x", b"y").unwrap_err().kind(), ErrorKind::Deadlock);
+    ///     Update::Keep
+    /// })?;
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn update<F>(&self, key: &[u8], f: F) -> Result<()>
     where
         F: FnOnce(Option<&[u8]>) -> Update,
@@ -475,6 +631,17 @@ impl ByteMap {
     /// `f` runs inside a read section: keep it short.  Returns `true` when
     /// every entry was visited, `false` when `f` stopped.  A panic in `f`
     /// stops the walk and resumes here.
+    ///
+    /// ```
+    /// let m: goconc::ByteMap = [("a", "1"), ("b", "22"), ("c", "333")].into_iter().collect();
+    /// let mut total = 0;
+    /// assert!(m.range(|_, v| { total += v.len(); true })?); // visited all
+    /// assert_eq!(total, 6);
+    /// let mut seen = 0;
+    /// assert!(!m.range(|_, _| { seen += 1; seen < 2 })?); // stopped after two
+    /// assert_eq!(seen, 2);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn range<F>(&self, f: F) -> Result<bool>
     where
         F: FnMut(&[u8], &[u8]) -> bool,
@@ -534,6 +701,13 @@ impl ByteMap {
     /// two batches.  Use [`ByteMap::range`] for exactly once.  Out of memory
     /// while fetching a batch panics, as allocation failure does in std;
     /// `range` returns it as an error instead.
+    ///
+    /// ```
+    /// let m: goconc::ByteMap = [("b", "2"), ("a", "1")].into_iter().collect();
+    /// let mut entries: Vec<(Vec<u8>, Vec<u8>)> = m.iter().collect();
+    /// entries.sort();
+    /// assert_eq!(entries, [(b"a".to_vec(), b"1".to_vec()), (b"b".to_vec(), b"2".to_vec())]);
+    /// ```
     pub fn iter(&self) -> Iter<'_> {
         Iter {
             map: self,
@@ -544,23 +718,58 @@ impl ByteMap {
     }
 
     /// The number of entries (exact when nothing else runs).
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// m.store(b"a", b"1")?;
+    /// m.store(b"b", b"2")?;
+    /// m.store(b"a", b"3")?; // same key: no new entry
+    /// assert_eq!(m.len(), 2);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         // SAFETY: valid handle.
         unsafe { sys::goconc_map_len(self.ptr()) }
     }
 
     /// Whether the map has no entries.
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// assert!(m.is_empty());
+    /// m.store(b"k", b"v")?;
+    /// assert!(!m.is_empty());
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Deletes every entry (atomic per shard).
+    ///
+    /// ```
+    /// let m: goconc::ByteMap = [("a", "1"), ("b", "2")].into_iter().collect();
+    /// m.clear()?;
+    /// assert!(m.is_empty());
+    /// assert_eq!(m.load(b"a")?, None);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn clear(&self) -> Result<()> {
         // SAFETY: valid handle.
         Error::check(unsafe { sys::goconc_map_clear(self.ptr()) }).map(drop)
     }
 
     /// Grows ahead of a known load (still incrementally).
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// let before = m.stats()?.buckets;
+    /// m.reserve(10_000)?;
+    /// m.maintain(usize::MAX)?; // finish the growths now
+    /// assert!(m.stats()?.buckets > before);
+    /// assert!(m.is_empty()); // room only, no entries
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn reserve(&self, entries: usize) -> Result<()> {
         // SAFETY: valid handle.
         Error::check(unsafe { sys::goconc_map_reserve(self.ptr(), entries) }).map(drop)
@@ -568,6 +777,15 @@ impl ByteMap {
 
     /// Moves up to `max_buckets` buckets of pending migrations; returns how
     /// many moved.
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// assert_eq!(m.maintain(usize::MAX)?, 0); // nothing pending
+    /// m.reserve(10_000)?;
+    /// assert!(m.maintain(usize::MAX)? > 0);
+    /// assert_eq!(m.stats()?.shards_migrating, 0);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn maintain(&self, max_buckets: usize) -> Result<usize> {
         let mut moved = 0usize;
         // SAFETY: valid handle and out pointer.
@@ -576,6 +794,15 @@ impl ByteMap {
     }
 
     /// The map's counters.
+    ///
+    /// ```
+    /// let m = goconc::ByteMap::new();
+    /// m.store(b"k", b"v")?;
+    /// let st = m.stats()?;
+    /// assert_eq!((st.len, st.shards_migrating), (1, 0));
+    /// assert_eq!(st.shards, 64); // the library's default
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn stats(&self) -> Result<MapStats> {
         let mut st = sys::goconc_map_stats {
             struct_size: std::mem::size_of::<sys::goconc_map_stats>(),
@@ -657,6 +884,16 @@ impl<'a> IntoIterator for &'a ByteMap {
 }
 
 /// The iterator of [`ByteMap::iter`].
+///
+/// ```
+/// let m: goconc::ByteMap = [("a", "1"), ("b", "2")].into_iter().collect();
+/// let mut keys = Vec::new();
+/// for (k, _v) in &m {
+///     keys.push(k);
+/// }
+/// keys.sort();
+/// assert_eq!(keys, [b"a".to_vec(), b"b".to_vec()]);
+/// ```
 pub struct Iter<'a> {
     map: &'a ByteMap,
     cursor: u64,

@@ -72,6 +72,13 @@ unsafe extern "C" fn trampoline<F: FnOnce() -> bool>(ctx: *mut c_void) -> c_int 
 
 impl Once {
     /// A once that has not run (`GOCONC_ONCE_INIT`); usable in a `static`.
+    ///
+    /// ```
+    /// static INIT: goconc::Once = goconc::Once::new();
+    /// assert!(!INIT.is_completed());
+    /// let local = goconc::Once::new();
+    /// assert!(!local.is_completed());
+    /// ```
     pub const fn new() -> Once {
         Once {
             raw: UnsafeCell::new(sys::goconc_once::INIT),
@@ -86,6 +93,20 @@ impl Once {
     /// waiting or later caller runs its own closure; Go would count a
     /// panicking `f` as done.  Calling `call_once` on the same `Once` from
     /// inside `f` returns [`ErrorKind::Deadlock`](crate::ErrorKind).
+    ///
+    /// ```
+    /// use goconc::ErrorKind;
+    ///
+    /// let once = goconc::Once::new();
+    /// let mut runs = 0;
+    /// once.call_once(|| runs += 1)?;
+    /// once.call_once(|| runs += 1)?; // already done: not run
+    /// assert_eq!(runs, 1);
+    ///
+    /// let o = goconc::Once::new();
+    /// o.call_once(|| assert_eq!(o.call_once(|| {}).unwrap_err().kind(), ErrorKind::Deadlock))?;
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn call_once<F: FnOnce()>(&self, f: F) -> Result<()> {
         match self.run(|| {
             f();
@@ -120,6 +141,18 @@ impl Once {
     }
 
     /// Whether a `call_once` has completed (one acquire load).
+    ///
+    /// ```
+    /// use std::panic::{catch_unwind, AssertUnwindSafe};
+    ///
+    /// let once = goconc::Once::new();
+    /// let r = catch_unwind(AssertUnwindSafe(|| once.call_once(|| panic!("failed"))));
+    /// assert!(r.is_err());
+    /// assert!(!once.is_completed()); // a panicking closure does not count
+    /// once.call_once(|| {})?;
+    /// assert!(once.is_completed());
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn is_completed(&self) -> bool {
         // SAFETY: valid once.
         unsafe { sys::goconc_once_done(self.raw.get()) != 0 }
@@ -180,6 +213,13 @@ impl RefUnwindSafe for Once {}
 
 impl<T> OnceValue<T> {
     /// An unset value; usable in a `static`.
+    ///
+    /// ```
+    /// static NAME: goconc::OnceValue<String> = goconc::OnceValue::new();
+    /// assert_eq!(NAME.get(), None);
+    /// let local = goconc::OnceValue::<Vec<u8>>::new();
+    /// assert!(local.get().is_none());
+    /// ```
     pub const fn new() -> OnceValue<T> {
         OnceValue {
             once: Once::new(),
@@ -188,6 +228,13 @@ impl<T> OnceValue<T> {
     }
 
     /// The value, if set.
+    ///
+    /// ```
+    /// let v = goconc::OnceValue::new();
+    /// assert_eq!(v.get(), None);
+    /// v.get_or_init(|| 42);
+    /// assert_eq!(v.get(), Some(&42));
+    /// ```
     pub fn get(&self) -> Option<&T> {
         if self.once.is_completed() {
             // SAFETY: done means the value was written (run() marks the
@@ -203,6 +250,18 @@ impl<T> OnceValue<T> {
     /// another runs its `f` wait for it.  A panic in `f` leaves the value
     /// unset and resumes here.  Panics if `f` asks this same `OnceValue`
     /// for its value (it would deadlock).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+    ///
+    /// let (v, calls) = (goconc::OnceValue::new(), AtomicUsize::new(0));
+    /// std::thread::scope(|t| {
+    ///     for _ in 0..4 {
+    ///         t.spawn(|| assert_eq!(v.get_or_init(|| calls.fetch_add(1, Relaxed) + 10), &10));
+    ///     }
+    /// });
+    /// assert_eq!(calls.into_inner(), 1); // one closure ran; every thread saw its value
+    /// ```
     pub fn get_or_init<F: FnOnce() -> T>(&self, f: F) -> &T {
         match self.get_or_try_init(|| Ok::<T, std::convert::Infallible>(f())) {
             Ok(v) => v,
@@ -213,6 +272,14 @@ impl<T> OnceValue<T> {
     /// The value, set by `f` if it is not set yet; when `f` fails, its
     /// error is returned and the value stays unset (the next caller runs
     /// its own `f`).  Otherwise as [`OnceValue::get_or_init`].
+    ///
+    /// ```
+    /// let v = goconc::OnceValue::<u32>::new();
+    /// assert_eq!(v.get_or_try_init(|| Err("not yet")), Err("not yet"));
+    /// assert_eq!(v.get(), None); // still unset
+    /// assert_eq!(v.get_or_try_init(|| Ok::<_, &str>(7)), Ok(&7));
+    /// assert_eq!(v.get_or_try_init(|| Err("unused")), Ok(&7));
+    /// ```
     pub fn get_or_try_init<E, F>(&self, f: F) -> std::result::Result<&T, E>
     where
         F: FnOnce() -> std::result::Result<T, E>,
@@ -243,6 +310,13 @@ impl<T> OnceValue<T> {
     }
 
     /// Sets the value if it is not set yet; otherwise hands `v` back.
+    ///
+    /// ```
+    /// let v = goconc::OnceValue::new();
+    /// assert_eq!(v.set("first"), Ok(()));
+    /// assert_eq!(v.set("second"), Err("second")); // handed back
+    /// assert_eq!(v.get(), Some(&"first"));
+    /// ```
     pub fn set(&self, v: T) -> std::result::Result<(), T> {
         let mut v = Some(v);
         self.get_or_init(|| v.take().expect("the closure runs at most once"));
@@ -253,6 +327,13 @@ impl<T> OnceValue<T> {
     }
 
     /// The value, if set, taking it out.
+    ///
+    /// ```
+    /// let v = goconc::OnceValue::new();
+    /// v.set(String::from("owned")).unwrap();
+    /// assert_eq!(v.into_inner(), Some(String::from("owned")));
+    /// assert_eq!(goconc::OnceValue::<String>::new().into_inner(), None);
+    /// ```
     pub fn into_inner(self) -> Option<T> {
         let this = std::mem::ManuallyDrop::new(self);
         if this.once.is_completed() {

@@ -11,6 +11,19 @@ use crate::error::{Error, Result};
 use crate::panic::{self, Payload};
 
 /// A snapshot of a pool's counters (`goconc_pool_stats`).
+///
+/// ```
+/// let pool = goconc::Pool::<u8>::new();
+/// assert!(pool.take().is_none()); // a get that found nothing
+/// pool.put(Box::new(1));
+/// pool.put(Box::new(2));
+/// let _two = pool.take().unwrap(); // a hit: this thread's cached object
+/// let st = pool.stats()?;
+/// assert_eq!((st.gets, st.puts, st.hits, st.news, st.idle), (2, 2, 1, 0, 1));
+/// assert_eq!(st.gets, st.hits + st.news + 1); // + the get that found nothing
+/// assert_eq!(st.puts, st.hits + st.idle as u64 + st.drops); // when nothing runs
+/// # Ok::<(), goconc::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub struct PoolStats {
@@ -115,6 +128,18 @@ unsafe extern "C" fn free_trampoline<T: Send + 'static>(_ctx: *mut c_void, obj: 
 }
 
 /// Options for [`Pool::builder`].
+///
+/// ```
+/// let pool = goconc::Pool::builder()
+///     .new_fn(String::new)
+///     .reset(|s: &mut String| s.clear())
+///     .max_idle(16)
+///     .build()?;
+/// pool.get().unwrap().push_str("scratch"); // the guard drops: reset, then cached
+/// let s = pool.get().unwrap(); // the same String, cleared
+/// assert!(s.is_empty() && s.capacity() >= 7);
+/// # Ok::<(), goconc::Error>(())
+/// ```
 pub struct PoolBuilder<T: Send + 'static> {
     inner: Inner<T>,
     max_idle: usize,
@@ -122,12 +147,33 @@ pub struct PoolBuilder<T: Send + 'static> {
 
 impl<T: Send + 'static> PoolBuilder<T> {
     /// Go's `New`: makes an object when the pool has none for this thread.
+    ///
+    /// ```
+    /// let pool = goconc::Pool::builder().new_fn(|| vec![0u8; 8]).build()?;
+    /// let (a, b) = (pool.take().unwrap(), pool.take().unwrap()); // nothing cached
+    /// assert_eq!((a.len(), b.len()), (8, 8));
+    /// assert_eq!(pool.stats()?.news, 2);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn new_fn(mut self, f: impl Fn() -> T + Send + Sync + 'static) -> Self {
         self.inner.new = Some(Box::new(f));
         self
     }
 
     /// Runs on every object `put` back, before it is cached.
+    ///
+    /// ```
+    /// let pool = goconc::Pool::builder()
+    ///     .new_fn(Vec::<u8>::new)
+    ///     .reset(|v| v.clear())
+    ///     .build()?;
+    /// let mut v = pool.take().unwrap();
+    /// v.extend_from_slice(b"dirty");
+    /// pool.put(v); // cleared here, before it is cached
+    /// let v = pool.take().unwrap(); // the same Vec: empty, its buffer kept
+    /// assert!(v.is_empty() && v.capacity() >= 5);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn reset(mut self, f: impl Fn(&mut T) + Send + Sync + 'static) -> Self {
         self.inner.reset = Some(Box::new(f));
         self
@@ -135,12 +181,32 @@ impl<T: Send + 'static> PoolBuilder<T> {
 
     /// Cap on cached objects in all (plus a small per-thread allowance);
     /// 0 = the library's default.
+    ///
+    /// ```
+    /// let pool = goconc::Pool::builder().new_fn(|| 0u64).max_idle(4).build()?;
+    /// let objs: Vec<_> = (0..100).map(|_| pool.take().unwrap()).collect();
+    /// for obj in objs {
+    ///     pool.put(obj);
+    /// }
+    /// let st = pool.stats()?;
+    /// assert!(st.idle <= 4 + 4); // max_idle + this thread's allowance, min(64, max_idle)
+    /// assert_eq!(st.idle as u64 + st.drops, 100); // the rest were dropped
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn max_idle(mut self, n: usize) -> Self {
         self.max_idle = n;
         self
     }
 
     /// Makes the pool.
+    ///
+    /// ```
+    /// let pool = goconc::Pool::<u32>::builder().max_idle(8).build()?;
+    /// assert!(pool.get().is_none()); // no new_fn: nothing to lend yet
+    /// pool.put(Box::new(1));
+    /// assert_eq!(pool.take().as_deref(), Some(&1));
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn build(self) -> Result<Pool<T>> {
         let inner = Box::new(self.inner);
         let mut o = sys::goconc_pool_options::init();
@@ -207,6 +273,14 @@ impl<T: Send + 'static> Pool<T> {
     }
 
     /// Options: `new_fn`, `reset`, `max_idle`.
+    ///
+    /// ```
+    /// let pool = goconc::Pool::builder().new_fn(|| 42u32).build()?;
+    /// assert_eq!(*pool.get().unwrap(), 42);
+    /// let bare = goconc::Pool::<u32>::builder().build()?; // like Pool::new
+    /// assert!(bare.get().is_none());
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn builder() -> PoolBuilder<T> {
         PoolBuilder {
             inner: Inner {
@@ -224,6 +298,16 @@ impl<T: Send + 'static> Pool<T> {
     /// Lends a cached object, else one from the `new` closure, else
     /// `None`; the guard puts it back when dropped (see [`Pool::put`]).  A
     /// panic in `new` resumes here.
+    ///
+    /// ```
+    /// let pool = goconc::Pool::with_new(|| 0u32);
+    /// {
+    ///     let mut n = pool.get().unwrap(); // a new object
+    ///     *n += 1;
+    /// } // back into the pool
+    /// assert_eq!(*pool.get().unwrap(), 1); // this thread's cached object again
+    /// assert!(goconc::Pool::<u32>::new().get().is_none()); // empty, no `new`
+    /// ```
     pub fn get(&self) -> Option<PoolGuard<'_, T>> {
         self.take().map(|obj| PoolGuard {
             pool: self,
@@ -233,6 +317,16 @@ impl<T: Send + 'static> Pool<T> {
 
     /// A cached object, else one from the `new` closure, else `None`,
     /// to keep (or [`Pool::put`] back).  A panic in `new` resumes here.
+    ///
+    /// ```
+    /// let pool = goconc::Pool::with_new(|| String::from("new"));
+    /// let mut s: Box<String> = pool.take().unwrap(); // ours: no guard
+    /// s.push('!');
+    /// assert_eq!(pool.stats()?.idle, 0);
+    /// pool.put(s);
+    /// assert_eq!(*pool.take().unwrap(), "new!");
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn take(&self) -> Option<Box<T>> {
         // SAFETY: valid pool; the objects in it are Box<T>s we put or
         // new_trampoline made.
@@ -244,6 +338,15 @@ impl<T: Send + 'static> Pool<T> {
 
     /// Gives `obj` back (the `reset` closure runs first, here; if it
     /// panics, `obj` is dropped, not cached).
+    ///
+    /// ```
+    /// let pool = goconc::Pool::<Vec<u8>>::new();
+    /// pool.put(Box::new(vec![1, 2, 3]));
+    /// assert_eq!(pool.stats()?.idle, 1);
+    /// assert_eq!(*pool.take().unwrap(), [1, 2, 3]);
+    /// assert!(pool.take().is_none());
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn put(&self, mut obj: Box<T>) {
         if let Some(reset) = &self.inner.reset {
             reset(&mut obj);
@@ -254,6 +357,18 @@ impl<T: Send + 'static> Pool<T> {
     }
 
     /// Go's GC step: drops the objects idle since the previous trim.
+    ///
+    /// ```
+    /// let pool = goconc::Pool::<u32>::new();
+    /// pool.put(Box::new(7));
+    /// pool.trim(); // 7 is idle: a victim now, still cached
+    /// assert_eq!(pool.stats()?.idle, 1);
+    /// pool.trim(); // still idle: dropped
+    /// let st = pool.stats()?;
+    /// assert_eq!((st.idle, st.drops), (0, 1));
+    /// assert!(pool.take().is_none());
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn trim(&self) {
         // SAFETY: valid pool.
         unsafe { sys::goconc_pool_trim(self.ptr()) };
@@ -261,6 +376,16 @@ impl<T: Send + 'static> Pool<T> {
     }
 
     /// The pool's counters.
+    ///
+    /// ```
+    /// let pool = goconc::Pool::with_new(|| 0u8);
+    /// let obj = pool.take().unwrap(); // made by `new`
+    /// pool.put(obj);
+    /// let _obj = pool.take().unwrap(); // cached: a hit
+    /// let st = pool.stats()?;
+    /// assert_eq!((st.gets, st.news, st.hits, st.puts, st.idle), (2, 1, 1, 1, 0));
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn stats(&self) -> Result<PoolStats> {
         let mut st = sys::goconc_pool_stats {
             struct_size: std::mem::size_of::<sys::goconc_pool_stats>(),
@@ -281,6 +406,16 @@ impl<T: Send + 'static> Pool<T> {
 
 /// An object lent by [`Pool::get`]; derefs to `T` and goes back into the
 /// pool when dropped.  `Send` and `Sync` as `&Pool<T>` and `Box<T>` are.
+///
+/// ```
+/// let pool = goconc::Pool::with_new(Vec::<u32>::new);
+/// let mut guard = pool.get().unwrap();
+/// guard.push(1); // DerefMut to Vec<u32>
+/// assert_eq!(guard.len(), 1); // Deref
+/// drop(guard); // back into the pool
+/// assert_eq!(pool.stats()?.idle, 1);
+/// # Ok::<(), goconc::Error>(())
+/// ```
 pub struct PoolGuard<'a, T: Send + 'static> {
     pool: &'a Pool<T>,
     obj: Option<Box<T>>, // Some until drop or into_inner
@@ -288,6 +423,16 @@ pub struct PoolGuard<'a, T: Send + 'static> {
 
 impl<'a, T: Send + 'static> PoolGuard<'a, T> {
     /// Keeps the object instead of giving it back.
+    ///
+    /// ```
+    /// use goconc::{Pool, PoolGuard};
+    /// let pool = Pool::with_new(|| 5u32);
+    /// let kept: Box<u32> = PoolGuard::into_inner(pool.get().unwrap());
+    /// assert_eq!(*kept, 5);
+    /// let st = pool.stats()?;
+    /// assert_eq!((st.puts, st.idle), (0, 0)); // never given back
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn into_inner(mut guard: PoolGuard<'a, T>) -> Box<T> {
         guard
             .obj

@@ -21,6 +21,19 @@ use crate::error::{Error, Result};
 /// # Safety
 /// The all-zero bit pattern must be a valid `Self` (no references,
 /// `NonZero*`, enums without a zero discriminant, ...).
+///
+/// ```
+/// #[derive(Clone, Copy)]
+/// struct Point { x: i32, y: f64 }
+/// // SAFETY: all-zero bytes are `Point { x: 0, y: 0.0 }`.
+/// unsafe impl goconc::Zeroable for Point {}
+///
+/// let s = goconc::Slice::<Point>::with_len(2, 2);
+/// let p = s.get(1)?;
+/// assert_eq!((p.x, p.y), (0, 0.0));
+/// assert_eq!(goconc::Slice::<(u8, [char; 2])>::with_len(1, 1).get(0)?, (0, ['\0'; 2]));
+/// # Ok::<(), goconc::Error>(())
+/// ```
 pub unsafe trait Zeroable: Copy {}
 
 macro_rules! zeroable {
@@ -187,17 +200,43 @@ impl<T: Copy> Slice<T> {
     }
 
     /// Go's `len(s)`.
+    ///
+    /// ```
+    /// let s = goconc::Slice::<u8>::with_capacity(4);
+    /// assert_eq!(s.len(), 0);
+    /// s.append(&[1, 2])?;
+    /// assert_eq!(s.len(), 2);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn len(&self) -> usize {
         // SAFETY: valid handle.
         unsafe { sys::goconc_slice_len(self.ptr()) }
     }
 
     /// Whether `len() == 0`.
+    ///
+    /// ```
+    /// let s = goconc::Slice::<u8>::with_capacity(4);
+    /// assert!(s.is_empty()); // room for 4, but no elements
+    /// s.push(1)?;
+    /// assert!(!s.is_empty());
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Go's `cap(s)`.
+    ///
+    /// ```
+    /// let s = goconc::Slice::<u32>::with_capacity(2);
+    /// s.append(&[1, 2])?;
+    /// assert_eq!((s.len(), s.cap()), (2, 2)); // full
+    /// s.push(3)?;                             // grows, as Go's append
+    /// assert_eq!(s.len(), 3);
+    /// assert!(s.cap() >= 3);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn cap(&self) -> usize {
         // SAFETY: valid handle.
         unsafe { sys::goconc_slice_cap(self.ptr()) }
@@ -205,6 +244,15 @@ impl<T: Copy> Slice<T> {
 
     /// Appends `elems` in one atomic step (their indices are consecutive);
     /// returns the index of the first.  Growth follows Go's rule.
+    ///
+    /// ```
+    /// let s = goconc::Slice::<i64>::new();
+    /// assert_eq!(s.append(&[1, 2, 3])?, 0);
+    /// assert_eq!(s.append(&[4, 5])?, 3); // index of 4
+    /// assert_eq!(s.append(&[])?, 5);     // nothing appended: the length
+    /// assert_eq!(s.to_vec()?, [1, 2, 3, 4, 5]);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn append(&self, elems: &[T]) -> Result<usize> {
         if elems.is_empty() {
             return Ok(self.len());
@@ -218,12 +266,28 @@ impl<T: Copy> Slice<T> {
     }
 
     /// Appends one element; returns its index.
+    ///
+    /// ```
+    /// let s = goconc::Slice::from_slice(&['a', 'b']);
+    /// assert_eq!(s.push('c')?, 2);
+    /// assert_eq!(s.get(2)?, 'c');
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn push(&self, x: T) -> Result<usize> {
         self.append(std::slice::from_ref(&x))
     }
 
     /// A copy of element `i`; [`ErrorKind::OutOfRange`](crate::ErrorKind)
     /// when `i >= len()`.
+    ///
+    /// ```
+    /// use goconc::ErrorKind;
+    ///
+    /// let s = goconc::Slice::from_slice(&[10u16, 20]);
+    /// assert_eq!(s.get(1)?, 20);
+    /// assert_eq!(s.get(2).unwrap_err().kind(), ErrorKind::OutOfRange);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn get(&self, i: usize) -> Result<T> {
         let mut out = MaybeUninit::<T>::uninit();
         // SAFETY: out has room for one element.
@@ -236,6 +300,19 @@ impl<T: Copy> Slice<T> {
     /// Overwrites element `i`; [`ErrorKind::OutOfRange`](crate::ErrorKind)
     /// when `i >= len()`.  Seen through every handle sharing the storage;
     /// never through an existing [`View`].
+    ///
+    /// ```
+    /// use goconc::ErrorKind;
+    ///
+    /// let s = goconc::Slice::from_slice(&[1, 2, 3]);
+    /// let tail = s.reslice(1, 3, 3)?; // shares s's storage
+    /// let snap = s.snapshot()?;
+    /// s.set(2, 30)?;
+    /// assert_eq!(tail.get(1)?, 30);
+    /// assert_eq!(snap[2], 3); // the view keeps its elements
+    /// assert_eq!(s.set(3, 4).unwrap_err().kind(), ErrorKind::OutOfRange);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn set(&self, i: usize, x: T) -> Result<()> {
         // SAFETY: x is one element.
         Error::check(unsafe { sys::goconc_slice_set(self.ptr(), i, (&x as *const T).cast()) })
@@ -247,6 +324,16 @@ impl<T: Copy> Slice<T> {
     /// [`ErrorKind::InvalidArgument`](crate::ErrorKind) if the library's
     /// storage is not aligned for `T` (only possible for alignments above
     /// the allocator's, 16 with malloc).
+    ///
+    /// ```
+    /// let s = goconc::Slice::from_slice(&[1u8, 2]);
+    /// let snap = s.snapshot()?;
+    /// s.push(3)?;
+    /// s.set(0, 9)?;
+    /// drop(s);                    // the view outlives the handle
+    /// assert_eq!(&*snap, &[1, 2]);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn snapshot(&self) -> Result<View<T>> {
         let mut raw = Box::new(sys::goconc_view::zeroed());
         // SAFETY: raw is a valid goconc_view to fill.
@@ -262,6 +349,15 @@ impl<T: Copy> Slice<T> {
     }
 
     /// The elements now, copied into a `Vec`.
+    ///
+    /// ```
+    /// let s: goconc::Slice<u32> = (1..=3).collect();
+    /// let mut v = s.to_vec()?;
+    /// v.push(4); // an independent copy
+    /// assert_eq!(v, [1, 2, 3, 4]);
+    /// assert_eq!(s.len(), 3);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn to_vec(&self) -> Result<Vec<T>> {
         Ok(self.snapshot()?.to_vec())
     }
@@ -287,6 +383,19 @@ impl<T: Copy> Slice<T> {
     /// otherwise, and unless `low <= high <= max <= cap()`).  Appends
     /// through the new handle may write into this one's spare capacity, as
     /// in Go.  To reach past `len()`, see [`Slice::reslice_into_cap`].
+    ///
+    /// ```
+    /// use goconc::ErrorKind;
+    ///
+    /// let s = goconc::Slice::from_slice(&[1, 2, 3, 4, 5]);
+    /// let t = s.reslice(1, 3, 4)?; // s[1:3:4]
+    /// assert_eq!((t.to_vec()?, t.cap()), (vec![2, 3], 3));
+    /// t.set(0, 20)?;                // shared storage
+    /// assert_eq!(s.get(1)?, 20);
+    /// let err = s.reslice(0, 6, 6).unwrap_err(); // high > len
+    /// assert_eq!(err.kind(), ErrorKind::OutOfRange);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn reslice(&self, low: usize, high: usize, max: usize) -> Result<Slice<T>> {
         // A handle's len never shrinks, so checking before the call is
         // enough: every element below high was written.
@@ -304,6 +413,17 @@ impl<T: Copy> Slice<T> {
     }
 
     /// A new slice with its own storage and the same elements (cap == len).
+    ///
+    /// ```
+    /// let s = goconc::Slice::<u8>::with_capacity(8);
+    /// s.append(&[1, 2])?;
+    /// let c = s.try_clone()?;
+    /// assert_eq!((c.len(), c.cap()), (2, 2));
+    /// c.set(0, 9)?; // own storage: s does not see it
+    /// assert_eq!(s.to_vec()?, [1, 2]);
+    /// assert_eq!(c.to_vec()?, [9, 2]);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn try_clone(&self) -> Result<Slice<T>> {
         let mut out = ptr::null_mut();
         // SAFETY: valid handle and out pointer.
@@ -313,6 +433,18 @@ impl<T: Copy> Slice<T> {
 
     /// Go's `copy(self, src)`: `min(len)` elements, overlap-safe; returns
     /// how many.
+    ///
+    /// ```
+    /// let dst = goconc::Slice::from_slice(&[0, 0]);
+    /// let src = goconc::Slice::from_slice(&[7, 8, 9]);
+    /// assert_eq!(dst.copy_from(&src)?, 2); // min(2, 3)
+    /// assert_eq!(dst.to_vec()?, [7, 8]);
+    ///
+    /// let s = goconc::Slice::from_slice(&[1, 2, 3, 4]);
+    /// assert_eq!(s.copy_from(&s.reslice(1, 4, 4)?)?, 3); // overlapping
+    /// assert_eq!(s.to_vec()?, [2, 3, 4, 4]);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn copy_from(&self, src: &Slice<T>) -> Result<usize> {
         let mut n = 0usize;
         // SAFETY: two valid handles of the same element size.
@@ -348,6 +480,16 @@ impl<T: Zeroable> Slice<T> {
 
     /// Go's full `s[low:high:max]`, `high` up to `cap()`: the elements past
     /// `len()` are zeroes (or whatever another handle appended there).
+    ///
+    /// ```
+    /// let s = goconc::Slice::<u32>::with_capacity(4);
+    /// s.push(7)?;
+    /// assert!(s.reslice(0, 3, 4).is_err()); // high > len
+    /// let t = s.reslice_into_cap(0, 3, 4)?;
+    /// assert_eq!(t.to_vec()?, [7, 0, 0]);
+    /// assert!(s.reslice_into_cap(0, 5, 5).is_err()); // max > cap
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn reslice_into_cap(&self, low: usize, high: usize, max: usize) -> Result<Slice<T>> {
         self.reslice_unchecked(low, high, max)
     }
@@ -439,6 +581,16 @@ impl<T: Copy> std::fmt::Debug for Slice<T> {
 /// Covariant in `T`, as `&[T]` is: a view's elements are never written
 /// (the contract: a snapshot never changes, whatever the slice handles
 /// do), so a `View<&'static str>` may serve as a `View<&'a str>`.
+///
+/// ```
+/// let s = goconc::Slice::from_slice(&[3, 1, 2]);
+/// let v: goconc::View<i32> = s.snapshot()?;
+/// drop(s);
+/// assert_eq!(v.len(), 3);            // slice methods through Deref
+/// assert_eq!(v.iter().max(), Some(&3));
+/// assert_eq!(v[1..], [1, 2]);
+/// # Ok::<(), goconc::Error>(())
+/// ```
 pub struct View<T> {
     // Boxed: the library may keep bookkeeping in `internal` that expects
     // the view to stay where it was filled in.

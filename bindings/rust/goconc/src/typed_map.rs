@@ -71,11 +71,24 @@ fn undecodable_value<T>() -> ! {
 
 impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
     /// A new, empty map.  Panics when out of memory.
+    ///
+    /// ```
+    /// let m: goconc::Map<u32, String> = goconc::Map::new();
+    /// assert!(m.is_empty());
+    /// assert_eq!(m.get(&1), None);
+    /// ```
     pub fn new() -> Map<K, V> {
         ok(Map::try_new())
     }
 
     /// A new, empty map, or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
+    ///
+    /// ```
+    /// let m = goconc::Map::<String, u64>::try_new()?;
+    /// m.insert("a".to_string(), 1);
+    /// assert_eq!(m.len(), 1);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn try_new() -> Result<Map<K, V>> {
         Map::with_options(MapOptions::default())
     }
@@ -83,6 +96,18 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
     /// A new, empty map with these options;
     /// [`ErrorKind::InvalidArgument`](crate::ErrorKind) for a shard count
     /// that is not a power of two.
+    ///
+    /// ```
+    /// use goconc::{ErrorKind, Map, MapOptions};
+    ///
+    /// let opts = MapOptions { shards: 8, capacity_hint: 1000, ..MapOptions::default() };
+    /// let m: Map<u64, u64> = Map::with_options(opts)?;
+    /// assert_eq!(m.stats().shards, 8);
+    /// let bad = MapOptions { shards: 3, ..MapOptions::default() };
+    /// let err = Map::<u64, u64>::with_options(bad).err().map(|e| e.kind());
+    /// assert_eq!(err, Some(ErrorKind::InvalidArgument));
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn with_options(opts: MapOptions) -> Result<Map<K, V>> {
         Ok(Map {
             bytes: ByteMap::with_options(opts)?,
@@ -92,11 +117,29 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
 
     /// The byte-level map underneath, for its fallible methods, `peek`,
     /// `range`, `stats`, `reserve` and `maintain`.
+    ///
+    /// ```
+    /// let m: goconc::Map<u32, u32> = goconc::Map::new();
+    /// m.insert(7, 49);
+    /// // Integers are stored as their little-endian bytes.
+    /// let raw = m.as_bytes().load(&7u32.to_le_bytes())?;
+    /// assert_eq!(raw, Some(49u32.to_le_bytes().to_vec()));
+    /// m.as_bytes().store(&8u32.to_le_bytes(), &64u32.to_le_bytes())?; // fallible write
+    /// assert_eq!(m.get(&8), Some(64));
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn as_bytes(&self) -> &ByteMap {
         &self.bytes
     }
 
     /// The value under `k`, or `None`.
+    ///
+    /// ```
+    /// let m: goconc::Map<String, u32> = goconc::Map::new();
+    /// m.insert("a".to_string(), 1);
+    /// assert_eq!(m.get("a"), Some(1)); // a &str looks up a String key
+    /// assert_eq!(m.get("b"), None);
+    /// ```
     pub fn get<Q>(&self, k: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -111,6 +154,13 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
     /// The value under `k`, decoded straight from the map's own bytes
     /// inside the caller's read section: no copy to an intermediate
     /// buffer, and many lookups share one section.
+    ///
+    /// ```
+    /// let m: goconc::Map<u32, u32> = (0..4).map(|i| (i, i * 10)).collect();
+    /// // One read section for five lookups; key 4 is absent.
+    /// let sum = goconc::read(|g| (0..5).filter_map(|i| m.get_with(g, &i)).sum::<u32>());
+    /// assert_eq!(sum, 60);
+    /// ```
     pub fn get_with<Q>(&self, guard: &ReadGuard, k: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -120,6 +170,13 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
     }
 
     /// Whether `k` is present.
+    ///
+    /// ```
+    /// let m: goconc::Map<Vec<u8>, bool> = goconc::Map::new();
+    /// m.insert(b"k".to_vec(), false);
+    /// assert!(m.contains_key(&b"k"[..])); // present, whatever the value
+    /// assert!(!m.contains_key(&b"x"[..]));
+    /// ```
     pub fn contains_key<Q>(&self, k: &Q) -> bool
     where
         K: Borrow<Q>,
@@ -129,6 +186,13 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
     }
 
     /// Stores `v` under `k`; returns the value it replaced (Go's `Swap`).
+    ///
+    /// ```
+    /// let m: goconc::Map<u8, char> = goconc::Map::new();
+    /// assert_eq!(m.insert(1, 'a'), None);
+    /// assert_eq!(m.insert(1, 'b'), Some('a'));
+    /// assert_eq!(m.get(&1), Some('b'));
+    /// ```
     pub fn insert(&self, k: K, v: V) -> Option<V> {
         self.swap(k, v)
     }
@@ -147,6 +211,13 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
     }
 
     /// Removes `k`; returns its value (Go's `LoadAndDelete`).
+    ///
+    /// ```
+    /// let m: goconc::Map<u32, String> = [(1, "one".to_string())].into_iter().collect();
+    /// assert_eq!(m.remove(&1).as_deref(), Some("one"));
+    /// assert_eq!(m.remove(&1), None);
+    /// assert!(m.is_empty());
+    /// ```
     pub fn remove<Q>(&self, k: &Q) -> Option<V>
     where
         K: Borrow<Q>,
@@ -157,6 +228,13 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
 
     /// Go's `LoadOrStore`: `Some(existing)` when `k` was present (nothing
     /// stored), `None` when `v` was stored.
+    ///
+    /// ```
+    /// let m: goconc::Map<String, u32> = goconc::Map::new();
+    /// assert_eq!(m.load_or_store("id".to_string(), 1), None); // stored
+    /// assert_eq!(m.load_or_store("id".to_string(), 2), Some(1)); // kept the first
+    /// assert_eq!(m.get("id"), Some(1));
+    /// ```
     pub fn load_or_store(&self, k: K, v: V) -> Option<V> {
         k.with_bytes(|k| {
             v.with_bytes(|v| ok(self.bytes.load_or_store_with(k, v, |old| decode(&old))))
@@ -164,12 +242,29 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
     }
 
     /// Go's `Swap`: stores `v` under `k`, returns the previous value.
+    ///
+    /// ```
+    /// let m: goconc::Map<u64, u64> = goconc::Map::new();
+    /// assert_eq!(m.swap(5, 50), None);
+    /// assert_eq!(m.swap(5, 51), Some(50));
+    /// assert_eq!(m.get(&5), Some(51));
+    /// ```
     pub fn swap(&self, k: K, v: V) -> Option<V> {
         k.with_bytes(|k| v.with_bytes(|v| ok(self.bytes.swap_with(k, v, |old| decode(&old)))))
     }
 
     /// Go's `CompareAndSwap`: stores `new` only if `k` holds `old`
     /// (compared as bytes); `true` when swapped.
+    ///
+    /// ```
+    /// let m: goconc::Map<String, u32> = goconc::Map::new();
+    /// m.insert("v".to_string(), 1);
+    /// assert!(!m.compare_and_swap("v", &0, &2)); // holds 1, not 0
+    /// assert!(m.compare_and_swap("v", &1, &2));
+    /// assert_eq!(m.get("v"), Some(2));
+    /// assert!(!m.compare_and_swap("absent", &1, &2)); // nothing stored
+    /// assert!(!m.contains_key("absent"));
+    /// ```
     pub fn compare_and_swap<Q>(&self, k: &Q, old: &V, new: &V) -> bool
     where
         K: Borrow<Q>,
@@ -182,6 +277,15 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
 
     /// Go's `CompareAndDelete`: removes `k` only if it holds `old`; `true`
     /// when removed.
+    ///
+    /// ```
+    /// let m: goconc::Map<u32, String> = goconc::Map::new();
+    /// m.insert(1, "a".to_string());
+    /// assert!(!m.compare_and_delete(&1, &"b".to_string())); // holds "a"
+    /// assert!(m.contains_key(&1));
+    /// assert!(m.compare_and_delete(&1, &"a".to_string()));
+    /// assert!(!m.contains_key(&1));
+    /// ```
     pub fn compare_and_delete<Q>(&self, k: &Q, old: &V) -> bool
     where
         K: Borrow<Q>,
@@ -195,6 +299,22 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
     /// other writers of `k` wait (readers do not); it may read this map,
     /// and panics if it writes to it.  A panic in `f` leaves the entry as
     /// it was and resumes here.
+    ///
+    /// ```
+    /// let m: goconc::Map<String, u32> = goconc::Map::new();
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..4 {
+    ///         s.spawn(|| {
+    ///             for _ in 0..100 {
+    ///                 m.update("hits", |n| Some(n.unwrap_or(0) + 1));
+    ///             }
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(m.get("hits"), Some(400)); // no increment lost
+    /// m.update("hits", |_| None); // None removes the entry
+    /// assert!(m.is_empty());
+    /// ```
     pub fn update<Q, F>(&self, k: &Q, f: F)
     where
         K: Borrow<Q>,
@@ -249,21 +369,50 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
     }
 
     /// The number of entries (exact when nothing else runs).
+    ///
+    /// ```
+    /// let m: goconc::Map<u32, u32> = (0..3).map(|i| (i, i)).collect();
+    /// assert_eq!(m.len(), 3);
+    /// m.insert(0, 9); // replacing a value adds no entry
+    /// assert_eq!(m.len(), 3);
+    /// ```
     pub fn len(&self) -> usize {
         self.bytes.len()
     }
 
     /// Whether the map has no entries.
+    ///
+    /// ```
+    /// let m: goconc::Map<u32, u32> = goconc::Map::new();
+    /// assert!(m.is_empty());
+    /// m.insert(1, 1);
+    /// assert!(!m.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
 
     /// Removes every entry (atomic per shard).
+    ///
+    /// ```
+    /// let m: goconc::Map<u32, u32> = (0..100).map(|i| (i, i)).collect();
+    /// m.clear();
+    /// assert!(m.is_empty());
+    /// assert_eq!(m.get(&5), None);
+    /// ```
     pub fn clear(&self) {
         ok(self.bytes.clear())
     }
 
     /// The map's counters.
+    ///
+    /// ```
+    /// let m: goconc::Map<u32, u32> = (0..100).map(|i| (i, i)).collect();
+    /// let st = m.stats();
+    /// assert_eq!(st.len, 100);
+    /// assert!(st.shards.is_power_of_two());
+    /// assert!(st.bytes > 0);
+    /// ```
     pub fn stats(&self) -> MapStats {
         ok(self.bytes.stats())
     }
@@ -271,6 +420,14 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
     /// The entries, fetched a batch at a time ([`ByteMap::iter`]): a key
     /// present for the whole iteration comes at least once, and twice only
     /// if its shard resized between two batches.
+    ///
+    /// ```
+    /// let m: goconc::Map<char, u32> = [('a', 1), ('b', 2)].into_iter().collect();
+    /// let mut all: Vec<(char, u32)> = m.iter().collect(); // in no particular order
+    /// all.sort();
+    /// assert_eq!(all, [('a', 1), ('b', 2)]);
+    /// assert_eq!(m.iter().map(|(_, v)| v).sum::<u32>(), 3);
+    /// ```
     pub fn iter(&self) -> MapIter<'_, K, V> {
         MapIter {
             bytes: self.bytes.iter(),
@@ -341,6 +498,18 @@ impl<'a, K: Encode + Decode, V: Encode + Decode> IntoIterator for &'a Map<K, V> 
 }
 
 /// The iterator of [`Map::iter`]: owned `(K, V)` pairs.
+///
+/// ```
+/// let m: goconc::Map<u32, String> = (1..=3).map(|i| (i, "x".repeat(i as usize))).collect();
+/// let it: goconc::MapIter<'_, u32, String> = m.iter();
+/// assert_eq!(it.count(), 3);
+/// let mut total = 0;
+/// for (k, v) in &m { // `&Map` iterates with a MapIter too
+///     assert_eq!(v.len(), k as usize);
+///     total += k;
+/// }
+/// assert_eq!(total, 6);
+/// ```
 pub struct MapIter<'a, K, V> {
     bytes: Iter<'a>,
     _kv: PhantomData<fn() -> (K, V)>,

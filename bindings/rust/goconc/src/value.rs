@@ -114,16 +114,34 @@ unsafe extern "C" fn destroy<T>(_ctx: *mut c_void, obj: *mut c_void) {
 
 impl<T: Send + Sync + 'static> Value<T> {
     /// A value holding `v`.  Panics when out of memory.
+    ///
+    /// ```
+    /// let v = goconc::Value::new(vec![1, 2, 3]);
+    /// assert_eq!(v.load_cloned(), Some(vec![1, 2, 3]));
+    /// ```
     pub fn new(v: T) -> Value<T> {
         Value::try_new(v).unwrap_or_else(|e| e.panic_in("Value"))
     }
 
     /// An empty value.  Panics when out of memory.
+    ///
+    /// ```
+    /// let v: goconc::Value<String> = goconc::Value::empty();
+    /// assert!(v.load_full().is_none());
+    /// v.store(String::from("set"));
+    /// assert_eq!(v.load_cloned().as_deref(), Some("set"));
+    /// ```
     pub fn empty() -> Value<T> {
         Value::try_empty().unwrap_or_else(|e| e.panic_in("Value"))
     }
 
     /// A value holding `v`, or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
+    ///
+    /// ```
+    /// let v = goconc::Value::try_new(42u64)?;
+    /// assert_eq!(v.load_cloned(), Some(42));
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn try_new(v: T) -> Result<Value<T>> {
         let val = Value::try_empty()?;
         val.try_store(v)?;
@@ -131,6 +149,12 @@ impl<T: Send + Sync + 'static> Value<T> {
     }
 
     /// An empty value, or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
+    ///
+    /// ```
+    /// let v = goconc::Value::<u64>::try_empty()?;
+    /// assert_eq!(v.load_cloned(), None);
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn try_empty() -> Result<Value<T>> {
         let mut out = ptr::null_mut();
         // SAFETY: out is valid for the call; destroy matches
@@ -152,6 +176,17 @@ impl<T: Send + Sync + 'static> Value<T> {
     /// `guard` stands for (it keeps the object from being reclaimed, even
     /// if it is replaced or the `Value` dropped meanwhile); `None` while
     /// empty.
+    ///
+    /// ```
+    /// let v = goconc::Value::new(String::from("old"));
+    /// goconc::read(|g| {
+    ///     let s = v.load(g).unwrap();
+    ///     v.store(String::from("new")); // replaces `s` but cannot free it yet
+    ///     assert_eq!(s, "old");
+    ///     assert_eq!(v.load(g).unwrap(), "new");
+    /// });
+    /// assert!(goconc::read(|g| goconc::Value::<u8>::empty().load(g).is_none()));
+    /// ```
     pub fn load<'g>(&self, _guard: &'g ReadGuard) -> Option<&'g T> {
         // SAFETY: the guard proves this thread is inside a read section
         // that lasts at least 'g (guards are only lent by crate::read, for
@@ -164,11 +199,28 @@ impl<T: Send + Sync + 'static> Value<T> {
     /// A counted reference to the current object (`None` while empty),
     /// usable outside read sections, across blocking calls and after the
     /// `Value` is dropped.  Panics when out of memory.
+    ///
+    /// ```
+    /// let v = goconc::Value::new(String::from("config"));
+    /// let r = v.load_full().unwrap();
+    /// v.store(String::from("newer"));
+    /// drop(v);
+    /// assert_eq!(*r, "config"); // the Ref keeps what it loaded alive
+    /// assert!(goconc::Value::<String>::empty().load_full().is_none());
+    /// ```
     pub fn load_full(&self) -> Option<Ref<T>> {
         self.try_load_full().unwrap_or_else(|e| e.panic_in("Value"))
     }
 
     /// [`Value::load_full`], or [`ErrorKind::OutOfMemory`](crate::ErrorKind).
+    ///
+    /// ```
+    /// let v = goconc::Value::new(5u32);
+    /// let r = v.try_load_full()?.expect("not empty");
+    /// assert_eq!(*r, 5);
+    /// assert!(goconc::Value::<u32>::empty().try_load_full()?.is_none());
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn try_load_full(&self) -> Result<Option<Ref<T>>> {
         // goconc_value_acquire answers NULL both for "empty" and for "out
         // of memory".  A value never becomes empty again once stored, so a
@@ -187,6 +239,14 @@ impl<T: Send + Sync + 'static> Value<T> {
     }
 
     /// A clone of the current object (`None` while empty).
+    ///
+    /// ```
+    /// let v = goconc::Value::new(vec![1, 2]);
+    /// let mut mine = v.load_cloned().unwrap();
+    /// mine.push(3); // a private copy: the stored Vec is unchanged
+    /// assert_eq!(v.load_cloned(), Some(vec![1, 2]));
+    /// assert_eq!(goconc::Value::<Vec<u8>>::empty().load_cloned(), None);
+    /// ```
     pub fn load_cloned(&self) -> Option<T>
     where
         T: Clone,
@@ -196,12 +256,26 @@ impl<T: Send + Sync + 'static> Value<T> {
 
     /// Stores `v`; the replaced object is dropped once nothing can see it.
     /// Panics when out of memory.
+    ///
+    /// ```
+    /// let v = goconc::Value::empty();
+    /// v.store(1u32);
+    /// v.store(2);
+    /// assert_eq!(v.load_cloned(), Some(2));
+    /// ```
     pub fn store(&self, v: T) {
         self.try_store(v).unwrap_or_else(|e| e.panic_in("Value"))
     }
 
     /// [`Value::store`]; on failure (out of memory) `v` is dropped and
     /// nothing changes.
+    ///
+    /// ```
+    /// let v = goconc::Value::new(String::from("a"));
+    /// v.try_store(String::from("b"))?;
+    /// assert_eq!(v.load_cloned().as_deref(), Some("b"));
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn try_store(&self, v: T) -> Result<()> {
         let p = obj_new(v);
         // SAFETY: p is a fresh object; on success the value owns it.
@@ -215,12 +289,28 @@ impl<T: Send + Sync + 'static> Value<T> {
 
     /// Stores `v` and returns a reference to the object it replaced
     /// (`None` if the value was empty).  Panics when out of memory.
+    ///
+    /// ```
+    /// let v = goconc::Value::empty();
+    /// assert!(v.swap(1u32).is_none()); // was empty
+    /// let old = v.swap(2).unwrap();
+    /// assert_eq!(*old, 1);
+    /// assert_eq!(v.load_cloned(), Some(2));
+    /// ```
     pub fn swap(&self, v: T) -> Option<Ref<T>> {
         self.try_swap(v).unwrap_or_else(|e| e.panic_in("Value"))
     }
 
     /// [`Value::swap`], or [`ErrorKind::OutOfMemory`](crate::ErrorKind)
     /// (`v` dropped, nothing changed).
+    ///
+    /// ```
+    /// let v = goconc::Value::new('a');
+    /// let old = v.try_swap('b')?;
+    /// assert_eq!(old.as_deref(), Some(&'a'));
+    /// assert_eq!(v.load_cloned(), Some('b'));
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn try_swap(&self, v: T) -> Result<Option<Ref<T>>> {
         let p = obj_new(v);
         let mut old = ptr::null_mut();
@@ -240,6 +330,18 @@ impl<T: Send + Sync + 'static> Value<T> {
     /// which keeps it alive and so its address unique; `None` means "only
     /// if empty".  `Ok(())` when stored; `Err(new)` hands `new` back when
     /// the current object is another one.  Panics when out of memory.
+    ///
+    /// ```
+    /// let v = goconc::Value::empty();
+    /// assert_eq!(v.compare_and_swap(None, 1u32), Ok(())); // was empty: stored
+    /// assert_eq!(v.compare_and_swap(None, 2), Err(2)); // not empty any more
+    /// let cur = v.load_full().unwrap();
+    /// assert_eq!(v.compare_and_swap(Some(&*cur), 3), Ok(())); // still `cur`: stored
+    /// assert_eq!(v.compare_and_swap(Some(&*cur), 4), Err(4)); // `cur` was replaced
+    /// // Identity, not equality: an equal 3 elsewhere is another object.
+    /// assert_eq!(v.compare_and_swap(Some(&3), 5), Err(5));
+    /// assert_eq!(v.load_cloned(), Some(3));
+    /// ```
     pub fn compare_and_swap(&self, current: Option<&T>, new: T) -> std::result::Result<(), T> {
         self.try_compare_and_swap(current, new)
             .unwrap_or_else(|e| e.panic_in("Value"))
@@ -247,6 +349,16 @@ impl<T: Send + Sync + 'static> Value<T> {
 
     /// [`Value::compare_and_swap`], or
     /// [`ErrorKind::OutOfMemory`](crate::ErrorKind) (`new` dropped).
+    ///
+    /// ```
+    /// let v = goconc::Value::new(String::from("a"));
+    /// let cur = v.load_full().unwrap();
+    /// assert_eq!(v.try_compare_and_swap(Some(&*cur), "b".to_string())?, Ok(()));
+    /// // `cur` is no longer current: the new object comes back.
+    /// let again = v.try_compare_and_swap(Some(&*cur), "c".to_string())?;
+    /// assert_eq!(again, Err("c".to_string()));
+    /// # Ok::<(), goconc::Error>(())
+    /// ```
     pub fn try_compare_and_swap(
         &self,
         current: Option<&T>,
@@ -274,6 +386,18 @@ impl<T: Send + Sync + 'static> Value<T> {
     /// and returns the object replaced.  `f` may run several times and
     /// runs outside any read section (the current object is held by a
     /// [`Ref`]).  Panics when out of memory.
+    ///
+    /// ```
+    /// let counter = goconc::Value::new(0u64);
+    /// std::thread::scope(|s| {
+    ///     for _ in 0..4 {
+    ///         s.spawn(|| (0..100).for_each(|_| drop(counter.rcu(|n| n.unwrap() + 1))));
+    ///     }
+    /// });
+    /// assert_eq!(counter.load_cloned(), Some(400)); // no increment lost
+    /// let old = counter.rcu(|n| n.map_or(0, |n| n * 2)).unwrap();
+    /// assert_eq!((*old, counter.load_cloned()), (400, Some(800)));
+    /// ```
     pub fn rcu<F>(&self, mut f: F) -> Option<Ref<T>>
     where
         F: FnMut(Option<&T>) -> T,
@@ -322,6 +446,18 @@ impl<T: Send + Sync + 'static + std::fmt::Debug> std::fmt::Debug for Value<T> {
 /// An owned, counted reference to one object a [`Value`] stored
 /// (`goconc_value_ref`); derefs to `T`.  The object lives at least as long
 /// as the reference, whatever is stored meanwhile.
+///
+/// ```
+/// use goconc::{Ref, Value};
+///
+/// let v = Value::new(String::from("first"));
+/// let r: Ref<String> = v.load_full().unwrap();
+/// v.store(String::from("second"));
+/// drop(v);
+/// assert_eq!(r.len(), 5); // derefs to the String, still alive
+/// let r = std::thread::spawn(move || r).join().unwrap(); // a Ref is Send
+/// assert_eq!(*r, "first");
+/// ```
 pub struct Ref<T> {
     raw: NonNull<sys::goconc_value_ref>,
     obj: NonNull<T>,
@@ -350,6 +486,16 @@ impl<T> Ref<T> {
 
     /// Whether two references (or a reference and a loaded borrow) are the
     /// same stored object.
+    ///
+    /// ```
+    /// let v = goconc::Value::new(7u32);
+    /// let (a, b) = (v.load_full().unwrap(), v.load_full().unwrap());
+    /// assert!(a.ptr_eq(&b)); // the same stored object
+    /// v.store(7);
+    /// let c = v.load_full().unwrap();
+    /// assert!(*a == *c && !a.ptr_eq(&c)); // equal, but another object
+    /// assert!(goconc::read(|g| c.ptr_eq(v.load(g).unwrap())));
+    /// ```
     pub fn ptr_eq(&self, other: &T) -> bool {
         ptr::eq(self.obj.as_ptr(), other)
     }
