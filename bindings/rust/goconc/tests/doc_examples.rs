@@ -17,11 +17,12 @@ fn public_item(line: &str) -> Option<String> {
         .split_whitespace()
         .collect();
     let mut i = 0;
-    // Qualifiers of a fn (`pub const fn`, `pub unsafe fn`); a `pub const`
-    // followed by a name is a const item.
+    // Qualifiers of a fn (`pub const fn`, `pub unsafe extern "C" fn`); a
+    // `pub const` followed by a name is a const item.
+    let qualifier = |t: &str| matches!(t, "unsafe" | "async" | "extern") || t.starts_with('"');
     while i + 1 < toks.len()
-        && matches!(toks[i], "const" | "unsafe" | "async")
-        && matches!(toks[i + 1], "fn" | "const" | "unsafe" | "async" | "extern")
+        && (qualifier(toks[i])
+            || (toks[i] == "const" && (toks[i + 1] == "fn" || qualifier(toks[i + 1]))))
     {
         i += 1;
     }
@@ -111,6 +112,14 @@ fn the_scan_reads_items_as_rustdoc_does() {
     assert_eq!(
         public_item("pub const LIMIT: usize = 8;").as_deref(),
         Some("LIMIT")
+    );
+    assert_eq!(
+        public_item("pub unsafe extern \"C\" fn cb(x: u8) {").as_deref(),
+        Some("cb")
+    );
+    assert_eq!(
+        public_item("pub const unsafe fn c() {}").as_deref(),
+        Some("c")
     );
     assert_eq!(
         public_item("pub struct Map<K, V> {").as_deref(),
