@@ -97,39 +97,23 @@ fn every_public_item_has_an_example() {
 
 #[test]
 fn the_scan_reads_items_as_rustdoc_does() {
-    assert_eq!(
-        public_item("    pub fn load(&self) -> u8 {").as_deref(),
-        Some("load")
-    );
-    assert_eq!(
-        public_item("pub const fn new() -> Once {").as_deref(),
-        Some("new")
-    );
-    assert_eq!(
-        public_item("pub unsafe fn raw<T>(p: *const T)").as_deref(),
-        Some("raw")
-    );
-    assert_eq!(
-        public_item("pub const LIMIT: usize = 8;").as_deref(),
-        Some("LIMIT")
-    );
-    assert_eq!(
-        public_item("pub unsafe extern \"C\" fn cb(x: u8) {").as_deref(),
-        Some("cb")
-    );
-    assert_eq!(
-        public_item("pub const unsafe fn c() {}").as_deref(),
-        Some("c")
-    );
-    assert_eq!(
-        public_item("pub struct Map<K, V> {").as_deref(),
-        Some("Map")
-    );
-    assert_eq!(public_item("pub trait Encode {").as_deref(), Some("Encode"));
-    assert_eq!(public_item("    pub shards: u32,"), None); // a field
-    assert_eq!(public_item("pub use map::ByteMap;"), None);
-    assert_eq!(public_item("pub(crate) fn ok() {}"), None);
-    assert_eq!(public_item("    fn private() {}"), None);
+    let cases = [
+        ("    pub fn load(&self) -> u8 {", Some("load")),
+        ("pub const fn new() -> Once {", Some("new")),
+        ("pub unsafe fn raw<T>(p: *const T)", Some("raw")),
+        ("pub const LIMIT: usize = 8;", Some("LIMIT")),
+        ("pub unsafe extern \"C\" fn cb(x: u8) {", Some("cb")),
+        ("pub const unsafe fn c() {}", Some("c")),
+        ("pub struct Map<K, V> {", Some("Map")),
+        ("pub trait Encode {", Some("Encode")),
+        ("    pub shards: u32,", None), // a field
+        ("pub use map::ByteMap;", None),
+        ("pub(crate) fn ok() {}", None),
+        ("    fn private() {}", None),
+    ];
+    for (line, want) in cases {
+        assert_eq!(public_item(line).as_deref(), want, "{line}");
+    }
 
     let with = [
         "/// Doc.",
