@@ -16,7 +16,9 @@
  *    exactly once, no key twice per walk) and scan (each stable key at
  *    least once per full cursor cycle).  At the end the map must equal the
  *    models, and after free every value ever stored must have been handed
- *    to on_drop exactly once.
+ *    to on_drop exactly once.  The same on maps without peek
+ *    (GOCONC_MAP_NO_PEEK, whose inline values are rewritten in place):
+ *    peek must fail, and readers load twice instead.
  * 2. Clear: writers store and delete while another thread clears; readers
  *    check value format; on_drop accounting as above.
  * 3. Growth: two threads store disjoint ranges into an empty map (issue
@@ -47,6 +49,7 @@ static void add64(uint64_t *p, uint64_t v) { __atomic_fetch_add(p, v, __ATOMIC_R
 static int ldi(const int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
 static uint64_t seed0;
+static unsigned map_flags; /* goconc_map_options.flags of run_model's map */
 static uint64_t errors;
 static uint64_t drops_seen, drops_bad;
 static int stop;
@@ -148,6 +151,7 @@ static goconc_map *new_map(unsigned shards, int with_drop, int stable)
     o.shards = shards;
     o.on_drop = with_drop ? count_drop : NULL;
     o.capacity_hint = stable ? 2 * (NIDS + NSTABLE) : 0;
+    o.flags = map_flags;
     ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_OK);
     return m;
 }
@@ -403,7 +407,14 @@ static void *reader_main(void *arg)
 
         id = r % 8 == 0 ? STABLE_BASE + (r >> 8) % NSTABLE : (r >> 8) % NIDS;
         key_of(id, &k);
-        if ((r >> 4) % 2) {
+        if ((r >> 4) % 2 || map_flags & GOCONC_MAP_NO_PEEK) {
+            if (map_flags & GOCONC_MAP_NO_PEEK) {
+                const void *p;
+                goconc_read_lock();
+                if (goconc_map_peek(rd->m, k.b, k.len, &p, &n) != GOCONC_EINVAL)
+                    FAIL("peek of a map without peek did not fail");
+                goconc_read_unlock();
+            }
             rc = goconc_map_load(rd->m, k.b, k.len, out, sizeof out, &n);
             rd->loads++;
             if (rc == GOCONC_OK) {
@@ -655,6 +666,19 @@ START_TEST(test_model_stable_no_drop)
 }
 END_TEST
 
+/* Maps without peek: inline values of unchanged length are rewritten in
+ * place under readers, rangers and migrations; with on_drop they take the
+ * usual path, and every value still reaches it once. */
+START_TEST(test_model_no_peek)
+{
+    map_flags = GOCONC_MAP_NO_PEEK;
+    run_model(0, tu_stress_seconds() * 0.25, 0, 0);
+    run_model(2, tu_stress_seconds() * 0.25, 0, 1);
+    run_model(0, tu_stress_seconds() * 0.25, 1, 0);
+    map_flags = 0;
+}
+END_TEST
+
 START_TEST(test_model_two_shards)
 {
     /* Two shards: the writers contend on locks, and each shard's table
@@ -877,6 +901,7 @@ int main(void)
         TU_CASE(test_model_two_shards_no_drop),
         TU_CASE(test_model_stable),
         TU_CASE(test_model_stable_no_drop),
+        TU_CASE(test_model_no_peek),
         TU_CASE(test_clear_churn),
         TU_CASE(test_growth),
         TU_CASE(test_growth_no_drop),

@@ -1497,7 +1497,8 @@ static int map_new_opts_with(struct fx *f, size_t size, unsigned shards, size_t 
 static int map_new_size0(struct fx *f) { return map_new_opts_with(f, 0, 0, 0, 0); }
 static int map_new_size_small(struct fx *f)
 {
-    return map_new_opts_with(f, sizeof(goconc_map_options) - 1, 0, 0, 0);
+    /* Below the 1.0 struct, which ends where flags begins. */
+    return map_new_opts_with(f, offsetof(goconc_map_options, flags) - 1, 0, 0, 0);
 }
 static int map_new_size_big_dirty(struct fx *f)
 {

@@ -174,7 +174,7 @@ START_TEST(test_new_options)
     goconc_map_free(m);
     goconc_map_free(NULL);
 
-    o.struct_size = sizeof o - 1;
+    o.struct_size = offsetof(goconc_map_options, flags) - 1; /* below the 1.0 size */
     ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_EINVAL);
     ck_assert_ptr_null(m);
     o.struct_size = sizeof o;
@@ -503,6 +503,150 @@ START_TEST(test_peek_stable)
     ck_assert_uint_gt(stats(m).shrinks, 0);
     goconc_map_free(m);
     barrier();
+}
+END_TEST
+
+/* update function for test_no_peek: records where the old value lies
+ * and stores old + 1 (8 bytes) into ctx's buffer. */
+struct np_upd {
+    const void *old_at;
+    uint64_t nv;
+};
+
+static int np_incr(void *ctx, const void *old, size_t oldlen, int found, const void **newval,
+                   size_t *newlen)
+{
+    struct np_upd *u = ctx;
+    uint64_t x = 0;
+    u->old_at = old;
+    if (found && oldlen == 8)
+        memcpy(&x, old, 8);
+    u->nv = x + 1;
+    *newval = &u->nv;
+    *newlen = 8;
+    return GOCONC_UPDATE_STORE;
+}
+
+static int np_sum(void *ctx, const void *key, size_t klen, const void *val, size_t vlen)
+{
+    uint64_t v = 0;
+    (void)key;
+    ck_assert_uint_eq(klen, 8);
+    ck_assert_uint_le(vlen, 8);
+    memcpy(&v, val, vlen);
+    *(uint64_t *)ctx += v;
+    return 0;
+}
+
+static goconc_map *mk_flags(unsigned flags, void (*drop)(void *, const void *, size_t,
+                                                          const void *, size_t),
+                            void *ctx)
+{
+    goconc_map_options o = GOCONC_MAP_OPTIONS_INIT;
+    goconc_map *m = NULL;
+    o.shards = 1;
+    o.capacity_hint = 256; /* no migration moves a slot under test_no_peek */
+    o.flags = flags;
+    o.on_drop = drop;
+    o.ctx = ctx;
+    ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_OK);
+    return m;
+}
+
+/* GOCONC_MAP_NO_PEEK: peek refused; an inline value replaced by one of
+ * the same length stays in its slot (update's fn sees the same address
+ * each time, where a map with peek moves it to a new slot); a new length,
+ * a long value and a delete take the usual path; loads, swap and range
+ * see every value; the 1.0 options struct still works. */
+START_TEST(test_no_peek)
+{
+    goconc_map_options o = GOCONC_MAP_OPTIONS_INIT;
+    struct np_upd u = { NULL, 0 };
+    unsigned char big[20], out[32];
+    const void *at, *p;
+    uint64_t k = 5, v, sum = 0, i;
+    size_t n;
+    goconc_map *m;
+
+    /* Unknown flags are refused; a struct of the 1.0 size (no flags) is
+     * accepted. */
+    o.flags = 2;
+    ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_EINVAL);
+    ck_assert_ptr_null(m);
+    o.flags = 0;
+    o.struct_size = offsetof(goconc_map_options, flags);
+    ck_assert_int_eq(goconc_map_new(&m, &o), GOCONC_OK);
+    goconc_read_lock();
+    store_u64(m, k, 1);
+    ck_assert_int_eq(goconc_map_peek(m, &k, 8, &p, &n), GOCONC_OK);
+    goconc_read_unlock();
+    goconc_map_free(m);
+
+    /* A map with peek: each update writes a new slot. */
+    m = mk(1);
+    ck_assert_int_eq(goconc_map_update(m, &k, 8, np_incr, &u), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_update(m, &k, 8, np_incr, &u), GOCONC_OK);
+    at = u.old_at;
+    ck_assert_int_eq(goconc_map_update(m, &k, 8, np_incr, &u), GOCONC_OK);
+    ck_assert_ptr_ne(u.old_at, at);
+    goconc_map_free(m);
+
+    m = mk_flags(GOCONC_MAP_NO_PEEK, NULL, NULL);
+    for (i = 0; i < 50; i++)
+        store_u64(m, 100 + i, i);
+    ck_assert_int_eq(goconc_map_update(m, &k, 8, np_incr, &u), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_update(m, &k, 8, np_incr, &u), GOCONC_OK);
+    at = u.old_at;
+    for (i = 0; i < 1000; i++) {
+        ck_assert_int_eq(goconc_map_update(m, &k, 8, np_incr, &u), GOCONC_OK);
+        ck_assert_ptr_eq(u.old_at, at); /* rewritten in place */
+        store_u64(m, 100 + i % 50, i);  /* neighbours, in place too */
+    }
+    ck_assert_int_eq(load_u64(m, k, &v), GOCONC_OK);
+    ck_assert_uint_eq(v, 1002);
+    ck_assert_uint_eq(goconc_map_len(m), 51);
+    ck_assert_uint_eq(stats(m).grows, 0);
+    /* Peek is refused, inside a section or not; nothing changes. */
+    ck_assert_int_eq(goconc_map_peek(m, &k, 8, &p, &n), GOCONC_EINVAL);
+    goconc_read_lock();
+    ck_assert_int_eq(goconc_map_peek(m, &k, 8, &p, &n), GOCONC_EINVAL);
+    goconc_read_unlock();
+    /* Swap returns the old value and writes in place. */
+    v = 7;
+    ck_assert_int_eq(goconc_map_swap(m, &k, 8, &v, 8, out, sizeof out, &n), GOCONC_OK);
+    ck_assert_uint_eq(n, 8);
+    memcpy(&v, out, 8);
+    ck_assert_uint_eq(v, 1002);
+    ck_assert_int_eq(goconc_map_update(m, &k, 8, np_incr, &u), GOCONC_OK);
+    ck_assert_ptr_eq(u.old_at, at);
+    ck_assert_uint_eq(u.nv, 8);
+    /* Another length, a long value, back to 8 bytes: the usual path. */
+    ck_assert_int_eq(goconc_map_store(m, &k, 8, "abcd", 4), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load(m, &k, 8, out, sizeof out, &n), GOCONC_OK);
+    ck_assert(n == 4 && memcmp(out, "abcd", 4) == 0);
+    memset(big, 0x5A, sizeof big);
+    ck_assert_int_eq(goconc_map_store(m, &k, 8, big, sizeof big), GOCONC_OK);
+    ck_assert_int_eq(goconc_map_load(m, &k, 8, out, sizeof out, &n), GOCONC_OK);
+    ck_assert(n == sizeof big && memcmp(out, big, n) == 0);
+    store_u64(m, k, 40);
+    ck_assert_int_eq(goconc_map_delete(m, &k, 8), GOCONC_OK);
+    ck_assert_int_eq(load_u64(m, k, &v), GOCONC_NOTFOUND);
+    store_u64(m, k, 40);
+    /* range sees the current values: 40 + (950..999) */
+    ck_assert_int_eq(goconc_map_range(m, np_sum, &sum), GOCONC_OK);
+    ck_assert_uint_eq(sum, 40 + (950 + 999) * 50 / 2);
+    goconc_map_free(m);
+
+    /* With on_drop, every replaced value still reaches it once. */
+    drop_reset();
+    m = mk_flags(GOCONC_MAP_NO_PEEK, track_drop, &drop_ctx);
+    for (i = 0; i < 100; i++)
+        store_u64(m, k, k << 8 | i);
+    goconc_map_free(m);
+    ck_assert_int_eq(goconc_barrier(), GOCONC_OK);
+    ck_assert_int_eq(drops[k], 100);
+    ck_assert_int_eq(drop_total, 100);
+    ck_assert_int_eq(drop_bad, 0);
 }
 END_TEST
 
@@ -3017,6 +3161,7 @@ int main(void)
         TU_CASE(test_bad_input),
         TU_CASE(test_sizes),
         TU_CASE(test_peek_stable),
+        TU_CASE(test_no_peek),
         TU_CASE(test_load_or_store),
         TU_CASE(test_load_and_delete),
         TU_CASE(test_delete),

@@ -46,8 +46,26 @@ typedef struct goconc_map_options {
     void (*on_drop)(void *ctx, const void *key, size_t klen, const void *val,
                     size_t vlen);
     void *ctx;
+    /** GOCONC_MAP_* flags below (since 1.2; 0 = none). */
+    unsigned flags;
 } goconc_map_options;
-#define GOCONC_MAP_OPTIONS_INIT { sizeof(goconc_map_options), 0, 0, 0, NULL, NULL }
+#define GOCONC_MAP_OPTIONS_INIT { sizeof(goconc_map_options), 0, 0, 0, NULL, NULL, 0 }
+
+/**
+ * goconc_map_options.flags.
+ *
+ * GOCONC_MAP_NO_PEEK: the map never lends its values (goconc_map_peek
+ * returns GOCONC_EINVAL), so a write that replaces an inline value (key
+ * and value of at most 8 bytes each) with one of the same length may
+ * rewrite it in place, in one atomic store, instead of writing a new slot
+ * and retiring the old one.  Loads copy values out, range and scan pass
+ * their callback copies of inline values; every single-key operation
+ * stays linearizable.  For maps whose users only copy values out (the
+ * Rust binding's typed Map): such overwrites leave nothing to reclaim
+ * (doc/map.md, "Maps without peek").  Not with on_drop: a replaced value
+ * that has a drop to run takes the usual path.
+ */
+#define GOCONC_MAP_NO_PEEK 1u
 
 /**
  * Create an empty map.
@@ -105,7 +123,8 @@ GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen
  *              an empty value), or NULL when absent; must not be NULL.
  * @param vlen  receives the length (0 when absent); may be NULL.
  * @return GOCONC_OK; GOCONC_NOTFOUND; GOCONC_EINVAL outside a read section,
- *         for a NULL m or val, or a NULL key with klen > 0.
+ *         for a NULL m or val, a NULL key with klen > 0, or a map created
+ *         with GOCONC_MAP_NO_PEEK.
  */
 GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen,
                                const void **val, size_t *vlen) GOCONC_WARN_UNUSED;

@@ -23,8 +23,9 @@
  *    argument, doc/map.md), so each key present for the whole range is
  *    reported exactly once, and by scan at least once.
  *
- * fn runs inside the step's read section with no lock held: the slots and
- * entries it sees stay valid however the map changes meanwhile.
+ * fn runs inside the step's read section with no lock held: the keys and
+ * out-of-line entries it sees stay valid however the map changes
+ * meanwhile; inline values are passed as copies taken in the walk.
  */
 #include <stdlib.h>
 
@@ -41,7 +42,8 @@
 
 struct iter_item {
     uint64_t h;
-    struct map_view v;
+    struct map_view v; /* v.val NULL: an inline value, copied into vw */
+    uint64_t vw;
 };
 
 struct iter_buf {
@@ -97,6 +99,13 @@ static int collect_home(const struct goconc_map *m, const struct map_table *t, s
                     return -1;
                 b->it[b->n].h = h;
                 b->it[b->n].v = v;
+                if (lens != MAP_LENS_OOL) {
+                    /* A copy: a map without peek rewrites inline values
+                     * in place (home_put; acquire pairs with its release
+                     * store), and fn must see one value, not a mix. */
+                    b->it[b->n].v.val = NULL;
+                    b->it[b->n].vw = at_load_acq(&bk->s[i].v);
+                }
                 b->n++;
             }
         }
@@ -225,7 +234,8 @@ static int iter_step(struct goconc_map *m, unsigned s, uint64_t *pp, int *done, 
     unwind.in_fn = 1;
     for (i = 0; rc == GOCONC_OK && i < b.n; i++) {
         const struct map_view *v = &b.it[i].v;
-        if (fn(ctx, v->key, v->klen, v->val, v->vlen) != 0) {
+        const void *val = v->val != NULL ? v->val : (const void *)&b.it[i].vw;
+        if (fn(ctx, v->key, v->klen, val, v->vlen) != 0) {
             rc = GOCONC_STOPPED;
             if (resumable)
                 *pp = resume_at(&b, i, p, e);

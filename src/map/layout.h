@@ -241,6 +241,10 @@ struct goconc_map {
     unsigned nshards;
     unsigned tag_shift;     /* tag = (h >> tag_shift) & 0x7F */
     unsigned mig_cap;
+    /* GOCONC_MAP_NO_PEEK: no reader holds a value's address past one
+     * atomic load, so an inline value may be rewritten in place (the
+     * writes' in_place copies, write.c home_put). */
+    int in_place;
     struct map_shard *sh;
     atword *mig;            /* mig_cap slots: shard + 1 of a migrating shard, or 0 */
     struct map_grace *grace;

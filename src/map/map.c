@@ -128,8 +128,12 @@ GOCONC_API int goconc_map_new(goconc_map **out, const goconc_map_options *opts)
     if (out == NULL)
         return GOCONC_EINVAL;
     *out = NULL;
-    if (opts && (rc = gc_opts_copy(&o, sizeof o, sizeof o, opts)) != GOCONC_OK)
+    /* The 1.0 struct ends before flags. */
+    if (opts && (rc = gc_opts_copy(&o, sizeof o, offsetof(goconc_map_options, flags), opts)) !=
+                    GOCONC_OK)
         return rc;
+    if (o.flags & ~GOCONC_MAP_NO_PEEK)
+        return GOCONC_EINVAL;
     if (o.shards) {
         if ((o.shards & (o.shards - 1)) || o.shards > (1u << MAP_MAX_SHARD_BITS))
             return GOCONC_EINVAL;
@@ -150,6 +154,7 @@ GOCONC_API int goconc_map_new(goconc_map **out, const goconc_map_options *opts)
     m->tag_shift = 57 - sb;
     m->mig_cap = MAP_MIG_CAP(ns);
     m->on_drop = o.on_drop;
+    m->in_place = (o.flags & GOCONC_MAP_NO_PEEK) != 0;
     m->ctx = o.ctx;
     m->sh = alloc_aligned(ns * sizeof(struct map_shard), &m->raw_sh);
     m->mig = gc_calloc(m->mig_cap, sizeof(atword));
@@ -235,7 +240,7 @@ static __attribute__((noinline)) int load_general(const goconc_map *m, const voi
     if (s == NULL) {
         rc = GOCONC_NOTFOUND;
     } else if (lens != MAP_LENS_OOL) {
-        rc = load_copy_inline(lens, at_load(&s->v), val, cap, vlen);
+        rc = load_copy_inline(lens, at_load_acq(&s->v), val, cap, vlen); /* as in load */
     } else {
         const struct map_entry *e = at_loadp(&s->k);
         if (vlen)
@@ -293,7 +298,9 @@ GOCONC_API int goconc_map_load(const goconc_map *m, const void *key, size_t klen
          * instructions more (171 -> 191 in the probe). */
         i = map_find_short(bk, ctrl, tag, klen, kw, &lens);
         if (i >= 0) {
-            uint64_t w = at_load(&bk->s[i].v);
+            /* Acquire pairs with an in-place rewrite's release store
+             * (home_put), as the ctrl load does with a publish. */
+            uint64_t w = at_load_acq(&bk->s[i].v);
             gc_read_leave_outer(r, c);
             return load_copy_inline(lens, w, val, cap, vlen);
         }
@@ -314,7 +321,8 @@ GOCONC_API int goconc_map_peek(const goconc_map *m, const void *key, size_t klen
     struct map_key k;
     unsigned lens;
 
-    if (m == NULL || (key == NULL && klen) || val == NULL || !gc_in_read_section())
+    if (m == NULL || (key == NULL && klen) || val == NULL || m->in_place ||
+        !gc_in_read_section())
         return GOCONC_EINVAL;
     if (klen > MAP_KLEN_MAX) {
         *val = NULL;

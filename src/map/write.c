@@ -269,12 +269,24 @@ W_STEP int home_find(struct map_gx *gx, const struct map_key *k, uintptr_t cur, 
 
 /* Put the key's new inline value (vlen <= 8 bytes, read as the word
  * vword: before anything is copied out, which may overwrite them) in the
- * home bucket's first free slot, killing its old slot in the same store. */
+ * home bucket's first free slot, killing its old slot in the same store.
+ * in_place, a constant (the map's GOCONC_MAP_NO_PEEK, "Maps without peek"
+ * in doc/map.md): over the old value when the length is the same.  A
+ * test of the flag here cost every write to a map with peek 6 to 10
+ * instructions (its registers spilled), so the public calls branch once,
+ * at their start, into a copy of their body made for such maps. */
 W_STEP void home_put(struct map_gx *gx, const struct map_key *k, const struct map_home *h,
-                     uint64_t vword, size_t vlen)
+                     uint64_t vword, size_t vlen, int in_place)
 {
     struct map_shard *sh = gx->sh;
 
+    if (in_place && h->kill >= 0 && map_lens_vlen(h->lens) == vlen) {
+        /* No reader keeps the address (GOCONC_MAP_NO_PEEK): one store,
+         * no kill.  Release pairs with the readers' acquire load of the
+         * value word, as a publish's ctrl store does with theirs. */
+        at_store_rel(&h->bk->s[h->kill].v, vword);
+        return;
+    }
     map_bucket_write(h->ct, h->bk, h->ctrl, map_first(h->fr), h->kill,
                      sh->gen, k->tag, map_lens_of(k->len, vlen), k->kw, vword);
     if (h->kill >= 0)
@@ -286,13 +298,13 @@ W_STEP void home_put(struct map_gx *gx, const struct map_key *k, const struct ma
 /* The store's fast case: 1 when done; 0, nothing changed, when the
  * general steps must run. */
 W_STEP int store_home(struct map_gx *gx, const struct map_key *k, uintptr_t cur, const void *val,
-                      size_t vlen)
+                      size_t vlen, int in_place)
 {
     struct map_home h;
 
     if (!home_find(gx, k, cur, vlen, 1, &h))
         return 0;
-    home_put(gx, k, &h, gc_key_word(val, vlen), vlen);
+    home_put(gx, k, &h, gc_key_word(val, vlen), vlen, in_place);
     return 1;
 }
 
@@ -742,10 +754,9 @@ static __attribute__((noinline)) int store_general(const struct map_key *k,
     return w_general(k, gx, val, vlen, NULL);
 }
 
-/* The public store (map.c has the other public writes): defined here so
- * that the fast case is inlined into it, with no jump in between. */
-GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen, const void *val,
-                                size_t vlen)
+/* The store, in_place a constant (home_put). */
+W_STEP int store_body(goconc_map *m, const void *key, size_t klen, const void *val, size_t vlen,
+                      int in_place)
 {
     struct map_key k;
     struct map_gx gx;
@@ -756,15 +767,33 @@ GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen, con
         return GOCONC_EINVAL;
     if ((rc = key_lock(m, key, klen, &k, &gx, &cur)) != GOCONC_OK)
         return rc;
-    if (store_home(&gx, &k, cur, val, vlen))
+    if (store_home(&gx, &k, cur, val, vlen, in_place))
         return fast_end(&k, &gx);
     return store_general(&k, &gx, val, vlen);
 }
 
+static __attribute__((noinline)) int store_in_place(goconc_map *m, const void *key, size_t klen,
+                                                    const void *val, size_t vlen)
+{
+    return store_body(m, key, klen, val, vlen, 1);
+}
+
+/* The public store (map.c has the other public writes): defined here so
+ * that the fast case is inlined into it, with no jump in between. */
+GOCONC_API int goconc_map_store(goconc_map *m, const void *key, size_t klen, const void *val,
+                                size_t vlen)
+{
+    /* store_in_place answers a NULL m too: one test on this path. */
+    if (m == NULL || m->in_place)
+        return store_in_place(m, key, klen, val, vlen);
+    return store_body(m, key, klen, val, vlen, 0);
+}
+
 /* Swap and load_or_store in the fast case (home_find found the key or
- * its absence, and room): apply_other's answers, on locals. */
+ * its absence, and room): apply_other's answers, on locals.  in_place: as
+ * home_put's. */
 W_STEP int home_op(const struct map_key *k, struct map_gx *gx, const struct map_home *h,
-                   const struct map_op *op)
+                   const struct map_op *op, int in_place)
 {
     uint64_t vword = gc_key_word(op->val, op->vlen); /* out may be val */
     int rc = GOCONC_OK;
@@ -789,7 +818,7 @@ W_STEP int home_op(const struct map_key *k, struct map_gx *gx, const struct map_
             *op->outlen = 0;
         rc = GOCONC_NOTFOUND;
     }
-    home_put(gx, k, h, vword, op->vlen);
+    home_put(gx, k, h, vword, op->vlen, in_place);
     (void)fast_end(k, gx);
     return rc;
 }
@@ -811,9 +840,9 @@ static __attribute__((noinline)) int op_general(const struct map_key *k, const s
 }
 
 /* One operation on key; `home`, a constant: try the fast case first
- * (swap, load_or_store). */
+ * (swap, load_or_store); in_place, a constant: as home_put's. */
 W_STEP int write_op(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op,
-                    int home)
+                    int home, int in_place)
 {
     struct map_home h;
     struct map_key k;
@@ -832,24 +861,32 @@ W_STEP int write_op(struct goconc_map *m, const void *key, size_t klen, const st
     if ((rc = key_lock(m, key, klen, &k, &gx, &cur)) != GOCONC_OK)
         return rc;
     if (home && home_find(&gx, &k, cur, op->vlen, 1, &h))
-        return home_op(&k, &gx, &h, op);
+        return home_op(&k, &gx, &h, op, in_place);
     /* Without a fast case the general steps are the body, inline. */
     return home ? op_general(&k, &gx, op) : w_general(&k, &gx, NULL, 0, op);
 }
 
 int map_write(struct goconc_map *m, const void *key, size_t klen, const struct map_op *op)
 {
-    return write_op(m, key, klen, op, 0);
+    return write_op(m, key, klen, op, 0, 0);
 }
 
 /* Swap and load_or_store are defined here, as goconc_map_store is: each
  * inlines write_op with its op a constant (its kind's checks fold away,
  * its fields stay in registers). */
+static __attribute__((noinline)) int swap_in_place(goconc_map *m, const void *key, size_t klen,
+                                                   const struct map_op *op)
+{
+    return write_op(m, key, klen, op, 1, 1);
+}
+
 GOCONC_API int goconc_map_swap(goconc_map *m, const void *key, size_t klen, const void *val,
                                size_t vlen, void *prev, size_t cap, size_t *prevlen)
 {
     struct map_op op = { OP_SWAP, val, vlen, NULL, 0, prev, cap, prevlen };
-    return write_op(m, key, klen, &op, 1);
+    if (m == NULL || m->in_place) /* as goconc_map_store */
+        return swap_in_place(m, key, klen, &op);
+    return write_op(m, key, klen, &op, 1, 0);
 }
 
 GOCONC_API int goconc_map_load_or_store(goconc_map *m, const void *key, size_t klen,
@@ -857,7 +894,7 @@ GOCONC_API int goconc_map_load_or_store(goconc_map *m, const void *key, size_t k
                                         size_t *outlen)
 {
     struct map_op op = { OP_LOS, val, vlen, NULL, 0, out, cap, outlen };
-    return write_op(m, key, klen, &op, 1);
+    return write_op(m, key, klen, &op, 1, 0); /* it never replaces a value */
 }
 
 /* ---------------------------------------------------------------- update */
@@ -978,9 +1015,9 @@ static __attribute__((noinline)) int update_rest(const struct map_key *k,
     return rc;
 }
 
-/* Defined here, beside the steps it inlines, as goconc_map_store is. */
-GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
-                                 goconc_map_update_fn fn, void *ctx)
+/* The update, in_place a constant (home_put). */
+W_STEP int update_body(goconc_map *m, const void *key, size_t klen, goconc_map_update_fn fn,
+                       void *ctx, int in_place)
 {
     struct update_frame u __attribute__((cleanup(update_unwound)));
     struct map_home h;
@@ -1005,7 +1042,7 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
     r = update_call(&u, fn, ctx, h.kill >= 0 ? (const void *)&h.bk->s[h.kill].v : NULL,
                     h.kill >= 0 ? map_lens_vlen(h.lens) : 0, h.kill >= 0, &nv, &nl);
     if (r == GOCONC_UPDATE_STORE && nl <= 8) {
-        home_put(&gx, &k, &h, gc_key_word(nv, nl), nl);
+        home_put(&gx, &k, &h, gc_key_word(nv, nl), nl, in_place);
     } else if (r == GOCONC_UPDATE_STORE || (r == GOCONC_UPDATE_DELETE && h.kill >= 0)) {
         return update_rest(&k, &gx, &h, r, nv, nl);
     } else if (r < 0) {
@@ -1015,4 +1052,19 @@ GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
     }
     gc_lock_exit();
     return fast_end(&k, &gx);
+}
+
+static __attribute__((noinline)) int update_in_place(goconc_map *m, const void *key, size_t klen,
+                                                     goconc_map_update_fn fn, void *ctx)
+{
+    return update_body(m, key, klen, fn, ctx, 1);
+}
+
+/* Defined here, beside the steps it inlines, as goconc_map_store is. */
+GOCONC_API int goconc_map_update(goconc_map *m, const void *key, size_t klen,
+                                 goconc_map_update_fn fn, void *ctx)
+{
+    if (m != NULL && m->in_place)
+        return update_in_place(m, key, klen, fn, ctx);
+    return update_body(m, key, klen, fn, ctx, 0);
 }

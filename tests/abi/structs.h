@@ -26,7 +26,7 @@ static int abi_check_structs(void)
     ABI_EXPECT(goconc_once, 16);
     ABI_EXPECT(goconc_allocator, 32);
     ABI_EXPECT(goconc_view, 56);
-    ABI_EXPECT(goconc_map_options, 48);
+    ABI_EXPECT(goconc_map_options, 56);
     ABI_EXPECT(goconc_map_stats, 72);
     ABI_EXPECT(goconc_pool_options, 48);
     ABI_EXPECT(goconc_pool_stats, 56);

@@ -6,10 +6,11 @@
 //! Implementations (`--impls`):
 //!   map      goconc::Map<u64, u64>: store, insert, update(|v| v.map(|x| x + 1)),
 //!            get
-//!   bytes    goconc::ByteMap on the integers' 8 bytes: store, swap, update,
-//!            peek in read()
+//!   bytes    goconc::ByteMap (the default options: with peek) on the
+//!            integers' 8 bytes: store, swap, update, peek in read()
 //!   ffi      goconc-sys called directly (the C library's own cost plus the
-//!            call): goconc_map_store, _swap, _update, _load
+//!            call): goconc_map_store, _swap, _update, _load, on a map
+//!            without peek (GOCONC_MAP_NO_PEEK), the kind every typed map is
 //!   dashmap  DashMap<u64, u64> (default hasher): insert (for both store and
 //!            insert), entry().and_modify(|v| *v += 1), get
 //!
@@ -52,7 +53,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use dashmap::DashMap;
-use goconc::{sys, ByteMap, Map, Update, Value};
+use goconc::{sys, ByteMap, Map, MapOptions, Update, Value};
 
 /// One implementation under test.  Each method does one operation on key
 /// `k`; the loops are generic over this trait so nothing is dispatched
@@ -119,8 +120,22 @@ impl Bench for ByteMap {
 }
 
 /// The C library called straight through goconc-sys, with the least work
-/// a caller can do around it: the floor under the binding's figures.
+/// a caller can do around it: the floor under the binding's figures.  Its
+/// map is created without peek (`MapOptions::no_peek`,
+/// `GOCONC_MAP_NO_PEEK`), as every typed `Map` is, so that `map` and
+/// `ffi` time the same kind of map (in place overwrites of the 8-byte
+/// values).
 struct Ffi(ByteMap);
+
+impl Ffi {
+    fn new() -> Ffi {
+        let opts = MapOptions {
+            no_peek: true,
+            ..MapOptions::default()
+        };
+        Ffi(ByteMap::with_options(opts).expect("a map without peek"))
+    }
+}
 
 /// goconc_map_update callback: the old value plus one, written into the
 /// 8-byte buffer `ctx`, which outlives the call.
@@ -426,7 +441,7 @@ fn with_impl<R>(name: &str, keys: u64, f: &mut dyn FnMut(&dyn BenchDyn) -> R) ->
     match name {
         "map" => run_with(Map::<u64, u64>::new(), keys, f),
         "bytes" => run_with(ByteMap::new(), keys, f),
-        "ffi" => run_with(Ffi(ByteMap::new()), keys, f),
+        "ffi" => run_with(Ffi::new(), keys, f),
         "dashmap" => run_with(DashMap::<u64, u64>::new(), keys, f),
         "value" => f(&Values(Value::new(0u64))),
         "arcswap" => f(&Values(ArcSwap::from_pointee(0u64))),

@@ -35,6 +35,12 @@ pub const GOCONC_UPDATE_KEEP: c_int = 16;
 pub const GOCONC_UPDATE_STORE: c_int = 17;
 pub const GOCONC_UPDATE_DELETE: c_int = 18;
 
+/// `goconc_map_options.flags`: the map never lends its values
+/// (`goconc_map_peek` returns `GOCONC_EINVAL`), so a write that replaces an
+/// inline value (key and value of at most 8 bytes each) with one of the same
+/// length may rewrite it in place.
+pub const GOCONC_MAP_NO_PEEK: c_uint = 1;
+
 pub const GOCONC_VERSION_MAJOR: c_uint = 1;
 pub const GOCONC_VERSION_MINOR: c_uint = 1;
 pub const GOCONC_VERSION_PATCH: c_uint = 0;
@@ -165,6 +171,8 @@ pub struct goconc_map_options {
     pub seed: u64,
     pub on_drop: goconc_map_drop_fn,
     pub ctx: *mut c_void,
+    /// `GOCONC_MAP_*` flags (since 1.2; 0 = none).
+    pub flags: c_uint,
 }
 
 impl goconc_map_options {
@@ -177,6 +185,7 @@ impl goconc_map_options {
             seed: 0,
             on_drop: None,
             ctx: std::ptr::null_mut(),
+            flags: 0,
         }
     }
 }

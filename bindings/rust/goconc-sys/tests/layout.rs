@@ -34,7 +34,7 @@ fn abi_sizes_lp64() {
     assert_eq!(size_of::<goconc_once>(), 16);
     assert_eq!(size_of::<goconc_allocator>(), 32);
     assert_eq!(size_of::<goconc_view>(), 56);
-    assert_eq!(size_of::<goconc_map_options>(), 48);
+    assert_eq!(size_of::<goconc_map_options>(), 56); // 48 in 1.0, before flags
     assert_eq!(size_of::<goconc_map_stats>(), 72);
     assert_eq!(size_of::<goconc_pool_options>(), 48);
     assert_eq!(size_of::<goconc_pool_stats>(), 56);
@@ -48,7 +48,7 @@ fn abi_sizes_lp64() {
 fn init_values_match_the_macros() {
     let o = goconc_map_options::init();
     assert_eq!(o.struct_size, size_of::<goconc_map_options>());
-    assert_eq!((o.shards, o.capacity_hint, o.seed), (0, 0, 0));
+    assert_eq!((o.shards, o.capacity_hint, o.seed, o.flags), (0, 0, 0, 0));
     assert!(o.on_drop.is_none() && o.ctx.is_null());
     let p = goconc_pool_options::init();
     assert_eq!(p.struct_size, size_of::<goconc_pool_options>());
@@ -90,7 +90,8 @@ fn rust_layout() -> Vec<(String, usize)> {
         capacity_hint,
         seed,
         on_drop,
-        ctx
+        ctx,
+        flags
     );
     ty!(
         goconc_map_stats,

@@ -196,7 +196,7 @@ impl std::fmt::Debug for ReadGuard {
 /// Runs `f` inside a read section and returns what it returns.
 ///
 /// Everything borrowed through the guard ([`Value::load`],
-/// [`ByteMap::peek`], what [`Map::get_with`] decodes) stays valid until `f` returns, even if it is
+/// [`ByteMap::peek`]) stays valid until `f` returns, even if it is
 /// replaced, deleted or its container dropped meanwhile.  Sections nest and
 /// end when `f` returns or unwinds.  Never blocks; do not block inside `f`
 /// either (it holds back reclamation for every thread): take a [`Ref`] with

@@ -23,6 +23,21 @@ use crate::ReadGuard;
 /// assert!(m.is_empty());
 /// # Ok::<(), goconc::Error>(())
 /// ```
+///
+/// A map without peek copies its values out as any other, and cannot lend
+/// them:
+///
+/// ```
+/// use goconc::{ByteMap, ErrorKind, MapOptions};
+///
+/// let m = ByteMap::with_options(MapOptions { no_peek: true, ..MapOptions::default() })?;
+/// m.store(b"k", &1u64.to_le_bytes())?;
+/// m.store(b"k", &2u64.to_le_bytes())?; // may be rewritten in place
+/// assert_eq!(m.load(b"k")?, Some(2u64.to_le_bytes().to_vec()));
+/// let peeked = goconc::read(|g| m.peek(b"k", g).map(|v| v.is_some()));
+/// assert_eq!(peeked.unwrap_err().kind(), ErrorKind::InvalidArgument);
+/// # Ok::<(), goconc::Error>(())
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MapOptions {
     /// Number of shards, a power of two; 0 = the library's default.
@@ -31,6 +46,17 @@ pub struct MapOptions {
     pub capacity_hint: usize,
     /// Hash seed; 0 = random per map (from the OS).
     pub seed: u64,
+    /// The map never lends its values (`GOCONC_MAP_NO_PEEK`):
+    /// [`ByteMap::peek`] returns
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind), and in exchange a
+    /// write (store, swap, update) that replaces a value of up to 8 bytes,
+    /// under a key of up to 8 bytes, by one of the same length may rewrite
+    /// it in place instead of writing a new entry and retiring the old one
+    /// after a grace period, which makes overwrites and updates of such
+    /// values cheaper.  Loads, `range`, `iter` and every other read still
+    /// work, copying values out.  The typed [`Map`](crate::Map) always
+    /// sets it.  Default `false`.
+    pub no_peek: bool,
 }
 
 /// A snapshot of a map's counters (`goconc_map_stats`); exact when nothing
@@ -103,6 +129,9 @@ pub enum Update {
 /// ```
 pub struct ByteMap {
     raw: NonNull<sys::goconc_map>,
+    /// [`MapOptions::no_peek`], which a clone keeps: the library cannot be
+    /// asked for a map's flags.
+    no_peek: bool,
 }
 
 // SAFETY (both): Send: a goconc_map is not tied to the thread that created it
@@ -154,9 +183,10 @@ impl ByteMap {
         ByteMap::with_options(MapOptions::default())
     }
 
-    /// A copy of every entry in a new map with this one's shard count,
-    /// sized for them up front; [`ErrorKind::OutOfMemory`](crate::ErrorKind)
-    /// instead of the panic of [`Clone::clone`].  Entries written while it
+    /// A copy of every entry in a new map with this one's shard count and
+    /// [`MapOptions::no_peek`], sized for them up front;
+    /// [`ErrorKind::OutOfMemory`](crate::ErrorKind) instead of the panic of
+    /// [`Clone::clone`].  Entries written while it
     /// runs may or may not be copied (it reads them as [`ByteMap::iter`]
     /// does); every entry present throughout is.
     ///
@@ -173,6 +203,7 @@ impl ByteMap {
         let copy = ByteMap::with_options(MapOptions {
             shards: st.shards as u32,
             capacity_hint: st.len,
+            no_peek: self.no_peek,
             ..MapOptions::default()
         })?;
         let (mut cursor, mut buf) = (0u64, VecDeque::new());
@@ -217,15 +248,13 @@ impl ByteMap {
     /// # Ok::<(), goconc::Error>(())
     /// ```
     pub fn with_options(opts: MapOptions) -> Result<ByteMap> {
-        let mut o = sys::goconc_map_options::init();
-        o.shards = opts.shards;
-        o.capacity_hint = opts.capacity_hint;
-        o.seed = opts.seed;
+        let o = raw_options(&opts);
         let mut out = ptr::null_mut();
         // SAFETY: out and o are valid for the call; on_drop is NULL.
         Error::check(unsafe { sys::goconc_map_new(&mut out, &o) })?;
         Ok(ByteMap {
             raw: NonNull::new(out).expect("goconc_map_new returned OK and NULL"),
+            no_peek: opts.no_peek,
         })
     }
 
@@ -364,6 +393,11 @@ impl ByteMap {
     /// even if the key is overwritten or deleted meanwhile.  (The contract
     /// ties them to the read section alone; the map borrow is a margin that
     /// costs nothing in practice.)
+    ///
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind) on a map created
+    /// with [`MapOptions::no_peek`], such as the typed [`Map`](crate::Map)'s
+    /// (through [`Map::as_bytes`](crate::Map::as_bytes)): its values may be
+    /// rewritten in place, so it has nothing it could lend.
     ///
     /// ```
     /// let m = goconc::ByteMap::new();
@@ -924,6 +958,24 @@ impl Iterator for Iter<'_> {
         }
         self.buf.pop_front()
     }
+}
+
+/// The C options for `opts`.  Without flags they go as the 1.0 struct
+/// (`struct_size` up to `flags`, which the library then takes as 0): a
+/// library older than `flags` refuses a struct whose bytes past its own
+/// are not all zero, and the padding after `flags` is not ours to zero.
+fn raw_options(opts: &MapOptions) -> sys::goconc_map_options {
+    let mut o = sys::goconc_map_options::init();
+    o.shards = opts.shards;
+    o.capacity_hint = opts.capacity_hint;
+    o.seed = opts.seed;
+    if opts.no_peek {
+        o.flags |= sys::GOCONC_MAP_NO_PEEK;
+    }
+    if o.flags == 0 {
+        o.struct_size = ptr::addr_of!(o.flags) as usize - ptr::addr_of!(o) as usize;
+    }
+    o
 }
 
 /// [`ByteMap::copy_out_with`] for a value longer than its stack buffer

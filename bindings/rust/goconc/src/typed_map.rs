@@ -26,6 +26,13 @@ use crate::ReadGuard;
 /// inside its own [`Map::update`] closure (it would deadlock).  The
 /// [`ByteMap`] underneath ([`Map::as_bytes`]) returns both as errors.
 ///
+/// Since nothing is borrowed, the map is always created without peek
+/// ([`MapOptions::no_peek`]): a write that replaces a value of up to 8
+/// bytes under a key of up to 8 bytes (a `u64` under a `u64`, say) with
+/// one of the same length may rewrite it in place, which is cheaper, and
+/// `as_bytes().peek(..)` returns
+/// [`ErrorKind::InvalidArgument`](crate::ErrorKind).
+///
 /// ```
 /// use goconc::Map;
 ///
@@ -95,7 +102,9 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
 
     /// A new, empty map with these options;
     /// [`ErrorKind::InvalidArgument`](crate::ErrorKind) for a shard count
-    /// that is not a power of two.
+    /// that is not a power of two.  [`MapOptions::no_peek`] is set
+    /// whatever `opts` says: the typed map lends no bytes, and its
+    /// overwrites of short values are cheaper without peek.
     ///
     /// ```
     /// use goconc::{ErrorKind, Map, MapOptions};
@@ -109,14 +118,21 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
     /// # Ok::<(), goconc::Error>(())
     /// ```
     pub fn with_options(opts: MapOptions) -> Result<Map<K, V>> {
+        let opts = MapOptions {
+            no_peek: true,
+            ..opts
+        };
         Ok(Map {
             bytes: ByteMap::with_options(opts)?,
             _kv: PhantomData,
         })
     }
 
-    /// The byte-level map underneath, for its fallible methods, `peek`,
-    /// `range`, `stats`, `reserve` and `maintain`.
+    /// The byte-level map underneath, for its fallible methods, `range`,
+    /// `stats`, `reserve` and `maintain`.  Not for `peek`: the typed map
+    /// is created without it ([`MapOptions::no_peek`]), so
+    /// `as_bytes().peek(..)` returns
+    /// [`ErrorKind::InvalidArgument`](crate::ErrorKind).
     ///
     /// ```
     /// let m: goconc::Map<u32, u32> = goconc::Map::new();
@@ -126,6 +142,8 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
     /// assert_eq!(raw, Some(49u32.to_le_bytes().to_vec()));
     /// m.as_bytes().store(&8u32.to_le_bytes(), &64u32.to_le_bytes())?; // fallible write
     /// assert_eq!(m.get(&8), Some(64));
+    /// let peeked = goconc::read(|g| m.as_bytes().peek(&7u32.to_le_bytes(), g).map(drop));
+    /// assert_eq!(peeked.unwrap_err().kind(), goconc::ErrorKind::InvalidArgument);
     /// # Ok::<(), goconc::Error>(())
     /// ```
     pub fn as_bytes(&self) -> &ByteMap {
@@ -145,28 +163,31 @@ impl<K: Encode + Decode, V: Encode + Decode> Map<K, V> {
         K: Borrow<Q>,
         Q: Encode + ?Sized,
     {
-        // One library call (goconc_map_load into a stack buffer, decoded
-        // from there) costs less than a read section around a peek: the
-        // exported lock and unlock are calls of their own.
+        // One library call, goconc_map_load into a stack buffer, decoded
+        // from there: the map lends nothing (no_peek), and a read section
+        // around a peek cost more anyway (the exported lock and unlock are
+        // calls of their own).
         k.with_bytes(|k| ok(self.bytes.load_with(k, |v| decode(&v))))
     }
 
-    /// The value under `k`, decoded straight from the map's own bytes
-    /// inside the caller's read section: no copy to an intermediate
-    /// buffer, and many lookups share one section.
+    /// [`Map::get`] inside the caller's read section: the value is copied
+    /// out and decoded, as `get` does.  It was decoded from the map's own
+    /// bytes, borrowed in the section, until the typed map gave up peek
+    /// for cheaper overwrites ([`MapOptions::no_peek`]); the guard argument
+    /// stays so that callers keep compiling, and is not needed.
     ///
     /// ```
     /// let m: goconc::Map<u32, u32> = (0..4).map(|i| (i, i * 10)).collect();
-    /// // One read section for five lookups; key 4 is absent.
+    /// // Five lookups inside one read section; key 4 is absent.
     /// let sum = goconc::read(|g| (0..5).filter_map(|i| m.get_with(g, &i)).sum::<u32>());
     /// assert_eq!(sum, 60);
     /// ```
-    pub fn get_with<Q>(&self, guard: &ReadGuard, k: &Q) -> Option<V>
+    pub fn get_with<Q>(&self, _guard: &ReadGuard, k: &Q) -> Option<V>
     where
         K: Borrow<Q>,
         Q: Encode + ?Sized,
     {
-        k.with_bytes(|k| ok(self.bytes.peek(k, guard)).map(decode))
+        self.get(k)
     }
 
     /// Whether `k` is present.
@@ -445,8 +466,9 @@ impl<K: Encode + Decode, V: Encode + Decode> Default for Map<K, V> {
 
 impl<K: Encode + Decode, V: Encode + Decode> Clone for Map<K, V> {
     /// A new map holding a copy of every entry ([`ByteMap::try_clone`]:
-    /// the same shard count, sized up front; entries written meanwhile may
-    /// or may not be copied).  Panics when out of memory.
+    /// the same shard count, without peek as every typed map, sized up
+    /// front; entries written meanwhile may or may not be copied).  Panics
+    /// when out of memory.
     ///
     /// ```
     /// let m: goconc::Map<u32, String> = [(1, "one".to_string())].into_iter().collect();

@@ -72,6 +72,85 @@ fn peek_borrows_for_the_guard() {
     });
 }
 
+/// A map without peek: every other operation gives the same answers, on
+/// values rewritten in place (8-byte keys and values, same length) and on
+/// the others alike; peek is refused, also on a clone.
+#[test]
+fn no_peek_map_copies_out_and_refuses_peek() {
+    let m = ByteMap::with_options(MapOptions {
+        no_peek: true,
+        ..MapOptions::default()
+    })
+    .unwrap();
+    let k = |i: u64| i.to_le_bytes();
+    for i in 0..100u64 {
+        m.store(&k(i), &k(i)).unwrap();
+    }
+    for i in 0..100u64 {
+        m.store(&k(i), &k(i + 1000)).unwrap(); // in place
+    }
+    m.store(b"a longer key", b"v").unwrap();
+    m.store(b"a longer key", b"w").unwrap();
+    m.store(b"s", b"short").unwrap();
+    m.store(b"s", b"a longer value").unwrap(); // another length: a new entry
+    assert_eq!(m.load(&k(7)).unwrap(), Some(k(1007).to_vec()));
+    assert_eq!(m.load(b"a longer key").unwrap(), Some(b"w".to_vec()));
+    assert_eq!(m.load(b"s").unwrap(), Some(b"a longer value".to_vec()));
+    assert_eq!(m.len(), 102);
+
+    assert_eq!(m.swap(&k(7), &k(2007)).unwrap(), Some(k(1007).to_vec()));
+    m.update(&k(7), |old| {
+        let x = u64::from_le_bytes(old.unwrap().try_into().unwrap());
+        Update::Store((x + 1).to_le_bytes().to_vec())
+    })
+    .unwrap();
+    assert_eq!(m.load(&k(7)).unwrap(), Some(k(2008).to_vec()));
+    assert!(m.compare_and_swap(&k(7), &k(2008), &k(3008)).unwrap());
+    assert_eq!(
+        m.load_or_store(&k(7), &k(0)).unwrap(),
+        Some(k(3008).to_vec())
+    );
+
+    let mut seen = HashMap::new();
+    m.range(|k, v| seen.insert(k.to_vec(), v.to_vec()).is_none())
+        .unwrap();
+    assert_eq!(seen.len(), 102);
+    assert_eq!(seen[&k(7).to_vec()], k(3008));
+    assert_eq!(seen[&k(8).to_vec()], k(1008));
+    let scanned: HashMap<_, _> = m.iter().collect();
+    assert_eq!(scanned, seen);
+
+    assert_eq!(m.load_and_delete(&k(7)).unwrap(), Some(k(3008).to_vec()));
+    assert!(m.delete(&k(8)).unwrap());
+    assert!(m.compare_and_delete(&k(9), &k(1009)).unwrap());
+    assert_eq!(m.load(&k(8)).unwrap(), None);
+    assert_eq!(m.len(), 99);
+
+    let clone = m.try_clone().unwrap();
+    assert_eq!(clone.load(&k(10)).unwrap(), Some(k(1010).to_vec()));
+    for map in [&m, &clone] {
+        let e = read(|g| map.peek(&k(10), g).map(|v| v.is_some())).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        // Refused for an absent key too: the map lends nothing.
+        let e = read(|g| map.peek(b"absent", g).map(|v| v.is_some())).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    }
+}
+
+/// A map created with the options' defaults still lends its values, and
+/// so does its clone.
+#[test]
+fn default_options_keep_peek() {
+    let m = ByteMap::with_options(MapOptions::default()).unwrap();
+    m.store(&1u64.to_le_bytes(), &2u64.to_le_bytes()).unwrap();
+    for map in [&m, &m.clone()] {
+        read(|g| {
+            let v = map.peek(&1u64.to_le_bytes(), g).unwrap();
+            assert_eq!(v, Some(&2u64.to_le_bytes()[..]));
+        });
+    }
+}
+
 #[test]
 fn update_store_keep_delete() {
     let m = ByteMap::new();
@@ -179,6 +258,7 @@ fn options_stats_clear_reserve_maintain() {
         shards: 4,
         capacity_hint: 100,
         seed: 7,
+        no_peek: false,
     })
     .unwrap();
     for i in 0..1000u32 {

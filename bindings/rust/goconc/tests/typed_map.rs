@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread;
 
-use goconc::{read, Decode, Encode, Map, MapOptions};
+use goconc::{read, Decode, Encode, ErrorKind, Map, MapOptions};
 
 fn round_trip<T: Encode + Decode + PartialEq + Debug>(x: T) {
     assert_eq!(T::from_bytes(&x.to_bytes()), Some(x));
@@ -107,6 +107,32 @@ fn std_style_operations() {
     })
     .is_err());
     assert!(Map::<u8, u8>::try_new().unwrap().is_empty());
+}
+
+/// The typed map lends no bytes: it is created without peek whatever its
+/// options say, and so is its clone; its reads copy.
+#[test]
+fn typed_map_refuses_peek() {
+    let asked_for_peek = MapOptions {
+        shards: 4,
+        no_peek: false,
+        ..MapOptions::default()
+    };
+    let m: Map<u64, u64> = Map::with_options(asked_for_peek).unwrap();
+    m.insert(1, 2);
+    assert_eq!(m.insert(1, 3), Some(2)); // may be rewritten in place
+    for map in [&Map::new(), &m, &m.clone()] {
+        map.store(4, 5);
+        let e = read(|g| map.as_bytes().peek(&4u64.to_le_bytes(), g).map(drop)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert_eq!(map.get(&4), Some(5));
+        assert_eq!(
+            read(|g| (map.get_with(g, &4), map.get_with(g, &9))),
+            (Some(5), None)
+        );
+    }
+    assert_eq!(m.get(&1), Some(3));
+    assert_eq!(m.clone().stats().shards, 4);
 }
 
 #[test]
@@ -407,4 +433,172 @@ fn retain_while_others_write() {
     let kept: Vec<_> = got.keys().filter(|k| !want.contains_key(k)).collect();
     assert!(lost.is_empty(), "seed {seed}: removed or changed: {lost:?}");
     assert!(kept.is_empty(), "seed {seed}: rejected but kept: {kept:?}");
+}
+
+/// The value that a writer's `counter`-th write stores under `k`: the low
+/// half from both, the high half its complement xor the key, so that a
+/// value torn between two writes, or one of another key, fails
+/// [`counter_of`].
+fn stamped(k: u64, counter: u64) -> u64 {
+    let low = k.wrapping_mul(1_000_003).wrapping_add(counter) as u32;
+    let high = !low ^ k as u32;
+    (u64::from(high) << 32) | u64::from(low)
+}
+
+/// The counter of a value [`stamped`] for `k`; `None` for any other value.
+fn counter_of(k: u64, v: u64) -> Option<u64> {
+    let (low, high) = (v as u32, (v >> 32) as u32);
+    let base = k.wrapping_mul(1_000_003) as u32;
+    (high == !low ^ k as u32).then(|| u64::from(low.wrapping_sub(base)))
+}
+
+/// What a reader of `readers_see_whole_values_rewritten_in_place` saw: the
+/// last counter of each key, and what was wrong.
+struct Seen {
+    last: Vec<u64>,
+    errors: Vec<String>,
+}
+
+impl Seen {
+    fn new(keys: u64) -> Seen {
+        Seen {
+            last: vec![0; keys as usize],
+            errors: Vec::new(),
+        }
+    }
+
+    /// `v`, read by `how`, is a value stamped for `k`; its counter.
+    fn whole(&mut self, how: &str, k: u64, v: Option<u64>) -> Option<u64> {
+        let c = v.and_then(|v| counter_of(k, v));
+        if c.is_none() {
+            self.errors.push(format!("{how} {k}: {v:x?}"));
+        }
+        c
+    }
+
+    /// [`Seen::whole`], and no older than what this thread saw of `k`
+    /// before (a single-key read is linearizable and `k` has one writer).
+    fn at_least_last(&mut self, how: &str, k: u64, v: Option<u64>) {
+        if let Some(c) = self.whole(how, k, v) {
+            let last = &mut self.last[k as usize];
+            if c < *last {
+                self.errors
+                    .push(format!("{how} {k}: counter {c} after {last}"));
+            }
+            *last = c;
+        }
+    }
+}
+
+/// Writers overwrite 8-byte values under 8-byte keys, the writes that a
+/// map without peek rewrites in place, while readers copy them out with
+/// `get`, `get_with`, `iter` and `as_bytes().range`.  Each key has one
+/// writer, whose counter only grows: a reader must see only values of
+/// that key (never one torn between two writes), and `get`/`get_with` of
+/// one key never an older counter than it saw before; `insert` and
+/// `update` must hand the writer its own previous value.
+#[test]
+fn readers_see_whole_values_rewritten_in_place() {
+    const KEYS: u64 = 64;
+    const WRITERS: u64 = 2;
+    const READERS: u64 = 2;
+    const OPS: u64 = 100_000;
+    let seed = seed();
+    let m: Map<u64, u64> = (0..KEYS).map(|k| (k, stamped(k, 0))).collect();
+    let done = AtomicBool::new(false);
+    let writers_left = AtomicU64::new(WRITERS);
+    let (last, errors) = thread::scope(|s| {
+        let writers: Vec<_> = (0..WRITERS)
+            .map(|w| {
+                let (m, done, writers_left) = (&m, &done, &writers_left);
+                s.spawn(move || {
+                    let mut rng = Rng(seed.wrapping_mul(w + 1) | 1);
+                    let mut last = vec![0u64; KEYS as usize];
+                    let mut errors = Vec::new();
+                    for _ in 0..OPS {
+                        let r = rng.next();
+                        let k = (r >> 8) % (KEYS / WRITERS) * WRITERS + w;
+                        let (prev, next) = (last[k as usize], last[k as usize] + 1);
+                        match r % 3 {
+                            0 => m.store(k, stamped(k, next)),
+                            1 => {
+                                let old = m.insert(k, stamped(k, next));
+                                if old != Some(stamped(k, prev)) {
+                                    errors.push(format!("insert {k}: {old:x?}, wrote {prev}"));
+                                }
+                            }
+                            _ => m.update(&k, |old| {
+                                if old != Some(stamped(k, prev)) {
+                                    errors.push(format!("update {k}: {old:x?}, wrote {prev}"));
+                                }
+                                Some(stamped(k, next))
+                            }),
+                        }
+                        last[k as usize] = next;
+                    }
+                    if writers_left.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        done.store(true, Ordering::Release);
+                    }
+                    (last, errors)
+                })
+            })
+            .collect();
+        let readers: Vec<_> = (0..READERS)
+            .map(|r| {
+                let (m, done) = (&m, &done);
+                s.spawn(move || {
+                    let mut rng = Rng(seed.wrapping_mul(r + 101) | 1);
+                    let mut seen = Seen::new(KEYS);
+                    let mut round = 0u64;
+                    while !done.load(Ordering::Acquire) {
+                        let k = rng.next() % KEYS;
+                        seen.at_least_last("get", k, m.get(&k));
+                        let k2 = (k + 1) % KEYS;
+                        let (a, b) = read(|g| (m.get_with(g, &k), m.get_with(g, &k2)));
+                        seen.at_least_last("get_with", k, a);
+                        seen.at_least_last("get_with", k2, b);
+                        round += 1;
+                        if round % 64 == 0 {
+                            let mut n = 0;
+                            for (k, v) in m.iter() {
+                                seen.whole("iter", k, Some(v));
+                                n += 1;
+                            }
+                            if n < KEYS {
+                                seen.errors.push(format!("iter: {n} of {KEYS} keys"));
+                            }
+                            m.as_bytes()
+                                .range(|k, v| {
+                                    let k = u64::from_le_bytes(k.try_into().unwrap());
+                                    seen.whole(
+                                        "range",
+                                        k,
+                                        v.try_into().ok().map(u64::from_le_bytes),
+                                    );
+                                    true
+                                })
+                                .unwrap();
+                        }
+                    }
+                    seen.errors
+                })
+            })
+            .collect();
+        let mut last = vec![0u64; KEYS as usize];
+        let mut errors = Vec::new();
+        for h in writers {
+            let (l, e) = h.join().unwrap();
+            last.iter_mut().zip(l).for_each(|(a, b)| *a = (*a).max(b));
+            errors.extend(e);
+        }
+        for h in readers {
+            errors.extend(h.join().unwrap());
+        }
+        (last, errors)
+    });
+    assert!(errors.is_empty(), "seed {seed}: {errors:?}");
+    for k in 0..KEYS {
+        assert_eq!(m.get(&k), Some(stamped(k, last[k as usize])), "seed {seed}");
+    }
+    assert_eq!(m.len(), KEYS as usize);
 }
