@@ -14,7 +14,9 @@
  * is the loop's own).  Keys are 8-byte counters
  * (16 bytes for the *_long cases), values 8 bytes; the map has a fixed
  * seed, so counts repeat run to run.  Uses only the public API, so the
- * same file measures any version of the library.
+ * same file measures any version of the library.  A case name with the
+ * suffix _np runs the case on a map created with GOCONC_MAP_NO_PEEK
+ * (1.2 on; doc/map.md, "Maps without peek").
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -163,14 +165,20 @@ int main(int argc, char **argv)
     size_t klen = 8;
     uint64_t i, rs = 88172645463325252ull;
     unsigned k, found;
+    const char *name = argc == 2 ? argv[1] : "";
+    size_t len = strlen(name);
+    int np = len > 3 && strcmp(name + len - 3, "_np") == 0;
 
+    if (np)
+        len -= 3;
     for (k = 0; argc == 2 && k < sizeof names / sizeof names[0]; k++)
-        if (strcmp(argv[1], names[k]) == 0)
+        if (strlen(names[k]) == len && strncmp(name, names[k], len) == 0)
             break;
     if (argc != 2 || k == sizeof names / sizeof names[0]) {
         fprintf(stderr, "usage: callgrind_map loop|load_hit|load_miss|overwrite|insert|"
                         "overwrite_long|overwrite_drop|delete_insert|insert_grow|overwrite_grown|"
-                        "load_hit_grown|update|swap|overwrite_wide|overwrite_aged|update_aged\n");
+                        "load_hit_grown|update|swap|overwrite_wide|overwrite_aged|update_aged"
+                        "[_np]\n");
         return 2;
     }
     o.seed = 42;
@@ -186,6 +194,8 @@ int main(int argc, char **argv)
         o.on_drop = on_drop;
     if (k == OVERWRITE_LONG)
         klen = 16;
+    if (np)
+        o.flags = GOCONC_MAP_NO_PEEK;
     check(goconc_map_new(&m, &o), "new");
     for (i = 0; i < (k == OVERWRITE_WIDE || aged((enum kind)k) ? WIDE : KEYS); i++) {
         key_of(i, key);
@@ -194,7 +204,7 @@ int main(int argc, char **argv)
     if (aged((enum kind)k))
         write_aged(m, (enum kind)k, AGED_WARM, &rs);
     found = run_ops(m, (enum kind)k, klen, &rs);
-    printf("%s: %u ops, %u found\n", names[k], ops_of((enum kind)k), found);
+    printf("%s: %u ops, %u found\n", name, ops_of((enum kind)k), found);
     goconc_map_free(m);
     return 0;
 }

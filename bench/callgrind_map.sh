@@ -18,7 +18,8 @@ trap 'rm -rf "$tmp"' EXIT
 printf '%-16s %10s %10s\n' case instr/op lib/op
 for c in loop load_hit load_miss overwrite insert overwrite_long overwrite_drop delete_insert \
          insert_grow overwrite_grown load_hit_grown update swap overwrite_wide \
-         overwrite_aged update_aged \
+         overwrite_aged update_aged overwrite_np update_np swap_np overwrite_wide_np \
+         update_aged_np \
          mods:loop mods:once_done mods:section mods:value_load mods:value_store \
          mods:pool_getput mods:slice_append; do
     bin=$dir/callgrind_map label=$c

@@ -564,7 +564,7 @@ START_TEST(test_no_peek)
     struct np_upd u = { NULL, 0 };
     unsigned char big[20], out[32];
     const void *at, *p;
-    uint64_t k = 5, v, sum = 0, i;
+    uint64_t k = 5, v, sum = 0, i, moved;
     size_t n;
     goconc_map *m;
 
@@ -595,6 +595,10 @@ START_TEST(test_no_peek)
     for (i = 0; i < 50; i++)
         store_u64(m, 100 + i, i);
     ck_assert_int_eq(goconc_map_update(m, &k, 8, np_incr, &u), GOCONC_OK);
+    /* Test builds with tiny shards migrate every few inserts: let those
+     * finish, so that only the writes below could move a slot. */
+    ck_assert_int_eq(goconc_map_maintain(m, SIZE_MAX, NULL), GOCONC_OK);
+    moved = stats(m).buckets_moved;
     ck_assert_int_eq(goconc_map_update(m, &k, 8, np_incr, &u), GOCONC_OK);
     at = u.old_at;
     for (i = 0; i < 1000; i++) {
@@ -605,7 +609,7 @@ START_TEST(test_no_peek)
     ck_assert_int_eq(load_u64(m, k, &v), GOCONC_OK);
     ck_assert_uint_eq(v, 1002);
     ck_assert_uint_eq(goconc_map_len(m), 51);
-    ck_assert_uint_eq(stats(m).grows, 0);
+    ck_assert_uint_eq(stats(m).buckets_moved, moved); /* nothing to rehash */
     /* Peek is refused, inside a section or not; nothing changes. */
     ck_assert_int_eq(goconc_map_peek(m, &k, 8, &p, &n), GOCONC_EINVAL);
     goconc_read_lock();
