@@ -24,8 +24,8 @@
  * round's operations all precede the next round's, checking round by round
  * is exact, and keeps each history short enough for the search to decide.
  * Every so many rounds the map and value are replaced by fresh ones with
- * other options (shard count, on_drop), so the short store path and empty
- * tables are exercised too.
+ * other options (shard count, on_drop, GOCONC_MAP_NO_PEEK), so the short
+ * store path, in-place rewrites and empty tables are exercised too.
  *
  * Exits 1 on a proven violation (the history is printed) or a misbehaving
  * call (an update function run other than once); a history the search
@@ -78,6 +78,7 @@ static struct {
     unsigned ntargets;           /* keys, then the value */
     uint64_t salt;               /* key bytes differ from run to run */
     goconc_map *map;
+    int no_peek;                 /* map has GOCONC_MAP_NO_PEEK: loads, no peeks */
     goconc_value *val;
     pthread_barrier_t start, done;
     unsigned ready;              /* workers past the start barrier this round */
@@ -215,6 +216,7 @@ static void map_load(const unsigned char *kb, size_t kl, int peek, struct lc_op 
     const void *p = out;
     size_t n = 0;
     op->kind = LC_LOAD;
+    peek = peek && !g.no_peek;
     if (peek) {
         goconc_read_lock();
         op_begin(op);
@@ -647,6 +649,9 @@ static void renew_objects(struct checker_state *cs, uint64_t epoch)
     /* Without on_drop, short keys and values take the map's short paths. */
     o.on_drop = (r >> 8) % 2 ? count_drop : NULL;
     o.ctx = &drops;
+    /* Without on_drop, half the maps rewrite inline values in place. */
+    g.no_peek = o.on_drop == NULL && (r >> 9) % 2;
+    o.flags = g.no_peek ? GOCONC_MAP_NO_PEEK : 0;
     if (goconc_map_new(&g.map, &o) != GOCONC_OK) {
         fprintf(stderr, "stress_lincheck: goconc_map_new failed\n");
         exit(2);

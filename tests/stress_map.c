@@ -18,7 +18,7 @@
  *    models, and after free every value ever stored must have been handed
  *    to on_drop exactly once.  The same on maps without peek
  *    (GOCONC_MAP_NO_PEEK, whose inline values are rewritten in place):
- *    peek must fail, and readers load twice instead.
+ *    peek must fail, and readers load instead.
  * 2. Clear: writers store and delete while another thread clears; readers
  *    check value format; on_drop accounting as above.
  * 3. Growth: two threads store disjoint ranges into an empty map (issue
