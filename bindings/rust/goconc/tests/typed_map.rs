@@ -490,6 +490,17 @@ impl Seen {
     }
 }
 
+/// The last writer to finish (or panic) tells the readers to stop.
+struct WriterDone<'a>(&'a AtomicU64, &'a AtomicBool);
+
+impl Drop for WriterDone<'_> {
+    fn drop(&mut self) {
+        if self.0.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.1.store(true, Ordering::Release);
+        }
+    }
+}
+
 /// Writers overwrite 8-byte values under 8-byte keys, the writes that a
 /// map without peek rewrites in place, while readers copy them out with
 /// `get`, `get_with`, `iter` and `as_bytes().range`.  Each key has one
@@ -512,6 +523,8 @@ fn readers_see_whole_values_rewritten_in_place() {
             .map(|w| {
                 let (m, done, writers_left) = (&m, &done, &writers_left);
                 s.spawn(move || {
+                    // Dropped on return or panic: the readers stop either way.
+                    let _finish = WriterDone(writers_left, done);
                     let mut rng = Rng(seed.wrapping_mul(w + 1) | 1);
                     let mut last = vec![0u64; KEYS as usize];
                     let mut errors = Vec::new();
@@ -535,9 +548,6 @@ fn readers_see_whole_values_rewritten_in_place() {
                             }),
                         }
                         last[k as usize] = next;
-                    }
-                    if writers_left.fetch_sub(1, Ordering::AcqRel) == 1 {
-                        done.store(true, Ordering::Release);
                     }
                     (last, errors)
                 })
