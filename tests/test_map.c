@@ -545,7 +545,7 @@ static goconc_map *mk_flags(unsigned flags, void (*drop)(void *, const void *, s
     goconc_map_options o = GOCONC_MAP_OPTIONS_INIT;
     goconc_map *m = NULL;
     o.shards = 1;
-    o.capacity_hint = 256; /* no migration moves a slot under test_no_peek */
+    o.capacity_hint = 256; /* room for test_no_peek's keys: no growth */
     o.flags = flags;
     o.on_drop = drop;
     o.ctx = ctx;
