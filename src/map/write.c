@@ -272,10 +272,10 @@ W_STEP int home_find(struct map_gx *gx, const struct map_key *k, uintptr_t cur, 
  * home bucket's first free slot, killing its old slot in the same store.
  * in_place, a constant (the map's GOCONC_MAP_NO_PEEK, "Maps without peek"
  * in doc/map.md): over the old value when the length is the same.  A
- * test of the flag here cost every write to a map with peek 6 to 10
+ * test of the flag here cost every write to a map with peek 6 to 11
  * instructions (its registers spilled), so the public calls branch once,
  * at their start, into a copy of their body made for such maps.  1 when
- * rewritten in place (end_in_place), else 0. */
+ * rewritten in place (for fast_end), else 0. */
 W_STEP int home_put(struct map_gx *gx, const struct map_key *k, const struct map_home *h,
                     uint64_t vword, size_t vlen, int in_place)
 {
@@ -735,26 +735,21 @@ static __attribute__((noinline)) int store_end(const struct map_key *k, const st
 }
 
 /* The end of a fast case (nothing to free, nothing to poll for): a bare
- * unlock while the shard's quiet writes last. */
-W_STEP int fast_end(const struct map_key *k, const struct map_gx *gx)
+ * unlock while the shard's quiet writes last.  in_place: the write
+ * rewrote a value in place (home_put's answer, a constant 0 in the
+ * copies for maps that lend): len and dead_t are unchanged, so it spends
+ * none of the quiet count (nor the test builds' churn count; at 10,000
+ * keys the count ran out every 6 updates, 14 instructions an update).
+ * Work already pending (quiet 0: a migration to step, a token due) is
+ * done either way. */
+W_STEP int fast_end(const struct map_key *k, const struct map_gx *gx, int in_place)
 {
     if (GC_UNLIKELY(gx->sh->quiet == 0))
         return store_end(k, gx);
-    gx->sh->quiet--;
-    map_mig_count(gx->sh);
-    map_unlock(gx->sh);
-    return GOCONC_OK;
-}
-
-/* fast_end for a write that rewrote a value in place: len and dead_t
- * are unchanged, so it spends none of the quiet count (nor the test
- * builds' churn count; at 10,000 keys the count ran out every 6 updates,
- * 14 instructions an update).  Only work already pending (quiet 0: a
- * migration to step, a token due) makes it ask, as every write does. */
-W_STEP int end_in_place(const struct map_key *k, const struct map_gx *gx)
-{
-    if (GC_UNLIKELY(gx->sh->quiet == 0))
-        return store_end(k, gx);
+    if (!in_place) {
+        gx->sh->quiet--;
+        map_mig_count(gx->sh);
+    }
     map_unlock(gx->sh);
     return GOCONC_OK;
 }
@@ -782,7 +777,7 @@ W_STEP int store_body(goconc_map *m, const void *key, size_t klen, const void *v
     if ((rc = key_lock(m, key, klen, &k, &gx, &cur)) != GOCONC_OK)
         return rc;
     if ((rc = store_home(&gx, &k, cur, val, vlen, in_place)) != 0)
-        return rc == 2 ? end_in_place(&k, &gx) : fast_end(&k, &gx);
+        return fast_end(&k, &gx, rc == 2);
     return store_general(&k, &gx, val, vlen);
 }
 
@@ -835,10 +830,7 @@ W_STEP int home_op(const struct map_key *k, struct map_gx *gx, const struct map_
             *op->outlen = 0;
         rc = GOCONC_NOTFOUND;
     }
-    if (home_put(gx, k, h, vword, op->vlen, in_place))
-        (void)end_in_place(k, gx);
-    else
-        (void)fast_end(k, gx);
+    (void)fast_end(k, gx, home_put(gx, k, h, vword, op->vlen, in_place));
     return rc;
 }
 
@@ -1070,7 +1062,7 @@ W_STEP int update_body(goconc_map *m, const void *key, size_t klen, goconc_map_u
         return r;
     }
     gc_lock_exit();
-    return placed ? end_in_place(&k, &gx) : fast_end(&k, &gx);
+    return fast_end(&k, &gx, placed);
 }
 
 static __attribute__((noinline)) int update_in_place(goconc_map *m, const void *key, size_t klen,
