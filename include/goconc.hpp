@@ -272,32 +272,50 @@ public:
         unsigned shards = 0;           /**< power of two; 0: the default (64) */
         std::size_t capacity_hint = 0; /**< expected entries */
         std::uint64_t seed = 0;        /**< 0: random */
+        /**
+         * Create the map with GOCONC_MAP_NO_PEEK: it lends no stored
+         * bytes, so an overwrite of a value of up to 8 bytes under a key
+         * of up to 8 bytes by one of the same size is rewritten in place
+         * (doc/map.md, "Maps without peek").  The default for a trivially
+         * copyable V, whose load, peek and callbacks see copies anyway;
+         * for V = std::string, true makes load copy through a buffer and
+         * peek throw std::invalid_argument.
+         */
+        bool no_peek = !std::is_same_v<V, std::string>;
     };
 
     map() : map(options{}) {}
-    explicit map(const options &o)
+    explicit map(const options &o) : lends_(!o.no_peek)
     {
         goconc_map_options c = GOCONC_MAP_OPTIONS_INIT;
         c.shards = o.shards;
         c.capacity_hint = o.capacity_hint;
         c.seed = o.seed;
+        c.flags = o.no_peek ? GOCONC_MAP_NO_PEEK : 0u;
         detail::check(goconc_map_new(&m_, &c), "goconc_map_new");
     }
     ~map() { goconc_map_free(m_); }
-    map(map &&o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
+    map(map &&o) noexcept : m_(std::exchange(o.m_, nullptr)), lends_(o.lends_) {}
     map &operator=(map &&o) noexcept
     {
         if (this != &o) {
             goconc_map_free(m_);
             m_ = std::exchange(o.m_, nullptr);
+            lends_ = o.lends_;
         }
         return *this;
     }
     map(const map &) = delete;
     map &operator=(const map &) = delete;
-    void swap(map &o) noexcept { std::swap(m_, o.m_); }
+    void swap(map &o) noexcept
+    {
+        std::swap(m_, o.m_);
+        std::swap(lends_, o.lends_);
+    }
     friend void swap(map &a, map &b) noexcept { a.swap(b); }
 
+    /** The C map; made with GOCONC_MAP_NO_PEEK when options::no_peek
+     *  was set (goconc_map_peek on it returns GOCONC_EINVAL). */
     [[nodiscard]] goconc_map *native_handle() const noexcept { return m_; }
 
     /** Insert or replace. */
@@ -311,6 +329,10 @@ public:
     [[nodiscard]] std::optional<V> load(key_arg k) const
     {
         if constexpr (std::is_same_v<V, std::string>) {
+            if (!lends_)
+                return fetch("goconc_map_load", [&](void *out, std::size_t cap, std::size_t *n) {
+                    return goconc_map_load(m_, kc::data(k), kc::size(k), out, cap, n);
+                }, GOCONC_OK);
             read_guard g;
             std::optional<std::string_view> p = peek(g, k);
             return p ? std::optional<V>(std::in_place, *p) : std::nullopt;
@@ -338,19 +360,24 @@ public:
     /**
      * k's value seen inside the read section of @p g: for std::string a
      * string_view of the stored bytes, valid until the thread's outermost
-     * read_guard ends whatever other threads do; for a trivially
-     * copyable V a copy (the stored bytes are not aligned for V).
+     * read_guard ends whatever other threads do (std::invalid_argument
+     * on a map made with options::no_peek); for a trivially copyable V a
+     * copy (the stored bytes are not aligned for V), as load gives.
      */
     [[nodiscard]] std::optional<value_view> peek(const read_guard &g, key_arg k) const
     {
         (void)g;
-        const void *p;
-        std::size_t n;
-        int s = goconc_map_peek(m_, kc::data(k), kc::size(k), &p, &n);
-        if (s == GOCONC_NOTFOUND)
-            return std::nullopt;
-        detail::check(s, "goconc_map_peek");
-        return vc::view_of(p, n);
+        if constexpr (std::is_same_v<V, std::string>) {
+            const void *p;
+            std::size_t n;
+            int s = goconc_map_peek(m_, kc::data(k), kc::size(k), &p, &n);
+            if (s == GOCONC_NOTFOUND)
+                return std::nullopt;
+            detail::check(s, "goconc_map_peek");
+            return vc::view_of(p, n);
+        } else {
+            return load(k);
+        }
     }
 
     /** Delete k; true when it was there. */
@@ -467,6 +494,7 @@ public:
 
 private:
     goconc_map *m_ = nullptr;
+    bool lends_ = true; /* created without GOCONC_MAP_NO_PEEK: peek works */
 
     /*
      * Run a C call that copies a value out (out, cap, *len) and returns

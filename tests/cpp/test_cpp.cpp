@@ -240,6 +240,63 @@ TEST(map_mixed_types)
     CHECK(narrow.contains(5) && !narrow.load(6));
 }
 
+// options::no_peek: the default for a trivially copyable V (the C map
+// refuses goconc_map_peek, overwrites happen in place, every read still
+// sees its value), false on request; for std::string values, load copies
+// and peek throws on such a map.  Moves and swaps keep each map's kind.
+TEST(map_no_peek)
+{
+    using map_t = goconc::map<std::uint64_t, std::uint64_t>;
+    map_t m;
+    const void *p;
+    std::size_t n;
+    std::uint64_t k = 1;
+    m.store(1, 10);
+    CHECK(goconc_map_peek(m.native_handle(), &k, sizeof k, &p, &n) == GOCONC_EINVAL);
+    for (std::uint64_t i = 0; i < 100; i++)
+        m.store(1, i);
+    CHECK(m.load(1) == std::optional<std::uint64_t>(99));
+    {
+        goconc::read_guard g;
+        CHECK(m.peek(g, 1) == std::optional<std::uint64_t>(99) && !m.peek(g, 2));
+    }
+    m.update(1, [](std::optional<std::uint64_t> v) -> map_t::result { return *v + 1; });
+    CHECK(m.swap(1, 7) == std::optional<std::uint64_t>(100) && m.size() == 1);
+
+    map_t::options lending;
+    lending.no_peek = false;
+    map_t l(lending);
+    l.store(1, 10);
+    {
+        goconc::read_guard g;
+        CHECK(goconc_map_peek(l.native_handle(), &k, sizeof k, &p, &n) == GOCONC_OK &&
+              n == sizeof k);
+    }
+    l.swap(m); // m lends now, l does not
+    CHECK(goconc_map_peek(l.native_handle(), &k, sizeof k, &p, &n) == GOCONC_EINVAL);
+
+    using smap_t = goconc::map<std::uint64_t, std::string>;
+    smap_t::options so;
+    CHECK(!so.no_peek);
+    so.no_peek = true;
+    smap_t s(so);
+    const std::string big(1000, 'y');
+    s.store(1, "short");
+    s.store(2, big);
+    CHECK(s.load(1) == std::optional<std::string>("short"));
+    CHECK(s.load(2) == std::optional<std::string>(big) && !s.load(3));
+    {
+        goconc::read_guard g;
+        CHECK_THROWS((void)s.peek(g, 1), std::invalid_argument);
+    }
+    smap_t moved(std::move(s));
+    CHECK(moved.load(2) == std::optional<std::string>(big));
+    smap_t lent;
+    lent = std::move(moved);
+    CHECK(lent.load(1) == std::optional<std::string>("short"));
+    CHECK_THROWS((void)moved.load(1), std::invalid_argument);
+}
+
 // A write to the map from its own update function is EDEADLK in C: the
 // wrapper's store throws goconc::error inside fn, the trampoline catches
 // it, the update aborts, and the error comes out of update.
