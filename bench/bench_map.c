@@ -1240,7 +1240,7 @@ int main(int argc, char **argv)
         printf("%s\n", g_tc[g_ntc - 1] > sysconf(_SC_NPROCESSORS_ONLN)
                            ? "  (more threads than CPUs: they share cores)" : "");
     }
-    printf("Implementations (all hash with fmix64(key ^ seed) except goconc):\n");
+    printf("Implementations (all hash with fmix64(key ^ seed) except goconc and goconc-np):\n");
     for (k = 0; k < n_impls; k++)
         printf("  %-10s %-50s %s\n", impls[k].name, impls[k].desc,
                impls[k].avail ? "" : "(not built / not selected)");

@@ -462,7 +462,7 @@ def speedups(res):
     out = []
     for t in res.threads("map", "w1", "mops"):
         for i in res.impls("map", "w1"):
-            if i != "goconc":
+            if not i.startswith("goconc"):
                 out.append(("map W1 %dt vs %s" % (t, i),
                             res.get("map", "w1", i, t, "goconc_over_peer")))
     for t in res.threads("reclaim", "section", "cpu_ns"):

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * map_peer_goconc.c - goconc_map behind bench_map's ops table: 8-byte keys
- * and values by copy, default options (the library's own hash, seeded with
- * the run's hash seed), the size hint only when the harness presizes.
+ * and values by copy, the library's own hash seeded with the run's hash
+ * seed, the size hint only when the harness presizes.  Two tables: default
+ * options ("goconc", the figure every ratio is taken against), and a map
+ * created with GOCONC_MAP_NO_PEEK ("goconc-np"), which overwrites inline
+ * values in place; the two differ in nothing else.
  */
 #include "benchutil.h"
 #include "map_peer.h"
@@ -11,13 +14,24 @@
 
 #include <stdint.h>
 
-static void *gc_create(uint64_t seed, size_t presize)
+static void *gc_new(uint64_t seed, size_t presize, unsigned flags)
 {
     goconc_map_options o = GOCONC_MAP_OPTIONS_INIT;
     goconc_map *m;
     o.seed = seed;
     o.capacity_hint = presize;
+    o.flags = flags;
     return goconc_map_new(&m, &o) == GOCONC_OK ? m : NULL;
+}
+
+static void *gc_create(uint64_t seed, size_t presize)
+{
+    return gc_new(seed, presize, 0);
+}
+
+static void *gc_create_np(uint64_t seed, size_t presize)
+{
+    return gc_new(seed, presize, GOCONC_MAP_NO_PEEK);
 }
 
 static void gc_destroy(void *m)
@@ -69,6 +83,19 @@ const struct map_peer mp_goconc_peer = {
     .name = "goconc",
     .desc = "goconc_map (default options)",
     .create = gc_create,
+    .destroy = gc_destroy,
+    .load = gc_load,
+    .store = gc_store,
+    .erase = gc_erase,
+    .len = gc_len,
+    .settle = gc_settle,
+    .stats = gc_stats,
+};
+
+const struct map_peer mp_goconc_np_peer = {
+    .name = "goconc-np",
+    .desc = "goconc_map created with GOCONC_MAP_NO_PEEK (in-place overwrites)",
+    .create = gc_create_np,
     .destroy = gc_destroy,
     .load = gc_load,
     .store = gc_store,

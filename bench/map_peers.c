@@ -11,6 +11,7 @@
 
 const struct map_peer *const map_peers[] = {
     &mp_goconc_peer,
+    &mp_goconc_np_peer,
 #ifdef HAVE_PEER_CUCKOO
     &mp_cuckoo_peer,
 #endif
