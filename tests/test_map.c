@@ -1505,6 +1505,73 @@ START_TEST(test_store_paths)
 }
 END_TEST
 
+/*
+ * GOCONC_MAP_NO_PEEK past the fast case: a key four buckets from home
+ * (beyond home_near's walk) is rewritten in place by the general steps
+ * too, by store, swap, compare_and_swap and update: its value stays at
+ * one address (update's fn sees it), no slot dies, the chains stay as
+ * they were.  A map with peek moves the same key to a new slot on every
+ * write (the control half of the test).
+ */
+START_TEST(test_no_peek_far)
+{
+    enum { NK = 35, FAR = 30 }; /* keys 28..34 sit in bucket 4 */
+    uint64_t keys[NK], v, old, i;
+    unsigned flags;
+    struct np_upd u = { NULL, 0 };
+    unsigned char out[16];
+    const void *at;
+    size_t n, dead;
+
+    for (flags = 0; flags <= GOCONC_MAP_NO_PEEK; flags += GOCONC_MAP_NO_PEEK) {
+        goconc_map *m = mk_flags(1, flags, NULL, NULL);
+        ck_assert_int_eq(goconc_map_reserve(m, 400), GOCONC_OK);
+        finish(m);
+        keys_at_home0(m, 1, 1, keys, NK);
+        for (i = 0; i < NK; i++)
+            store_u64(m, keys[i], i);
+        finish(m);
+        ck_assert_uint_eq(check_chains(m, 0), NK);
+        ck_assert_uint_ge(FAR / MAP_SLOTS, MAP_NEAR_WALK);
+        ck_assert_int_eq(goconc_map_update(m, &keys[FAR], 8, np_incr, &u), GOCONC_OK);
+        at = u.old_at;
+        dead = m->sh[0].dead_t;
+        for (i = 0; i < 20; i++) {
+            v = 1000 + i;
+            ck_assert_int_eq(goconc_map_store(m, &keys[FAR], 8, &v, 8), GOCONC_OK);
+            old = v;
+            v = 2000 + i;
+            ck_assert_int_eq(goconc_map_swap(m, &keys[FAR], 8, &v, 8, out, sizeof out, &n),
+                             GOCONC_OK);
+            ck_assert_uint_eq(n, 8);
+            ck_assert_mem_eq(out, &old, 8);
+            old = v;
+            v = 3000 + i;
+            ck_assert_int_eq(goconc_map_compare_and_swap(m, &keys[FAR], 8, &old, 8, &v, 8),
+                             GOCONC_OK);
+            ck_assert_int_eq(goconc_map_update(m, &keys[FAR], 8, np_incr, &u), GOCONC_OK);
+            ck_assert_uint_eq(u.nv, 3001 + i);
+            if (flags)
+                ck_assert_ptr_eq(u.old_at, at);
+            else
+                ck_assert_ptr_ne(u.old_at, at);
+            at = u.old_at;
+        }
+        finish(m);
+        if (flags)
+            ck_assert_uint_eq(m->sh[0].dead_t, dead);
+        else if (MAP_CHURN_EVERY == 0) /* test builds' rehashes drop DEAD slots */
+            ck_assert_uint_gt(m->sh[0].dead_t, dead);
+        ck_assert_uint_eq(check_chains(m, 0), NK);
+        for (i = 0; i < NK; i++) {
+            ck_assert_int_eq(load_u64(m, keys[i], &v), GOCONC_OK);
+            ck_assert_uint_eq(v, i == FAR ? 3020 : i);
+        }
+        goconc_map_free(m);
+    }
+}
+END_TEST
+
 /* Probe distance of key k's live slot in shard 0's table (white-box);
  * SIZE_MAX when absent. */
 static size_t dist_of(goconc_map *m, uint64_t k)
@@ -3175,6 +3242,7 @@ int main(void)
         TU_CASE(test_clear_free_reclaim_soon),
         TU_CASE(test_grow_shrink),
         TU_CASE(test_store_paths),
+        TU_CASE(test_no_peek_far),
         TU_CASE(test_near_paths),
         TU_CASE(test_tag_writes),
         TU_CASE(test_drift_rehash),
