@@ -79,28 +79,21 @@ static void gc_stats(void *m, const char *sfx, FILE *out)
             (unsigned long long)st.buckets_moved);
 }
 
+/* Both tables: the same calls but create. */
+#define GC_PEER_OPS                                                               \
+    .destroy = gc_destroy, .load = gc_load, .store = gc_store, .erase = gc_erase, \
+    .len = gc_len, .settle = gc_settle, .stats = gc_stats
+
 const struct map_peer mp_goconc_peer = {
     .name = "goconc",
     .desc = "goconc_map (default options)",
     .create = gc_create,
-    .destroy = gc_destroy,
-    .load = gc_load,
-    .store = gc_store,
-    .erase = gc_erase,
-    .len = gc_len,
-    .settle = gc_settle,
-    .stats = gc_stats,
+    GC_PEER_OPS,
 };
 
 const struct map_peer mp_goconc_np_peer = {
     .name = "goconc-np",
     .desc = "goconc_map created with GOCONC_MAP_NO_PEEK (in-place overwrites)",
     .create = gc_create_np,
-    .destroy = gc_destroy,
-    .load = gc_load,
-    .store = gc_store,
-    .erase = gc_erase,
-    .len = gc_len,
-    .settle = gc_settle,
-    .stats = gc_stats,
+    GC_PEER_OPS,
 };
