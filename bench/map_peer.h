@@ -96,7 +96,7 @@ extern const size_t map_peer_count;
 extern const char *const map_peers_absent[];
 
 /* The adapters' tables (each defined only when its package was found). */
-extern const struct map_peer mp_goconc_peer, mp_goconc_np_peer;             /* goconc */
+extern const struct map_peer mp_goconc_peer, mp_goconc_np_peer;           /* goconc */
 extern const struct map_peer mp_glib_peer, mp_glib1_peer, mp_seed64_peer; /* GLib */
 extern const struct map_peer mp_lfht_peer, mp_lfht_pre_peer;              /* liburcu */
 extern const struct map_peer mp_tbb_peer;                                 /* oneTBB */
