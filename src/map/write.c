@@ -537,7 +537,10 @@ W_STEP int w_store(struct map_wctx *w, const void *val, size_t vlen, const struc
         if (w_in_place(w, vlen)) {
             if (out)
                 w_out(w, out);
-            /* Release: as home_put's. */
+            /* Release pairs with the readers' acquire load of the value
+             * word (load, load_general, iter), as in home_put.  On the
+             * table the write works on: N while MOVING (stress_map and
+             * stress_lincheck fail with T's slot written instead). */
             at_store_rel(&w->t->bkt[w->pos.b].s[w->pos.i].v, vword);
             return GOCONC_OK;
         }
