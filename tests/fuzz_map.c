@@ -3,16 +3,19 @@
  * fuzz_map.c - model-based libFuzzer target for goconc_map.
  *
  * The input is a program: byte 0 picks the options (shard count, whether
- * on_drop is set), then each 3-byte instruction (op, key, arg) runs one
- * call on the map and the same step on a trivially correct model (an
- * array of key slots), and every result is compared: statuses, copied-out
- * values and lengths, peeked bytes, range (each present key exactly once,
- * nothing else), scan (each present key at least once), len, stats.  At
- * the end every value stored must have reached on_drop exactly once.
+ * on_drop is set, GOCONC_MAP_NO_PEEK), then each 3-byte instruction (op,
+ * key, arg) runs one call on the map and the same step on a trivially
+ * correct model (an array of key slots), and every result is compared:
+ * statuses, copied-out values and lengths, peeked bytes, range (each
+ * present key exactly once, nothing else), scan (each present key at
+ * least once), len, stats.  At the end every value stored must have
+ * reached on_drop exactly once.
  *
  * Keys come from 48 ids with lengths 0..20 (inline and out of line);
- * values have 0..40 bytes.  A mismatch prints the step and aborts, which
- * libFuzzer reports as a crash.
+ * values have 0..40 bytes.  On a map without peek a quarter of the values
+ * have 8 bytes, so that overwrites of an inline value by one of the same
+ * length, which such a map stores in place, are common.  A mismatch
+ * prints the step and aborts, which libFuzzer reports as a crash.
  *
  * Build (clang):
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
@@ -40,6 +43,7 @@ struct fz_model {
 
 static long fz_stored, fz_dropped;
 static size_t fz_step;
+static int fz_no_peek; /* the map has GOCONC_MAP_NO_PEEK */
 
 #define FZ_CHECK(cond, ...)                                                                \
     do {                                                                                   \
@@ -74,7 +78,7 @@ static unsigned fz_id_of(const void *k, size_t len)
 
 static size_t fz_val(unsigned arg, unsigned salt, unsigned char *v)
 {
-    size_t len = arg % (FZ_VMAX + 1), i;
+    size_t len = fz_no_peek && (arg & 0x30) == 0x30 ? 8 : arg % (FZ_VMAX + 1), i;
     for (i = 0; i < len; i++)
         v[i] = (unsigned char)(arg * 13u + salt * 7u + i);
     return len;
@@ -166,6 +170,39 @@ static void fz_check_all(goconc_map *m, const struct fz_model *md)
     FZ_CHECK(goconc_map_len(m) == md->n, "len %zu model %zu", goconc_map_len(m), md->n);
 }
 
+/*
+ * The peek step of a map without peek: peek is refused whatever the key,
+ * and a value overwritten inside a read section (in place when inline
+ * and of the same length) reads back new at once, the old copy intact.
+ */
+static void fz_no_peek_step(goconc_map *m, struct fz_model *md, unsigned id,
+                            const unsigned char *k, size_t kl, const unsigned char *v, size_t vl,
+                            unsigned arg)
+{
+    unsigned char before[FZ_VMAX], after[FZ_VMAX];
+    const void *pv = NULL;
+    size_t n = 0;
+    int p = md->present[id], rc;
+
+    goconc_read_lock();
+    rc = goconc_map_peek(m, k, kl, &pv, &n);
+    FZ_CHECK(rc == GOCONC_EINVAL && pv == NULL, "peek on a map without peek %d", rc);
+    rc = goconc_map_load(m, k, kl, before, sizeof before, &n);
+    FZ_CHECK(rc == (p ? GOCONC_OK : GOCONC_NOTFOUND), "load in section %d", rc);
+    if (p)
+        fz_expect_val(md, id, before, n);
+    FZ_CHECK(goconc_map_store(m, k, kl, v, vl) == GOCONC_OK, "store in section");
+    fz_set(md, id, v, vl);
+    rc = goconc_map_load(m, k, kl, after, sizeof after, &n);
+    FZ_CHECK(rc == GOCONC_OK, "load after store in section %d", rc);
+    fz_expect_val(md, id, after, n);
+    if (arg & 1) {
+        FZ_CHECK(goconc_map_delete(m, k, kl) == GOCONC_OK, "delete in section");
+        fz_del(md, id);
+    }
+    goconc_read_unlock();
+}
+
 static void fz_step_run(goconc_map *m, struct fz_model *md, unsigned op, unsigned id,
                         unsigned arg)
 {
@@ -193,6 +230,10 @@ static void fz_step_run(goconc_map *m, struct fz_model *md, unsigned op, unsigne
         break;
     case 3: {
         const void *pv;
+        if (fz_no_peek) {
+            fz_no_peek_step(m, md, id, k, kl, v, vl, arg);
+            break;
+        }
         goconc_read_lock();
         rc = goconc_map_peek(m, k, kl, &pv, &n);
         FZ_CHECK(rc == (p ? GOCONC_OK : GOCONC_NOTFOUND), "peek %d", rc);
@@ -368,6 +409,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.seed = data[0] & 4 ? 0 : 0x5eed;
     o.on_drop = data[0] & 8 ? fz_drop : NULL;
     o.capacity_hint = data[0] & 16 ? 100 : 0;
+    fz_no_peek = (data[0] & 32) != 0;
+    o.flags = fz_no_peek ? GOCONC_MAP_NO_PEEK : 0;
     FZ_CHECK(goconc_map_new(&m, &o) == GOCONC_OK, "new");
     for (i = 1; i + 3 <= size; i += 3) {
         fz_step++;

@@ -404,11 +404,11 @@ int main(int argc, char **argv)
     }
     if (nslots < 1 || nslots > 4096 || !(secs >= 0))
         usage();
-    printf("torture: seed %" PRIu64 ", %.0f s, %u slots (%u ephemeral), library %s%s\n", seed0,
-           secs, nslots, nslots / 4, goconc_version_string(),
-           skip_known ? ", known-bug checks skipped" : "");
-    fflush(stdout);
     setup();
+    printf("torture: seed %" PRIu64 ", %.0f s, %u slots (%u ephemeral), library %s, main map %s%s\n",
+           seed0, secs, nslots, nslots / 4, goconc_version_string(),
+           map_lends() ? "lends" : "without peek", skip_known ? ", known-bug checks skipped" : "");
+    fflush(stdout);
 
     for (i = 0; i < nslots; i++) {
         struct slot *s = &slots[i];

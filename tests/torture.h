@@ -103,6 +103,7 @@ int map_setup(void);
 void map_reader_begin(void);    /* per thread: the monotonic-version table */
 void map_reader_end(void);
 void map_set_phase(int drain);
+int map_lends(void);            /* 0: the main map has GOCONC_MAP_NO_PEEK */
 size_t map_len_now(void);
 void map_owner_op(struct slot *s);
 void map_read_op(struct slot *s);
