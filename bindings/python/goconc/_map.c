@@ -55,6 +55,9 @@ static int map_init(MapObject *self, PyObject *args, PyObject *kwds)
     if (arg_uint(seed, UINT64_MAX, "seed", &v) < 0)
         return -1;
     o.seed = v;
+    /* Python code never borrows a value (m[key] copies it out), so the
+     * map may rewrite a same-length inline value in place. */
+    o.flags = GOCONC_MAP_NO_PEEK;
     st = goconc_map_new(&m, &o);
     if (st < 0) {
         raise_status(st);
@@ -75,29 +78,55 @@ static void set_key_error(PyObject *key)
     }
 }
 
-/* m[key]: a peek inside a read section, copied into a new bytes object
- * (allocating bytes never runs the garbage collector, so no finalizer
- * runs inside the section). */
+/* m[key]: a copy into a buffer on the stack, else (a longer value) into a
+ * bytes object of the length the first try reported.  The map never lends
+ * (map_init), so there is no peek to copy from: doc/bindings.md, "Maps
+ * without peek (Python)". */
+#define LOOKUP_STACK 1024
+
 static PyObject *map_lookup(MapObject *self, PyObject *key, int *found)
 {
     bytesarg k;
-    const void *v;
-    size_t vl;
-    PyObject *r = NULL;
+    char stack[LOOKUP_STACK];
+    size_t vl = 0, got;
+    PyObject *r = NULL, *b;
     int st;
 
     *found = 0;
     if (!handle_open(&self->hd) || bytesarg_get(key, &k, "key") < 0)
         return NULL;
-    goconc_read_lock();
-    st = goconc_map_peek(MAP(self), k.p, (size_t)k.n, &v, &vl);
-    if (st == GOCONC_OK)
-        r = PyBytes_FromStringAndSize(v, (Py_ssize_t)vl);
-    goconc_read_unlock();
+    st = goconc_map_load(MAP(self), k.p, (size_t)k.n, stack, sizeof stack, &vl);
+    if (st == GOCONC_OK && (r = PyBytes_FromStringAndSize(stack, (Py_ssize_t)vl)) == NULL)
+        st = INT_MIN;
+    /* A write between two tries may change the length: try again with
+     * the length the last one saw. */
+    while (st == GOCONC_ERANGE) {
+        if (vl > PY_SSIZE_T_MAX) {
+            PyErr_NoMemory();
+            st = INT_MIN;
+            break;
+        }
+        if ((b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)vl)) == NULL) {
+            st = INT_MIN;
+            break;
+        }
+        got = 0;
+        st = goconc_map_load(MAP(self), k.p, (size_t)k.n, PyBytes_AS_STRING(b),
+                             vl, &got);
+        if (st == GOCONC_OK && got == vl)
+            r = b;
+        else if (st == GOCONC_OK)   /* shorter now: a bytes of its length */
+            r = PyBytes_FromStringAndSize(PyBytes_AS_STRING(b), (Py_ssize_t)got);
+        if (r != b)
+            Py_DECREF(b);
+        if (st == GOCONC_OK && r == NULL)
+            st = INT_MIN;
+        vl = got;
+    }
     bytesarg_done(&k);
     if (st == GOCONC_OK)
         *found = 1;
-    else if (st < 0)
+    else if (st < 0 && st != INT_MIN)
         raise_status(st);
     return r;
 }

@@ -40,7 +40,9 @@ class Map(_goconc.MapBase, MutableMapping):
     """A sharded concurrent hash map of bytes keys to bytes values
     (goconc_map).  Any number of threads may use one Map at once; every
     single-key operation is atomic.  Keys and values are copied in and out
-    (any bytes-like object is accepted; bytes come out).
+    (any bytes-like object is accepted; bytes come out).  Nothing is
+    lent, so replacing a value of at most 8 bytes under a key of at most 8
+    bytes by one of the same length is a single atomic store.
 
     Map(mapping_or_pairs=None, *, shards=0, capacity_hint=0, seed=0)
 

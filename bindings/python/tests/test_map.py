@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """goconc.Map."""
 
+import sys
 import threading
 import time
 import unittest
@@ -36,6 +37,33 @@ class TestMapBasics(unittest.TestCase):
         del m[b"a"]
         self.assertNotIn(b"a", m)
         self.assertEqual(len(m), 1)
+
+    def test_values_of_every_length(self):
+        # m[k] copies through a buffer on the stack up to 1 KiB and into a
+        # bytes object of the reported length beyond; both sides of the
+        # line, and overwrites that cross it either way.
+        m = self.m
+        lengths = [0, 1, 7, 8, 9, 255, 1023, 1024, 1025, 4096, 1 << 20]
+        for n in lengths:
+            m[b"k%d" % n] = bytes(range(256)) * (n // 256) + b"x" * (n % 256)
+        for n in lengths:
+            v = m[b"k%d" % n]
+            self.assertEqual(len(v), n)
+            self.assertEqual(v, m.get(b"k%d" % n))
+        for a, b in zip(lengths, reversed(lengths)):
+            m[b"k%d" % a] = b"y" * b
+            self.assertEqual(m[b"k%d" % a], b"y" * b)
+
+    def test_small_overwrites_read_back(self):
+        # Keys and values of at most 8 bytes are rewritten in place (the
+        # map lends nothing); every read sees the last value stored.
+        m = self.m
+        for i in range(2000):
+            m[b"%07d" % (i % 50)] = b"%08d" % i
+            self.assertEqual(m[b"%07d" % (i % 50)], b"%08d" % i)
+        self.assertEqual(len(m), 50)
+        self.assertEqual(m.swap(b"0000049", b"12345678"), (b"%08d" % 1999, True))
+        self.assertEqual(m[b"0000049"], b"12345678")
 
     def test_missing_key_raises_key_error(self):
         with self.assertRaises(KeyError) as cm:
@@ -361,6 +389,63 @@ class TestMapThreads(unittest.TestCase):
 
         run_threads(4, incr)
         self.assertEqual(int(m[b"n"]), 4 * per)
+
+    def test_read_while_the_length_changes(self):
+        # A write runs without the GIL while a compute() on the map is
+        # inside the library, so a reader's m[k] can meet a value whose
+        # length changes between its tries (the first on a buffer on the
+        # stack, the next on a bytes object of the length it reported):
+        # every read must still be one whole value.  With this seed no key
+        # shares the shard of b"hold" (the writer would wait on it).
+        m = goconc.Map(seed=1)
+        pairs = {b"k0": (b"a" * 1500, b"b" * 3000),
+                 b"k1": (b"c" * 8, b"d" * 2000),
+                 b"k2": (b"", b"e" * 1025)}
+        for k, (v, _) in pairs.items():
+            m[k] = v
+        stop = threading.Event()
+        holding = threading.Event()
+
+        def hold(old):
+            holding.set()
+            while not stop.is_set():
+                time.sleep(0.001)
+            return goconc.KEEP
+
+        holder = threading.Thread(target=m.compute, args=(b"hold", hold))
+        holder.start()
+        holding.wait(10)
+
+        writes = [0]
+
+        def writer():
+            i = 0
+            while not stop.is_set():
+                for k, two in pairs.items():
+                    m[k] = two[i & 1]
+                i += 1
+            writes[0] = 3 * i
+
+        w = threading.Thread(target=writer)
+        # The writer needs the GIL between its stores: hand it over often.
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-5)
+        w.start()
+        reads = 0
+        try:
+            deadline = time.monotonic() + 1.0
+            while time.monotonic() < deadline:
+                for k, two in pairs.items():
+                    self.assertIn(m[k], two)
+                    reads += 1
+        finally:
+            sys.setswitchinterval(interval)
+            stop.set()
+            w.join(10)
+            holder.join(10)
+        self.assertGreater(reads, 1000)
+        self.assertGreater(writes[0], 1000, "the writer waited on b'hold'")
+        m.close()
 
     def test_iterate_while_others_write(self):
         m = goconc.Map({b"stable%d" % i: b"s" for i in range(500)})
