@@ -81,7 +81,8 @@ int main(int argc, char **argv)
     goconc_map *m;
     int rc = GOCONC_OK;
 
-    if ((argc > 1 && parse_u64(argv[1], &n) < 0) ||
+    /* Up to 2^31: the key draw scales 32 random bits by 2N. */
+    if ((argc > 1 && (parse_u64(argv[1], &n) < 0 || n > (1ull << 31))) ||
         (argc > 2 && (secs = atof(argv[2])) <= 0) || argc > 5) {
         fprintf(stderr, "usage: map_timeline [N [SECONDS [PREFILL [no_peek]]]]\n");
         return 2;
