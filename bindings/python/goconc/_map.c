@@ -78,51 +78,24 @@ static void set_key_error(PyObject *key)
     }
 }
 
-/* m[key]: a copy into a buffer on the stack, else (a longer value) into a
- * bytes object of the length the first try reported.  The map never lends
- * (map_init), so there is no peek to copy from: doc/bindings.md, "Maps
- * without peek (Python)". */
-#define LOOKUP_STACK 1024
+enum { COPY_LOAD, COPY_LOAD_OR_STORE, COPY_LOAD_AND_DELETE, COPY_SWAP };
 
+static inline int map_copy_op(MapObject *self, int op, const bytesarg *k,
+                              const bytesarg *v, int copied, PyObject **out);
+
+/* m[key]: a copy (map_copy_op).  The map never lends (map_init), so
+ * there is no peek to copy from: doc/bindings.md, "Maps without peek
+ * (Python)". */
 static PyObject *map_lookup(MapObject *self, PyObject *key, int *found)
 {
     bytesarg k;
-    char stack[LOOKUP_STACK];
-    size_t vl = 0, got;
-    PyObject *r = NULL, *b;
+    PyObject *r;
     int st;
 
     *found = 0;
     if (!handle_open(&self->hd) || bytesarg_get(key, &k, "key") < 0)
         return NULL;
-    st = goconc_map_load(MAP(self), k.p, (size_t)k.n, stack, sizeof stack, &vl);
-    if (st == GOCONC_OK && (r = PyBytes_FromStringAndSize(stack, (Py_ssize_t)vl)) == NULL)
-        st = INT_MIN;
-    /* A write between two tries may change the length: try again with
-     * the length the last one saw. */
-    while (st == GOCONC_ERANGE) {
-        if (vl > PY_SSIZE_T_MAX) {
-            PyErr_NoMemory();
-            st = INT_MIN;
-            break;
-        }
-        if ((b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)vl)) == NULL) {
-            st = INT_MIN;
-            break;
-        }
-        got = 0;
-        st = goconc_map_load(MAP(self), k.p, (size_t)k.n, PyBytes_AS_STRING(b),
-                             vl, &got);
-        if (st == GOCONC_OK && got == vl)
-            r = b;
-        else if (st == GOCONC_OK)   /* shorter now: a bytes of its length */
-            r = PyBytes_FromStringAndSize(PyBytes_AS_STRING(b), (Py_ssize_t)got);
-        if (r != b)
-            Py_DECREF(b);
-        if (st == GOCONC_OK && r == NULL)
-            st = INT_MIN;
-        vl = got;
-    }
+    st = map_copy_op(self, COPY_LOAD, &k, NULL, GOCONC_OK, &r);
     bytesarg_done(&k);
     if (st == GOCONC_OK)
         *found = 1;
@@ -238,14 +211,21 @@ static PyObject *map_get(MapObject *self, PyObject *const *args,
 
 /* The operations that copy a value out: a short buffer gives ERANGE with
  * the size needed (and changes nothing), so the call is repeated with that
- * much room.  Returns the status; *out is the copy when the status is
- * @copied. */
-enum { COPY_LOAD_OR_STORE, COPY_LOAD_AND_DELETE, COPY_SWAP };
+ * much room.  The first try copies into a buffer on the stack; a longer
+ * value goes straight into a bytes object of the length the last try
+ * reported (again if a write changed the length in between; a shorter
+ * value then gets a bytes of its own length).  Values up to the stack
+ * buffer are copied twice, longer ones take a second call: 1 KiB
+ * measured best for m[key] (doc/bindings.md).  Returns the status; *out
+ * is the copy when the status is @copied, else NULL. */
+#define COPY_STACK 1024
 
-static int map_copy_call(goconc_map *m, int op, const bytesarg *k,
+static Py_ALWAYS_INLINE inline int map_copy_call(goconc_map *m, int op, const bytesarg *k,
                          const bytesarg *v, char *buf, size_t cap, size_t *n)
 {
     switch (op) {
+    case COPY_LOAD:
+        return goconc_map_load(m, k->p, (size_t)k->n, buf, cap, n);
     case COPY_LOAD_OR_STORE:
         return goconc_map_load_or_store(m, k->p, (size_t)k->n, v->p,
                                         (size_t)v->n, buf, cap, n);
@@ -257,34 +237,55 @@ static int map_copy_call(goconc_map *m, int op, const bytesarg *k,
     }
 }
 
-static int map_copy_op(MapObject *self, int op, const bytesarg *k,
-                       const bytesarg *v, int copied, PyObject **out)
+/* One try.  A load never blocks, so it keeps the GIL; the writes drop it
+ * while a compute() runs (MAP_WRITE).  buf is the stack's or a bytes
+ * object no other code holds yet, so it may be written without the GIL. */
+static Py_ALWAYS_INLINE inline int map_copy_try(MapObject *self, int op, const bytesarg *k,
+                        const bytesarg *v, char *buf, size_t cap, size_t *n)
 {
-    char stack[256], *buf = stack;
-    size_t cap = sizeof stack, n;
+    int st;
+
+    *n = 0;
+    if (op == COPY_LOAD)
+        return map_copy_call(MAP(self), op, k, v, buf, cap, n);
+    MAP_WRITE(self, st, map_copy_call(MAP(self), op, k, v, buf, cap, n));
+    return st;
+}
+
+/* Inlined: m[key] then settles its constant op at compile time (a call
+ * here cost a lookup of an 8-byte value 60 instructions, callgrind). */
+static Py_ALWAYS_INLINE inline int map_copy_op(MapObject *self, int op, const bytesarg *k,
+                                               const bytesarg *v, int copied, PyObject **out)
+{
+    char stack[COPY_STACK];
+    PyObject *b;
+    size_t n, cap;
     int st;
 
     *out = NULL;
-    for (;;) {
-        n = 0;
-        MAP_WRITE(self, st, map_copy_call(MAP(self), op, k, v, buf, cap, &n));
-        if (st != GOCONC_ERANGE)
-            break;
-        if (buf != stack)
-            PyMem_Free(buf);
+    st = map_copy_try(self, op, k, v, stack, sizeof stack, &n);
+    if (st == copied)
+        return (*out = PyBytes_FromStringAndSize(stack, (Py_ssize_t)n)) ? st : INT_MIN;
+    while (st == GOCONC_ERANGE) {
         if (!handle_open(&self->hd))    /* closed while the GIL was out */
             return INT_MIN;
-        cap = n ? n : 1;
-        buf = PyMem_Malloc(cap);
-        if (buf == NULL) {
+        if ((cap = n) > PY_SSIZE_T_MAX) {
             PyErr_NoMemory();
             return INT_MIN;
         }
+        if ((b = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)cap)) == NULL)
+            return INT_MIN;
+        st = map_copy_try(self, op, k, v, PyBytes_AS_STRING(b), cap, &n);
+        if (st == copied && n == cap) {
+            *out = b;
+            return st;
+        }
+        if (st == copied)
+            *out = PyBytes_FromStringAndSize(PyBytes_AS_STRING(b), (Py_ssize_t)n);
+        Py_DECREF(b);
+        if (st == copied)
+            return *out ? st : INT_MIN;
     }
-    if (st == copied && (*out = PyBytes_FromStringAndSize(buf, (Py_ssize_t)n)) == NULL)
-        st = INT_MIN;
-    if (buf != stack)
-        PyMem_Free(buf);
     return st;
 }
 
