@@ -82,22 +82,8 @@ static inline uint64_t clk_begin(void)
 #endif
 
 /* ------------------------------------------------------------ key streams */
-/* Shared with bench/dashmap/src/main.rs: change both or neither. */
-
-#define GAMMA 0x9E3779B97F4A7C15ULL
-
-static inline uint64_t sm_mix(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static inline uint64_t sm_next(uint64_t *s)
-{
-    *s += GAMMA;
-    return sm_mix(*s);
-}
+/* sm_mix and sm_next (benchutil.h) and what follows are shared with
+ * bench/dashmap/src/main.rs: change both or neither. */
 
 static inline uint64_t bounded(uint64_t x, uint64_t n)
 {

@@ -78,6 +78,23 @@ void bu_json_grid(const char *bench, const char *cas, const char *const *name, i
 #define BU_KEEP(x) __asm__ volatile("" : : "r"(x) : "memory")
 
 
+/* splitmix64: the benchmarks' key streams (bench_map's are shared with
+ * bench/dashmap/src/main.rs: change both or neither). */
+#define GAMMA 0x9E3779B97F4A7C15ULL
+
+static inline uint64_t sm_mix(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static inline uint64_t sm_next(uint64_t *s)
+{
+    *s += GAMMA;
+    return sm_mix(*s);
+}
+
 /* A status the benchmark has no use for (the call's cost is what it
  * measures; goconc's statuses warn if dropped). */
 static inline void bu_discard(int status) { (void)status; }

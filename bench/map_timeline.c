@@ -24,14 +24,6 @@
 /* Slots per bucket (doc/map.md, "Layout"): how full the tables are. */
 #define SLOTS_PER_BUCKET 7
 
-static uint64_t splitmix(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static int parse_u64(const char *s, uint64_t *out)
 {
     char *end;
@@ -110,7 +102,7 @@ int main(int argc, char **argv)
     t0 = tw = bu_now();
     do {
         for (i = 0; i < WINDOW && rc == GOCONC_OK; i++)
-            rc = w1_op(m, splitmix(&s), range, &sink);
+            rc = w1_op(m, sm_next(&s), range, &sink);
         if (rc != GOCONC_OK)
             goto fail_map;
         ops += WINDOW;
